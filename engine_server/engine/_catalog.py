@@ -1,0 +1,763 @@
+"""Every constant of the LRTool model, defined once.
+
+Models, architectures, optimizers, objectives, trainers with their schedules,
+formula sets, the calibration constants and the accepted input ranges. The
+values are LRTool 1.0's calibration (ENGINE.md §2); the aliases are the
+spellings trainers write in their config files.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Generic, Literal, Protocol, TypeVar
+
+from ._names import name_key
+
+# --- Calibration constants (ENGINE.md §2) -----------------------------------
+
+#: Each extra accumulation step counts as 0.7 of a real batch sample.
+ACCUM_EFFICIENCY = 0.7
+#: Curvature of the stability score below the target energy (undershoot).
+UNDERSHOOT_K = 0.65
+#: Curvature of the efficiency score around energy ratio 1.
+EFFICIENCY_SENSITIVITY = 2.0
+#: LRTool 1.0's cosine schedules bottom out at this multiplier.
+COSINE_FLOOR = 0.10
+#: LRTool 1.0's Rex schedule decays as exp(-REX_DECAY_K * t / N).
+REX_DECAY_K = 4.0
+#: The REX schedule of OneTrainer and musubi-tuner: z / (REX_ALPHA + REX_BETA · z),
+#: z the remaining fraction of the run (arXiv 2107.04197).
+REX_ALPHA = 0.1
+REX_BETA = 0.9
+#: Gradient noise never damps overshoot curvature below this factor.
+NOISE_FACTOR_FLOOR = 0.35
+
+# --- Score bands (LRTool 1.0) ------------------------------------------------
+
+STABILITY_SAFE = 85.0
+STABILITY_CAUTION = 65.0
+EFFICIENCY_OPTIMAL = 90.0
+EFFICIENCY_SUBOPTIMAL = 60.0
+
+# --- Warning thresholds ------------------------------------------------------
+
+#: Recommended learning rates outside this range are legal but suspicious.
+PLAUSIBLE_LR_MIN = 1e-7
+PLAUSIBLE_LR_MAX = 1e-2
+#: Warmup longer than this fraction of the run leaves little time at full LR.
+WARMUP_WARN_FRACTION = 0.5
+#: Alpha above this multiple of rank scales updates up unusually far.
+ALPHA_WARN_RATIO = 4.0
+#: A schedule whose multiplier is zero on at least this share of the steps.
+ZERO_SCHEDULE_WARN_FRACTION = 0.25
+
+# --- Slider ------------------------------------------------------------------
+
+OFFSET_MIN = -1.0
+OFFSET_MAX = 1.0
+
+
+# --- Catalog entries ---------------------------------------------------------
+
+
+class _Named(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def display_name(self) -> str: ...
+
+    @property
+    def aliases(self) -> tuple[str, ...]: ...
+
+
+EntryT = TypeVar("EntryT", bound=_Named)
+
+
+@dataclass(frozen=True, slots=True)
+class Architecture:
+    id: str
+    display_name: str
+    fragility: float
+    resolution_exponent: float
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    id: str
+    display_name: str
+    native_resolution: int
+    base_energy: float
+    arch: Architecture
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Optimizer:
+    id: str
+    display_name: str
+    modifier: float
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Objective:
+    id: str
+    display_name: str
+    energy_modifier: float
+    overshoot_sensitivity: float
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NumberRange:
+    """An accepted numeric range, able to describe itself to a person."""
+
+    kind: Literal["int", "float"]
+    minimum: float
+    maximum: float
+    minimum_exclusive: bool = False
+    maximum_exclusive: bool = False
+
+    def contains(self, value: float) -> bool:
+        above = value > self.minimum if self.minimum_exclusive else value >= self.minimum
+        below = value < self.maximum if self.maximum_exclusive else value <= self.maximum
+        return above and below
+
+    def describe(self) -> str:
+        low = _format_number(self.minimum)
+        high = _format_number(self.maximum)
+        if self.kind == "int" and not (self.minimum_exclusive or self.maximum_exclusive):
+            return f"an integer from {low} to {high}"
+        noun = "an integer" if self.kind == "int" else "a finite number"
+        lower = f"above {low}" if self.minimum_exclusive else f"at least {low}"
+        upper = f"below {high}" if self.maximum_exclusive else f"at most {high}"
+        return f"{noun} {lower} and {upper}"
+
+
+def _format_number(value: float) -> str:
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:g}"
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleParameter:
+    """A schedule parameter field of the training configuration."""
+
+    name: str
+    description: str
+    accepted: NumberRange | None  # None: a text parameter (step rules)
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleParameterUse:
+    """How one schedule uses a parameter: its default, or that it is required."""
+
+    name: str
+    default: float | None = None
+    required: bool = False
+    default_text: str = ""
+
+    def describe_default(self) -> str:
+        if self.required:
+            return "required"
+        if self.default_text:
+            return self.default_text
+        return f"default {self.default:g}" if self.default is not None else "optional"
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    id: str
+    display_name: str
+    description: str
+    parameters: tuple[ScheduleParameterUse, ...] = ()
+    takes_warmup: bool = True
+    aliases: tuple[str, ...] = ()
+
+    def parameter(self, name: str) -> ScheduleParameterUse | None:
+        for use in self.parameters:
+            if use.name == name:
+                return use
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedSchedule:
+    """A schedule a trainer computes internally: it has no curve to integrate."""
+
+    id: str
+    display_name: str
+    reason: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Trainer:
+    id: str
+    display_name: str
+    description: str
+    schedules: NamedTable[Schedule]
+    refused_schedules: NamedTable[RefusedSchedule]
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FormulaSet:
+    id: str
+    display_name: str
+    description: str
+    uses_trainer: bool
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NamedTable(Generic[EntryT]):
+    """Entries looked up by id, display name or alias, case- and punctuation-insensitively."""
+
+    kind: str
+    entries: tuple[EntryT, ...]
+    _index: dict[str, EntryT] = field(init=False, repr=False, compare=False)
+    _by_id: dict[str, EntryT] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {entry.id: entry for entry in self.entries})
+        index: dict[str, EntryT] = {}
+        for entry in self.entries:
+            for spelling in (entry.id, entry.display_name, *entry.aliases):
+                key = name_key(spelling)
+                other = index.get(key)
+                if other is not None and other is not entry:
+                    raise ValueError(f"{self.kind} name {spelling!r} names both {other.id} and {entry.id}")
+                index[key] = entry
+        object.__setattr__(self, "_index", index)
+
+    def __iter__(self) -> Iterator[EntryT]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def get(self, name: str) -> EntryT | None:
+        return self._by_id.get(name) or self._index.get(name_key(name))
+
+    def by_id(self, entry_id: str) -> EntryT:
+        """The entry with exactly this id (for names already resolved)."""
+        return self._by_id[entry_id]
+
+    def __getitem__(self, name: str) -> EntryT:
+        entry = self.get(name)
+        if entry is None:
+            raise KeyError(name)
+        return entry
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(entry.id for entry in self.entries)
+
+    def accepted_text(self) -> str:
+        """The accepted names for an error message: display names (with ids where they differ)."""
+        parts = []
+        for entry in self.entries:
+            if name_key(entry.display_name) == name_key(entry.id):
+                parts.append(entry.display_name)
+            else:
+                parts.append(f"{entry.display_name} ({entry.id})")
+        return ", ".join(parts)
+
+    def suggestion(self, name: str) -> str | None:
+        """The display name closest to a misspelt name, if one is close."""
+        keys = list(self._index)
+        close = difflib.get_close_matches(name_key(name), keys, n=1, cutoff=0.75)
+        return self._index[close[0]].display_name if close else None
+
+
+# --- Architectures and models (ENGINE.md §2) ----------------------------------
+
+CLASSIC_LDM = Architecture("classic_ldm", "Classic LDM (SD 1.x / 2.x)", 1.0, 0.95)
+SDXL_BACKBONE = Architecture("sdxl_backbone", "SDXL backbone", 1.2, 0.925)
+FLUX = Architecture("flux", "FLUX (rectified-flow DiT)", 1.25, 0.91)
+DISTILLED_SDXL = Architecture("distilled_sdxl", "Distilled SDXL (Turbo)", 1.45, 0.90)
+LIGHTNING_SDXL = Architecture("lightning_sdxl", "Lightning SDXL", 1.55, 0.875)
+HIGHLY_COMPRESSED = Architecture("highly_compressed", "Highly compressed latent (Z-Image)", 2.2, 0.85)
+
+ARCHITECTURES: NamedTable[Architecture] = NamedTable(
+    "architecture",
+    (CLASSIC_LDM, SDXL_BACKBONE, FLUX, DISTILLED_SDXL, LIGHTNING_SDXL, HIGHLY_COMPRESSED),
+)
+
+MODELS: NamedTable[Model] = NamedTable(
+    "model",
+    (
+        Model(
+            "sd15",
+            "SD1.5",
+            512,
+            0.000630,
+            CLASSIC_LDM,
+            ("SD 1.5", "Stable Diffusion 1.5", "sd_v1", "v1", "STABLE_DIFFUSION_15"),
+        ),
+        Model(
+            "sd21",
+            "SD2.1",
+            768,
+            0.000665,
+            CLASSIC_LDM,
+            ("SD 2.1", "Stable Diffusion 2.1", "sd_v2", "v2", "STABLE_DIFFUSION_21"),
+        ),
+        Model(
+            "sdxl",
+            "SDXL",
+            1024,
+            0.000712,
+            SDXL_BACKBONE,
+            ("SDXL 1.0", "sdxl_base", "Stable Diffusion XL", "STABLE_DIFFUSION_XL_10_BASE"),
+        ),
+        Model("pony", "Pony (SDXL)", 1024, 0.000690, SDXL_BACKBONE, ("Pony XL", "Pony Diffusion", "ponyxl")),
+        Model("sdxl_turbo", "SDXL Turbo", 1024, 0.000660, DISTILLED_SDXL, ("sdxlturbo",)),
+        Model("sdxl_lightning", "SDXL Lightning", 1024, 0.000650, LIGHTNING_SDXL, ("sdxllightning",)),
+        Model(
+            "flux1",
+            "FLUX.1",
+            1024,
+            0.000657,
+            FLUX,
+            ("flux", "FLUX.1 Dev", "flux1-dev", "FLUX_DEV_1", "flux.1-schnell"),
+        ),
+        Model("flux2_dev", "FLUX.2 Dev", 1024, 0.000657, FLUX, ("flux2", "FLUX.2", "FLUX_2", "flux2-dev")),
+        Model("z_image", "Z-Image", 1024, 0.000602, HIGHLY_COMPRESSED, ("zimage", "Z-Image Turbo", "Z_IMAGE")),
+    ),
+)
+
+#: Mean base energy of the nine built-in models: the curvature reference.
+#: Fixed here so that models users add later cannot move it.
+REFERENCE_ENERGY = (
+    0.000630 + 0.000665 + 0.000712 + 0.000690 + 0.000660 + 0.000650 + 0.000657 + 0.000657 + 0.000602
+) / 9
+
+# --- Optimizers (ENGINE.md §2; aliases as trainers spell them) ---------------
+
+OPTIMIZERS: NamedTable[Optimizer] = NamedTable(
+    "optimizer",
+    (
+        Optimizer("adamw", "AdamW", 1.00, ("torch.optim.AdamW", "adamw_torch", "adamw_torch_fused")),
+        Optimizer(
+            "adamw_8bit",
+            "AdamW (8-Bit)",
+            1.02,
+            ("PagedAdamW8bit", "paged_adamw_8bit", "bitsandbytes.optim.AdamW8bit", "adamw_bnb_8bit"),
+        ),
+        Optimizer("adam", "Adam", 1.02, ("torch.optim.Adam",)),
+        Optimizer("adam_8bit", "Adam (8-Bit)", 1.04, ("PagedAdam8bit", "paged_adam_8bit")),
+        Optimizer("adagrad", "Adagrad", 1.08),
+        Optimizer("adagrad_8bit", "Adagrad (8-Bit)", 1.10),
+        Optimizer("rmsprop", "RMSprop", 1.05),
+        Optimizer("rmsprop_8bit", "RMSprop (8-Bit)", 1.07),
+        Optimizer("adafactor", "Adafactor", 0.90, ("transformers.optimization.Adafactor",)),
+        Optimizer("ademamix", "AdEMAMix", 0.97),
+        Optimizer("ademamix_8bit", "AdEMAMix (8-Bit)", 1.00, ("PagedAdEMAMix8bit", "paged_ademamix_8bit")),
+        Optimizer("simplified_ademamix", "Simplified AdEMAMix", 0.98),
+        Optimizer("sgd", "SGD", 0.85, ("SGDNesterov", "sgd_nesterov")),
+        Optimizer("sgd_8bit", "SGD (8-Bit)", 0.88, ("SGDNesterov8bit", "sgd_nesterov_8bit")),
+        Optimizer("lars", "Lars", 0.88),
+        Optimizer("lars_8bit", "Lars (8-Bit)", 0.90),
+        Optimizer("lamb", "Lam", 0.90, ("LAMB",)),
+        Optimizer("lamb_8bit", "Lam (8-Bit)", 0.92, ("Lamb8bit", "LAMB_8BIT")),
+        Optimizer("lion", "Lion", 0.90, ("lion_pytorch",)),
+        Optimizer("lion_8bit", "Lion (8-Bit)", 0.93, ("PagedLion8bit", "paged_lion_8bit")),
+        Optimizer("muon", "Muon", 0.80),
+        Optimizer("adamuon", "AdaMuon", 0.85),
+        Optimizer("came", "CAME", 0.95),
+        Optimizer("came_8bit", "CAME (8-Bit)", 0.98),
+        Optimizer("adopt", "Adopt", 0.92),
+        Optimizer("tiger", "Tiger", 0.88),
+    ),
+)
+
+#: Optimizers that run their own schedule internally; named so the error can say why.
+SCHEDULE_FREE_OPTIMIZERS: Mapping[str, str] = {
+    name_key(spelling): spelling
+    for spelling in (
+        "AdamWScheduleFree",
+        "SGDScheduleFree",
+        "RAdamScheduleFree",
+        "adamw_schedulefree",
+        "sgd_schedulefree",
+        "radam_schedulefree",
+        "Prodigy",
+        "ProdigyScheduleFree",
+        "DAdaptation",
+        "DAdaptAdam",
+        "DAdaptAdamW",
+        "DAdaptLion",
+        "DAdaptAdaGrad",
+        "DAdaptSGD",
+        "DAdaptAdan",
+        "DAdaptAdanIP",
+    )
+}
+
+# --- Objectives (ENGINE.md §2) -----------------------------------------------
+
+OBJECTIVES: NamedTable[Objective] = NamedTable(
+    "objective",
+    (
+        Objective("style", "Style", 0.93, 0.6, ("art style", "aesthetic")),
+        Objective("concept", "Concept", 0.97, 1.0, ("object", "pose")),
+        Objective("character", "Character", 1.00, 1.4, ("person", "subject", "likeness")),
+        Objective("fidelity", "Fidelity", 1.05, 2.5, ("realism", "photoreal")),
+    ),
+)
+
+# --- Schedule parameters -----------------------------------------------------
+
+SCHEDULE_PARAMETERS: Mapping[str, ScheduleParameter] = {
+    parameter.name: parameter
+    for parameter in (
+        ScheduleParameter(
+            "num_cycles",
+            "Number of cosine cycles (waves or restarts) over the steps after warmup.",
+            NumberRange("float", 0.0, 10_000.0, minimum_exclusive=True),
+        ),
+        ScheduleParameter(
+            "power",
+            "Exponent of the polynomial decay (1 is linear).",
+            NumberRange("float", 0.0, 100.0, minimum_exclusive=True),
+        ),
+        ScheduleParameter(
+            "min_lr_ratio",
+            "Floor of the schedule as a fraction of the peak learning rate.",
+            NumberRange("float", 0.0, 1.0),
+        ),
+        ScheduleParameter(
+            "decay_steps",
+            "Steps of the final decay phase (warmup-stable-decay).",
+            NumberRange("int", 1, 10_000_000),
+        ),
+        ScheduleParameter(
+            "timescale",
+            "Steps over which the inverse-square-root decay halves the rate relative to its start.",
+            NumberRange("int", 1, 1_000_000_000),
+        ),
+        ScheduleParameter(
+            "step_rules",
+            "Piecewise-constant rules 'multiplier:step,…,last_multiplier', e.g. '1:500,0.5:1000,0.1'"
+            " (each multiplier holds until the step named after it).",
+            None,
+        ),
+        ScheduleParameter(
+            "start_factor",
+            "Multiplier at the first step of a linear ramp (torch LinearLR).",
+            NumberRange("float", 0.0, 1.0, minimum_exclusive=True),
+        ),
+        ScheduleParameter(
+            "end_factor",
+            "Multiplier at the last step of a linear ramp (torch LinearLR).",
+            NumberRange("float", 0.0, 1.0),
+        ),
+    )
+}
+
+# --- Schedules per formula set and trainer -------------------------------------
+
+#: LRTool 1.0's own schedules (formula set lrtool-1.0), steps t = 1 … N.
+LRTOOL_1_0_SCHEDULES: NamedTable[Schedule] = NamedTable(
+    "schedule",
+    (
+        Schedule("constant", "Constant", "Multiplier 1 after warmup."),
+        Schedule("linear", "Linear", "Falls linearly from 1 to 0 over the run (warmup multiplies it)."),
+        Schedule(
+            "cosine",
+            "Cosine",
+            "LRTool 1.0's cosine: 0.1 + 0.9·cos(π t/N); it goes negative in the second half (kept for parity).",
+        ),
+        Schedule(
+            "cosine_restarts",
+            "Cosine (Restarts)",
+            "Two cosine cycles from 1 to 0.1, restarting half-way.",
+            aliases=("Cosine Restarts",),
+        ),
+        Schedule(
+            "cosine_hard_restarts",
+            "Cosine (Hard Restarts)",
+            "Two cycles of max(0, cos), restarting half-way: zero for half of each cycle.",
+            aliases=("Cosine Hard Restarts",),
+        ),
+        Schedule("rex", "Rex", "exp(−4 t/N)."),
+        Schedule("adafactor", "Adafactor", "1/√t (Adafactor's relative step, as LRTool 1.0 modelled it)."),
+    ),
+)
+
+_NUM_CYCLES_HALF = ScheduleParameterUse("num_cycles", 0.5)
+_NUM_CYCLES_ONE = ScheduleParameterUse("num_cycles", 1.0)
+
+HUGGINGFACE_SCHEDULES: NamedTable[Schedule] = NamedTable(
+    "schedule",
+    (
+        Schedule("constant", "Constant", "Multiplier 1 at every step; takes no warmup.", takes_warmup=False),
+        Schedule(
+            "constant_with_warmup",
+            "Constant with warmup",
+            "Linear warmup from 0, then 1.",
+            aliases=("constantwarmup",),
+        ),
+        Schedule("linear", "Linear", "Linear warmup, then linear decay to 0 at the last step."),
+        Schedule(
+            "cosine",
+            "Cosine",
+            "Linear warmup, then ½(1 + cos(2π·num_cycles·progress)); num_cycles 0.5 is a single half wave to 0.",
+            (_NUM_CYCLES_HALF,),
+        ),
+        Schedule(
+            "cosine_with_restarts",
+            "Cosine with restarts",
+            "Linear warmup, then num_cycles half waves from 1 to 0, each restarting at 1 (hard restarts).",
+            (_NUM_CYCLES_ONE,),
+            aliases=("Cosine (Restarts)", "Cosine (Hard Restarts)", "cosine_with_hard_restarts"),
+        ),
+        Schedule(
+            "polynomial",
+            "Polynomial",
+            "Linear warmup, then (1 − r)(1 − progress)^power + r, r = lr_end / lr.",
+            (
+                ScheduleParameterUse("power", 1.0),
+                ScheduleParameterUse("min_lr_ratio", default_text="default lr_end 1e-7 (as transformers)"),
+            ),
+        ),
+        Schedule(
+            "inverse_sqrt",
+            "Inverse square root",
+            "Linear warmup, then 1/√((t + timescale − warmup) / timescale).",
+            (ScheduleParameterUse("timescale", default_text="default: the warmup steps, or 10,000 without warmup"),),
+        ),
+        Schedule(
+            "cosine_with_min_lr",
+            "Cosine with min LR",
+            "Linear warmup, then cosine from 1 down to min_lr_ratio.",
+            (_NUM_CYCLES_HALF, ScheduleParameterUse("min_lr_ratio", required=True)),
+        ),
+        Schedule(
+            "warmup_stable_decay",
+            "Warmup-stable-decay",
+            "Warmup from min_lr_ratio to 1, hold 1, then cosine decay over decay_steps to min_lr_ratio.",
+            (
+                ScheduleParameterUse("decay_steps", required=True),
+                ScheduleParameterUse("min_lr_ratio", 0.0),
+                _NUM_CYCLES_HALF,
+            ),
+            aliases=("wsd",),
+        ),
+        Schedule(
+            "piecewise_constant",
+            "Piecewise constant",
+            "Constant multipliers between absolute step bounds (diffusers step_rules); takes no warmup.",
+            (ScheduleParameterUse("step_rules", required=True),),
+            takes_warmup=False,
+        ),
+        Schedule(
+            "rex",
+            "REX",
+            "musubi-tuner's RexLR: linear warmup, then a reflected-exponential decay to min_lr_ratio.",
+            (ScheduleParameterUse("min_lr_ratio", 0.01),),
+        ),
+    ),
+)
+
+_ADAFACTOR_SCHEDULE_REASON = (
+    "Adafactor's schedule is computed inside the optimizer (relative step sizes), so it has no"
+    " curve to integrate; set relative_step=False and pick constant or another schedule"
+)
+
+HUGGINGFACE_REFUSED: NamedTable[RefusedSchedule] = NamedTable(
+    "schedule",
+    (RefusedSchedule("adafactor", "Adafactor", _ADAFACTOR_SCHEDULE_REASON),),
+)
+
+ONETRAINER_SCHEDULES: NamedTable[Schedule] = NamedTable(
+    "schedule",
+    (
+        Schedule("constant", "CONSTANT", "Linear warmup, then 1."),
+        Schedule(
+            "linear",
+            "LINEAR",
+            "Linear warmup, then linear decay from 1 to the min factor.",
+            (ScheduleParameterUse("min_lr_ratio", 0.0),),
+        ),
+        Schedule(
+            "cosine",
+            "COSINE",
+            "Linear warmup, then a cosine half wave from 1 to the min factor.",
+            (ScheduleParameterUse("min_lr_ratio", 0.0),),
+        ),
+        Schedule(
+            "cosine_with_restarts",
+            "COSINE_WITH_RESTARTS",
+            "Linear warmup, then num_cycles full cosine periods (down to the min factor and back up).",
+            (_NUM_CYCLES_ONE, ScheduleParameterUse("min_lr_ratio", 0.0)),
+        ),
+        Schedule(
+            "cosine_with_hard_restarts",
+            "COSINE_WITH_HARD_RESTARTS",
+            "Linear warmup, then num_cycles cosine half waves that jump back to 1.",
+            (_NUM_CYCLES_ONE, ScheduleParameterUse("min_lr_ratio", 0.0)),
+        ),
+        Schedule(
+            "rex",
+            "REX",
+            "Linear warmup, then a reflected-exponential decay to the min factor.",
+            (ScheduleParameterUse("min_lr_ratio", 0.0),),
+        ),
+    ),
+)
+
+ONETRAINER_REFUSED: NamedTable[RefusedSchedule] = NamedTable(
+    "schedule",
+    (
+        RefusedSchedule("adafactor", "ADAFACTOR", _ADAFACTOR_SCHEDULE_REASON),
+        RefusedSchedule(
+            "custom",
+            "CUSTOM",
+            "a CUSTOM schedule is user code that OneTrainer loads at run time, so its curve is unknown here",
+        ),
+    ),
+)
+
+AI_TOOLKIT_SCHEDULES: NamedTable[Schedule] = NamedTable(
+    "schedule",
+    (
+        Schedule("constant", "constant", "Multiplier 1 at every step; ai-toolkit has no warmup.", takes_warmup=False),
+        Schedule(
+            "linear",
+            "linear",
+            "torch LinearLR over the whole run: from start_factor (default 1/3) to end_factor (default 1).",
+            (
+                ScheduleParameterUse("start_factor", 1.0 / 3.0, default_text="default 1/3"),
+                ScheduleParameterUse("end_factor", 1.0),
+            ),
+            takes_warmup=False,
+        ),
+        Schedule(
+            "cosine",
+            "cosine",
+            "torch CosineAnnealingLR over the whole run, from 1 to 0; no warmup.",
+            takes_warmup=False,
+        ),
+        Schedule(
+            "cosine_with_restarts",
+            "cosine_with_restarts",
+            "torch CosineAnnealingWarmRestarts with T_0 = the run: one cosine from 1 to 0; no warmup.",
+            takes_warmup=False,
+        ),
+        Schedule(
+            "constant_with_warmup",
+            "constant_with_warmup",
+            "diffusers' constant schedule with linear warmup (give the warmup ai-toolkit's num_warmup_steps).",
+        ),
+    ),
+)
+
+AI_TOOLKIT_REFUSED: NamedTable[RefusedSchedule] = NamedTable("schedule", ())
+
+TRAINERS: NamedTable[Trainer] = NamedTable(
+    "trainer",
+    (
+        Trainer(
+            "huggingface",
+            "Hugging Face (transformers / diffusers)",
+            "get_scheduler of transformers and diffusers, as used by kohya sd-scripts, the kohya_ss GUI,"
+            " musubi-tuner and the diffusers examples.",
+            HUGGINGFACE_SCHEDULES,
+            HUGGINGFACE_REFUSED,
+            ("hf", "transformers", "diffusers", "kohya", "sd-scripts", "kohya_ss", "musubi-tuner"),
+        ),
+        Trainer(
+            "onetrainer",
+            "OneTrainer",
+            "OneTrainer's own schedules (warmup shifts the schedule).",
+            ONETRAINER_SCHEDULES,
+            ONETRAINER_REFUSED,
+        ),
+        Trainer(
+            "ai-toolkit",
+            "ai-toolkit",
+            "ostris ai-toolkit: torch schedulers over the whole run, no warmup.",
+            AI_TOOLKIT_SCHEDULES,
+            AI_TOOLKIT_REFUSED,
+            ("ostris",),
+        ),
+    ),
+)
+
+DEFAULT_TRAINER = "huggingface"
+
+FORMULA_SETS: NamedTable[FormulaSet] = NamedTable(
+    "formula",
+    (
+        FormulaSet(
+            "energy",
+            "Energy (trainer-exact schedules)",
+            "The LRTool energy model with each schedule integrated exactly as the chosen trainer applies it.",
+            uses_trainer=True,
+        ),
+        FormulaSet(
+            "lrtool-1.0",
+            "LRTool 1.0 (parity)",
+            "LRTool 1.0's schedules bit for bit, so its results and saved profiles reproduce exactly.",
+            uses_trainer=False,
+            aliases=("lrtool 1.0", "legacy", "1.0"),
+        ),
+    ),
+)
+
+DEFAULT_FORMULA = "energy"
+
+
+def schedules_for(formula: FormulaSet, trainer: Trainer) -> NamedTable[Schedule]:
+    """The schedules a configuration may name, given its formula set and trainer."""
+    return trainer.schedules if formula.uses_trainer else LRTOOL_1_0_SCHEDULES
+
+
+# --- Input ranges (ENGINE.md §1) ---------------------------------------------
+
+MAX_STEPS = 10_000_000
+
+INPUT_RANGES: Mapping[str, NumberRange] = {
+    "resolution": NumberRange("int", 64, 8192),
+    "steps": NumberRange("int", 1, MAX_STEPS),
+    "images": NumberRange("int", 1, 10_000_000),
+    "batch_size": NumberRange("int", 1, 4096),
+    "grad_accum": NumberRange("int", 1, 4096),
+    "rank": NumberRange("int", 1, 4096),
+    "alpha": NumberRange("float", 0.0, 4096.0, minimum_exclusive=True),
+    "warmup_fraction": NumberRange("float", 0.0, 0.99),
+    "warmup_steps": NumberRange("int", 0, MAX_STEPS - 1),
+    "offset": NumberRange("float", OFFSET_MIN, OFFSET_MAX),
+    "learning_rate": NumberRange("float", 0.0, 1e6, minimum_exclusive=True),
+    **{name: spec.accepted for name, spec in SCHEDULE_PARAMETERS.items() if spec.accepted is not None},
+}
+
+#: One-line help for every configuration field, shown by every client.
+FIELD_HELP: Mapping[str, str] = {
+    "model": "Base model the LoRA is trained on; sets base energy, native resolution and fragility.",
+    "resolution": "Training edge length in pixels (e.g. 1024 for 1024×1024 buckets).",
+    "steps": "Total optimizer steps of the run (after gradient accumulation).",
+    "images": "Number of images in the dataset (count repeats as extra images).",
+    "batch_size": "Images per forward pass.",
+    "grad_accum": "Gradient accumulation steps per optimizer step.",
+    "rank": "LoRA rank (network_dim).",
+    "alpha": "LoRA alpha (network_alpha); updates scale by alpha / rank.",
+    "optimizer": "Optimizer; each has a calibrated step-size modifier.",
+    "scheduler": "Learning-rate schedule, as the chosen trainer names it.",
+    "warmup_fraction": "Warmup as a fraction of the steps (0 … 0.99).",
+    "warmup_steps": "Warmup as a number of steps (0 … steps − 1).",
+    "objective": "What the LoRA should learn; sets target energy and overshoot sensitivity.",
+    "formula": "energy: trainer-exact schedules (default); lrtool-1.0: LRTool 1.0 parity.",
+    "trainer": "Whose schedule implementation the energy formula integrates.",
+    "offset": "Slider: learning rate = recommended × (1 + offset), −1 … +1.",
+    "learning_rate": "A learning rate you already have in mind, to score it.",
+    **{name: spec.description for name, spec in SCHEDULE_PARAMETERS.items()},
+}
