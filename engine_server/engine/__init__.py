@@ -1,0 +1,41 @@
+"""The LRTool engine: pure computation of the learning-rate model (ENGINE.md).
+
+No I/O and no networking: the gRPC service maps its messages onto these
+functions and types. Everything public is re-exported here.
+"""
+
+from ._calculate import (
+    CalculateRequest,
+    Calculation,
+    ScheduleCurve,
+    ScoreCurve,
+    calculate,
+    calculate_batch,
+    efficiency_band,
+    evaluate,
+    risk_band,
+    schedule_curve,
+    score_curve,
+    sweep,
+)
+from ._config import TrainingConfig
+from ._exceptions import ConfigError, FieldViolation, LRToolError
+
+__all__ = [
+    "CalculateRequest",
+    "Calculation",
+    "ConfigError",
+    "FieldViolation",
+    "LRToolError",
+    "ScheduleCurve",
+    "ScoreCurve",
+    "TrainingConfig",
+    "calculate",
+    "calculate_batch",
+    "efficiency_band",
+    "evaluate",
+    "risk_band",
+    "schedule_curve",
+    "score_curve",
+    "sweep",
+]

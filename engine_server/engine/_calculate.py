@@ -1,0 +1,395 @@
+"""The LRTool energy model (ENGINE.md §3): recommend, adjust, evaluate, score."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from . import _catalog as catalog
+from ._config import Resolved, ScheduleArgs, TrainingConfig, show_value
+from ._exceptions import ConfigError, FieldViolation
+from ._schedules import LRTOOL_1_0, Integral, integrate, step_multipliers
+
+#: transformers' polynomial schedule ends at lr_end = 1e-7 unless told otherwise.
+_POLYNOMIAL_DEFAULT_LR_END = 1e-7
+#: Fixed-point rounds for polynomial's default floor (lr_end / lr depends on lr).
+_POLYNOMIAL_FIXED_POINT_ROUNDS = 8
+
+
+@dataclass(slots=True)  # not frozen: batches build 10⁵ of these and frozen fields cost ~40 % more
+class Calculation:
+    """Every statistic of one calculation (names as LRTool 1.0's saved statistics)."""
+
+    recommended_lr: float
+    adjusted_lr: float
+    offset: float
+    target_energy: float
+    delivered_energy: float
+    energy_ratio: float
+    deviation: float
+    effective_batch: float
+    exposure: float
+    capacity: float
+    resolution_scale: float
+    scheduler_factor: float
+    optimizer_modifier: float
+    warmup_steps: int
+    curvature_factor: float
+    objective_sensitivity: float
+    undershoot_k: float
+    overshoot_k: float
+    stability_score: float
+    efficiency_score: float
+    risk_band: str
+    efficiency_band: str
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CalculateRequest:
+    """One configuration with its adjustment: an `offset`, or a `learning_rate` to evaluate."""
+
+    config: TrainingConfig
+    offset: float | None = None
+    learning_rate: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleCurve:
+    """The multiplier the trainer applies, sampled at `steps` (the full run, downsampled)."""
+
+    steps: tuple[int, ...]
+    multipliers: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreCurve:
+    """Stability and efficiency against the slider offset."""
+
+    offsets: tuple[float, ...]
+    stability: tuple[float, ...]
+    efficiency: tuple[float, ...]
+
+
+@dataclass(slots=True)  # internal and short-lived: not frozen, which is cheaper to build
+class _Model:
+    """The offset-independent part of a calculation."""
+
+    recommended_lr: float
+    target_energy: float
+    effective_batch: float
+    exposure: float
+    capacity: float
+    resolution_scale: float
+    integral: Integral
+    optimizer_modifier: float
+    curvature_factor: float
+    objective_sensitivity: float
+    overshoot_k: float
+    warnings: tuple[str, ...]
+    parity_rounding: bool  # reproduce LRTool 1.0's floating-point steps (formula lrtool-1.0)
+
+    def delivered_energy(self, learning_rate: float) -> float:
+        """learning_rate · scheduler_factor · exposure · capacity · resolution_scale · optimizer_modifier,
+        multiplied left to right as LRTool 1.0 did (its rounding is part of its results)."""
+        return (
+            learning_rate
+            * self.integral.scheduler_factor
+            * self.exposure
+            * self.capacity
+            * self.resolution_scale
+            * self.optimizer_modifier
+        )
+
+    def stability(self, offset: float) -> float:
+        deviation = abs(offset)
+        k = self.overshoot_k if offset > 0 else catalog.UNDERSHOOT_K
+        return 100.0 * math.exp(-k * deviation * deviation)
+
+
+def risk_band(stability_score: float) -> str:
+    if stability_score >= catalog.STABILITY_SAFE:
+        return "Safe"
+    if stability_score >= catalog.STABILITY_CAUTION:
+        return "Caution"
+    return "Risky"
+
+
+def efficiency_band(efficiency_score: float) -> str:
+    if efficiency_score >= catalog.EFFICIENCY_OPTIMAL:
+        return "Optimal"
+    if efficiency_score >= catalog.EFFICIENCY_SUBOPTIMAL:
+        return "Suboptimal"
+    return "Inefficient"
+
+
+def _efficiency(energy_ratio: float) -> float:
+    return 100.0 * math.exp(-catalog.EFFICIENCY_SENSITIVITY * (energy_ratio - 1.0) ** 2)
+
+
+def _schedule_owner(resolved: Resolved) -> str:
+    return resolved.trainer.id if resolved.formula.uses_trainer else LRTOOL_1_0
+
+
+def _integrate(config: TrainingConfig, resolved: Resolved, args: ScheduleArgs) -> Integral:
+    return integrate(_schedule_owner(resolved), resolved.schedule.id, config.steps, resolved.warmup_steps, args)
+
+
+def _model(config: TrainingConfig) -> _Model:
+    resolved = config.resolved
+    model = resolved.model
+    arch = model.arch
+    objective = resolved.objective
+
+    effective_batch = config.batch_size + catalog.ACCUM_EFFICIENCY * (config.grad_accum - 1)
+    exposure = math.sqrt(config.steps * effective_batch / config.images)
+    rank_per_alpha = config.rank / config.alpha
+    # A vanishingly small alpha overflows the ratio; the square roots apart stay finite.
+    capacity = (
+        math.sqrt(rank_per_alpha) if math.isfinite(rank_per_alpha) else math.sqrt(config.rank) / math.sqrt(config.alpha)
+    )
+    resolution_scale = (config.resolution / model.native_resolution) ** arch.resolution_exponent
+    optimizer_modifier = resolved.optimizer.modifier
+    target_energy = model.base_energy * objective.energy_modifier
+
+    args = resolved.schedule_args
+    if _uses_polynomial_default(resolved):
+        _, integral = _polynomial_default_floor(
+            config, args, target_energy, exposure * capacity * resolution_scale * optimizer_modifier
+        )
+    else:
+        integral = _integrate(config, resolved, args)
+    if integral.scheduler_factor <= 0.0:
+        raise ConfigError(
+            [FieldViolation("scheduler", f"schedule {resolved.schedule.id!r} is zero at every step: it never trains")]
+        )
+    energy_scale = integral.scheduler_factor * exposure * capacity * resolution_scale * optimizer_modifier
+    recommended_lr = target_energy / energy_scale
+
+    curvature_factor = math.sqrt(model.base_energy / catalog.REFERENCE_ENERGY)
+    noise_factor = max(catalog.NOISE_FACTOR_FLOOR, math.sqrt(1.0 / effective_batch))
+    overshoot_k = curvature_factor * arch.fragility * objective.overshoot_sensitivity * noise_factor
+    return _Model(
+        recommended_lr=recommended_lr,
+        target_energy=target_energy,
+        effective_batch=effective_batch,
+        exposure=exposure,
+        capacity=capacity,
+        resolution_scale=resolution_scale,
+        integral=integral,
+        optimizer_modifier=optimizer_modifier,
+        curvature_factor=curvature_factor,
+        objective_sensitivity=objective.overshoot_sensitivity,
+        overshoot_k=overshoot_k,
+        warnings=_warnings(config, resolved, recommended_lr, integral),
+        parity_rounding=not resolved.formula.uses_trainer,
+    )
+
+
+def _uses_polynomial_default(resolved: Resolved) -> bool:
+    return (
+        resolved.formula.uses_trainer
+        and resolved.schedule.id == "polynomial"
+        and resolved.schedule_args.min_lr_ratio is None
+    )
+
+
+def _polynomial_default_floor(
+    config: TrainingConfig, args: ScheduleArgs, target_energy: float, scale_without_schedule: float
+) -> tuple[float, Integral]:
+    """transformers' polynomial ends at lr_end = 1e-7, so its floor ratio depends on the LR itself.
+
+    Solve lr = target / (factor(1e-7 / lr) · scale) by fixed-point iteration: the
+    factor barely depends on the floor, so a few rounds settle to machine precision.
+    """
+    floor = 0.0
+    integral = _integrate(config, config.resolved, replace(args, min_lr_ratio=floor))
+    for _ in range(_POLYNOMIAL_FIXED_POINT_ROUNDS):
+        learning_rate = target_energy / (integral.scheduler_factor * scale_without_schedule)
+        next_floor = _POLYNOMIAL_DEFAULT_LR_END / learning_rate
+        if next_floor >= 1.0:
+            raise ConfigError(
+                [
+                    FieldViolation(
+                        "min_lr_ratio",
+                        f"the recommended rate {learning_rate:.3g} is not above transformers' default lr_end 1e-7;"
+                        " give min_lr_ratio (lr_end / lr) explicitly, from 0 to below 1",
+                    )
+                ]
+            )
+        if next_floor == floor:
+            break
+        floor = next_floor
+        integral = _integrate(config, config.resolved, replace(args, min_lr_ratio=floor))
+    return floor, integral
+
+
+def _warnings(config: TrainingConfig, resolved: Resolved, recommended_lr: float, integral: Integral) -> tuple[str, ...]:
+    found: list[str] = []
+    if resolved.warmup_steps > catalog.WARMUP_WARN_FRACTION * config.steps:
+        share = resolved.warmup_steps / config.steps
+        found.append(
+            f"warmup: {resolved.warmup_steps:,} of {config.steps:,} steps ({share:.0%}) are warmup;"
+            " more than half the run trains below the full rate"
+        )
+    if config.alpha > catalog.ALPHA_WARN_RATIO * config.rank:
+        found.append(
+            f"alpha: {config.alpha:g} is more than {catalog.ALPHA_WARN_RATIO:g}× the rank ({config.rank});"
+            " updates are scaled up unusually far (alpha is usually at most the rank)"
+        )
+    if not catalog.PLAUSIBLE_LR_MIN <= recommended_lr <= catalog.PLAUSIBLE_LR_MAX:
+        found.append(
+            f"recommended_lr: {recommended_lr:.3g} is outside the usual {catalog.PLAUSIBLE_LR_MIN:g} …"
+            f" {catalog.PLAUSIBLE_LR_MAX:g}; check steps, images and rank/alpha"
+        )
+    if integral.zero_fraction >= catalog.ZERO_SCHEDULE_WARN_FRACTION:
+        found.append(
+            f"scheduler: the multiplier is zero on {integral.zero_fraction:.0%} of the steps; those steps train nothing"
+        )
+    if not resolved.formula.uses_trainer and resolved.schedule.id == "cosine":
+        found.append(
+            "scheduler: LRTool 1.0's Cosine goes negative in the second half of the run (kept for parity);"
+            " the energy formula set integrates the cosine trainers really apply"
+        )
+    for name in resolved.ignored_parameters:
+        found.append(f"{name}: not used by schedule {resolved.schedule.id!r}; ignored")
+    return tuple(found)
+
+
+def _finish(model: _Model, offset: float, adjusted_lr: float, warmup_steps: int) -> Calculation:
+    if model.parity_rounding:
+        # LRTool 1.0 rebuilt the energy from the rate, rounding included.
+        delivered_energy = model.delivered_energy(adjusted_lr)
+        energy_ratio = delivered_energy / model.target_energy
+        deviation = abs(delivered_energy - model.target_energy) / model.target_energy
+        k = model.overshoot_k if delivered_energy > model.target_energy else catalog.UNDERSHOOT_K
+        stability_score = 100.0 * math.exp(-k * deviation * deviation)
+    else:
+        # Algebraically delivered / target = 1 + offset; computing it so keeps offset 0 exact.
+        energy_ratio = 1.0 + offset
+        delivered_energy = model.target_energy * energy_ratio
+        deviation = abs(offset)
+        stability_score = model.stability(offset)
+    efficiency_score = _efficiency(energy_ratio)
+    return Calculation(
+        recommended_lr=model.recommended_lr,
+        adjusted_lr=adjusted_lr,
+        offset=offset,
+        target_energy=model.target_energy,
+        delivered_energy=delivered_energy,
+        energy_ratio=energy_ratio,
+        deviation=deviation,
+        effective_batch=model.effective_batch,
+        exposure=model.exposure,
+        capacity=model.capacity,
+        resolution_scale=model.resolution_scale,
+        scheduler_factor=model.integral.scheduler_factor,
+        optimizer_modifier=model.optimizer_modifier,
+        warmup_steps=warmup_steps,
+        curvature_factor=model.curvature_factor,
+        objective_sensitivity=model.objective_sensitivity,
+        undershoot_k=catalog.UNDERSHOOT_K,
+        overshoot_k=model.overshoot_k,
+        stability_score=stability_score,
+        efficiency_score=efficiency_score,
+        risk_band=risk_band(stability_score),
+        efficiency_band=efficiency_band(efficiency_score),
+        warnings=model.warnings,
+    )
+
+
+def _check_adjustment(offset: float | None, learning_rate: float | None) -> list[FieldViolation]:
+    problems = []
+    if offset is not None and learning_rate is not None:
+        problems.append(FieldViolation("learning_rate", "give either offset or learning_rate, not both"))
+    for name, value in (("offset", offset), ("learning_rate", learning_rate)):
+        if value is None:
+            continue
+        accepted = catalog.INPUT_RANGES[name]
+        # NaN and infinities fall outside every range.
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not accepted.contains(value):
+            problems.append(FieldViolation(name, f"must be {accepted.describe()}; got {show_value(value)}"))
+    return problems
+
+
+def calculate(config: TrainingConfig, offset: float | None = None, learning_rate: float | None = None) -> Calculation:
+    """Recommend a learning rate for `config` and score it at `offset` (default 0),
+    or score a chosen `learning_rate` (its offset = learning_rate / recommended − 1, not clamped)."""
+    if learning_rate is not None or not (offset is None or (type(offset) is float and -1.0 <= offset <= 1.0)):
+        problems = _check_adjustment(offset, learning_rate)
+        if problems:
+            raise ConfigError(problems)
+    model = _model(config)
+    warmup_steps = config.resolved.warmup_steps
+    if learning_rate is not None:
+        return _finish(model, learning_rate / model.recommended_lr - 1.0, float(learning_rate), warmup_steps)
+    chosen = 0.0 if offset is None else float(offset)
+    return _finish(model, chosen, model.recommended_lr * (1.0 + chosen), warmup_steps)
+
+
+def evaluate(config: TrainingConfig, learning_rate: float) -> Calculation:
+    """Score a learning rate the user already has in mind."""
+    return calculate(config, learning_rate=learning_rate)
+
+
+def calculate_batch(requests: Iterable[CalculateRequest]) -> list[Calculation]:
+    """Calculate many configurations; every bad request is reported, as `requests[i].field`."""
+    results: list[Calculation] = []
+    problems: list[FieldViolation] = []
+    for index, request in enumerate(requests):
+        try:
+            results.append(calculate(request.config, request.offset, request.learning_rate))
+        except ConfigError as error:
+            problems.extend(violation.under(f"requests[{index}]") for violation in error.violations)
+    if problems:
+        raise ConfigError(problems)
+    return results
+
+
+def schedule_curve(config: TrainingConfig, points: int = 200) -> ScheduleCurve:
+    """The multiplier at up to `points` evenly spread steps (always the first and last)."""
+    if not 2 <= points <= 100_000:
+        raise ConfigError([FieldViolation("points", f"must be an integer from 2 to 100,000; got {points}")])
+    resolved = config.resolved
+    owner = _schedule_owner(resolved)
+    first = 1 if owner == LRTOOL_1_0 else 0
+    steps = np.unique(np.linspace(first, first + config.steps - 1, num=min(points, config.steps)).round()).astype(
+        np.int64
+    )
+    args = resolved.schedule_args
+    if _uses_polynomial_default(resolved):
+        model = _model(config)
+        args = replace(args, min_lr_ratio=_POLYNOMIAL_DEFAULT_LR_END / model.recommended_lr)
+    values = step_multipliers(owner, resolved.schedule.id, config.steps, resolved.warmup_steps, args, steps)
+    return ScheduleCurve(tuple(int(step) for step in steps), tuple(float(value) for value in values))
+
+
+def score_curve(config: TrainingConfig, points: int = 201) -> ScoreCurve:
+    """Stability and efficiency at `points` offsets evenly spread over −1 … +1."""
+    if not 2 <= points <= 100_000:
+        raise ConfigError([FieldViolation("points", f"must be an integer from 2 to 100,000; got {points}")])
+    model = _model(config)
+    offsets = [float(value) for value in np.linspace(catalog.OFFSET_MIN, catalog.OFFSET_MAX, points)]
+    return ScoreCurve(
+        tuple(offsets),
+        tuple(model.stability(offset) for offset in offsets),
+        tuple(_efficiency(1.0 + offset) for offset in offsets),
+    )
+
+
+def sweep(config: TrainingConfig, field: str, values: Sequence[object]) -> list[TrainingConfig]:
+    """Copies of `config` with `field` set to each value (validated), for comparing runs."""
+    base = config.model_dump(exclude_none=True)
+    configs = []
+    problems: list[FieldViolation] = []
+    for index, value in enumerate(values):
+        try:
+            configs.append(TrainingConfig(**{**base, field: value}))
+        except ConfigError as error:
+            problems.extend(violation.under(f"values[{index}]") for violation in error.violations)
+    if problems:
+        raise ConfigError(problems)
+    return configs
