@@ -1,0 +1,109 @@
+"""The catalog: every constant once, names matched the way trainers write them."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine_server.engine import _catalog as catalog
+from engine_server.engine._catalog import (
+    ARCHITECTURES,
+    FORMULA_SETS,
+    MODELS,
+    OBJECTIVES,
+    OPTIMIZERS,
+    SCHEDULE_PARAMETERS,
+    TRAINERS,
+    NamedTable,
+    Optimizer,
+)
+
+
+def test_sizes() -> None:
+    assert (len(MODELS), len(ARCHITECTURES), len(OPTIMIZERS), len(OBJECTIVES), len(TRAINERS), len(FORMULA_SETS)) == (
+        9,
+        6,
+        26,
+        4,
+        3,
+        2,
+    )
+
+
+def test_reference_energy_is_the_mean_of_the_nine_built_in_models() -> None:
+    assert pytest.approx(sum(m.base_energy for m in MODELS) / 9, rel=1e-15) == catalog.REFERENCE_ENERGY
+
+
+@pytest.mark.parametrize(
+    ("table", "spelling", "expected"),
+    [
+        (OPTIMIZERS, "AdamW (8-Bit)", "adamw_8bit"),
+        (OPTIMIZERS, "AdamW8bit", "adamw_8bit"),
+        (OPTIMIZERS, "adamw8bit", "adamw_8bit"),
+        (OPTIMIZERS, "ADAMW_8BIT", "adamw_8bit"),
+        (OPTIMIZERS, "PagedAdamW8bit", "adamw_8bit"),
+        (OPTIMIZERS, "Lion8bit", "lion_8bit"),
+        (OPTIMIZERS, "LION_8BIT", "lion_8bit"),
+        (OPTIMIZERS, "Prodigy", None),
+        (MODELS, "Pony (SDXL)", "pony"),
+        (MODELS, "sdxl", "sdxl"),
+        (MODELS, "flux", "flux1"),
+        (MODELS, "FLUX.1", "flux1"),
+        (MODELS, "sd 1.5", "sd15"),
+        (MODELS, "FLUX_DEV_1", "flux1"),
+        (MODELS, "z image", "z_image"),
+        (OBJECTIVES, "CHARACTER", "character"),
+        (FORMULA_SETS, "LRTool 1.0", "lrtool-1.0"),
+        (TRAINERS, "OneTrainer", "onetrainer"),
+        (TRAINERS, "kohya", "huggingface"),
+    ],
+)
+def test_names_match_case_and_punctuation_insensitively(table: NamedTable, spelling: str, expected: str | None) -> None:
+    entry = table.get(spelling)
+    assert (entry.id if entry else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("trainer", "spelling", "expected"),
+    [
+        ("huggingface", "cosine_with_restarts", "cosine_with_restarts"),
+        ("huggingface", "COSINE_WITH_RESTARTS", "cosine_with_restarts"),
+        ("huggingface", "Cosine (Restarts)", "cosine_with_restarts"),
+        ("huggingface", "wsd", "warmup_stable_decay"),
+        ("onetrainer", "COSINE_WITH_HARD_RESTARTS", "cosine_with_hard_restarts"),
+        ("ai-toolkit", "Linear", "linear"),
+    ],
+)
+def test_schedule_aliases(trainer: str, spelling: str, expected: str) -> None:
+    schedule = TRAINERS[trainer].schedules.get(spelling)
+    assert schedule is not None and schedule.id == expected
+
+
+def test_lrtool_1_0_display_names_resolve() -> None:
+    names = ["Constant", "Linear", "Cosine", "Cosine (Restarts)", "Cosine (Hard Restarts)", "Rex", "Adafactor"]
+    assert [catalog.LRTOOL_1_0_SCHEDULES[name].display_name for name in names] == names
+
+
+def test_an_alias_naming_two_entries_is_refused() -> None:
+    with pytest.raises(ValueError, match="names both"):
+        NamedTable("optimizer", (Optimizer("a", "Same", 1.0), Optimizer("b", "same!", 1.0)))
+
+
+def test_every_schedule_parameter_is_a_known_field_with_help() -> None:
+    for trainer in TRAINERS:
+        for schedule in trainer.schedules:
+            for use in schedule.parameters:
+                assert use.name in SCHEDULE_PARAMETERS
+                assert use.name in catalog.FIELD_HELP
+                assert use.describe_default()
+
+
+def test_every_configuration_field_has_help() -> None:
+    from engine_server.engine import TrainingConfig
+
+    assert set(TrainingConfig.model_fields) <= set(catalog.FIELD_HELP)
+
+
+def test_models_carry_their_architecture_constants() -> None:
+    assert MODELS["SDXL Lightning"].arch.fragility == 1.55
+    assert MODELS["Z-Image"].arch.resolution_exponent == 0.85
+    assert MODELS["SD2.1"].native_resolution == 768

@@ -1,0 +1,48 @@
+"""The engine's public surface is locked, and it stays pure computation."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import engine_server.engine as engine
+
+PUBLIC = [
+    "CalculateRequest",
+    "Calculation",
+    "ConfigError",
+    "FieldViolation",
+    "LRToolError",
+    "ScheduleCurve",
+    "ScoreCurve",
+    "TrainingConfig",
+    "calculate",
+    "calculate_batch",
+    "efficiency_band",
+    "evaluate",
+    "risk_band",
+    "schedule_curve",
+    "score_curve",
+    "sweep",
+]
+
+
+def test_public_surface_is_exactly_this() -> None:
+    assert sorted(engine.__all__) == PUBLIC
+    for name in PUBLIC:
+        assert getattr(engine, name).__module__.startswith("engine_server.engine")
+
+
+def test_exception_tree() -> None:
+    assert issubclass(engine.ConfigError, engine.LRToolError)
+    assert issubclass(engine.ConfigError, ValueError)
+
+
+def test_engine_imports_no_io_frameworks() -> None:
+    code = (
+        "import sys, engine_server.engine;"
+        "bad = [m for m in sys.modules if m.split('.')[0] in {'grpc', 'gradio', 'sqlite3', 'comfy', 'google'}];"
+        "print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
