@@ -1,0 +1,470 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class TrainingConfig(_message.Message):
+    __slots__ = ("model", "resolution", "steps", "images", "batch_size", "grad_accum", "rank", "alpha", "optimizer", "scheduler", "warmup_fraction", "warmup_steps", "objective", "formula", "trainer", "num_cycles", "power", "min_lr_ratio", "decay_steps", "timescale", "step_rules", "start_factor", "end_factor")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    RESOLUTION_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    GRAD_ACCUM_FIELD_NUMBER: _ClassVar[int]
+    RANK_FIELD_NUMBER: _ClassVar[int]
+    ALPHA_FIELD_NUMBER: _ClassVar[int]
+    OPTIMIZER_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULER_FIELD_NUMBER: _ClassVar[int]
+    WARMUP_FRACTION_FIELD_NUMBER: _ClassVar[int]
+    WARMUP_STEPS_FIELD_NUMBER: _ClassVar[int]
+    OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
+    FORMULA_FIELD_NUMBER: _ClassVar[int]
+    TRAINER_FIELD_NUMBER: _ClassVar[int]
+    NUM_CYCLES_FIELD_NUMBER: _ClassVar[int]
+    POWER_FIELD_NUMBER: _ClassVar[int]
+    MIN_LR_RATIO_FIELD_NUMBER: _ClassVar[int]
+    DECAY_STEPS_FIELD_NUMBER: _ClassVar[int]
+    TIMESCALE_FIELD_NUMBER: _ClassVar[int]
+    STEP_RULES_FIELD_NUMBER: _ClassVar[int]
+    START_FACTOR_FIELD_NUMBER: _ClassVar[int]
+    END_FACTOR_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    resolution: int
+    steps: int
+    images: int
+    batch_size: int
+    grad_accum: int
+    rank: int
+    alpha: float
+    optimizer: str
+    scheduler: str
+    warmup_fraction: float
+    warmup_steps: int
+    objective: str
+    formula: str
+    trainer: str
+    num_cycles: float
+    power: float
+    min_lr_ratio: float
+    decay_steps: int
+    timescale: int
+    step_rules: str
+    start_factor: float
+    end_factor: float
+    def __init__(self, model: _Optional[str] = ..., resolution: _Optional[int] = ..., steps: _Optional[int] = ..., images: _Optional[int] = ..., batch_size: _Optional[int] = ..., grad_accum: _Optional[int] = ..., rank: _Optional[int] = ..., alpha: _Optional[float] = ..., optimizer: _Optional[str] = ..., scheduler: _Optional[str] = ..., warmup_fraction: _Optional[float] = ..., warmup_steps: _Optional[int] = ..., objective: _Optional[str] = ..., formula: _Optional[str] = ..., trainer: _Optional[str] = ..., num_cycles: _Optional[float] = ..., power: _Optional[float] = ..., min_lr_ratio: _Optional[float] = ..., decay_steps: _Optional[int] = ..., timescale: _Optional[int] = ..., step_rules: _Optional[str] = ..., start_factor: _Optional[float] = ..., end_factor: _Optional[float] = ...) -> None: ...
+
+class CalculateRequest(_message.Message):
+    __slots__ = ("config", "offset", "learning_rate")
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
+    config: TrainingConfig
+    offset: float
+    learning_rate: float
+    def __init__(self, config: _Optional[_Union[TrainingConfig, _Mapping]] = ..., offset: _Optional[float] = ..., learning_rate: _Optional[float] = ...) -> None: ...
+
+class Calculation(_message.Message):
+    __slots__ = ("recommended_lr", "adjusted_lr", "offset", "target_energy", "delivered_energy", "energy_ratio", "deviation", "effective_batch", "exposure", "capacity", "resolution_scale", "scheduler_factor", "optimizer_modifier", "warmup_steps", "curvature_factor", "objective_sensitivity", "undershoot_k", "overshoot_k", "stability_score", "efficiency_score", "risk_band", "efficiency_band", "warnings")
+    RECOMMENDED_LR_FIELD_NUMBER: _ClassVar[int]
+    ADJUSTED_LR_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    TARGET_ENERGY_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_ENERGY_FIELD_NUMBER: _ClassVar[int]
+    ENERGY_RATIO_FIELD_NUMBER: _ClassVar[int]
+    DEVIATION_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_BATCH_FIELD_NUMBER: _ClassVar[int]
+    EXPOSURE_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    RESOLUTION_SCALE_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULER_FACTOR_FIELD_NUMBER: _ClassVar[int]
+    OPTIMIZER_MODIFIER_FIELD_NUMBER: _ClassVar[int]
+    WARMUP_STEPS_FIELD_NUMBER: _ClassVar[int]
+    CURVATURE_FACTOR_FIELD_NUMBER: _ClassVar[int]
+    OBJECTIVE_SENSITIVITY_FIELD_NUMBER: _ClassVar[int]
+    UNDERSHOOT_K_FIELD_NUMBER: _ClassVar[int]
+    OVERSHOOT_K_FIELD_NUMBER: _ClassVar[int]
+    STABILITY_SCORE_FIELD_NUMBER: _ClassVar[int]
+    EFFICIENCY_SCORE_FIELD_NUMBER: _ClassVar[int]
+    RISK_BAND_FIELD_NUMBER: _ClassVar[int]
+    EFFICIENCY_BAND_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    recommended_lr: float
+    adjusted_lr: float
+    offset: float
+    target_energy: float
+    delivered_energy: float
+    energy_ratio: float
+    deviation: float
+    effective_batch: float
+    exposure: float
+    capacity: float
+    resolution_scale: float
+    scheduler_factor: float
+    optimizer_modifier: float
+    warmup_steps: int
+    curvature_factor: float
+    objective_sensitivity: float
+    undershoot_k: float
+    overshoot_k: float
+    stability_score: float
+    efficiency_score: float
+    risk_band: str
+    efficiency_band: str
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, recommended_lr: _Optional[float] = ..., adjusted_lr: _Optional[float] = ..., offset: _Optional[float] = ..., target_energy: _Optional[float] = ..., delivered_energy: _Optional[float] = ..., energy_ratio: _Optional[float] = ..., deviation: _Optional[float] = ..., effective_batch: _Optional[float] = ..., exposure: _Optional[float] = ..., capacity: _Optional[float] = ..., resolution_scale: _Optional[float] = ..., scheduler_factor: _Optional[float] = ..., optimizer_modifier: _Optional[float] = ..., warmup_steps: _Optional[int] = ..., curvature_factor: _Optional[float] = ..., objective_sensitivity: _Optional[float] = ..., undershoot_k: _Optional[float] = ..., overshoot_k: _Optional[float] = ..., stability_score: _Optional[float] = ..., efficiency_score: _Optional[float] = ..., risk_band: _Optional[str] = ..., efficiency_band: _Optional[str] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CalculateBatchRequest(_message.Message):
+    __slots__ = ("requests",)
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    requests: _containers.RepeatedCompositeFieldContainer[CalculateRequest]
+    def __init__(self, requests: _Optional[_Iterable[_Union[CalculateRequest, _Mapping]]] = ...) -> None: ...
+
+class CalculateBatchResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[Calculation]
+    def __init__(self, results: _Optional[_Iterable[_Union[Calculation, _Mapping]]] = ...) -> None: ...
+
+class GetCurvesRequest(_message.Message):
+    __slots__ = ("config", "offset", "points")
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    config: TrainingConfig
+    offset: float
+    points: int
+    def __init__(self, config: _Optional[_Union[TrainingConfig, _Mapping]] = ..., offset: _Optional[float] = ..., points: _Optional[int] = ...) -> None: ...
+
+class Curves(_message.Message):
+    __slots__ = ("steps", "multipliers", "offsets", "stability", "efficiency", "calculation")
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    MULTIPLIERS_FIELD_NUMBER: _ClassVar[int]
+    OFFSETS_FIELD_NUMBER: _ClassVar[int]
+    STABILITY_FIELD_NUMBER: _ClassVar[int]
+    EFFICIENCY_FIELD_NUMBER: _ClassVar[int]
+    CALCULATION_FIELD_NUMBER: _ClassVar[int]
+    steps: _containers.RepeatedScalarFieldContainer[int]
+    multipliers: _containers.RepeatedScalarFieldContainer[float]
+    offsets: _containers.RepeatedScalarFieldContainer[float]
+    stability: _containers.RepeatedScalarFieldContainer[float]
+    efficiency: _containers.RepeatedScalarFieldContainer[float]
+    calculation: Calculation
+    def __init__(self, steps: _Optional[_Iterable[int]] = ..., multipliers: _Optional[_Iterable[float]] = ..., offsets: _Optional[_Iterable[float]] = ..., stability: _Optional[_Iterable[float]] = ..., efficiency: _Optional[_Iterable[float]] = ..., calculation: _Optional[_Union[Calculation, _Mapping]] = ...) -> None: ...
+
+class GetCatalogRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Catalog(_message.Message):
+    __slots__ = ("models", "architectures", "optimizers", "objectives", "trainers", "formula_sets", "input_ranges", "field_help", "default_formula", "default_trainer", "bands")
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    ARCHITECTURES_FIELD_NUMBER: _ClassVar[int]
+    OPTIMIZERS_FIELD_NUMBER: _ClassVar[int]
+    OBJECTIVES_FIELD_NUMBER: _ClassVar[int]
+    TRAINERS_FIELD_NUMBER: _ClassVar[int]
+    FORMULA_SETS_FIELD_NUMBER: _ClassVar[int]
+    INPUT_RANGES_FIELD_NUMBER: _ClassVar[int]
+    FIELD_HELP_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_FORMULA_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_TRAINER_FIELD_NUMBER: _ClassVar[int]
+    BANDS_FIELD_NUMBER: _ClassVar[int]
+    models: _containers.RepeatedCompositeFieldContainer[ModelInfo]
+    architectures: _containers.RepeatedCompositeFieldContainer[ArchitectureInfo]
+    optimizers: _containers.RepeatedCompositeFieldContainer[OptimizerInfo]
+    objectives: _containers.RepeatedCompositeFieldContainer[ObjectiveInfo]
+    trainers: _containers.RepeatedCompositeFieldContainer[TrainerInfo]
+    formula_sets: _containers.RepeatedCompositeFieldContainer[FormulaSetInfo]
+    input_ranges: _containers.RepeatedCompositeFieldContainer[InputRange]
+    field_help: _containers.RepeatedCompositeFieldContainer[FieldHelp]
+    default_formula: str
+    default_trainer: str
+    bands: Bands
+    def __init__(self, models: _Optional[_Iterable[_Union[ModelInfo, _Mapping]]] = ..., architectures: _Optional[_Iterable[_Union[ArchitectureInfo, _Mapping]]] = ..., optimizers: _Optional[_Iterable[_Union[OptimizerInfo, _Mapping]]] = ..., objectives: _Optional[_Iterable[_Union[ObjectiveInfo, _Mapping]]] = ..., trainers: _Optional[_Iterable[_Union[TrainerInfo, _Mapping]]] = ..., formula_sets: _Optional[_Iterable[_Union[FormulaSetInfo, _Mapping]]] = ..., input_ranges: _Optional[_Iterable[_Union[InputRange, _Mapping]]] = ..., field_help: _Optional[_Iterable[_Union[FieldHelp, _Mapping]]] = ..., default_formula: _Optional[str] = ..., default_trainer: _Optional[str] = ..., bands: _Optional[_Union[Bands, _Mapping]] = ...) -> None: ...
+
+class ModelInfo(_message.Message):
+    __slots__ = ("id", "display_name", "aliases", "native_resolution", "base_energy", "arch", "fragility", "resolution_exponent")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    ALIASES_FIELD_NUMBER: _ClassVar[int]
+    NATIVE_RESOLUTION_FIELD_NUMBER: _ClassVar[int]
+    BASE_ENERGY_FIELD_NUMBER: _ClassVar[int]
+    ARCH_FIELD_NUMBER: _ClassVar[int]
+    FRAGILITY_FIELD_NUMBER: _ClassVar[int]
+    RESOLUTION_EXPONENT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    display_name: str
+    aliases: _containers.RepeatedScalarFieldContainer[str]
+    native_resolution: int
+    base_energy: float
+    arch: str
+    fragility: float
+    resolution_exponent: float
+    def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ..., native_resolution: _Optional[int] = ..., base_energy: _Optional[float] = ..., arch: _Optional[str] = ..., fragility: _Optional[float] = ..., resolution_exponent: _Optional[float] = ...) -> None: ...
+
+class ArchitectureInfo(_message.Message):
+    __slots__ = ("id", "display_name", "fragility", "resolution_exponent")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    FRAGILITY_FIELD_NUMBER: _ClassVar[int]
+    RESOLUTION_EXPONENT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    display_name: str
+    fragility: float
+    resolution_exponent: float
+    def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., fragility: _Optional[float] = ..., resolution_exponent: _Optional[float] = ...) -> None: ...
+
+class OptimizerInfo(_message.Message):
+    __slots__ = ("id", "display_name", "aliases", "modifier")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    ALIASES_FIELD_NUMBER: _ClassVar[int]
+    MODIFIER_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    display_name: str
+    aliases: _containers.RepeatedScalarFieldContainer[str]
+    modifier: float
+    def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ..., modifier: _Optional[float] = ...) -> None: ...
+
+class ObjectiveInfo(_message.Message):
+    __slots__ = ("id", "display_name", "aliases", "energy_modifier", "overshoot_sensitivity")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    ALIASES_FIELD_NUMBER: _ClassVar[int]
+    ENERGY_MODIFIER_FIELD_NUMBER: _ClassVar[int]
+    OVERSHOOT_SENSITIVITY_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    display_name: str
+    aliases: _containers.RepeatedScalarFieldContainer[str]
+    energy_modifier: float
+    overshoot_sensitivity: float
+    def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ..., energy_modifier: _Optional[float] = ..., overshoot_sensitivity: _Optional[float] = ...) -> None: ...
+
+class ScheduleParameterInfo(_message.Message):
+    __slots__ = ("name", "description", "required", "default_value", "default_text", "accepted")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_VALUE_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_TEXT_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    required: bool
+    default_value: float
+    default_text: str
+    accepted: InputRange
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., required: _Optional[bool] = ..., default_value: _Optional[float] = ..., default_text: _Optional[str] = ..., accepted: _Optional[_Union[InputRange, _Mapping]] = ...) -> None: ...
+
+class ScheduleInfo(_message.Message):
+    __slots__ = ("id", "display_name", "aliases", "description", "parameters", "takes_warmup")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    ALIASES_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    TAKES_WARMUP_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    display_name: str
+    aliases: _containers.RepeatedScalarFieldContainer[str]
+    description: str
+    parameters: _containers.RepeatedCompositeFieldContainer[ScheduleParameterInfo]
+    takes_warmup: bool
+    def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ..., description: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[ScheduleParameterInfo, _Mapping]]] = ..., takes_warmup: _Optional[bool] = ...) -> None: ...
+
+class RefusedScheduleInfo(_message.Message):
+    __slots__ = ("id", "display_name", "aliases", "reason")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    ALIASES_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    display_name: str
+    aliases: _containers.RepeatedScalarFieldContainer[str]
+    reason: str
+    def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class TrainerInfo(_message.Message):
+    __slots__ = ("id", "display_name", "aliases", "description", "schedules", "refused_schedules")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    ALIASES_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULES_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_SCHEDULES_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    display_name: str
+    aliases: _containers.RepeatedScalarFieldContainer[str]
+    description: str
+    schedules: _containers.RepeatedCompositeFieldContainer[ScheduleInfo]
+    refused_schedules: _containers.RepeatedCompositeFieldContainer[RefusedScheduleInfo]
+    def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ..., description: _Optional[str] = ..., schedules: _Optional[_Iterable[_Union[ScheduleInfo, _Mapping]]] = ..., refused_schedules: _Optional[_Iterable[_Union[RefusedScheduleInfo, _Mapping]]] = ...) -> None: ...
+
+class FormulaSetInfo(_message.Message):
+    __slots__ = ("id", "display_name", "aliases", "description", "uses_trainer", "schedules")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    ALIASES_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    USES_TRAINER_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULES_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    display_name: str
+    aliases: _containers.RepeatedScalarFieldContainer[str]
+    description: str
+    uses_trainer: bool
+    schedules: _containers.RepeatedCompositeFieldContainer[ScheduleInfo]
+    def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ..., description: _Optional[str] = ..., uses_trainer: _Optional[bool] = ..., schedules: _Optional[_Iterable[_Union[ScheduleInfo, _Mapping]]] = ...) -> None: ...
+
+class InputRange(_message.Message):
+    __slots__ = ("field", "kind", "minimum", "maximum", "minimum_exclusive", "maximum_exclusive", "description")
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    MINIMUM_FIELD_NUMBER: _ClassVar[int]
+    MAXIMUM_FIELD_NUMBER: _ClassVar[int]
+    MINIMUM_EXCLUSIVE_FIELD_NUMBER: _ClassVar[int]
+    MAXIMUM_EXCLUSIVE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    field: str
+    kind: str
+    minimum: float
+    maximum: float
+    minimum_exclusive: bool
+    maximum_exclusive: bool
+    description: str
+    def __init__(self, field: _Optional[str] = ..., kind: _Optional[str] = ..., minimum: _Optional[float] = ..., maximum: _Optional[float] = ..., minimum_exclusive: _Optional[bool] = ..., maximum_exclusive: _Optional[bool] = ..., description: _Optional[str] = ...) -> None: ...
+
+class FieldHelp(_message.Message):
+    __slots__ = ("field", "help")
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    HELP_FIELD_NUMBER: _ClassVar[int]
+    field: str
+    help: str
+    def __init__(self, field: _Optional[str] = ..., help: _Optional[str] = ...) -> None: ...
+
+class Bands(_message.Message):
+    __slots__ = ("stability_safe", "stability_caution", "efficiency_optimal", "efficiency_suboptimal")
+    STABILITY_SAFE_FIELD_NUMBER: _ClassVar[int]
+    STABILITY_CAUTION_FIELD_NUMBER: _ClassVar[int]
+    EFFICIENCY_OPTIMAL_FIELD_NUMBER: _ClassVar[int]
+    EFFICIENCY_SUBOPTIMAL_FIELD_NUMBER: _ClassVar[int]
+    stability_safe: float
+    stability_caution: float
+    efficiency_optimal: float
+    efficiency_suboptimal: float
+    def __init__(self, stability_safe: _Optional[float] = ..., stability_caution: _Optional[float] = ..., efficiency_optimal: _Optional[float] = ..., efficiency_suboptimal: _Optional[float] = ...) -> None: ...
+
+class Profile(_message.Message):
+    __slots__ = ("name", "config", "offset", "statistics", "notes", "version", "created_at", "updated_at")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    STATISTICS_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    config: TrainingConfig
+    offset: float
+    statistics: Calculation
+    notes: str
+    version: int
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., config: _Optional[_Union[TrainingConfig, _Mapping]] = ..., offset: _Optional[float] = ..., statistics: _Optional[_Union[Calculation, _Mapping]] = ..., notes: _Optional[str] = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class SaveProfileRequest(_message.Message):
+    __slots__ = ("profile", "expected_version")
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    profile: Profile
+    expected_version: int
+    def __init__(self, profile: _Optional[_Union[Profile, _Mapping]] = ..., expected_version: _Optional[int] = ...) -> None: ...
+
+class GetProfileRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ListProfilesRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ProfileSummary(_message.Message):
+    __slots__ = ("name", "version", "updated_at")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    version: int
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListProfilesResponse(_message.Message):
+    __slots__ = ("profiles", "next_page_token", "default_profile")
+    PROFILES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_PROFILE_FIELD_NUMBER: _ClassVar[int]
+    profiles: _containers.RepeatedCompositeFieldContainer[ProfileSummary]
+    next_page_token: str
+    default_profile: str
+    def __init__(self, profiles: _Optional[_Iterable[_Union[ProfileSummary, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., default_profile: _Optional[str] = ...) -> None: ...
+
+class DeleteProfileRequest(_message.Message):
+    __slots__ = ("name", "expected_version")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    expected_version: int
+    def __init__(self, name: _Optional[str] = ..., expected_version: _Optional[int] = ...) -> None: ...
+
+class DeleteProfileResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class SetDefaultProfileRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class SetDefaultProfileResponse(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ExportProfileRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ExportProfileResponse(_message.Message):
+    __slots__ = ("content", "filename")
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    content: bytes
+    filename: str
+    def __init__(self, content: _Optional[bytes] = ..., filename: _Optional[str] = ...) -> None: ...
+
+class ImportProfileRequest(_message.Message):
+    __slots__ = ("content", "name", "expected_version")
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    content: bytes
+    name: str
+    expected_version: int
+    def __init__(self, content: _Optional[bytes] = ..., name: _Optional[str] = ..., expected_version: _Optional[int] = ...) -> None: ...
