@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint proto bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,12 @@ lint: install
 test: install lint
 	$(BIN)/python -m pytest
 
+proto: install
+	$(BIN)/python scripts/generate_proto.py
+
 bench: install
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/service.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,3 +37,43 @@ def load_json(name: str) -> Any:
 @pytest.fixture
 def typical() -> dict[str, Any]:
     return dict(TYPICAL)
+
+
+# --- A real engine server on a free port, with a real SQLite store -------------
+
+
+@dataclass
+class RunningEngine:
+    server: Any
+    port: int
+    db: Path
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+@contextmanager
+def running_engine(db: Path, **settings: Any) -> Iterator[RunningEngine]:
+    from engine_server.server import Settings, create_server
+
+    server, port = create_server(Settings(port=0, db=db, grace_seconds=1.0, **settings))
+    server.start()
+    try:
+        yield RunningEngine(server, port, db)
+    finally:
+        server.stop(0)
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEngine]:
+    with running_engine(tmp_path_factory.mktemp("engine") / "profiles.sqlite3") as running:
+        yield running
+
+
+@pytest.fixture
+def client(engine: RunningEngine) -> Iterator[Any]:
+    from engine_server.client import LRToolClient
+
+    with LRToolClient(engine.address) as connected:
+        yield connected

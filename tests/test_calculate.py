@@ -59,6 +59,12 @@ def test_batch_keeps_order_and_names_every_bad_request() -> None:
             [CalculateRequest(good), CalculateRequest(good, offset=3.0), CalculateRequest(good, learning_rate=-1.0)]
         )
     assert [v.field for v in caught.value.violations] == ["requests[1].offset", "requests[2].learning_rate"]
+    never_trains = TrainingConfig(
+        **{**TYPICAL, "scheduler": "piecewise_constant", "warmup_fraction": None, "step_rules": "0"}
+    )
+    with pytest.raises(ConfigError) as caught:
+        calculate_batch([CalculateRequest(good), CalculateRequest(never_trains)], first_index=100)
+    assert [v.field for v in caught.value.violations] == ["requests[101].config.scheduler"]
 
 
 def test_score_curve_peaks_at_zero_and_marks_the_asymmetry() -> None:
@@ -96,3 +102,10 @@ def test_lrtool_1_0_and_energy_differ_only_in_the_schedule() -> None:
     assert legacy.recommended_lr * legacy.scheduler_factor == pytest.approx(
         energy.recommended_lr * energy.scheduler_factor
     )
+
+
+def test_a_calculated_configuration_still_equals_a_fresh_one() -> None:
+    calculated_config, fresh = TrainingConfig(**TYPICAL), TrainingConfig(**TYPICAL)
+    first = calculate(calculated_config, offset=0.3)
+    assert calculated_config == fresh and hash(calculated_config) == hash(fresh)
+    assert calculate(calculated_config, offset=0.3) == first == calculate(fresh, offset=0.3)

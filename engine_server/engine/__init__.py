@@ -4,6 +4,7 @@ No I/O and no networking: the gRPC service maps its messages onto these
 functions and types. Everything public is re-exported here.
 """
 
+from . import _catalog as catalog
 from ._calculate import (
     CalculateRequest,
     Calculation,
@@ -11,6 +12,7 @@ from ._calculate import (
     ScoreCurve,
     calculate,
     calculate_batch,
+    check_adjustment,
     efficiency_band,
     evaluate,
     risk_band,
@@ -32,6 +34,8 @@ __all__ = [
     "TrainingConfig",
     "calculate",
     "calculate_batch",
+    "catalog",
+    "check_adjustment",
     "efficiency_band",
     "evaluate",
     "risk_band",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -13,6 +14,8 @@ from ._config import Resolved, ScheduleArgs, TrainingConfig, show_value
 from ._exceptions import ConfigError, FieldViolation
 from ._schedules import LRTOOL_1_0, Integral, integrate, step_multipliers
 
+#: Fields of a calculation request beside its configuration.
+ADJUSTMENT_FIELDS = frozenset({"offset", "learning_rate"})
 #: transformers' polynomial schedule ends at lr_end = 1e-7 unless told otherwise.
 _POLYNOMIAL_DEFAULT_LR_END = 1e-7
 #: Fixed-point rounds for polynomial's default floor (lr_end / lr depends on lr).
@@ -189,6 +192,15 @@ def _model(config: TrainingConfig) -> _Model:
     )
 
 
+def _memoized_model(config: TrainingConfig) -> _Model:
+    """_model(config), computed once per configuration object (two threads may both compute it; same result)."""
+    private: dict[str, Any] = config.__pydantic_private__  # type: ignore[assignment]
+    model: _Model | None = private["_calculation_memo"]
+    if model is None:
+        model = private["_calculation_memo"] = _model(config)
+    return model
+
+
 def _uses_polynomial_default(resolved: Resolved) -> bool:
     return (
         resolved.formula.uses_trainer
@@ -301,7 +313,8 @@ def _finish(model: _Model, offset: float, adjusted_lr: float, warmup_steps: int)
     )
 
 
-def _check_adjustment(offset: float | None, learning_rate: float | None) -> list[FieldViolation]:
+def check_adjustment(offset: float | None = None, learning_rate: float | None = None) -> None:
+    """Raise ConfigError unless the slider offset / chosen rate are acceptable (and not both given)."""
     problems = []
     if offset is not None and learning_rate is not None:
         problems.append(FieldViolation("learning_rate", "give either offset or learning_rate, not both"))
@@ -312,17 +325,16 @@ def _check_adjustment(offset: float | None, learning_rate: float | None) -> list
         # NaN and infinities fall outside every range.
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not accepted.contains(value):
             problems.append(FieldViolation(name, f"must be {accepted.describe()}; got {show_value(value)}"))
-    return problems
+    if problems:
+        raise ConfigError(problems)
 
 
 def calculate(config: TrainingConfig, offset: float | None = None, learning_rate: float | None = None) -> Calculation:
     """Recommend a learning rate for `config` and score it at `offset` (default 0),
     or score a chosen `learning_rate` (its offset = learning_rate / recommended − 1, not clamped)."""
     if learning_rate is not None or not (offset is None or (type(offset) is float and -1.0 <= offset <= 1.0)):
-        problems = _check_adjustment(offset, learning_rate)
-        if problems:
-            raise ConfigError(problems)
-    model = _model(config)
+        check_adjustment(offset, learning_rate)
+    model = _memoized_model(config)
     warmup_steps = config.resolved.warmup_steps
     if learning_rate is not None:
         return _finish(model, learning_rate / model.recommended_lr - 1.0, float(learning_rate), warmup_steps)
@@ -335,15 +347,20 @@ def evaluate(config: TrainingConfig, learning_rate: float) -> Calculation:
     return calculate(config, learning_rate=learning_rate)
 
 
-def calculate_batch(requests: Iterable[CalculateRequest]) -> list[Calculation]:
-    """Calculate many configurations; every bad request is reported, as `requests[i].field`."""
+def calculate_batch(requests: Iterable[CalculateRequest], first_index: int = 0) -> list[Calculation]:
+    """Calculate many configurations, in order; every bad request is reported, as
+    `requests[i].offset` or `requests[i].config.field` (i counted from `first_index`)."""
     results: list[Calculation] = []
     problems: list[FieldViolation] = []
-    for index, request in enumerate(requests):
+    for index, request in enumerate(requests, start=first_index):
         try:
             results.append(calculate(request.config, request.offset, request.learning_rate))
         except ConfigError as error:
-            problems.extend(violation.under(f"requests[{index}]") for violation in error.violations)
+            prefix = f"requests[{index}]"
+            problems.extend(
+                violation.under(prefix if violation.field in ADJUSTMENT_FIELDS else f"{prefix}.config")
+                for violation in error.violations
+            )
     if problems:
         raise ConfigError(problems)
     return results
@@ -361,7 +378,7 @@ def schedule_curve(config: TrainingConfig, points: int = 200) -> ScheduleCurve:
     )
     args = resolved.schedule_args
     if _uses_polynomial_default(resolved):
-        model = _model(config)
+        model = _memoized_model(config)
         args = replace(args, min_lr_ratio=_POLYNOMIAL_DEFAULT_LR_END / model.recommended_lr)
     values = step_multipliers(owner, resolved.schedule.id, config.steps, resolved.warmup_steps, args, steps)
     return ScheduleCurve(tuple(int(step) for step in steps), tuple(float(value) for value in values))
@@ -371,7 +388,7 @@ def score_curve(config: TrainingConfig, points: int = 201) -> ScoreCurve:
     """Stability and efficiency at `points` offsets evenly spread over −1 … +1."""
     if not 2 <= points <= 100_000:
         raise ConfigError([FieldViolation("points", f"must be an integer from 2 to 100,000; got {points}")])
-    model = _model(config)
+    model = _memoized_model(config)
     offsets = [float(value) for value in np.linspace(catalog.OFFSET_MIN, catalog.OFFSET_MAX, points)]
     return ScoreCurve(
         tuple(offsets),

@@ -134,12 +134,24 @@ class TrainingConfig(BaseModel):
     end_factor: Annotated[float | None, _bounded("end_factor")] = None
 
     _resolved: Resolved = PrivateAttr()
+    # The offset-independent part of its calculation, kept once computed: slider moves
+    # and repeated requests reuse it (the configuration is immutable).
+    _calculation_memo: Any = PrivateAttr(default=None)
 
     def __init__(self, **data: Any) -> None:
         try:
             super().__init__(**data)
         except ValidationError as error:
             raise ConfigError(violations_from_pydantic(error, data)) from None
+
+    def __eq__(self, other: object) -> bool:
+        # Fields only: the private memo of a calculated configuration is not part of its value.
+        if isinstance(other, TrainingConfig):
+            return self.__dict__ == other.__dict__
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.__dict__.values()))
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> TrainingConfig:

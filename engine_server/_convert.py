@@ -1,0 +1,190 @@
+"""Mapping between protobuf messages and the engine's types, in one place."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from datetime import datetime
+from functools import cache, lru_cache
+from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from ._generated.lrtool.v1 import engine_pb2 as pb
+from .engine import Calculation, ScheduleCurve, ScoreCurve, TrainingConfig, catalog
+
+_CALCULATION_FIELDS = tuple(field.name for field in dataclasses.fields(Calculation))
+
+
+def config_from_proto(message: pb.TrainingConfig) -> TrainingConfig:
+    """Validate a TrainingConfig message; raises ConfigError (paths relative to the config).
+
+    Clients resend the same configuration over and over (every slider move, every
+    re-queued node), so validated configurations are kept by their wire bytes.
+    """
+    return _config_from_wire(message.SerializeToString(deterministic=True))
+
+
+@lru_cache(maxsize=4096)
+def _config_from_wire(data: bytes) -> TrainingConfig:
+    return TrainingConfig(**config_fields_from_proto(pb.TrainingConfig.FromString(data)))
+
+
+def config_fields_from_proto(message: pb.TrainingConfig) -> dict[str, Any]:
+    """The fields a message sets (proto3 presence), as TrainingConfig keyword arguments."""
+    return {field.name: value for field, value in message.ListFields()}
+
+
+def config_to_proto(config: TrainingConfig | Mapping[str, Any]) -> pb.TrainingConfig:
+    fields = config.model_dump(exclude_none=True) if isinstance(config, TrainingConfig) else dict(config)
+    return pb.TrainingConfig(**{name: value for name, value in fields.items() if value is not None})
+
+
+def calculation_to_proto(calculation: Calculation) -> pb.Calculation:
+    return pb.Calculation(**{name: getattr(calculation, name) for name in _CALCULATION_FIELDS})
+
+
+def calculation_to_dict(calculation: Calculation) -> dict[str, Any]:
+    """JSON-ready statistics, as the profile store keeps them."""
+    values = {name: getattr(calculation, name) for name in _CALCULATION_FIELDS}
+    values["warnings"] = list(calculation.warnings)
+    return values
+
+
+def calculation_from_dict(values: Mapping[str, Any]) -> pb.Calculation:
+    return pb.Calculation(**{name: values[name] for name in _CALCULATION_FIELDS if name in values})
+
+
+def curves_to_proto(schedule: ScheduleCurve, scores: ScoreCurve, calculation: Calculation) -> pb.Curves:
+    return pb.Curves(
+        steps=schedule.steps,
+        multipliers=schedule.multipliers,
+        offsets=scores.offsets,
+        stability=scores.stability,
+        efficiency=scores.efficiency,
+        calculation=calculation_to_proto(calculation),
+    )
+
+
+def timestamp(moment: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+# --- Catalog -------------------------------------------------------------------
+
+
+def _range_to_proto(field: str, accepted: catalog.NumberRange) -> pb.InputRange:
+    return pb.InputRange(
+        field=field,
+        kind=accepted.kind,
+        minimum=accepted.minimum,
+        maximum=accepted.maximum,
+        minimum_exclusive=accepted.minimum_exclusive,
+        maximum_exclusive=accepted.maximum_exclusive,
+        description=accepted.describe(),
+    )
+
+
+def _parameter_to_proto(use: catalog.ScheduleParameterUse) -> pb.ScheduleParameterInfo:
+    spec = catalog.SCHEDULE_PARAMETERS[use.name]
+    message = pb.ScheduleParameterInfo(
+        name=use.name, description=spec.description, required=use.required, default_text=use.describe_default()
+    )
+    if use.default is not None:
+        message.default_value = use.default
+    if spec.accepted is not None:
+        message.accepted.CopyFrom(_range_to_proto(use.name, spec.accepted))
+    return message
+
+
+def _schedule_to_proto(schedule: catalog.Schedule) -> pb.ScheduleInfo:
+    return pb.ScheduleInfo(
+        id=schedule.id,
+        display_name=schedule.display_name,
+        aliases=schedule.aliases,
+        description=schedule.description,
+        parameters=[_parameter_to_proto(use) for use in schedule.parameters],
+        takes_warmup=schedule.takes_warmup,
+    )
+
+
+@cache
+def catalog_to_proto() -> pb.Catalog:
+    """The whole catalog as one message (built once: the catalog is constant)."""
+    return pb.Catalog(
+        models=[
+            pb.ModelInfo(
+                id=model.id,
+                display_name=model.display_name,
+                aliases=model.aliases,
+                native_resolution=model.native_resolution,
+                base_energy=model.base_energy,
+                arch=model.arch.id,
+                fragility=model.arch.fragility,
+                resolution_exponent=model.arch.resolution_exponent,
+            )
+            for model in catalog.MODELS
+        ],
+        architectures=[
+            pb.ArchitectureInfo(
+                id=arch.id,
+                display_name=arch.display_name,
+                fragility=arch.fragility,
+                resolution_exponent=arch.resolution_exponent,
+            )
+            for arch in catalog.ARCHITECTURES
+        ],
+        optimizers=[
+            pb.OptimizerInfo(id=o.id, display_name=o.display_name, aliases=o.aliases, modifier=o.modifier)
+            for o in catalog.OPTIMIZERS
+        ],
+        objectives=[
+            pb.ObjectiveInfo(
+                id=o.id,
+                display_name=o.display_name,
+                aliases=o.aliases,
+                energy_modifier=o.energy_modifier,
+                overshoot_sensitivity=o.overshoot_sensitivity,
+            )
+            for o in catalog.OBJECTIVES
+        ],
+        trainers=[
+            pb.TrainerInfo(
+                id=trainer.id,
+                display_name=trainer.display_name,
+                aliases=trainer.aliases,
+                description=trainer.description,
+                schedules=[_schedule_to_proto(schedule) for schedule in trainer.schedules],
+                refused_schedules=[
+                    pb.RefusedScheduleInfo(id=r.id, display_name=r.display_name, aliases=r.aliases, reason=r.reason)
+                    for r in trainer.refused_schedules
+                ],
+            )
+            for trainer in catalog.TRAINERS
+        ],
+        formula_sets=[
+            pb.FormulaSetInfo(
+                id=formula.id,
+                display_name=formula.display_name,
+                aliases=formula.aliases,
+                description=formula.description,
+                uses_trainer=formula.uses_trainer,
+                schedules=[]
+                if formula.uses_trainer
+                else [_schedule_to_proto(schedule) for schedule in catalog.LRTOOL_1_0_SCHEDULES],
+            )
+            for formula in catalog.FORMULA_SETS
+        ],
+        input_ranges=[_range_to_proto(field, accepted) for field, accepted in catalog.INPUT_RANGES.items()],
+        field_help=[pb.FieldHelp(field=field, help=text) for field, text in catalog.FIELD_HELP.items()],
+        default_formula=catalog.DEFAULT_FORMULA,
+        default_trainer=catalog.DEFAULT_TRAINER,
+        bands=pb.Bands(
+            stability_safe=catalog.STABILITY_SAFE,
+            stability_caution=catalog.STABILITY_CAUTION,
+            efficiency_optimal=catalog.EFFICIENCY_OPTIMAL,
+            efficiency_suboptimal=catalog.EFFICIENCY_SUBOPTIMAL,
+        ),
+    )

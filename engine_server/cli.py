@@ -1,0 +1,310 @@
+"""The `lrtool` command: run the engine, calculate from the shell, manage profiles.
+
+Every command that talks to an engine takes --engine HOST:PORT (default
+LRTOOL_ENGINE, else 127.0.0.1:50051). Failures print one line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import json_format
+
+from .client import (
+    EngineUnavailable,
+    InvalidArgument,
+    LRToolClient,
+    LRToolClientError,
+    ProfileAlreadyExists,
+    ProfileNotFound,
+    VersionConflict,
+    default_engine_address,
+)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_INVALID = 2
+EXIT_UNAVAILABLE = 3
+EXIT_CONFLICT = 4
+
+# (flag, TrainingConfig field, type, help) for `lrtool calc`.
+_CONFIG_FLAGS: list[tuple[str, str, Callable[[str], Any], str]] = [
+    ("--model", "model", str, "base model, e.g. SDXL, flux, 'Pony (SDXL)'"),
+    ("--resolution", "resolution", int, "training edge length in px"),
+    ("--steps", "steps", int, "total optimizer steps"),
+    ("--images", "images", int, "images in the dataset"),
+    ("--batch-size", "batch_size", int, "batch size (default 1)"),
+    ("--grad-accum", "grad_accum", int, "gradient accumulation steps (default 1)"),
+    ("--rank", "rank", int, "LoRA rank (network_dim)"),
+    ("--alpha", "alpha", float, "LoRA alpha"),
+    ("--optimizer", "optimizer", str, "optimizer, e.g. AdamW8bit"),
+    ("--scheduler", "scheduler", str, "schedule, e.g. cosine, constant_with_warmup"),
+    ("--warmup-steps", "warmup_steps", int, "warmup as a number of steps"),
+    ("--objective", "objective", str, "Style, Concept, Character or Fidelity"),
+    ("--formula", "formula", str, "energy (default) or lrtool-1.0"),
+    ("--trainer", "trainer", str, "huggingface (default), onetrainer or ai-toolkit"),
+    ("--num-cycles", "num_cycles", float, "cosine cycles / restarts"),
+    ("--power", "power", float, "polynomial power"),
+    ("--min-lr-ratio", "min_lr_ratio", float, "schedule floor as a fraction of the peak"),
+    ("--decay-steps", "decay_steps", int, "warmup_stable_decay decay steps"),
+    ("--timescale", "timescale", int, "inverse_sqrt timescale"),
+    ("--step-rules", "step_rules", str, "piecewise_constant rules, e.g. '1:500,0.5:1000,0.1'"),
+    ("--start-factor", "start_factor", float, "ai-toolkit linear start factor"),
+    ("--end-factor", "end_factor", float, "ai-toolkit linear end factor"),
+]
+
+_SUMMARY_ROWS = [
+    ("recommended_lr", "Recommended LR"),
+    ("adjusted_lr", "Adjusted LR"),
+    ("offset", "Offset"),
+    ("stability_score", "Stability"),
+    ("efficiency_score", "Efficiency"),
+]
+_STATISTICS_ROWS = [
+    "target_energy",
+    "delivered_energy",
+    "energy_ratio",
+    "deviation",
+    "effective_batch",
+    "exposure",
+    "capacity",
+    "resolution_scale",
+    "scheduler_factor",
+    "optimizer_modifier",
+    "warmup_steps",
+    "curvature_factor",
+    "objective_sensitivity",
+    "undershoot_k",
+    "overshoot_k",
+]
+
+
+def _warmup(text: str) -> float:
+    """'10%', '0.1' → 0.1."""
+    value = text.strip()
+    try:
+        return float(value[:-1]) / 100 if value.endswith("%") else float(value)
+    except ValueError:
+        message = f"warmup must be a fraction like 0.1 or a percentage like 10%; got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lrtool", description="LRTool: learning-rate recommendations for diffusion LoRA training."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def engine_option(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "--engine",
+            default=None,
+            metavar="HOST:PORT",
+            help=f"engine address (default: LRTOOL_ENGINE, else {default_engine_address()})",
+        )
+
+    serve = commands.add_parser("serve", help="run the engine server (gRPC)")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1; LRTOOL_HOST)")
+    serve.add_argument("--port", type=int, help="port (default 50051; 0 picks a free one; LRTOOL_PORT)")
+    serve.add_argument("--db", type=Path, help="SQLite profile store (default: in the user's data directory)")
+    serve.add_argument("--workers", type=int, help="threads serving calls (default 16)")
+    serve.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+
+    calc = commands.add_parser("calc", help="recommend a learning rate for one configuration")
+    for flag, field, kind, text in _CONFIG_FLAGS:
+        calc.add_argument(flag, dest=field, type=kind, help=text)
+    calc.add_argument("--warmup", dest="warmup_fraction", type=_warmup, help="warmup as a fraction (0.1) or 10%%")
+    adjust = calc.add_mutually_exclusive_group()
+    adjust.add_argument("--offset", type=float, help="slider offset −1 … +1: LR = recommended × (1 + offset)")
+    adjust.add_argument("--lr", type=float, dest="learning_rate", help="score this learning rate instead")
+    calc.add_argument("--json", action="store_true", help="print the full result as JSON")
+    engine_option(calc)
+
+    profiles = commands.add_parser("profiles", help="list, show, delete, export and import saved profiles")
+    actions = profiles.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="list saved profiles")
+    engine_option(listing)
+    show = actions.add_parser("show", help="show one profile")
+    show.add_argument("name")
+    show.add_argument("--json", action="store_true", help="print it as JSON")
+    engine_option(show)
+    delete = actions.add_parser("delete", help="delete a profile")
+    delete.add_argument("name")
+    engine_option(delete)
+    export = actions.add_parser("export", help="write a profile as an LRTool 1.0 profile file")
+    export.add_argument("name")
+    export.add_argument("file", type=Path)
+    engine_option(export)
+    load = actions.add_parser("import", help="save an LRTool 1.0 profile file as a profile")
+    load.add_argument("file", type=Path)
+    load.add_argument("--name", help="profile name (default: the file name without .json)")
+    load.add_argument("--replace", action="store_true", help="overwrite a profile of the same name")
+    engine_option(load)
+    default = actions.add_parser("default", help="show, set or clear the profile clients load at start")
+    default.add_argument("name", nargs="?", help="profile to make the default")
+    default.add_argument("--clear", action="store_true", help="clear the default")
+    engine_option(default)
+    return parser
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"lrtool: {message}", file=sys.stderr)
+    return code
+
+
+def _format_rate(value: float) -> str:
+    return f"{value:.3e}  ({value:.10f})".rstrip("0")
+
+
+def _print_calculation(result: Any) -> None:
+    for field, label in _SUMMARY_ROWS:
+        value = getattr(result, field)
+        if field.endswith("_lr"):
+            shown = _format_rate(value)
+        elif field == "stability_score":
+            shown = f"{value:6.2f}  {result.risk_band}"
+        elif field == "efficiency_score":
+            shown = f"{value:6.2f}  {result.efficiency_band}"
+        else:
+            shown = f"{value:+.4f}"
+        print(f"{label:<16} {shown}")
+    print()
+    for field in _STATISTICS_ROWS:
+        value = getattr(result, field)
+        print(f"  {field:<22} {value:.6g}" if isinstance(value, float) else f"  {field:<22} {value}")
+    for warning in result.warnings:
+        print(f"warning: {warning}")
+
+
+def _to_json(message: Any) -> str:
+    return json.dumps(json_format.MessageToDict(message, preserving_proto_field_name=True), indent=2)
+
+
+def _serve(arguments: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from .server import Settings, serve
+
+    given = {
+        key: value
+        for key, value in (
+            ("host", arguments.host),
+            ("port", arguments.port),
+            ("db", arguments.db),
+            ("workers", arguments.workers),
+            ("log_level", arguments.log_level),
+        )
+        if value is not None
+    }
+    try:
+        settings = Settings(**given)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        return _fail(f"invalid setting: {problems}", EXIT_INVALID)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+    )
+    try:
+        serve(settings)
+    except OSError as error:
+        return _fail(str(error), EXIT_FAILED)
+    return EXIT_OK
+
+
+def _calc(arguments: argparse.Namespace, engine: LRToolClient) -> int:
+    fields = {field: getattr(arguments, field) for _, field, _, _ in _CONFIG_FLAGS}
+    fields["warmup_fraction"] = arguments.warmup_fraction
+    result = engine.calculate(fields, offset=arguments.offset, learning_rate=arguments.learning_rate)
+    if arguments.json:
+        print(_to_json(result))
+    else:
+        _print_calculation(result)
+    return EXIT_OK
+
+
+def _profiles(arguments: argparse.Namespace, engine: LRToolClient) -> int:
+    action = arguments.action
+    if action == "list":
+        default = engine.default_profile()
+        summaries = list(engine.iter_profiles())
+        if not summaries:
+            print("no saved profiles")
+        for summary in summaries:
+            marker = "*" if summary.name == default else " "
+            updated = summary.updated_at.ToDatetime().strftime("%Y-%m-%d %H:%M")
+            print(f"{marker} {summary.name:<40} v{summary.version:<4} {updated} UTC")
+    elif action == "show":
+        profile = engine.get_profile(arguments.name)
+        if arguments.json:
+            print(_to_json(profile))
+        else:
+            print(f"{profile.name}  (version {profile.version})")
+            if profile.notes:
+                print(f"notes: {profile.notes}")
+            config = json_format.MessageToDict(profile.config, preserving_proto_field_name=True)
+            print("configuration: " + ", ".join(f"{key}={value}" for key, value in config.items()))
+            print()
+            _print_calculation(profile.statistics)
+    elif action == "delete":
+        engine.delete_profile(arguments.name)
+        print(f"deleted {arguments.name!r}")
+    elif action == "export":
+        exported = engine.export_profile(arguments.name)
+        arguments.file.write_bytes(exported.content)
+        print(f"wrote {arguments.file}")
+    elif action == "import":
+        try:
+            content = arguments.file.read_bytes()
+        except OSError as error:
+            return _fail(f"cannot read {arguments.file}: {error.strerror}", EXIT_INVALID)
+        name = arguments.name or arguments.file.stem
+        profile = engine.import_profile(content, name, expected_version=None if arguments.replace else 0)
+        print(f"imported {profile.name!r}: recommended LR {profile.statistics.recommended_lr:.3e}")
+    elif action == "default":
+        if arguments.clear:
+            engine.set_default_profile(None)
+            print("no default profile")
+        elif arguments.name:
+            print(f"default profile: {engine.set_default_profile(arguments.name)}")
+        else:
+            print(engine.default_profile() or "no default profile")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    if arguments.command == "serve":
+        return _serve(arguments)
+    try:
+        with LRToolClient(arguments.engine) as engine:
+            if arguments.command == "calc":
+                return _calc(arguments, engine)
+            return _profiles(arguments, engine)
+    except InvalidArgument as error:
+        print("lrtool: the engine rejected the input:", file=sys.stderr)
+        for violation in error.violations or ():
+            print(f"  {violation}", file=sys.stderr)
+        if not error.violations:
+            print(f"  {error.message}", file=sys.stderr)
+        return EXIT_INVALID
+    except EngineUnavailable as error:
+        return _fail(error.message, EXIT_UNAVAILABLE)
+    except ProfileNotFound as error:
+        return _fail(error.message, EXIT_CONFLICT)
+    except (VersionConflict, ProfileAlreadyExists) as error:
+        hint = " (use --replace to overwrite)" if isinstance(error, ProfileAlreadyExists) else ""
+        return _fail(error.message + hint, EXIT_CONFLICT)
+    except LRToolClientError as error:
+        return _fail(error.message, EXIT_FAILED)
+    except KeyboardInterrupt:
+        return _fail("interrupted", EXIT_FAILED)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,360 @@
+"""Python client of the LRTool engine: typed methods for every RPC.
+
+    from engine_server.client import LRToolClient
+
+    with LRToolClient("127.0.0.1:50051") as engine:
+        result = engine.calculate({"model": "SDXL", "resolution": 1024, "steps": 2000, "images": 40,
+                                   "rank": 32, "alpha": 16, "optimizer": "AdamW8bit",
+                                   "scheduler": "cosine", "objective": "Character"})
+        print(result.recommended_lr)
+
+Failures raise `LRToolClientError` subclasses (status code mapped; field
+violations attached). This module imports neither numpy, the engine nor the store.
+
+    LRToolClientError
+    ├── EngineUnavailable      UNAVAILABLE: nothing answers at the address, or it is shutting down
+    ├── InvalidArgument        INVALID_ARGUMENT: .violations lists (field, description)
+    ├── ProfileNotFound        NOT_FOUND
+    ├── VersionConflict        ABORTED: compare-and-set lost; reload and retry
+    ├── ProfileAlreadyExists   ALREADY_EXISTS
+    ├── DeadlineExceeded       DEADLINE_EXCEEDED
+    ├── Unauthenticated        UNAUTHENTICATED / PERMISSION_DENIED
+    └── ServerError            anything else (a bug in the engine: see its log)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, TypeVar
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_status import rpc_status
+
+from ._generated.lrtool.v1 import engine_pb2 as pb
+from ._generated.lrtool.v1 import engine_pb2_grpc as pb_grpc
+
+DEFAULT_ENGINE = "127.0.0.1:50051"
+#: Seconds a call may take unless told otherwise; batches get more.
+DEFAULT_TIMEOUT = 10.0
+BATCH_TIMEOUT = 60.0
+#: Large enough for the answer to a 10,000-request CalculateBatch.
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+ConfigInput = Mapping[str, Any] | pb.TrainingConfig
+
+
+def default_engine_address() -> str:
+    """LRTOOL_ENGINE, else 127.0.0.1:50051."""
+    return os.environ.get("LRTOOL_ENGINE") or DEFAULT_ENGINE
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    field: str
+    description: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.description}"
+
+
+class LRToolClientError(Exception):
+    """A call to the engine failed; `code` is the gRPC status code."""
+
+    def __init__(self, message: str, code: grpc.StatusCode | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class EngineUnavailable(LRToolClientError):
+    pass
+
+
+class InvalidArgument(LRToolClientError):
+    def __init__(self, message: str, violations: Iterable[Violation], code: grpc.StatusCode | None = None) -> None:
+        super().__init__(message, code or grpc.StatusCode.INVALID_ARGUMENT)
+        self.violations: tuple[Violation, ...] = tuple(violations)
+
+
+class ProfileNotFound(LRToolClientError):
+    pass
+
+
+class VersionConflict(LRToolClientError):
+    pass
+
+
+class ProfileAlreadyExists(LRToolClientError):
+    pass
+
+
+class DeadlineExceeded(LRToolClientError):
+    pass
+
+
+class Unauthenticated(LRToolClientError):
+    pass
+
+
+class ServerError(LRToolClientError):
+    pass
+
+
+_ERRORS: dict[grpc.StatusCode, type[LRToolClientError]] = {
+    grpc.StatusCode.UNAVAILABLE: EngineUnavailable,
+    grpc.StatusCode.NOT_FOUND: ProfileNotFound,
+    grpc.StatusCode.ABORTED: VersionConflict,
+    grpc.StatusCode.ALREADY_EXISTS: ProfileAlreadyExists,
+    grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceeded,
+    grpc.StatusCode.UNAUTHENTICATED: Unauthenticated,
+    grpc.StatusCode.PERMISSION_DENIED: Unauthenticated,
+}
+
+
+def _error_from(error: grpc.RpcError, target: str) -> LRToolClientError:
+    call: Any = error
+    code: grpc.StatusCode = call.code()
+    details: str = call.details() or code.name
+    if code == grpc.StatusCode.UNAVAILABLE:
+        reason = "connection refused" if "refused" in details.lower() else details
+        return EngineUnavailable(
+            f"cannot reach the LRTool engine at {target} ({reason}); start it with `lrtool serve`"
+            " (or `make run`), or point --engine / LRTOOL_ENGINE at a running engine",
+            code,
+        )
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        violations: list[Violation] = []
+        status = rpc_status.from_call(call)
+        for detail in status.details if status is not None else ():
+            if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+                bad_request = error_details_pb2.BadRequest()
+                detail.Unpack(bad_request)
+                violations.extend(Violation(v.field, v.description) for v in bad_request.field_violations)
+        return InvalidArgument(details, violations, code)
+    return _ERRORS.get(code, ServerError)(details, code)
+
+
+def config_message(config: ConfigInput) -> pb.TrainingConfig:
+    """A TrainingConfig message from a mapping of field names (None values are left unset)."""
+    if isinstance(config, pb.TrainingConfig):
+        return config
+    message = pb.TrainingConfig()
+    problems: list[Violation] = []
+    for name, value in config.items():
+        if value is None:
+            continue
+        field = pb.TrainingConfig.DESCRIPTOR.fields_by_name.get(name)
+        if field is None:
+            accepted = ", ".join(pb.TrainingConfig.DESCRIPTOR.fields_by_name)
+            problems.append(Violation(f"config.{name}", f"is not a configuration field; accepted fields: {accepted}"))
+            continue
+        try:
+            setattr(message, name, value)
+        except (TypeError, ValueError) as error:
+            problems.append(Violation(f"config.{name}", f"cannot be {value!r} ({error})"))
+    if problems:
+        raise InvalidArgument("; ".join(map(str, problems)), problems)
+    return message
+
+
+def calculate_request(
+    config: ConfigInput, offset: float | None = None, learning_rate: float | None = None
+) -> pb.CalculateRequest:
+    request = pb.CalculateRequest(config=config_message(config))
+    if offset is not None:
+        request.offset = offset
+    if learning_rate is not None:
+        request.learning_rate = learning_rate
+    return request
+
+
+ResponseT = TypeVar("ResponseT")
+
+
+class LRToolClient:
+    """A connection to one engine. Use as a context manager, or call close()."""
+
+    def __init__(
+        self,
+        target: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        channel: grpc.Channel | None = None,
+    ) -> None:
+        self.target = target or default_engine_address()
+        self.timeout = timeout
+        self._owns_channel = channel is None
+        self._channel = channel or grpc.insecure_channel(
+            self.target,
+            options=[
+                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ],
+        )
+        self._stub = pb_grpc.LRToolEngineStub(self._channel)
+        # typeshed's HealthStub declares no methods; the calls are typed where they are made.
+        self._health: Any = health_pb2_grpc.HealthStub(self._channel)
+
+    def __enter__(self) -> LRToolClient:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._owns_channel:
+            self._channel.close()
+
+    def _call(self, method: Callable[..., ResponseT], request: Any, timeout: float | None) -> ResponseT:
+        try:
+            return method(request, timeout=self.timeout if timeout is None else timeout)
+        except grpc.RpcError as error:
+            raise _error_from(error, self.target) from None
+
+    # --- Service state ---------------------------------------------------------
+
+    def is_serving(self, timeout: float | None = None) -> bool:
+        """True when the engine's health service answers SERVING."""
+        try:
+            response: health_pb2.HealthCheckResponse = self._call(
+                self._health.Check, health_pb2.HealthCheckRequest(service=""), timeout
+            )
+        except LRToolClientError:
+            return False
+        return bool(response.status == health_pb2.HealthCheckResponse.SERVING)
+
+    def wait_until_serving(self, timeout: float = 30.0) -> None:
+        """Block until the engine answers (e.g. just after starting it); EngineUnavailable after `timeout`."""
+        try:
+            grpc.channel_ready_future(self._channel).result(timeout=timeout)
+        except grpc.FutureTimeoutError:
+            raise EngineUnavailable(f"the LRTool engine at {self.target} did not start within {timeout:g} s") from None
+        if not self.is_serving(timeout):
+            raise EngineUnavailable(f"the LRTool engine at {self.target} is not serving")
+
+    # --- Calculation ----------------------------------------------------------
+
+    def get_catalog(self, *, timeout: float | None = None) -> pb.Catalog:
+        return self._call(self._stub.GetCatalog, pb.GetCatalogRequest(), timeout)
+
+    def calculate(
+        self,
+        config: ConfigInput,
+        *,
+        offset: float | None = None,
+        learning_rate: float | None = None,
+        timeout: float | None = None,
+    ) -> pb.Calculation:
+        """Recommend a learning rate (and score it at `offset`), or score `learning_rate`."""
+        return self._call(self._stub.Calculate, calculate_request(config, offset, learning_rate), timeout)
+
+    def calculate_batch(
+        self, requests: Iterable[pb.CalculateRequest | ConfigInput], *, timeout: float | None = None
+    ) -> list[pb.Calculation]:
+        """Many calculations in one call; items are CalculateRequest messages (see
+        calculate_request) or plain configurations (offset 0)."""
+        items = [r if isinstance(r, pb.CalculateRequest) else calculate_request(r) for r in requests]
+        response = self._call(
+            self._stub.CalculateBatch,
+            pb.CalculateBatchRequest(requests=items),
+            BATCH_TIMEOUT if timeout is None else timeout,
+        )
+        return list(response.results)
+
+    def get_curves(
+        self, config: ConfigInput, *, offset: float = 0.0, points: int = 200, timeout: float | None = None
+    ) -> pb.Curves:
+        request = pb.GetCurvesRequest(config=config_message(config), offset=offset, points=points)
+        return self._call(self._stub.GetCurves, request, timeout)
+
+    # --- Profiles --------------------------------------------------------------
+
+    def save_profile(
+        self,
+        name: str,
+        config: ConfigInput,
+        *,
+        offset: float = 0.0,
+        notes: str = "",
+        expected_version: int | None = None,
+        timeout: float | None = None,
+    ) -> pb.Profile:
+        """Store a profile; expected_version 0 creates only, n > 0 updates only version n."""
+        request = pb.SaveProfileRequest(
+            profile=pb.Profile(name=name, config=config_message(config), offset=offset, notes=notes)
+        )
+        if expected_version is not None:
+            request.expected_version = expected_version
+        return self._call(self._stub.SaveProfile, request, timeout)
+
+    def get_profile(self, name: str, *, timeout: float | None = None) -> pb.Profile:
+        return self._call(self._stub.GetProfile, pb.GetProfileRequest(name=name), timeout)
+
+    def list_profiles(
+        self, *, page_size: int = 50, page_token: str = "", timeout: float | None = None
+    ) -> pb.ListProfilesResponse:
+        request = pb.ListProfilesRequest(page_size=page_size, page_token=page_token)
+        return self._call(self._stub.ListProfiles, request, timeout)
+
+    def iter_profiles(self, *, page_size: int = 200) -> Iterator[pb.ProfileSummary]:
+        """Every profile summary, page by page."""
+        token = ""
+        while True:
+            page = self.list_profiles(page_size=page_size, page_token=token)
+            yield from page.profiles
+            token = page.next_page_token
+            if not token:
+                return
+
+    def delete_profile(self, name: str, *, expected_version: int | None = None, timeout: float | None = None) -> None:
+        request = pb.DeleteProfileRequest(name=name)
+        if expected_version is not None:
+            request.expected_version = expected_version
+        self._call(self._stub.DeleteProfile, request, timeout)
+
+    def set_default_profile(self, name: str | None, *, timeout: float | None = None) -> str:
+        """Make `name` the profile clients load at start (None clears it)."""
+        response = self._call(self._stub.SetDefaultProfile, pb.SetDefaultProfileRequest(name=name or ""), timeout)
+        return response.name
+
+    def default_profile(self, *, timeout: float | None = None) -> str | None:
+        return self.list_profiles(page_size=1, timeout=timeout).default_profile or None
+
+    def export_profile(self, name: str, *, timeout: float | None = None) -> pb.ExportProfileResponse:
+        """The profile as an LRTool 1.0 profile file (content and a suggested file name)."""
+        return self._call(self._stub.ExportProfile, pb.ExportProfileRequest(name=name), timeout)
+
+    def import_profile(
+        self, content: bytes, name: str, *, expected_version: int | None = None, timeout: float | None = None
+    ) -> pb.Profile:
+        """Save an LRTool 1.0 profile file under `name`."""
+        request = pb.ImportProfileRequest(content=content, name=name)
+        if expected_version is not None:
+            request.expected_version = expected_version
+        return self._call(self._stub.ImportProfile, request, timeout)
+
+
+__all__ = [
+    "DEFAULT_ENGINE",
+    "DeadlineExceeded",
+    "EngineUnavailable",
+    "InvalidArgument",
+    "LRToolClient",
+    "LRToolClientError",
+    "ProfileAlreadyExists",
+    "ProfileNotFound",
+    "ServerError",
+    "Unauthenticated",
+    "VersionConflict",
+    "Violation",
+    "calculate_request",
+    "config_message",
+    "default_engine_address",
+]

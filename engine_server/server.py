@@ -1,0 +1,136 @@
+"""The engine server: `create_server(settings) -> (server, port)` and `serve(settings)`.
+
+Serves LRToolEngine with the standard health service (SERVING once ready) and
+server reflection; shuts down gracefully on SIGTERM / SIGINT (health goes
+NOT_SERVING, in-flight calls get a grace period, the store is closed cleanly).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from concurrent import futures
+from pathlib import Path
+from types import FrameType
+
+import grpc
+import platformdirs
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ._generated.lrtool.v1 import engine_pb2_grpc as pb_grpc
+from .service import SERVICE_NAME, Limits, LRToolEngineService
+from .store import ProfileStore, SQLiteProfileStore
+
+log = logging.getLogger("lrtool.server")
+
+#: A 10,000-request CalculateBatch is ~1.5 MB on the wire and its answer ~3.5 MB
+#: (with warnings); these limits leave room for that and little more.
+DEFAULT_MAX_RECEIVE_BYTES = 4 * 1024 * 1024
+DEFAULT_MAX_SEND_BYTES = 8 * 1024 * 1024
+
+
+def default_db_path() -> Path:
+    """The profile store in the user's data directory (e.g. ~/.local/share/lrtool)."""
+    return platformdirs.user_data_path("lrtool", appauthor=False) / "profiles.sqlite3"
+
+
+class Settings(BaseSettings):
+    """Server settings: flags, else LRTOOL_* environment variables, else these defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="LRTOOL_", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="address to listen on")
+    port: int = Field(50051, ge=0, le=65535, description="port to listen on (0 picks a free one)")
+    db: Path = Field(default_factory=default_db_path, description="SQLite file of the profile store")
+    workers: int = Field(16, ge=1, le=256, description="threads serving calls")
+    grace_seconds: float = Field(5.0, ge=0, le=600, description="time in-flight calls get at shutdown")
+    max_receive_message_bytes: int = Field(DEFAULT_MAX_RECEIVE_BYTES, ge=64 * 1024)
+    max_send_message_bytes: int = Field(DEFAULT_MAX_SEND_BYTES, ge=64 * 1024)
+    max_batch_requests: int = Field(10_000, ge=1, le=1_000_000, description="requests per CalculateBatch")
+    max_curve_points: int = Field(10_000, ge=2, le=1_000_000, description="points per curve in GetCurves")
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
+
+
+class EngineServer:
+    """A started-or-not gRPC server with its health service and store, stopped as one."""
+
+    def __init__(
+        self, server: grpc.Server, health_servicer: health.HealthServicer, store: ProfileStore, grace: float
+    ) -> None:
+        self.grpc_server = server
+        self.health = health_servicer
+        self.store = store
+        self._grace = grace
+        self._stopped = threading.Event()
+        self._stop_lock = threading.Lock()
+
+    def start(self) -> None:
+        self.grpc_server.start()
+        for service in ("", SERVICE_NAME):
+            self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
+
+    def stop(self, grace: float | None = None) -> None:
+        """NOT_SERVING first (load balancers drain), then stop with a grace period, then close the store."""
+        with self._stop_lock:
+            if self._stopped.is_set():
+                return
+            self.health.enter_graceful_shutdown()
+            self.grpc_server.stop(self._grace if grace is None else grace).wait()
+            self.store.close()
+            self._stopped.set()
+
+    def wait_for_termination(self, timeout: float | None = None) -> bool:
+        return self._stopped.wait(timeout)
+
+
+def create_server(settings: Settings | None = None, store: ProfileStore | None = None) -> tuple[EngineServer, int]:
+    """Build the server (not started) and bind it; returns it with the port it listens on."""
+    settings = settings or Settings()
+    store = store or SQLiteProfileStore(settings.db)
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="lrtool-rpc"),
+        options=[
+            ("grpc.max_receive_message_length", settings.max_receive_message_bytes),
+            ("grpc.max_send_message_length", settings.max_send_message_bytes),
+        ],
+    )
+    limits = Limits(max_batch_requests=settings.max_batch_requests, max_curve_points=settings.max_curve_points)
+    pb_grpc.add_LRToolEngineServicer_to_server(LRToolEngineService(store, limits), server)
+    health_servicer = health.HealthServicer(experimental_non_blocking=True)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for service in ("", SERVICE_NAME):
+        health_servicer.set(service, health_pb2.HealthCheckResponse.NOT_SERVING)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server
+    )
+    address = f"[{settings.host}]:{settings.port}" if ":" in settings.host else f"{settings.host}:{settings.port}"
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError as error:
+        store.close()
+        raise OSError(f"cannot listen on {address}: {error}") from None
+    return EngineServer(server, health_servicer, store, settings.grace_seconds), port
+
+
+def serve(settings: Settings | None = None, on_ready: threading.Event | None = None) -> None:
+    """Run the engine until SIGTERM or SIGINT, then shut down gracefully."""
+    settings = settings or Settings()
+    server, port = create_server(settings)
+    server.start()
+    log.info("LRTool engine listening on %s:%d (profiles in %s)", settings.host, port, settings.db)
+
+    def shut_down(signum: int, frame: FrameType | None) -> None:
+        log.info("%s received: shutting down (grace %.1f s)", signal.Signals(signum).name, settings.grace_seconds)
+        threading.Thread(target=server.stop, name="lrtool-shutdown").start()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, shut_down)
+        signal.signal(signal.SIGINT, shut_down)
+    if on_ready is not None:
+        on_ready.set()
+    server.wait_for_termination()
+    log.info("LRTool engine stopped")

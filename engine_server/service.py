@@ -1,0 +1,373 @@
+"""The LRToolEngine gRPC service: maps messages onto the engine and the profile store."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import grpc
+
+from . import _convert, _status
+from ._generated.lrtool.v1 import engine_pb2 as pb
+from ._generated.lrtool.v1 import engine_pb2_grpc as pb_grpc
+from .engine import (
+    CalculateRequest,
+    Calculation,
+    ConfigError,
+    FieldViolation,
+    TrainingConfig,
+    calculate,
+    calculate_batch,
+    check_adjustment,
+    schedule_curve,
+    score_curve,
+)
+from .profile_files import ProfileFileError, read_profile_file, write_profile_file
+from .store import (
+    InvalidProfileName,
+    ProfileExists,
+    ProfileNotFound,
+    ProfileStore,
+    StoreBusy,
+    StoredProfile,
+    VersionConflict,
+    validate_profile_name,
+)
+
+log = logging.getLogger("lrtool.service")
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["LRToolEngine"].full_name
+
+#: Requests converted between two deadline checks in a batch.
+_DEADLINE_CHECK_EVERY = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one call may ask for; each limit answers with a clear error."""
+
+    max_batch_requests: int = 10_000
+    max_curve_points: int = 10_000
+    default_curve_points: int = 200
+    max_notes_characters: int = 10_000
+    default_page_size: int = 50
+    max_page_size: int = 1000
+
+
+class _Abort(Exception):
+    """A failure already turned into a gRPC status."""
+
+    def __init__(self, status: grpc.Status, summary: str) -> None:
+        super().__init__(summary)
+        self.status = status
+
+
+RequestT = TypeVar("RequestT")
+ResponseT = TypeVar("ResponseT")
+Handler = Callable[[Any, RequestT, grpc.ServicerContext], ResponseT]
+
+
+def _rpc(handler: Handler[RequestT, ResponseT]) -> Handler[RequestT, ResponseT]:
+    """Map every failure to its status (API.md) and log one line for it; nothing escapes as UNKNOWN."""
+    name = handler.__name__
+
+    @functools.wraps(handler)
+    def wrapper(self: Any, request: RequestT, context: grpc.ServicerContext) -> ResponseT:
+        try:
+            return handler(self, request, context)
+        except _Abort as failure:
+            status, summary = failure.status, str(failure)
+        except ConfigError as error:
+            status, summary = _status.invalid_argument(error.violations), str(error)
+        except ProfileNotFound as error:
+            summary = f"no profile named {error.name!r}"
+            status = _status.plain(grpc.StatusCode.NOT_FOUND, summary)
+        except VersionConflict as error:
+            summary = str(error)
+            status = _status.plain(grpc.StatusCode.ABORTED, summary)
+        except ProfileExists as error:
+            summary = f"a profile named {error.name!r} already exists"
+            status = _status.plain(grpc.StatusCode.ALREADY_EXISTS, summary)
+        except StoreBusy as error:
+            summary = str(error)
+            status = _status.plain(grpc.StatusCode.UNAVAILABLE, f"the profile store is busy; retry shortly ({error})")
+        except Exception as error:  # a bug: say so without leaking internals
+            log.debug("%s failed unexpectedly", name, exc_info=True)
+            summary = f"{type(error).__name__}: {error}"
+            status = _status.plain(grpc.StatusCode.INTERNAL, "internal error in the LRTool engine; see its log")
+        log.warning("%s failed: %s %s", name, status.code.name, summary)
+        context.abort_with_status(status)
+        raise AssertionError("unreachable: abort_with_status raises")  # pragma: no cover
+
+    return wrapper
+
+
+def _invalid(field: str, description: str) -> ConfigError:
+    return ConfigError([FieldViolation(field, description)])
+
+
+def _config(message: pb.TrainingConfig, path: str) -> TrainingConfig:
+    try:
+        return _convert.config_from_proto(message)
+    except ConfigError as error:
+        raise error.under(path) from None
+
+
+def _calculate(config: TrainingConfig, offset: float | None, learning_rate: float | None, path: str) -> Calculation:
+    """calculate(), with configuration problems reported under `path` (e.g. "config")."""
+    try:
+        return calculate(config, offset, learning_rate)
+    except ConfigError as error:
+        raise ConfigError(
+            violation if violation.field in ("offset", "learning_rate") else violation.under(path)
+            for violation in error.violations
+        ) from None
+
+
+def _profile_name(name: str, path: str) -> str:
+    try:
+        return validate_profile_name(name)
+    except InvalidProfileName as error:
+        message = str(error).removeprefix("name: ")
+        raise _invalid(path, message) from None
+
+
+def _check_deadline(context: grpc.ServicerContext, what: str) -> None:
+    remaining = context.time_remaining()
+    if remaining is not None and remaining <= 0:
+        raise _Abort(
+            _status.plain(grpc.StatusCode.DEADLINE_EXCEEDED, f"deadline exceeded during {what}"),
+            f"deadline exceeded during {what}",
+        )
+
+
+def _filename(name: str) -> str:
+    stem = re.sub(r"[^0-9A-Za-z._-]+", "_", name).strip("._") or "profile"
+    return f"{stem}.json"
+
+
+class LRToolEngineService(pb_grpc.LRToolEngineServicer):
+    """Each RPC validates, computes with the engine and answers; the store keeps profiles."""
+
+    def __init__(self, store: ProfileStore, limits: Limits | None = None) -> None:
+        self._store = store
+        self._limits = limits or Limits()
+
+    # --- Calculation ---------------------------------------------------------
+
+    @_rpc
+    def GetCatalog(self, request: pb.GetCatalogRequest, context: grpc.ServicerContext) -> pb.Catalog:
+        return _convert.catalog_to_proto()
+
+    @_rpc
+    def Calculate(self, request: pb.CalculateRequest, context: grpc.ServicerContext) -> pb.Calculation:
+        config = _config(request.config, "config")
+        offset, learning_rate = _adjustment(request)
+        return _convert.calculation_to_proto(_calculate(config, offset, learning_rate, "config"))
+
+    @_rpc
+    def CalculateBatch(
+        self, request: pb.CalculateBatchRequest, context: grpc.ServicerContext
+    ) -> pb.CalculateBatchResponse:
+        count = len(request.requests)
+        if count > self._limits.max_batch_requests:
+            raise _invalid(
+                "requests",
+                f"at most {self._limits.max_batch_requests:,} requests per call; got {count:,}: split the batch",
+            )
+        problems: list[FieldViolation] = []
+        requests: list[CalculateRequest] = []
+        for index, item in enumerate(request.requests):
+            if index % _DEADLINE_CHECK_EVERY == 0:
+                _check_deadline(context, "CalculateBatch")
+            offset, learning_rate = _adjustment(item)
+            try:
+                check_adjustment(offset, learning_rate)
+            except ConfigError as error:
+                problems.extend(error.under(f"requests[{index}]").violations)
+            try:
+                config = _convert.config_from_proto(item.config)
+            except ConfigError as error:
+                problems.extend(error.under(f"requests[{index}].config").violations)
+                continue
+            requests.append(CalculateRequest(config, offset, learning_rate))
+        if problems:
+            raise ConfigError(problems)
+        results: list[pb.Calculation] = []
+        for start in range(0, count, _DEADLINE_CHECK_EVERY):
+            _check_deadline(context, "CalculateBatch")
+            chunk = calculate_batch(requests[start : start + _DEADLINE_CHECK_EVERY], first_index=start)
+            results.extend(_convert.calculation_to_proto(calculation) for calculation in chunk)
+        return pb.CalculateBatchResponse(results=results)
+
+    @_rpc
+    def GetCurves(self, request: pb.GetCurvesRequest, context: grpc.ServicerContext) -> pb.Curves:
+        config = _config(request.config, "config")
+        points = request.points or self._limits.default_curve_points
+        if not 2 <= points <= self._limits.max_curve_points:
+            raise _invalid("points", f"must be an integer from 2 to {self._limits.max_curve_points:,}; got {points:,}")
+        calculation = _calculate(config, request.offset, None, "config")
+        return _convert.curves_to_proto(schedule_curve(config, points), score_curve(config, points), calculation)
+
+    # --- Profiles ------------------------------------------------------------
+
+    def _profile_message(self, stored: StoredProfile) -> pb.Profile:
+        return pb.Profile(
+            name=stored.name,
+            config=_convert.config_to_proto(stored.config),
+            offset=stored.offset,
+            statistics=_convert.calculation_from_dict(stored.statistics),
+            notes=stored.notes,
+            version=stored.version,
+            created_at=_convert.timestamp(stored.created_at),
+            updated_at=_convert.timestamp(stored.updated_at),
+        )
+
+    def _save(
+        self, name: str, config: TrainingConfig, offset: float, notes: str, expected_version: int | None
+    ) -> pb.Profile:
+        # The statistics are always the server's own, computed from the configuration.
+        calculation = _calculate(config, offset, None, "profile.config")
+        stored = self._store.save(
+            name,
+            config.model_dump(exclude_none=True),
+            offset,
+            _convert.calculation_to_dict(calculation),
+            notes,
+            expected_version=expected_version,
+        )
+        return self._profile_message(stored)
+
+    @_rpc
+    def SaveProfile(self, request: pb.SaveProfileRequest, context: grpc.ServicerContext) -> pb.Profile:
+        profile = request.profile
+        problems: list[FieldViolation] = []
+        for check in (
+            lambda: _profile_name(profile.name, "profile.name"),
+            lambda: _config(profile.config, "profile.config"),
+            lambda: self._check_notes(profile.notes),
+            lambda: _check_offset(profile.offset, "profile.offset"),
+            lambda: _check_expected_version(request),
+        ):
+            try:
+                check()
+            except ConfigError as error:
+                problems.extend(error.violations)
+        if problems:
+            raise ConfigError(problems)
+        expected = request.expected_version if request.HasField("expected_version") else None
+        config = _convert.config_from_proto(profile.config)
+        return self._save(profile.name, config, profile.offset, profile.notes, expected)
+
+    def _check_notes(self, notes: str) -> None:
+        if len(notes) > self._limits.max_notes_characters:
+            raise _invalid(
+                "profile.notes",
+                f"must be at most {self._limits.max_notes_characters:,} characters; got {len(notes):,}",
+            )
+
+    @_rpc
+    def GetProfile(self, request: pb.GetProfileRequest, context: grpc.ServicerContext) -> pb.Profile:
+        return self._profile_message(self._store.get(_profile_name(request.name, "name")))
+
+    @_rpc
+    def ListProfiles(self, request: pb.ListProfilesRequest, context: grpc.ServicerContext) -> pb.ListProfilesResponse:
+        page_size = request.page_size or self._limits.default_page_size
+        if not 1 <= page_size <= self._limits.max_page_size:
+            raise _invalid(
+                "page_size", f"must be an integer from 1 to {self._limits.max_page_size:,}; got {page_size:,}"
+            )
+        try:
+            summaries, next_token = self._store.list(page_size, request.page_token)
+        except ValueError as error:
+            raise _invalid("page_token", str(error).removeprefix("page_token: ")) from None
+        return pb.ListProfilesResponse(
+            profiles=[
+                pb.ProfileSummary(name=s.name, version=s.version, updated_at=_convert.timestamp(s.updated_at))
+                for s in summaries
+            ],
+            next_page_token=next_token,
+            default_profile=self._store.get_default() or "",
+        )
+
+    @_rpc
+    def DeleteProfile(
+        self, request: pb.DeleteProfileRequest, context: grpc.ServicerContext
+    ) -> pb.DeleteProfileResponse:
+        name = _profile_name(request.name, "name")
+        expected = request.expected_version if request.HasField("expected_version") else None
+        self._store.delete(name, expected_version=expected)
+        return pb.DeleteProfileResponse()
+
+    @_rpc
+    def SetDefaultProfile(
+        self, request: pb.SetDefaultProfileRequest, context: grpc.ServicerContext
+    ) -> pb.SetDefaultProfileResponse:
+        name = _profile_name(request.name, "name") if request.name else None
+        self._store.set_default(name)
+        return pb.SetDefaultProfileResponse(name=name or "")
+
+    @_rpc
+    def ExportProfile(
+        self, request: pb.ExportProfileRequest, context: grpc.ServicerContext
+    ) -> pb.ExportProfileResponse:
+        stored = self._store.get(_profile_name(request.name, "name"))
+        config = TrainingConfig(**stored.config)
+        try:
+            content = write_profile_file(config, stored.offset, stored.statistics)
+        except ProfileFileError as error:
+            raise ConfigError(
+                FieldViolation("name", f"{path or 'profile'}: {text}") for path, text in error.problems
+            ) from None
+        return pb.ExportProfileResponse(content=content, filename=_filename(stored.name))
+
+    @_rpc
+    def ImportProfile(self, request: pb.ImportProfileRequest, context: grpc.ServicerContext) -> pb.Profile:
+        problems: list[FieldViolation] = []
+        try:
+            _profile_name(request.name, "name")
+        except ConfigError as error:
+            problems.extend(error.violations)
+        try:
+            _check_expected_version(request)
+        except ConfigError as error:
+            problems.extend(error.violations)
+        try:
+            profile_file = read_profile_file(request.content)
+        except ProfileFileError as error:
+            problems.extend(
+                FieldViolation(f"content.{path}" if path else "content", text) for path, text in error.problems
+            )
+        if problems:
+            raise ConfigError(problems)
+        config = TrainingConfig(**profile_file.config)
+        expected = request.expected_version if request.HasField("expected_version") else None
+        return self._save(request.name, config, profile_file.offset, "", expected)
+
+
+def _adjustment(request: pb.CalculateRequest) -> tuple[float | None, float | None]:
+    which = request.WhichOneof("adjustment")
+    if which == "offset":
+        return request.offset, None
+    if which == "learning_rate":
+        return None, request.learning_rate
+    return None, None
+
+
+def _check_offset(offset: float, path: str) -> None:
+    try:
+        check_adjustment(offset=offset)
+    except ConfigError as error:
+        raise ConfigError(FieldViolation(path, v.description) for v in error.violations) from None
+
+
+def _check_expected_version(request: pb.SaveProfileRequest | pb.ImportProfileRequest) -> None:
+    if request.HasField("expected_version") and request.expected_version < 0:
+        raise _invalid(
+            "expected_version",
+            f"must be 0 (create only) or a current version of 1 or more; got {request.expected_version}",
+        )

@@ -1,0 +1,114 @@
+"""The client stays light, generated code is current, and the CLI talks like a tool."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import DATA, TYPICAL, RunningEngine
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_client_imports_neither_numpy_nor_the_engine_nor_the_store() -> None:
+    code = (
+        "import sys, engine_server.client;"
+        "heavy = [m for m in sys.modules if m == 'numpy' or m.startswith(('numpy.', 'engine_server.engine',"
+        " 'engine_server.store', 'engine_server.service', 'pydantic', 'sqlite3'))];"
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_generated_code_is_not_stale() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "generate_proto.py"), "--check"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def lrtool(*arguments: str, engine: str | None = None) -> subprocess.CompletedProcess[str]:
+    environment = dict(os.environ)
+    if engine:
+        environment["LRTOOL_ENGINE"] = engine
+    return subprocess.run(
+        [sys.executable, "-m", "engine_server.cli", *arguments],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+    )
+
+
+CALC = [
+    "calc", "--model", "SDXL", "--resolution", "1024", "--steps", "2000", "--images", "40", "--grad-accum", "2",
+    "--rank", "32", "--alpha", "16", "--optimizer", "AdamW", "--scheduler", "cosine", "--warmup", "10%",
+    "--objective", "Character",
+]  # fmt: skip
+
+
+def test_calc_prints_a_table_and_json(engine: RunningEngine) -> None:
+    from engine_server.engine import TrainingConfig, calculate
+
+    expected = calculate(TrainingConfig(**TYPICAL))
+    table = lrtool(*CALC, engine=engine.address)
+    assert table.returncode == 0, table.stderr
+    assert "Recommended LR" in table.stdout and "Safe" in table.stdout
+    assert f"{expected.recommended_lr:.3e}" in table.stdout
+    as_json = lrtool(*CALC, "--json", "--offset", "0.2", "--engine", engine.address)
+    result = json.loads(as_json.stdout)
+    assert result["recommended_lr"] == expected.recommended_lr
+    assert result["offset"] == 0.2
+
+
+def test_calc_rejections_are_listed_without_traceback(engine: RunningEngine) -> None:
+    result = lrtool("calc", "--model", "SD9", "--steps", "-5", engine=engine.address)
+    assert result.returncode == 2
+    assert "config.steps: must be an integer from 1 to 10,000,000; got -5" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unreachable_engine_gets_one_clear_line() -> None:
+    result = lrtool(*CALC, "--engine", "127.0.0.1:9")
+    assert result.returncode == 3
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "lrtool serve" in lines[0] and "127.0.0.1:9" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_profiles_commands(engine: RunningEngine, tmp_path: Path) -> None:
+    imported = lrtool("profiles", "import", str(DATA / "lrtool_1_0_profile_sdxl_character.json"), "--name",
+                      "cli import", engine=engine.address)  # fmt: skip
+    assert imported.returncode == 0, imported.stderr
+    assert "9.235e-05" in imported.stdout
+    again = lrtool("profiles", "import", str(DATA / "lrtool_1_0_profile_sdxl_character.json"), "--name",
+                   "cli import", engine=engine.address)  # fmt: skip
+    assert again.returncode == 4 and "--replace" in again.stderr
+    listing = lrtool("profiles", "list", engine=engine.address)
+    assert "cli import" in listing.stdout
+    shown = lrtool("profiles", "show", "cli import", engine=engine.address)
+    assert "Recommended LR" in shown.stdout and "lrtool-1.0" in shown.stdout
+    target = tmp_path / "out.json"
+    exported = lrtool("profiles", "export", "cli import", str(target), engine=engine.address)
+    assert exported.returncode == 0 and json.loads(target.read_text())["meta"]["app"] == "LRTool"
+    assert lrtool("profiles", "default", "cli import", engine=engine.address).returncode == 0
+    assert lrtool("profiles", "default", engine=engine.address).stdout.strip() == "cli import"
+    assert lrtool("profiles", "delete", "cli import", engine=engine.address).returncode == 0
+    missing = lrtool("profiles", "show", "cli import", engine=engine.address)
+    assert missing.returncode == 4 and "no profile named 'cli import'" in missing.stderr
+
+
+def test_serve_refuses_a_bad_setting_clearly() -> None:
+    environment = dict(os.environ, LRTOOL_PORT="not a port")
+    result = subprocess.run(
+        [sys.executable, "-m", "engine_server.cli", "serve"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+    )
+    assert result.returncode == 2 and "port" in result.stderr and "Traceback" not in result.stderr
