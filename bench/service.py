@@ -1,0 +1,198 @@
+"""Engine server speed, against the standard health Check on the same server (one run).
+
+Run: python bench/service.py   (starts `lrtool serve` on a free port, prints its figures)
+
+Targets (engine server issue):
+- Calculate p50 ≤ 1.25 × the p50 of the health Check on the same server and channel;
+- a 10,000-request CalculateBatch round trip ≤ 1 s;
+- throughput with 8 concurrent client processes ≥ 80 % of health-check throughput.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import grpc  # noqa: E402
+from grpc_health.v1 import health_pb2, health_pb2_grpc  # noqa: E402
+
+from engine_server._generated.lrtool.v1 import engine_pb2 as pb  # noqa: E402
+from engine_server._generated.lrtool.v1 import engine_pb2_grpc as pb_grpc  # noqa: E402
+from engine_server.client import calculate_request  # noqa: E402
+
+LATENCY_CALLS = 3000
+BATCH_SIZE = 10_000
+THROUGHPUT_PROCESSES = 8
+THROUGHPUT_SECONDS = 5.0
+
+CONFIG: dict[str, Any] = {
+    "model": "SDXL", "resolution": 1024, "steps": 2000, "images": 40, "batch_size": 1, "grad_accum": 2,
+    "rank": 32, "alpha": 16.0, "optimizer": "AdamW8bit", "scheduler": "cosine", "warmup_fraction": 0.1,
+    "objective": "Character",
+}  # fmt: skip
+SCHEDULES = ["constant_with_warmup", "linear", "cosine", "cosine_with_restarts", "polynomial", "rex"]
+
+
+@contextmanager
+def engine_process() -> Iterator[str]:
+    """`lrtool serve` on a free port in its own process, as users run it."""
+    with tempfile.TemporaryDirectory() as directory:
+        command = [sys.executable, "-m", "engine_server.cli", "serve", "--port", "0", "--log-level", "INFO"]
+        environment = dict(os.environ, LRTOOL_DB=str(Path(directory) / "bench.sqlite3"))
+        process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=environment, cwd=ROOT)
+        try:
+            port = None
+            assert process.stderr is not None
+            for line in process.stderr:
+                found = re.search(r"listening on .*:(\d+)", line)
+                if found:
+                    port = int(found.group(1))
+                    break
+            if port is None:
+                raise SystemExit("the engine did not start")
+            yield f"127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def median_us(call: Callable[[], object], count: int) -> float:
+    samples = []
+    for _ in range(count):
+        start = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) * 1e6
+
+
+def latency(address: str) -> bool:
+    with grpc.insecure_channel(address) as channel:
+        health: Any = health_pb2_grpc.HealthStub(channel)  # typeshed's stub declares no methods
+        engine = pb_grpc.LRToolEngineStub(channel)
+        check_request = health_pb2.HealthCheckRequest(service="")
+        calculate = calculate_request(CONFIG, offset=0.1)
+        for _ in range(500):  # warm both paths and the schedule cache
+            health.Check(check_request)
+            engine.Calculate(calculate)
+        # Interleave rounds so both see the same machine state.
+        check_rounds, calculate_rounds = [], []
+        for _ in range(5):
+            check_rounds.append(median_us(lambda: health.Check(check_request), LATENCY_CALLS // 5))
+            calculate_rounds.append(median_us(lambda: engine.Calculate(calculate), LATENCY_CALLS // 5))
+        # For reference: a configuration the server has not seen, every call.
+        fresh = iter(range(10_000, 10_000 + LATENCY_CALLS))
+        fresh_us = median_us(
+            lambda: engine.Calculate(calculate_request({**CONFIG, "steps": next(fresh)}, offset=0.1)), LATENCY_CALLS
+        )
+    check_us, calculate_us = statistics.median(check_rounds), statistics.median(calculate_rounds)
+    ratio = calculate_us / check_us
+    ok = ratio <= 1.25
+    print("Latency on one channel (p50; Calculate repeats one configuration, as a slider does)")
+    print(f"  health Check {check_us:8.1f} µs   Calculate {calculate_us:8.1f} µs   ratio {ratio:.2f}"
+          f"  target ≤ 1.25 {'ok' if ok else 'MISSED'}")  # fmt: skip
+    print(f"  (Calculate of a configuration new to the server each call: {fresh_us:.1f} µs,"
+          f" {fresh_us / check_us:.2f} × Check)")  # fmt: skip
+    return ok
+
+
+def batch(address: str) -> bool:
+    requests = [
+        calculate_request(
+            {**CONFIG, "scheduler": SCHEDULES[i % len(SCHEDULES)], "steps": 500 + 37 * i, "rank": 4 + i % 125},
+            offset=(i % 201 - 100) / 100,
+        )
+        for i in range(BATCH_SIZE)
+    ]
+    message = pb.CalculateBatchRequest(requests=requests)
+    options = [("grpc.max_receive_message_length", 16 << 20), ("grpc.max_send_message_length", 16 << 20)]
+    with grpc.insecure_channel(address, options=options) as channel:
+        engine = pb_grpc.LRToolEngineStub(channel)
+        engine.CalculateBatch(pb.CalculateBatchRequest(requests=requests[:100]))  # connect
+        timings = []
+        for _ in range(3):
+            start = time.perf_counter()
+            response = engine.CalculateBatch(message, timeout=60)
+            timings.append(time.perf_counter() - start)
+            assert len(response.results) == BATCH_SIZE
+    best, median = min(timings), statistics.median(timings)
+    ok = median <= 1.0
+    print(f"\nCalculateBatch of {BATCH_SIZE:,} distinct configurations (request {message.ByteSize() / 1e6:.2f} MB,"
+          f" answer {response.ByteSize() / 1e6:.2f} MB)")  # fmt: skip
+    print(f"  round trip: median {median:.3f} s, best {best:.3f} s of 3   target ≤ 1 s {'ok' if ok else 'MISSED'}")
+    return ok
+
+
+def _hammer(address: str, kind: str, seconds: float, ready: Any, go: Any, counts: Any, index: int) -> None:
+    with grpc.insecure_channel(address) as channel:
+        call: Any
+        request: Any
+        if kind == "check":
+            health: Any = health_pb2_grpc.HealthStub(channel)
+            call, request = health.Check, health_pb2.HealthCheckRequest(service="")
+        else:
+            call, request = pb_grpc.LRToolEngineStub(channel).Calculate, calculate_request(CONFIG, offset=0.1)
+        call(request)
+        ready.release()
+        go.wait()
+        done = 0
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            call(request)
+            done += 1
+        counts[index] = done
+
+
+def throughput_of(address: str, kind: str) -> float:
+    context = multiprocessing.get_context("spawn")
+    ready = context.Semaphore(0)
+    go = context.Event()
+    counts = context.Array("l", THROUGHPUT_PROCESSES)
+    workers = [
+        context.Process(target=_hammer, args=(address, kind, THROUGHPUT_SECONDS, ready, go, counts, n))
+        for n in range(THROUGHPUT_PROCESSES)
+    ]
+    for worker in workers:
+        worker.start()
+    for _ in workers:
+        ready.acquire()
+    go.set()
+    for worker in workers:
+        worker.join()
+    return float(sum(counts[:])) / THROUGHPUT_SECONDS
+
+
+def throughput(address: str) -> bool:
+    check = throughput_of(address, "check")
+    calculate = throughput_of(address, "calculate")
+    ratio = calculate / check
+    ok = ratio >= 0.8
+    print(f"\nThroughput, {THROUGHPUT_PROCESSES} client processes × {THROUGHPUT_SECONDS:g} s each kind")
+    print(f"  health Check {check:8.0f}/s   Calculate {calculate:8.0f}/s   ratio {ratio:.0%}"
+          f"  target ≥ 80 % {'ok' if ok else 'MISSED'}")  # fmt: skip
+    return ok
+
+
+def main() -> int:
+    with engine_process() as address:
+        ok = latency(address)
+        ok &= batch(address)
+        ok &= throughput(address)
+    print("\nall targets met" if ok else "\nSOME TARGETS MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
