@@ -438,7 +438,8 @@ def _violations_from_line(line: Any, data: Mapping[str, Any]) -> list[FieldViola
     if kind == _UNKNOWN_NAME_ERROR:
         return [FieldViolation(field_name, line["ctx"]["message"])]
     if kind == "missing":
-        return [FieldViolation(field_name, f"is required: {catalog.FIELD_HELP.get(field_name, '')}".rstrip(": "))]
+        help_text = catalog.FIELD_HELP.get(field_name, "").rstrip(".")
+        return [FieldViolation(field_name, f"is required ({help_text})" if help_text else "is required")]
     if kind == "extra_forbidden":
         accepted = ", ".join(TrainingConfig.model_fields)
         return [FieldViolation(field_name, f"is not a configuration field; accepted fields: {accepted}")]
