@@ -116,6 +116,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, help="threads serving calls (default 16)")
     serve.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
 
+    ui = commands.add_parser("ui", help="the web UI (Gradio) against a running engine")
+    engine_option(ui)
+    ui.add_argument("--host", default="127.0.0.1", help="address the UI listens on (default 127.0.0.1)")
+    ui.add_argument("--port", type=int, default=7860, help="UI port (default 7860)")
+    ui.add_argument("--share", action="store_true", help="also publish a temporary public Gradio link")
+
+    up = commands.add_parser("up", help="the engine and the web UI together (what `make run` starts)")
+    up.add_argument("--host", default="127.0.0.1", help="address the UI listens on (default 127.0.0.1)")
+    up.add_argument("--port", type=int, default=7860, help="UI port (default 7860)")
+    up.add_argument("--engine-port", type=int, help="engine port (default 50051; LRTOOL_PORT)")
+    up.add_argument("--db", type=Path, help="SQLite profile store (default: in the user's data directory)")
+    up.add_argument("--share", action="store_true", help="also publish a temporary public Gradio link")
+
     calc = commands.add_parser("calc", help="recommend a learning rate for one configuration")
     for flag, field, kind, text in _CONFIG_FLAGS:
         calc.add_argument(flag, dest=field, type=kind, help=text)
@@ -217,6 +230,60 @@ def _serve(arguments: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _ui(arguments: argparse.Namespace) -> int:
+    from gradio_ui.app import launch
+
+    address = arguments.engine or default_engine_address()
+    print(f"LRTool UI on http://{arguments.host}:{arguments.port} (engine {address}); Ctrl-C stops it", flush=True)
+    try:
+        launch(address, host=arguments.host, port=arguments.port, share=arguments.share, quiet=True)
+    except OSError as error:
+        return _fail(f"cannot start the UI on {arguments.host}:{arguments.port}: {error}", EXIT_FAILED)
+    return EXIT_OK
+
+
+def _up(arguments: argparse.Namespace) -> int:
+    """Engine (embedded SQLite store) and UI in one process; Ctrl-C or SIGTERM stops both cleanly."""
+    import signal
+
+    from pydantic import ValidationError
+
+    from gradio_ui.app import launch
+
+    from .server import Settings, create_server
+
+    given = {"port": arguments.engine_port, "db": arguments.db}
+    try:
+        settings = Settings(**{key: value for key, value in given.items() if value is not None})
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        return _fail(f"invalid setting: {problems}", EXIT_INVALID)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        server, port = create_server(settings)
+    except OSError as error:
+        return _fail(f"{error} (is another engine running? try --engine-port)", EXIT_FAILED)
+    server.start()
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    address = f"127.0.0.1:{port}"
+    print(f"LRTool engine on {address} (profiles in {settings.db})", flush=True)
+    print(f"LRTool UI on http://{arguments.host}:{arguments.port}; Ctrl-C stops both", flush=True)
+    try:
+        launch(address, host=arguments.host, port=arguments.port, share=arguments.share, quiet=True)
+    except OSError as error:
+        return _fail(f"cannot start the UI on {arguments.host}:{arguments.port}: {error}", EXIT_FAILED)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        print("LRTool stopped", flush=True)
+    return EXIT_OK
+
+
 def _calc(arguments: argparse.Namespace, engine: LRToolClient) -> int:
     fields = {field: getattr(arguments, field) for _, field, _, _ in _CONFIG_FLAGS}
     fields["warmup_fraction"] = arguments.warmup_fraction
@@ -281,6 +348,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     if arguments.command == "serve":
         return _serve(arguments)
+    if arguments.command == "ui":
+        return _ui(arguments)
+    if arguments.command == "up":
+        return _up(arguments)
     try:
         with LRToolClient(arguments.engine) as engine:
             if arguments.command == "calc":

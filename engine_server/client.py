@@ -44,6 +44,14 @@ DEFAULT_TIMEOUT = 10.0
 BATCH_TIMEOUT = 60.0
 #: Large enough for the answer to a 10,000-request CalculateBatch.
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+#: Reconnect within seconds once a restarted engine is back (gRPC's default backoff grows to 2 minutes).
+CHANNEL_OPTIONS: tuple[tuple[str, int], ...] = (
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.initial_reconnect_backoff_ms", 250),
+    ("grpc.min_reconnect_backoff_ms", 250),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+)
 
 ConfigInput = Mapping[str, Any] | pb.TrainingConfig
 
@@ -189,13 +197,7 @@ class LRToolClient:
         self.target = target or default_engine_address()
         self.timeout = timeout
         self._owns_channel = channel is None
-        self._channel = channel or grpc.insecure_channel(
-            self.target,
-            options=[
-                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-            ],
-        )
+        self._channel = channel or grpc.insecure_channel(self.target, options=list(CHANNEL_OPTIONS))
         self._stub = pb_grpc.LRToolEngineStub(self._channel)
         # typeshed's HealthStub declares no methods; the calls are typed where they are made.
         self._health: Any = health_pb2_grpc.HealthStub(self._channel)

@@ -1,0 +1,116 @@
+"""Web UI latency: from a slider change to the updated numbers in the page, measured in the browser.
+
+Run: python bench/ui.py   (starts `lrtool up` on free ports; needs Debian's chromium)
+
+Target (web UI issue): median ≤ 150 ms.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+MOVES = 60
+TARGET_MS = 150.0
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+# Sets the slider as a drag does (an input event) and resolves when the page shows the new offset.
+MEASURE = """
+async (value) => {
+  const slider = document.querySelector('#offset-slider input[type=range]');
+  const shown = () => document.querySelector('#lr-offset');
+  const wanted = value / 100;
+  return await new Promise((resolve) => {
+    const start = performance.now();
+    const observer = new MutationObserver(() => {
+      const element = shown();
+      if (element && Math.abs(Number(element.dataset.value) - wanted) < 1e-12) {
+        observer.disconnect();
+        resolve(performance.now() - start);
+      }
+    });
+    observer.observe(document.querySelector('#result-card'), {subtree: true, childList: true, attributes: true});
+    slider.value = String(value);
+    slider.dispatchEvent(new Event('input', {bubbles: true}));
+  });
+}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_for(url: str, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit(f"{url} did not answer within {seconds:g} s")
+
+
+def main() -> int:
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        raise SystemExit("needs chromium (apt-get install chromium)")
+    ui_port, engine_port = free_port(), free_port()
+    with tempfile.TemporaryDirectory() as directory:
+        command = [sys.executable, "-m", "engine_server.cli", "up", "--port", str(ui_port),
+                   "--engine-port", str(engine_port), "--db", str(Path(directory) / "bench.sqlite3")]  # fmt: skip
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, env=dict(os.environ))
+        try:
+            url = f"http://127.0.0.1:{ui_port}/"
+            wait_for(url)
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 1400, "height": 1600})
+                page.goto(url)
+                page.wait_for_selector("#lr-recommended", timeout=60_000)
+                page.wait_for_timeout(1000)
+                rng = random.Random(7)
+                values: list[int] = []
+                previous = 0
+                while len(values) < MOVES:
+                    value = rng.randint(-100, 100)
+                    if value != previous:
+                        values.append(value)
+                        previous = value
+                for value in values[:5]:  # warm up
+                    page.evaluate(MEASURE, value)
+                latencies = [page.evaluate(MEASURE, value) for value in values[5:]]
+                browser.close()
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    median = statistics.median(latencies)
+    p90 = statistics.quantiles(latencies, n=10)[-1]
+    ok = median <= TARGET_MS
+    print(f"Slider change → updated numbers in the page, {len(latencies)} moves in headless Chromium")
+    print(f"  median {median:.1f} ms   p90 {p90:.1f} ms   min {min(latencies):.1f} ms   max {max(latencies):.1f} ms")
+    print(f"  target median ≤ {TARGET_MS:.0f} ms {'ok' if ok else 'MISSED'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,181 @@
+"""What the page shows: results, statistics, banners and plot data (pure functions, escaped HTML)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+
+from engine_server.client import Violation
+
+#: The statistics table, in LRTool 1.0's order, with what each one means.
+STATISTICS: tuple[tuple[str, str], ...] = (
+    ("recommended_lr", "rate that delivers the target energy"),
+    ("adjusted_lr", "recommended × (1 + offset), or your rate"),
+    ("offset", "position of the slider"),
+    ("target_energy", "base energy × objective modifier"),
+    ("delivered_energy", "energy the adjusted rate delivers"),
+    ("energy_ratio", "delivered / target"),
+    ("deviation", "|delivered − target| / target"),
+    ("effective_batch", "batch + 0.7 × (accumulation − 1)"),
+    ("exposure", "√(steps × effective batch / images)"),
+    ("capacity", "√(rank / alpha)"),
+    ("resolution_scale", "(resolution / native) ^ p"),
+    ("scheduler_factor", "RMS of the schedule over the run"),
+    ("optimizer_modifier", "optimizer's calibrated modifier"),
+    ("warmup_steps", "steps of warmup"),
+    ("curvature_factor", "√(base energy / reference energy)"),
+    ("objective_sensitivity", "objective's overshoot sensitivity"),
+    ("undershoot_k", "curvature below the target"),
+    ("overshoot_k", "curvature above the target"),
+    ("stability_score", "100 · exp(−k · deviation²)"),
+    ("efficiency_score", "100 · exp(−2 · (ratio − 1)²)"),
+    ("risk_band", "Safe / Caution / Risky"),
+    ("efficiency_band", "Optimal / Suboptimal / Inefficient"),
+)
+
+_BAND_COLOURS = {
+    "Safe": "green",
+    "Optimal": "green",
+    "Caution": "orange",
+    "Suboptimal": "orange",
+    "Risky": "red",
+    "Inefficient": "red",
+}
+
+
+def rate_text(value: float) -> str:
+    """A learning rate in scientific and decimal notation: '9.235e-05 (0.00009235)'."""
+    decimal = f"{value:.12f}".rstrip("0").rstrip(".")
+    return f"{value:.4g}".replace("e-0", "e-") if value == 0 else f"{value:.3e} ({decimal})"
+
+
+def _band(label: str, score: float, band: str, element: str) -> str:
+    colour = _BAND_COLOURS.get(band, "grey")
+    return (
+        f'<div class="lrtool-score band-{colour}" id="{element}" data-value="{score!r}">'
+        f'<span class="lrtool-label">{label}</span>'
+        f'<span class="lrtool-value" data-value="{score!r}">{score:.1f}</span>'
+        f'<span class="lrtool-band" data-band="{html.escape(band)}">{html.escape(band)}</span></div>'
+    )
+
+
+def result_card(calculation: Any, *, evaluated: bool = False) -> str:
+    """The recommended and adjusted rate with the two scores in their band colours."""
+    adjusted_label = "Your learning rate" if evaluated else "Adjusted learning rate"
+    return (
+        '<div class="lrtool-result">'
+        '<div class="lrtool-rates">'
+        f'<div><span class="lrtool-label">Recommended learning rate</span>'
+        f'<span class="lrtool-rate" id="lr-recommended" data-value="{calculation.recommended_lr!r}">'
+        f"{html.escape(rate_text(calculation.recommended_lr))}</span></div>"
+        f'<div><span class="lrtool-label">{adjusted_label}</span>'
+        f'<span class="lrtool-rate" id="lr-adjusted" data-value="{calculation.adjusted_lr!r}">'
+        f"{html.escape(rate_text(calculation.adjusted_lr))}</span>"
+        f'<span class="lrtool-offset" id="lr-offset" data-value="{calculation.offset!r}">'
+        f"offset {calculation.offset:+.1%}</span></div>"
+        "</div>"
+        '<div class="lrtool-scores">'
+        + _band("Stability", calculation.stability_score, calculation.risk_band, "stability")
+        + _band("Efficiency", calculation.efficiency_score, calculation.efficiency_band, "efficiency")
+        + "</div>"
+        "</div>"
+    )
+
+
+def warnings_list(warnings: Iterable[str]) -> str:
+    items = "".join(f"<li>{html.escape(warning)}</li>" for warning in warnings)
+    return f'<ul class="lrtool-warnings" id="warnings">{items}</ul>' if items else ""
+
+
+def statistics_table(calculation: Any) -> str:
+    rows = []
+    for name, meaning in STATISTICS:
+        value = getattr(calculation, name)
+        shown = f"{value:.6g}" if isinstance(value, float) else str(value)
+        rows.append(
+            f'<tr><th scope="row">{name}</th><td class="num" data-field="{name}">{html.escape(shown)}</td>'
+            f"<td>{html.escape(meaning)}</td></tr>"
+        )
+    return f'<table class="lrtool-statistics" id="statistics"><tbody>{"".join(rows)}</tbody></table>'
+
+
+def problems(violations: Iterable[Violation], message: str = "") -> str:
+    """Rejected input: every field with its accepted range, as text (never markup from the input)."""
+    items = "".join(f"<li><code>{html.escape(v.field)}</code>: {html.escape(v.description)}</li>" for v in violations)
+    if not items and message:
+        items = f"<li>{html.escape(message)}</li>"
+    return (
+        f'<div class="lrtool-problems" id="problems"><strong>Please check these inputs</strong><ul>{items}</ul></div>'
+    )
+
+
+def notice(text: str, kind: str = "info") -> str:
+    return f'<div class="lrtool-notice lrtool-{kind}">{html.escape(text)}</div>'
+
+
+def engine_banner(address: str, reason: str) -> str:
+    return (
+        '<div class="lrtool-banner" id="engine-banner-text">'
+        f"<strong>The LRTool engine at {html.escape(address)} does not answer.</strong> "
+        "Start it with <code>lrtool serve</code> (or run <code>make run</code>, which starts everything), "
+        "or point <code>--engine</code> / <code>LRTOOL_ENGINE</code> at a running engine. "
+        f"This page reconnects by itself. <small>({html.escape(reason)})</small></div>"
+    )
+
+
+def score_frame(curves: Any, offset: float) -> pd.DataFrame:
+    """Stability and efficiency against the offset, with the current offset as a vertical marker."""
+    offsets = [100.0 * value for value in curves.offsets]
+    frame = pd.DataFrame(
+        {
+            "offset (%)": offsets + offsets + [100.0 * offset, 100.0 * offset],
+            "score": list(curves.stability) + list(curves.efficiency) + [0.0, 100.0],
+            "series": ["stability"] * len(offsets) + ["efficiency"] * len(offsets) + ["current offset"] * 2,
+        }
+    )
+    return frame
+
+
+def schedule_frame(curves: Any, learning_rate: float) -> pd.DataFrame:
+    """The learning rate at each optimizer step, as the trainer applies it (warmup included)."""
+    return pd.DataFrame(
+        {"step": list(curves.steps), "learning rate": [learning_rate * value for value in curves.multipliers]}
+    )
+
+
+CSS = """
+.lrtool-result { display: flex; flex-wrap: wrap; gap: 1rem; align-items: stretch; }
+.lrtool-rates { display: flex; flex-direction: column; gap: .5rem; flex: 2 1 18rem; }
+.lrtool-rates > div { display: flex; flex-direction: column; }
+.lrtool-label { font-size: .8rem; opacity: .75; }
+.lrtool-rate { font-size: 1.6rem; font-weight: 600; font-variant-numeric: tabular-nums; }
+.lrtool-offset { font-size: .85rem; opacity: .8; }
+.lrtool-scores { display: flex; gap: .75rem; flex: 1 1 14rem; }
+.lrtool-score { flex: 1; border-radius: .5rem; padding: .5rem .75rem; color: white;
+                display: flex; flex-direction: column; }
+.lrtool-score .lrtool-value { font-size: 1.8rem; font-weight: 700; }
+.band-green { background: #1e8e3e; } .band-orange { background: #e37400; } .band-red { background: #c5221f; }
+.lrtool-warnings { color: #b06000; margin: .25rem 0; }
+.lrtool-problems { border: 1px solid #c5221f; border-radius: .5rem; padding: .5rem .75rem; color: #c5221f; }
+.lrtool-banner { background: #c5221f; color: white; padding: .75rem 1rem; border-radius: .5rem; }
+.lrtool-banner code { color: white; }
+.lrtool-statistics { width: 100%; font-size: .85rem; }
+.lrtool-statistics td.num { font-variant-numeric: tabular-nums; text-align: right; padding-right: 1rem; }
+.lrtool-notice { padding: .25rem .5rem; border-radius: .25rem; }
+.lrtool-error { color: #c5221f; } .lrtool-ok { color: #1e8e3e; }
+"""
+
+#: Double-clicking the offset slider resets it (LRTool 1.0 did the same).
+HEAD = """
+<script>
+document.addEventListener("dblclick", (event) => {
+  if (event.target.closest && event.target.closest("#offset-slider")) {
+    const reset = document.querySelector("#offset-reset");
+    if (reset) reset.click();
+  }
+});
+</script>
+"""

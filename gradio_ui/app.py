@@ -1,0 +1,826 @@
+"""The LRTool desk in the browser: a Gradio app talking to the engine through LRToolClient.
+
+    demo.launch()                # against LRTOOL_ENGINE (default 127.0.0.1:50051)
+    lrtool ui --engine HOST:PORT # the same from the shell
+    lrtool up                    # engine and UI together
+
+Every choice (models, optimizers, schedules and their parameters, ranges, help
+text, score bands) comes from the engine's GetCatalog when the page loads.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from engine_server._generated.lrtool.v1 import engine_pb2 as pb
+from engine_server.client import (
+    EngineUnavailable,
+    InvalidArgument,
+    LRToolClient,
+    LRToolClientError,
+    ProfileNotFound,
+    calculate_request,
+    default_engine_address,
+)
+
+from . import _views as views
+
+# --- Engine connection -----------------------------------------------------------
+
+
+class _Engine:
+    """One client per engine address (gRPC channels are thread-safe and reconnect by themselves)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._address = default_engine_address()
+        self._client: LRToolClient | None = None
+        self._catalog: pb.Catalog | None = None
+
+    def configure(self, address: str) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+            self._address, self._client, self._catalog = address, None, None
+
+    @property
+    def address(self) -> str:
+        return self._address
+
+    @property
+    def client(self) -> LRToolClient:
+        with self._lock:
+            if self._client is None:
+                self._client = LRToolClient(self._address, timeout=5.0)
+            return self._client
+
+    def catalog(self, refresh: bool = False) -> pb.Catalog:
+        if refresh or self._catalog is None:
+            self._catalog = self.client.get_catalog()
+        return self._catalog
+
+
+ENGINE = _Engine()
+
+
+def configure(engine_address: str) -> None:
+    """Point the UI at an engine (before or after launch)."""
+    ENGINE.configure(engine_address)
+
+
+# --- The configuration form ---------------------------------------------------------
+
+#: Form fields in handler order: (field, kind). Schedule parameters follow.
+FORM_FIELDS: tuple[tuple[str, str], ...] = (
+    ("model", "choice"),
+    ("resolution", "int"),
+    ("steps", "int"),
+    ("images", "int"),
+    ("batch_size", "int"),
+    ("grad_accum", "int"),
+    ("rank", "int"),
+    ("alpha", "float"),
+    ("optimizer", "choice"),
+    ("formula", "choice"),
+    ("trainer", "choice"),
+    ("scheduler", "choice"),
+    ("warmup_mode", "choice"),
+    ("warmup_value", "float"),
+    ("objective", "choice"),
+)
+PARAMETER_FIELDS: tuple[tuple[str, str], ...] = (
+    ("num_cycles", "float"),
+    ("power", "float"),
+    ("min_lr_ratio", "float"),
+    ("decay_steps", "int"),
+    ("timescale", "int"),
+    ("step_rules", "text"),
+    ("start_factor", "float"),
+    ("end_factor", "float"),
+)
+ALL_FIELDS = FORM_FIELDS + PARAMETER_FIELDS
+WARMUP_PERCENT = "% of steps"
+WARMUP_STEPS = "steps"
+
+#: Starting values of a fresh page (a common SDXL character LoRA); names are looked up in the catalog.
+STARTING_VALUES: dict[str, Any] = {
+    "model": "sdxl",
+    "resolution": 1024,
+    "steps": 2000,
+    "images": 40,
+    "batch_size": 1,
+    "grad_accum": 1,
+    "rank": 32,
+    "alpha": 16.0,
+    "optimizer": "adamw_8bit",
+    "formula": "energy",
+    "trainer": "huggingface",
+    "scheduler": "cosine",
+    "warmup_mode": WARMUP_PERCENT,
+    "warmup_value": 10.0,
+    "objective": "character",
+}
+
+
+def _schedules(catalog: pb.Catalog, formula: str, trainer: str) -> Sequence[pb.ScheduleInfo]:
+    for formula_set in catalog.formula_sets:
+        if formula_set.id == formula and not formula_set.uses_trainer:
+            return formula_set.schedules
+    for trainer_info in catalog.trainers:
+        if trainer_info.id == trainer:
+            return trainer_info.schedules
+    return ()
+
+
+def _schedule(catalog: pb.Catalog, formula: str, trainer: str, scheduler: str) -> pb.ScheduleInfo | None:
+    for schedule in _schedules(catalog, formula, trainer):
+        if schedule.id == scheduler:
+            return schedule
+    return None
+
+
+def config_from_form(values: Sequence[Any]) -> dict[str, Any]:
+    """The TrainingConfig fields of the form's values (schedule parameters only where the schedule takes them)."""
+    form = dict(zip((name for name, _ in ALL_FIELDS), values, strict=True))
+    config: dict[str, Any] = {}
+    for name, kind in FORM_FIELDS:
+        value = form[name]
+        if name in ("warmup_mode", "warmup_value") or value is None or value == "":
+            continue
+        config[name] = int(value) if kind == "int" and float(value).is_integer() else value
+    warmup = form["warmup_value"]
+    if warmup not in (None, ""):
+        if form["warmup_mode"] == WARMUP_STEPS:
+            config["warmup_steps"] = int(warmup) if float(warmup).is_integer() else warmup
+        else:
+            config["warmup_fraction"] = float(warmup) / 100.0
+    catalog = ENGINE.catalog()
+    schedule = _schedule(catalog, form["formula"], form["trainer"], form["scheduler"])
+    taken = {parameter.name for parameter in schedule.parameters} if schedule else set()
+    for name, kind in PARAMETER_FIELDS:
+        value = form[name]
+        if name in taken and value not in (None, ""):
+            config[name] = int(value) if kind == "int" and float(value).is_integer() else value
+    return config
+
+
+def form_from_config(config: pb.TrainingConfig) -> list[Any]:
+    """Form values showing a stored configuration."""
+    values: dict[str, Any] = {name: getattr(config, name) for name, _ in FORM_FIELDS if hasattr(config, name)}
+    values["formula"] = config.formula or ENGINE.catalog().default_formula
+    values["trainer"] = config.trainer or ENGINE.catalog().default_trainer
+    warmup = config.WhichOneof("warmup")
+    if warmup == "warmup_steps":
+        values["warmup_mode"], values["warmup_value"] = WARMUP_STEPS, float(config.warmup_steps)
+    else:
+        values["warmup_mode"] = WARMUP_PERCENT
+        values["warmup_value"] = round(100.0 * config.warmup_fraction, 6) if warmup else 0.0
+    for name, _ in PARAMETER_FIELDS:
+        values[name] = getattr(config, name) if config.HasField(name) else None
+    return [values.get(name) for name, _ in ALL_FIELDS]
+
+
+# --- Handlers (plain functions; each returns what its outputs show) -------------------
+
+
+@dataclass
+class Outcome:
+    """What a recalculation shows."""
+
+    card: str
+    warnings: str
+    statistics: str
+    score_plot: Any
+    schedule_plot: Any
+    banner: Any
+
+
+def _banner_hidden() -> Any:
+    return gr.update(visible=False, value="")
+
+
+def _banner_for(error: EngineUnavailable) -> Any:
+    return gr.update(visible=True, value=views.engine_banner(ENGINE.address, error.message.split(";")[0]))
+
+
+def recalculate(offset_percent: float, *values: Any) -> tuple[Any, ...]:
+    """Everything at once: rates, scores, warnings, statistics and both plots."""
+    try:
+        config = config_from_form(values)
+        curves = ENGINE.client.get_curves(config, offset=offset_percent / 100.0, points=201)
+    except EngineUnavailable as error:
+        return (gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), _banner_for(error))
+    except InvalidArgument as error:
+        return (views.problems(error.violations, error.message), "", "", None, None, _banner_hidden())
+    calculation = curves.calculation
+    return (
+        views.result_card(calculation),
+        views.warnings_list(calculation.warnings),
+        views.statistics_table(calculation),
+        views.score_frame(curves, calculation.offset),
+        views.schedule_frame(curves, calculation.adjusted_lr),
+        _banner_hidden(),
+    )
+
+
+def move_offset(offset_percent: float, *values: Any) -> tuple[Any, ...]:
+    """The slider's fast path: one Calculate, numbers only (plots follow on release)."""
+    try:
+        calculation = ENGINE.client.calculate(config_from_form(values), offset=offset_percent / 100.0)
+    except EngineUnavailable as error:
+        return (gr.skip(), gr.skip(), _banner_for(error))
+    except InvalidArgument as error:
+        return (views.problems(error.violations, error.message), "", _banner_hidden())
+    return (views.result_card(calculation), views.statistics_table(calculation), _banner_hidden())
+
+
+def evaluate_rate(learning_rate: float | None, *values: Any) -> str:
+    """Score a learning rate the user already has in mind."""
+    if learning_rate is None:
+        return views.notice("Type a learning rate to score, e.g. 1e-4.", "info")
+    try:
+        calculation = ENGINE.client.calculate(config_from_form(values), learning_rate=float(learning_rate))
+    except EngineUnavailable as error:
+        return views.notice(error.message, "error")
+    except InvalidArgument as error:
+        return views.problems(error.violations, error.message)
+    return views.result_card(calculation, evaluated=True) + views.warnings_list(calculation.warnings)
+
+
+def choose_formula_or_trainer(formula: str, trainer: str, scheduler: str) -> tuple[Any, ...]:
+    """Schedules of the chosen formula set / trainer; the trainer only matters for 'energy'."""
+    catalog = ENGINE.catalog()
+    schedules = _schedules(catalog, formula, trainer)
+    ids = [schedule.id for schedule in schedules]
+    chosen = scheduler if scheduler in ids else (ids[0] if ids else None)
+    uses_trainer = next((f.uses_trainer for f in catalog.formula_sets if f.id == formula), True)
+    return (
+        gr.update(choices=[(s.display_name, s.id) for s in schedules], value=chosen),
+        gr.update(interactive=uses_trainer),
+        *show_parameters(formula, trainer, chosen or ""),
+    )
+
+
+def show_parameters(formula: str, trainer: str, scheduler: str) -> list[Any]:
+    """Only the parameters the chosen schedule takes are shown, with their defaults and help."""
+    schedule = _schedule(ENGINE.catalog(), formula, trainer, scheduler)
+    uses = {parameter.name: parameter for parameter in schedule.parameters} if schedule else {}
+    updates = []
+    for name, _ in PARAMETER_FIELDS:
+        parameter = uses.get(name)
+        if parameter is None:
+            updates.append(gr.update(visible=False))
+        else:
+            info = f"{parameter.description} ({parameter.default_text})"
+            updates.append(gr.update(visible=True, info=info))
+    takes_warmup = schedule.takes_warmup if schedule else True
+    # A schedule without warmup (e.g. constant) gets 0; otherwise the user's warmup stays.
+    updates.append(gr.update(interactive=True) if takes_warmup else gr.update(interactive=False, value=0.0))
+    return updates
+
+
+# --- Compare ----------------------------------------------------------------------------
+
+COMPARE_INPUT_COLUMNS = [
+    "model", "resolution", "steps", "images", "batch_size", "grad_accum", "rank", "alpha", "optimizer",
+    "scheduler", "warmup_fraction", "objective", "learning_rate",
+]  # fmt: skip
+COMPARE_RESULT_COLUMNS = ["recommended_lr", "stability", "risk_band", "efficiency", "efficiency_band"]
+COMPARE_COLUMNS = ["run", *COMPARE_INPUT_COLUMNS, *COMPARE_RESULT_COLUMNS]
+VARIABLE_FIELDS = ["rank", "alpha", "steps", "images", "batch_size", "grad_accum", "resolution", "learning_rate"]
+
+
+def _row_from_config(run: str, config: dict[str, Any], learning_rate: float | None = None) -> list[Any]:
+    row: list[Any] = [run]
+    for column in COMPARE_INPUT_COLUMNS:
+        if column == "warmup_fraction":
+            row.append(config.get("warmup_fraction", 0.0))
+        elif column == "learning_rate":
+            row.append(learning_rate if learning_rate is not None else "")
+        else:
+            row.append(config.get(column, ""))
+    return row + [""] * len(COMPARE_RESULT_COLUMNS)
+
+
+def _rows(table: Any) -> list[list[Any]]:
+    if table is None:
+        return []
+    rows = table.values.tolist() if hasattr(table, "values") else list(table)
+    return [list(row) for row in rows if any(str(cell).strip() for cell in row)]
+
+
+def add_current(table: Any, *values: Any) -> list[list[Any]]:
+    rows = _rows(table)
+    try:
+        config = config_from_form(values)
+    except LRToolClientError:
+        return rows
+    return [*rows, _row_from_config(f"run {len(rows) + 1}", config)]
+
+
+def vary_field(table: Any, field: str, values_text: str, *values: Any) -> tuple[list[list[Any]], str]:
+    """Rows of the current configuration with one field taking each listed value."""
+    rows = _rows(table)
+    items = [item.strip() for item in (values_text or "").replace(";", ",").split(",") if item.strip()]
+    if not items:
+        return rows, views.notice("List the values to try, separated by commas, e.g. 16, 32, 64.", "error")
+    try:
+        config = config_from_form(values)
+    except EngineUnavailable as error:
+        return rows, views.notice(error.message, "error")
+    added = []
+    for item in items:
+        try:
+            number = float(item)
+        except ValueError:
+            return rows, views.notice(f"{field}: {item!r} is not a number.", "error")
+        value: Any = int(number) if number.is_integer() and field != "learning_rate" and field != "alpha" else number
+        if field == "learning_rate":
+            added.append(_row_from_config(f"{field}={item}", config, value))
+        else:
+            added.append(_row_from_config(f"{field}={item}", {**config, field: value}))
+    return [*rows, *added], views.notice(f"Added {len(added)} runs varying {field}; press Compare.", "ok")
+
+
+def _config_from_row(row: list[Any]) -> tuple[dict[str, Any], float | None]:
+    cells = dict(zip(COMPARE_COLUMNS, row, strict=False))
+    config: dict[str, Any] = {}
+    learning_rate = None
+    for column in COMPARE_INPUT_COLUMNS:
+        cell = cells.get(column, "")
+        if cell is None or str(cell).strip() == "":
+            continue
+        if column == "learning_rate":
+            learning_rate = float(cell)
+        elif column in ("model", "optimizer", "scheduler", "objective"):
+            config[column] = str(cell).strip()
+        elif column in ("alpha", "warmup_fraction"):
+            config[column] = float(cell)
+        else:
+            number = float(cell)
+            config[column] = int(number) if number.is_integer() else number
+    return config, learning_rate
+
+
+def compare(table: Any, formula: str, trainer: str) -> tuple[list[list[Any]], str, Any]:
+    """Every row in one CalculateBatch; rows with a learning rate are scored at that rate."""
+    rows = _rows(table)
+    if not rows:
+        return rows, views.notice("Add runs first: 'Add current configuration' or 'Vary a field'.", "info"), None
+    requests = []
+    try:
+        for row in rows:
+            config, learning_rate = _config_from_row(row)
+            config.update(formula=formula, trainer=trainer)
+            requests.append(calculate_request(config, learning_rate=learning_rate))
+    except ValueError as error:
+        return rows, views.notice(f"A cell is not a number: {error}", "error"), None
+    try:
+        results = ENGINE.client.calculate_batch(requests)
+    except InvalidArgument as error:
+        return rows, views.problems(error.violations, error.message), None
+    except LRToolClientError as error:
+        return rows, views.notice(error.message, "error"), None
+    finished = []
+    for row, result in zip(rows, results, strict=True):
+        head = row[: 1 + len(COMPARE_INPUT_COLUMNS)]
+        head += [""] * (1 + len(COMPARE_INPUT_COLUMNS) - len(head))
+        finished.append(
+            [
+                *head,
+                f"{result.recommended_lr:.3e}",
+                round(result.stability_score, 1),
+                result.risk_band,
+                round(result.efficiency_score, 1),
+                result.efficiency_band,
+            ]
+        )
+    path = Path(tempfile.mkdtemp(prefix="lrtool-")) / "lrtool-compare.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(COMPARE_COLUMNS)
+        writer.writerows(finished)
+    note = views.notice(f"Compared {len(finished)} runs in one call.", "ok")
+    return finished, note, gr.update(value=str(path), visible=True)
+
+
+def clear_compare() -> tuple[list[list[Any]], str, Any]:
+    return [], "", gr.update(value=None, visible=False)
+
+
+# --- Profiles -----------------------------------------------------------------------------
+
+
+def _profile_choices() -> tuple[list[str], str | None]:
+    names = [summary.name for summary in ENGINE.client.iter_profiles()]
+    return names, ENGINE.client.default_profile()
+
+
+def refresh_profiles(selected: str | None = None) -> Any:
+    try:
+        names, default = _profile_choices()
+    except LRToolClientError:
+        return gr.update()
+    labels = [(f"{name} (default)" if name == default else name, name) for name in names]
+    return gr.update(choices=labels, value=selected if selected in names else None)
+
+
+def save_profile(name: str, notes: str, offset_percent: float, *values: Any) -> tuple[str, Any]:
+    try:
+        profile = ENGINE.client.save_profile(
+            (name or "").strip(), config_from_form(values), offset=offset_percent / 100.0, notes=notes or ""
+        )
+    except InvalidArgument as error:
+        return views.problems(error.violations, error.message), gr.update()
+    except LRToolClientError as error:
+        return views.notice(error.message, "error"), gr.update()
+    message = f"Saved '{profile.name}' (version {profile.version})."
+    return views.notice(message, "ok"), refresh_profiles(profile.name)
+
+
+def load_profile(name: str | None) -> tuple[Any, ...]:
+    """Fill the form from a saved profile; the page then recalculates."""
+    blank = (gr.skip(),) * (len(ALL_FIELDS) + 2)
+    if not name:
+        return (views.notice("Choose a profile to load.", "info"), *blank)
+    try:
+        profile = ENGINE.client.get_profile(name)
+    except LRToolClientError as error:
+        return (views.notice(error.message, "error"), *blank)
+    values = form_from_config(profile.config)
+    message = f"Loaded '{profile.name}' (version {profile.version})."
+    return (views.notice(message, "ok"), 100.0 * profile.offset, profile.notes, *values)
+
+
+def delete_profile(name: str | None) -> tuple[str, Any]:
+    if not name:
+        return views.notice("Choose a profile to delete.", "info"), gr.update()
+    try:
+        ENGINE.client.delete_profile(name)
+    except LRToolClientError as error:
+        return views.notice(error.message, "error"), gr.update()
+    return views.notice(f"Deleted '{name}'.", "ok"), refresh_profiles()
+
+
+def set_default(name: str | None) -> tuple[str, Any]:
+    if not name:
+        return views.notice("Choose a profile to load at start.", "info"), gr.update()
+    try:
+        ENGINE.client.set_default_profile(name)
+    except LRToolClientError as error:
+        return views.notice(error.message, "error"), gr.update()
+    return views.notice(f"'{name}' now loads when the page opens.", "ok"), refresh_profiles(name)
+
+
+def export_profile(name: str | None) -> tuple[str, Any]:
+    if not name:
+        return views.notice("Choose a profile to download.", "info"), gr.update(visible=False)
+    try:
+        exported = ENGINE.client.export_profile(name)
+    except LRToolClientError as error:
+        return views.notice(error.message, "error"), gr.update(visible=False)
+    path = Path(tempfile.mkdtemp(prefix="lrtool-")) / exported.filename
+    path.write_bytes(exported.content)
+    return views.notice(f"'{name}' as an LRTool 1.0 profile file:", "ok"), gr.update(value=str(path), visible=True)
+
+
+def import_profile(upload: Any, name: str) -> tuple[str, Any]:
+    if upload is None:
+        return views.notice("Choose an LRTool 1.0 profile file (.json) first.", "info"), gr.update()
+    path = Path(upload if isinstance(upload, str) else upload.name)
+    profile_name = (name or "").strip() or path.stem
+    try:
+        profile = ENGINE.client.import_profile(path.read_bytes(), profile_name)
+    except InvalidArgument as error:
+        return views.problems(error.violations, error.message), gr.update()
+    except LRToolClientError as error:
+        return views.notice(error.message, "error"), gr.update()
+    return views.notice(f"Imported '{profile.name}'.", "ok"), refresh_profiles(profile.name)
+
+
+# --- Page load and recovery ------------------------------------------------------------------
+
+
+def _choice_updates(catalog: pb.Catalog, values: dict[str, Any]) -> list[Any]:
+    """Form values with the catalog's choices, ranges and help (nothing of it is hard-coded here)."""
+    help_text = {entry.field: entry.help for entry in catalog.field_help}
+    updates: list[Any] = []
+    lists = {
+        "model": [(m.display_name, m.id) for m in catalog.models],
+        "optimizer": [(o.display_name, o.id) for o in catalog.optimizers],
+        "objective": [(o.display_name, o.id) for o in catalog.objectives],
+        "formula": [(f.display_name, f.id) for f in catalog.formula_sets],
+        "trainer": [(t.display_name, t.id) for t in catalog.trainers],
+        "scheduler": [(s.display_name, s.id) for s in _schedules(catalog, values["formula"], values["trainer"])],
+    }
+    for name, _ in ALL_FIELDS:
+        value = values.get(name)
+        if name in lists:
+            ids = [choice for _, choice in lists[name]]
+            updates.append(
+                gr.update(choices=lists[name], value=value if value in ids else ids[0], info=help_text.get(name))
+            )
+        elif name in help_text:
+            updates.append(gr.update(value=value, info=help_text[name]))
+        else:
+            updates.append(gr.update(value=value))
+    return updates
+
+
+def _starting_form() -> tuple[list[Any], float, str, str]:
+    """Form values, offset, notes and a status line: the default profile if one is set, else the starting values."""
+    values = [STARTING_VALUES.get(name) for name, _ in ALL_FIELDS]
+    try:
+        default = ENGINE.client.default_profile()
+        if default:
+            profile = ENGINE.client.get_profile(default)
+            message = views.notice(f"Loaded the default profile '{default}'.", "ok")
+            return form_from_config(profile.config), 100.0 * profile.offset, profile.notes, message
+    except (ProfileNotFound, InvalidArgument):
+        pass
+    return values, 0.0, "", ""
+
+
+def _page(catalog: pb.Catalog) -> tuple[tuple[Any, ...], list[Any], float]:
+    """Updates for the whole page (choices from the catalog) and the values they set."""
+    values, offset, notes, status = _starting_form()
+    named = dict(zip((name for name, _ in ALL_FIELDS), values, strict=True))
+    updates = (offset, notes, status, *_choice_updates(catalog, named), refresh_profiles())
+    chosen = [update["value"] if isinstance(update, dict) and "value" in update else None for update in updates[3:-1]]
+    return updates, chosen, offset
+
+
+def load_page(state: dict[str, bool]) -> tuple[Any, ...]:
+    """On opening the page: catalog choices, then the default profile (or the starting values), then results."""
+    try:
+        catalog = ENGINE.catalog(refresh=True)
+    except EngineUnavailable as error:
+        down = {"loaded": False, "down": True}
+        return (down, _banner_for(error), *(gr.skip(),) * (len(PAGE_FIELDS) + len(RESULT_FIELDS)))
+    updates, values, offset = _page(catalog)
+    return ({"loaded": True, "down": False}, _banner_hidden(), *updates, *recalculate(offset, *values)[:-1])
+
+
+def watch_engine(state: dict[str, bool], offset: float, *values: Any) -> tuple[Any, ...]:
+    """Every few seconds: a banner while the engine is gone; once it is back, the page picks up by itself."""
+    skip_rest = (gr.skip(),) * (len(PAGE_FIELDS) + len(RESULT_FIELDS))
+    if not ENGINE.client.is_serving(timeout=1.0):
+        banner = gr.update(visible=True, value=views.engine_banner(ENGINE.address, "no answer to its health check"))
+        return ({**state, "down": True}, banner, *skip_rest)
+    if not state.get("down") and state.get("loaded"):
+        return (state, gr.skip(), *skip_rest)
+    if not state.get("loaded"):  # the page opened while the engine was away
+        return load_page(state)
+    ENGINE.catalog(refresh=True)
+    results = recalculate(offset, *values)[:-1]  # the user's own values stay as they are
+    return ({"loaded": True, "down": False}, _banner_hidden(), *(gr.skip(),) * len(PAGE_FIELDS), *results)
+
+
+#: Outputs the page load sets (after the state and the banner), and the result outputs.
+PAGE_FIELDS = ("offset", "notes", "profile_status", *(name for name, _ in ALL_FIELDS), "profiles")
+RESULT_FIELDS = ("card", "warnings", "statistics", "score_plot", "schedule_plot")
+
+
+# --- Layout -----------------------------------------------------------------------------------
+
+
+def _number(name: str, label: str, precision: int | None = None, **extra: Any) -> gr.Number:
+    # No minimum/maximum here: the engine checks every range and says which field and why.
+    return gr.Number(label=label, precision=precision, elem_id=f"field-{name}", **extra)
+
+
+def build_demo() -> gr.Blocks:
+    demo: gr.Blocks
+    with gr.Blocks(title="LRTool") as demo:
+        banner = gr.HTML(visible=False, elem_id="engine-banner")
+        gr.Markdown(
+            "# LRTool\nLearning rates for diffusion LoRA training, from an analytic energy model. "
+            "Fill in your run; the recommended rate and how risky your rate is update as you type."
+        )
+        with gr.Tabs():
+            with gr.Tab("Calculator", id="calculator"), gr.Row(equal_height=False):
+                with gr.Column(scale=2, min_width=320):
+                    with gr.Group():
+                        model = gr.Dropdown(label="Model", elem_id="field-model")
+                        objective = gr.Radio(label="Objective", elem_id="field-objective")
+                        with gr.Row():
+                            resolution = _number("resolution", "Resolution (px)", 0)
+                            images = _number("images", "Images", 0)
+                        with gr.Row():
+                            steps = _number("steps", "Steps", 0)
+                            batch_size = _number("batch_size", "Batch size", 0)
+                            grad_accum = _number("grad_accum", "Grad. accumulation", 0)
+                        with gr.Row():
+                            rank = _number("rank", "Rank (network_dim)", 0)
+                            alpha = _number("alpha", "Alpha (network_alpha)", None)
+                        optimizer = gr.Dropdown(label="Optimizer", elem_id="field-optimizer")
+                    with gr.Group():
+                        formula = gr.Radio(label="Formula set", elem_id="field-formula")
+                        trainer = gr.Dropdown(label="Trainer", elem_id="field-trainer")
+                        scheduler = gr.Dropdown(label="Schedule", elem_id="field-scheduler")
+                        with gr.Row():
+                            warmup_mode = gr.Radio(
+                                [WARMUP_PERCENT, WARMUP_STEPS],
+                                value=WARMUP_PERCENT,
+                                label="Warmup given as",
+                                info="A share of the steps, or a number of steps.",
+                                elem_id="field-warmup_mode",
+                            )
+                            warmup_value = _number("warmup_value", "Warmup", None)
+                        num_cycles = _number("num_cycles", "Cycles", None, visible=False)
+                        power = _number("power", "Power", None, visible=False)
+                        min_lr_ratio = _number("min_lr_ratio", "Minimum LR ratio", None, visible=False)
+                        decay_steps = _number("decay_steps", "Decay steps", 0, visible=False)
+                        timescale = _number("timescale", "Timescale", 0, visible=False)
+                        step_rules = gr.Textbox(label="Step rules", visible=False, elem_id="field-step_rules")
+                        start_factor = _number("start_factor", "Start factor", None, visible=False)
+                        end_factor = _number("end_factor", "End factor", None, visible=False)
+                with gr.Column(scale=3, min_width=380):
+                    card = gr.HTML(elem_id="result-card")
+                    with gr.Row():
+                        offset = gr.Slider(
+                            -100,
+                            100,
+                            value=0,
+                            step=1,
+                            label="Offset from the recommendation (%)",
+                            info="Learning rate = recommended × (1 + offset). Double-click to reset.",
+                            elem_id="offset-slider",
+                            scale=5,
+                            buttons=["reset"],
+                        )
+                        reset = gr.Button("Reset", elem_id="offset-reset", scale=1, size="sm")
+                    with gr.Row():
+                        my_rate = gr.Number(
+                            value=None,
+                            placeholder="e.g. 1e-4",
+                            label="My learning rate",
+                            info="A rate you already have in mind, e.g. 1e-4: how risky is it?",
+                            elem_id="my-rate",
+                            scale=3,
+                        )
+                        evaluate = gr.Button("Score it", elem_id="evaluate", scale=1)
+                    evaluation = gr.HTML(elem_id="evaluation")
+                    warnings = gr.HTML(elem_id="warnings-box")
+                    score_plot = gr.LinePlot(
+                        x="offset (%)",
+                        y="score",
+                        color="series",
+                        title="Stability and efficiency against the offset",
+                        y_lim=[0, 100],
+                        color_map={"stability": "#1a73e8", "efficiency": "#188038", "current offset": "#c5221f"},
+                        elem_id="score-plot",
+                        height=260,
+                    )
+                    schedule_plot = gr.LinePlot(
+                        x="step",
+                        y="learning rate",
+                        title="Learning rate over the run, as the trainer applies it",
+                        elem_id="schedule-plot",
+                        height=240,
+                    )
+                    with gr.Accordion("All statistics", open=False):
+                        statistics = gr.HTML(elem_id="statistics-box")
+            with gr.Tab("Compare", id="compare"):
+                gr.Markdown(
+                    "Compare runs side by side, like a tuning log: add the current configuration, or vary one "
+                    "field across values. Fill **learning_rate** to score the rate a run used; leave it empty "
+                    "for the recommendation. All rows are computed in one call."
+                )
+                with gr.Row():
+                    add_row = gr.Button("Add current configuration", elem_id="compare-add")
+                    vary = gr.Dropdown(VARIABLE_FIELDS, value="rank", label="Vary", scale=1, elem_id="compare-field")
+                    vary_values = gr.Textbox(
+                        label="Values", placeholder="4, 16, 32, 64", scale=2, elem_id="compare-values"
+                    )
+                    vary_button = gr.Button("Add runs", elem_id="compare-vary")
+                table = gr.Dataframe(
+                    headers=COMPARE_COLUMNS,
+                    interactive=True,
+                    wrap=True,
+                    elem_id="compare-table",
+                )
+                with gr.Row():
+                    run_compare = gr.Button("Compare", variant="primary", elem_id="compare-run")
+                    clear = gr.Button("Clear", elem_id="compare-clear")
+                    download_csv = gr.DownloadButton("Download CSV", visible=False, elem_id="compare-csv")
+                compare_note = gr.HTML()
+            with gr.Tab("Profiles", id="profiles"):
+                with gr.Row():
+                    with gr.Column():
+                        profile_name = gr.Textbox(
+                            label="Name", info="1–128 letters, digits, spaces, '.', '_' or '-'", elem_id="profile-name"
+                        )
+                        notes = gr.Textbox(label="Notes", lines=3, elem_id="profile-notes")
+                        save = gr.Button("Save current configuration", variant="primary", elem_id="profile-save")
+                    with gr.Column():
+                        profiles = gr.Dropdown(label="Saved profiles", elem_id="profile-list")
+                        with gr.Row():
+                            load = gr.Button("Load", elem_id="profile-load")
+                            delete = gr.Button("Delete", variant="stop", elem_id="profile-delete")
+                            make_default = gr.Button("Load at start", elem_id="profile-default")
+                        download = gr.Button("Download as LRTool 1.0 file", elem_id="profile-export")
+                        download_file = gr.DownloadButton("Save file", visible=False, elem_id="profile-file")
+                        upload = gr.File(
+                            label="Upload an LRTool 1.0 profile file", file_types=[".json"], elem_id="profile-upload"
+                        )
+                        upload_button = gr.Button("Import", elem_id="profile-import")
+                profile_status = gr.HTML(elem_id="profile-status")
+
+        form: list[Any] = [
+            model, resolution, steps, images, batch_size, grad_accum, rank, alpha, optimizer, formula, trainer,
+            scheduler, warmup_mode, warmup_value, objective, num_cycles, power, min_lr_ratio, decay_steps, timescale,
+            step_rules, start_factor, end_factor,
+        ]  # fmt: skip
+        parameters = [num_cycles, power, min_lr_ratio, decay_steps, timescale, step_rules, start_factor, end_factor]
+        outputs = [card, warnings, statistics, score_plot, schedule_plot, banner]
+        fast_outputs = [card, statistics, banner]
+
+        # Registered first so that the public endpoint keeps the plain name "recalculate".
+        offset.release(recalculate, [offset, *form], outputs, api_name="recalculate", trigger_mode="always_last")
+
+        def recalculating(event: Any) -> None:
+            event(recalculate, [offset, *form], outputs, api_visibility="private", trigger_mode="always_last")
+
+        for component in form:
+            if component not in (formula, trainer, scheduler):
+                recalculating(component.input)
+        gr.on(
+            [formula.input, trainer.input],
+            choose_formula_or_trainer,
+            [formula, trainer, scheduler],
+            [scheduler, trainer, *parameters, warmup_value],
+            api_visibility="private",
+        ).then(recalculate, [offset, *form], outputs, api_visibility="private")
+        scheduler.input(
+            show_parameters, [formula, trainer, scheduler], [*parameters, warmup_value], api_visibility="private"
+        ).then(recalculate, [offset, *form], outputs, api_visibility="private")
+
+        offset.input(
+            move_offset, [offset, *form], fast_outputs, api_name="move_offset", trigger_mode="always_last", queue=False
+        )
+        reset.click(lambda: 0, None, offset, api_visibility="private", queue=False).then(
+            recalculate, [offset, *form], outputs, api_visibility="private"
+        )
+        gr.on([evaluate.click, my_rate.submit], evaluate_rate, [my_rate, *form], evaluation, api_name="evaluate")
+
+        add_row.click(add_current, [table, *form], table, api_name="compare_add")
+        vary_button.click(vary_field, [table, vary, vary_values, *form], [table, compare_note], api_name="compare_vary")
+        run_compare.click(compare, [table, formula, trainer], [table, compare_note, download_csv], api_name="compare")
+        clear.click(clear_compare, None, [table, compare_note, download_csv], api_visibility="private")
+
+        save.click(
+            save_profile, [profile_name, notes, offset, *form], [profile_status, profiles], api_name="save_profile"
+        )
+        load.click(load_profile, profiles, [profile_status, offset, notes, *form], api_name="load_profile").then(
+            show_parameters, [formula, trainer, scheduler], [*parameters, warmup_value], api_visibility="private"
+        ).then(recalculate, [offset, *form], outputs, api_visibility="private")
+        delete.click(delete_profile, profiles, [profile_status, profiles], api_name="delete_profile")
+        make_default.click(set_default, profiles, [profile_status, profiles], api_name="set_default_profile")
+        download.click(export_profile, profiles, [profile_status, download_file], api_name="export_profile")
+        upload_button.click(
+            import_profile, [upload, profile_name], [profile_status, profiles], api_name="import_profile"
+        )
+
+        page_state = gr.State({"loaded": False, "down": False})
+        page_outputs = [page_state, banner, offset, notes, profile_status, *form, profiles, *outputs[:-1]]
+        demo.load(load_page, page_state, page_outputs, api_name="load_page").then(
+            show_parameters, [formula, trainer, scheduler], [*parameters, warmup_value], api_visibility="private"
+        )
+        timer = gr.Timer(3.0)
+        timer.tick(watch_engine, [page_state, offset, *form], page_outputs, api_visibility="private", queue=False)
+    return demo
+
+
+demo = build_demo()
+
+
+def launch(
+    engine: str | None = None, *, host: str = "127.0.0.1", port: int = 7860, share: bool = False, **kwargs: Any
+) -> Any:
+    """Serve the UI; blocks unless prevent_thread_lock=True."""
+    if engine:
+        configure(engine)
+    return demo.launch(
+        server_name=host,
+        server_port=port,
+        share=share,
+        theme=gr.themes.Soft(),
+        css=views.CSS,
+        head=views.HEAD,
+        footer_links=["api", "gradio"],
+        **kwargs,
+    )
+
+
+if os.environ.get("GRADIO_WATCH_DEMO_NAME"):  # `gradio gradio_ui/app.py` reload mode
+    configure(default_engine_address())

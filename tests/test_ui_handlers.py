@@ -1,0 +1,202 @@
+"""The web UI's handlers through gradio_client, against a launched app and a real engine."""
+
+from __future__ import annotations
+
+import csv
+import html
+import re
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import DATA, RunningEngine, running_engine
+
+gradio_client = pytest.importorskip("gradio_client")
+
+from engine_server.engine import TrainingConfig, calculate  # noqa: E402
+from gradio_ui import app as ui  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def web(engine: RunningEngine) -> Iterator[Any]:
+    ui.configure(engine.address)
+    port = free_port()
+    ui.launch(port=port, prevent_thread_lock=True, quiet=True)
+    client = gradio_client.Client(f"http://127.0.0.1:{port}/", verbose=False)
+    try:
+        yield client
+    finally:
+        client.close() if hasattr(client, "close") else None
+        ui.demo.close()
+
+
+def form(**changes: Any) -> list[Any]:
+    values = {**ui.STARTING_VALUES, **changes}
+    return [values.get(name) for name, _ in ui.ALL_FIELDS]
+
+
+def engine_config(**changes: Any) -> TrainingConfig:
+    values = {**ui.STARTING_VALUES, **changes}
+    fields = {k: v for k, v in values.items() if k not in ("warmup_mode", "warmup_value")}
+    fields["warmup_fraction"] = values["warmup_value"] / 100
+    return TrainingConfig(**fields)
+
+
+def text(html_fragment: str) -> str:
+    """What a person reads: tags dropped, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", html_fragment))
+
+
+def file_path(output: Any) -> Path:
+    """A file output, whether the client gave a path or a component update holding one."""
+    value = output.get("value", output) if isinstance(output, dict) else output
+    if isinstance(value, dict):
+        value = value.get("path") or value.get("url")
+    return Path(value)
+
+
+def data_value(html: str, element: str) -> float:
+    found = re.search(rf'id="{element}"[^>]*data-value="([^"]+)"', html)
+    assert found, f"{element} not in {html[:200]}"
+    return float(found.group(1))
+
+
+def test_page_load_fills_choices_from_the_catalog(web: Any) -> None:
+    outputs = web.predict(api_name="/load_page")
+    card = outputs[-5]
+    expected = calculate(engine_config())
+    assert data_value(card, "lr-recommended") == expected.recommended_lr
+
+
+def test_recalculate_shows_rates_scores_statistics_and_plots(web: Any) -> None:
+    card, _warnings, statistics, score_plot, schedule_plot, _banner = web.predict(
+        30, *form(model="flux1", steps=3000), api_name="/recalculate"
+    )
+    expected = calculate(engine_config(model="flux1", steps=3000), offset=0.3)
+    assert data_value(card, "lr-recommended") == expected.recommended_lr
+    assert data_value(card, "lr-adjusted") == pytest.approx(expected.adjusted_lr)
+    assert data_value(card, "stability") == pytest.approx(expected.stability_score)
+    assert 'data-band="' + expected.risk_band + '"' in card
+    assert "scheduler_factor" in statistics
+    assert score_plot is not None and schedule_plot is not None
+
+
+def test_the_slider_fast_path(web: Any) -> None:
+    card, _statistics, _banner = web.predict(-40, *form(), api_name="/move_offset")
+    expected = calculate(engine_config(), offset=-0.4)
+    assert data_value(card, "lr-adjusted") == pytest.approx(expected.adjusted_lr)
+    assert data_value(card, "lr-offset") == pytest.approx(-0.4)
+
+
+def test_my_learning_rate_is_scored(web: Any) -> None:
+    html = web.predict(3e-4, *form(), api_name="/evaluate")
+    expected = calculate(engine_config(), learning_rate=3e-4)
+    assert data_value(html, "stability") == pytest.approx(expected.stability_score)
+    assert "Your learning rate" in html
+
+
+def test_rejected_input_names_the_field_and_range_escaped(web: Any) -> None:
+    card, *_ = web.predict(0, *form(steps=-5, model="sdxl"), api_name="/recalculate")
+    assert "config.steps" in card and "must be an integer from 1 to 10,000,000; got -5" in card
+    rules = form(scheduler="piecewise_constant", warmup_value=0.0, step_rules="<script>alert(1)</script>")
+    card, *_ = web.predict(0, *rules, api_name="/recalculate")
+    assert "config.step_rules" in card
+    assert "<script>" not in card and "&lt;script&gt;" in card
+    assert "Traceback" not in card
+
+
+def test_compare_varies_a_field_and_downloads_csv(web: Any) -> None:
+    table, note = web.predict({"headers": ui.COMPARE_COLUMNS, "data": []}, "rank", "16, 32, 64", *form(),
+                              api_name="/compare_vary")  # fmt: skip
+    assert "Added 3 runs" in note
+    rows, note, csv_file = web.predict(table, "energy", "huggingface", api_name="/compare")
+    data = rows["data"]
+    assert [row[0] for row in data] == ["rank=16", "rank=32", "rank=64"]
+    rates = [float(row[ui.COMPARE_COLUMNS.index("recommended_lr")]) for row in data]
+    assert rates == sorted(rates, reverse=True)
+    assert rates[1] == pytest.approx(calculate(engine_config(rank=32)).recommended_lr, rel=1e-3)
+    with file_path(csv_file).open(encoding="utf-8") as handle:
+        written = list(csv.reader(handle))
+    assert written[0] == ui.COMPARE_COLUMNS and len(written) == 4
+
+
+def test_compare_scores_the_rates_a_tuning_log_used(web: Any) -> None:
+    table, _ = web.predict({"headers": ui.COMPARE_COLUMNS, "data": []}, "learning_rate", "5e-5, 1e-4, 1.5e-4",
+                           *form(model="sd15", resolution=512, scheduler="cosine_with_restarts", rank=64),
+                           api_name="/compare_vary")  # fmt: skip
+    rows, _, _ = web.predict(table, "energy", "huggingface", api_name="/compare")
+    stability = [row[ui.COMPARE_COLUMNS.index("stability")] for row in rows["data"]]
+    assert len(stability) == 3 and all(0 < value <= 100 for value in stability)
+
+
+def test_profiles_save_load_default_export_import_delete(web: Any, tmp_path: Path) -> None:
+    status, _ = web.predict("ui profile", "from the UI", 25, *form(rank=64), api_name="/save_profile")
+    assert "Saved 'ui profile' (version 1)" in text(status)
+    loaded = web.predict("ui profile", api_name="/load_profile")
+    assert "Loaded 'ui profile'" in text(loaded[0])
+    assert loaded[1] == 25.0 and loaded[2] == "from the UI"
+    assert loaded[3 + [name for name, _ in ui.ALL_FIELDS].index("rank")] == 64
+    status, _ = web.predict("ui profile", api_name="/set_default_profile")
+    assert "now loads when the page opens" in text(status)
+    page = web.predict(api_name="/load_page")
+    assert data_value(page[-5], "lr-offset") == pytest.approx(0.25)
+    status, exported = web.predict("ui profile", api_name="/export_profile")
+    assert file_path(exported).read_bytes().startswith(b"{")
+    status, _ = web.predict(gradio_client.handle_file(str(DATA / "lrtool_1_0_profile_sdxl_character.json")),
+                            "from 1.0", api_name="/import_profile")  # fmt: skip
+    assert "Imported 'from 1.0'" in text(status)
+    status, _ = web.predict("ui profile", api_name="/delete_profile")
+    assert "Deleted 'ui profile'" in text(status)
+
+
+def test_unreachable_engine_shows_the_banner_then_recovers(tmp_path: Path) -> None:
+    port = free_port()
+    ui.configure(f"127.0.0.1:{port}")
+    try:
+        outputs = ui.recalculate(0, *form())
+        banner = outputs[-1]
+        assert banner["visible"] is True and "lrtool serve" in banner["value"]
+        state, banner, *_ = ui.watch_engine({"loaded": True, "down": False}, 0, *form())
+        assert state["down"] is True and banner["visible"] is True
+        from engine_server.server import Settings, create_server
+
+        server, _ = create_server(Settings(port=port, db=tmp_path / "p.sqlite3"))
+        server.start()
+        try:
+            ui.ENGINE.client.wait_until_serving(timeout=15)
+            state, banner, *rest = ui.watch_engine(state, 0, *form())
+            assert state == {"loaded": True, "down": False} and banner["visible"] is False
+            card = rest[-5]
+            assert data_value(card, "lr-recommended") == calculate(engine_config()).recommended_lr
+        finally:
+            server.stop(0)
+    finally:
+        ui.configure("127.0.0.1:1")
+
+
+def test_engine_restart_under_a_running_page(tmp_path: Path) -> None:
+    with running_engine(tmp_path / "a.sqlite3") as first:
+        ui.configure(first.address)
+        assert "lr-recommended" in ui.recalculate(0, *form())[0]
+        port = first.port
+    state, banner, *_ = ui.watch_engine({"loaded": True, "down": False}, 0, *form())
+    assert state["down"] is True
+    from engine_server.server import Settings, create_server
+
+    server, _ = create_server(Settings(port=port, db=tmp_path / "a.sqlite3"))
+    server.start()
+    try:
+        ui.ENGINE.client.wait_until_serving(timeout=15)
+        state, banner, *_ = ui.watch_engine(state, 0, *form())
+        assert state["down"] is False and banner["visible"] is False
+    finally:
+        server.stop(0)
