@@ -57,7 +57,7 @@ def engine_process() -> Iterator[str]:
             port = None
             assert process.stderr is not None
             for line in process.stderr:
-                found = re.search(r"listening on .*:(\d+)", line)
+                found = re.search(r"listening on [^ ]+:(\d+) ", line)
                 if found:
                     port = int(found.group(1))
                     break

@@ -108,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="HOST:PORT",
             help=f"engine address (default: LRTOOL_ENGINE, else {default_engine_address()})",
         )
+        command.add_argument("--token-file", type=Path, help="file with the engine's token (or LRTOOL_TOKEN)")
+        command.add_argument("--ca-file", type=Path, help="CA certificate of a TLS engine (or LRTOOL_CA_FILE)")
 
     serve = commands.add_parser("serve", help="run the engine server (gRPC)")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1; LRTOOL_HOST)")
@@ -115,6 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--db", type=Path, help="SQLite profile store (default: in the user's data directory)")
     serve.add_argument("--workers", type=int, help="threads serving calls (default 16)")
     serve.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+    serve.add_argument("--tls-cert", type=Path, help="PEM certificate chain: serve TLS (with --tls-key)")
+    serve.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert")
+    serve.add_argument("--token-file", type=Path, help="require this bearer token (or set LRTOOL_TOKEN)")
+    serve.add_argument(
+        "--insecure", action="store_true", default=None, help="allow a non-loopback --host without TLS and a token"
+    )
+    serve.add_argument("--max-concurrent-rpcs", type=int, help="calls in progress at once (default 256)")
 
     ui = commands.add_parser("ui", help="the web UI (Gradio) against a running engine")
     engine_option(ui)
@@ -212,6 +221,11 @@ def _serve(arguments: argparse.Namespace) -> int:
             ("db", arguments.db),
             ("workers", arguments.workers),
             ("log_level", arguments.log_level),
+            ("tls_cert", arguments.tls_cert),
+            ("tls_key", arguments.tls_key),
+            ("token_file", arguments.token_file),
+            ("insecure", arguments.insecure),
+            ("max_concurrent_rpcs", arguments.max_concurrent_rpcs),
         )
         if value is not None
     }
@@ -225,18 +239,39 @@ def _serve(arguments: argparse.Namespace) -> int:
     )
     try:
         serve(settings)
+    except ValueError as error:
+        return _fail(str(error), EXIT_INVALID)
     except OSError as error:
         return _fail(str(error), EXIT_FAILED)
     return EXIT_OK
+
+
+def _token_from(path: Path | None) -> str | None:
+    """The first line of a token file (None: LRTOOL_TOKEN / LRTOOL_TOKEN_FILE apply)."""
+    if path is None:
+        return None
+    from ._auth import read_token
+
+    return read_token(None, path)
 
 
 def _ui(arguments: argparse.Namespace) -> int:
     from gradio_ui.app import launch
 
     address = arguments.engine or default_engine_address()
+    token = _token_from(arguments.token_file)
+    ca_file = str(arguments.ca_file) if arguments.ca_file else None
     print(f"LRTool UI on http://{arguments.host}:{arguments.port} (engine {address}); Ctrl-C stops it", flush=True)
     try:
-        launch(address, host=arguments.host, port=arguments.port, share=arguments.share, quiet=True)
+        launch(
+            address,
+            host=arguments.host,
+            port=arguments.port,
+            share=arguments.share,
+            token=token,
+            ca_file=ca_file,
+            quiet=True,
+        )
     except OSError as error:
         return _fail(f"cannot start the UI on {arguments.host}:{arguments.port}: {error}", EXIT_FAILED)
     return EXIT_OK
@@ -348,12 +383,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     if arguments.command == "serve":
         return _serve(arguments)
-    if arguments.command == "ui":
-        return _ui(arguments)
-    if arguments.command == "up":
-        return _up(arguments)
     try:
-        with LRToolClient(arguments.engine) as engine:
+        if arguments.command == "ui":
+            return _ui(arguments)
+        if arguments.command == "up":
+            return _up(arguments)
+    except ValueError as error:  # unusable settings, e.g. an unreadable token file
+        return _fail(str(error), EXIT_INVALID)
+    try:
+        with LRToolClient(
+            arguments.engine, token=_token_from(arguments.token_file), ca_file=arguments.ca_file
+        ) as engine:
             if arguments.command == "calc":
                 return _calc(arguments, engine)
             return _profiles(arguments, engine)
@@ -364,6 +404,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not error.violations:
             print(f"  {error.message}", file=sys.stderr)
         return EXIT_INVALID
+    except ValueError as error:  # an unreadable token file
+        return _fail(str(error), EXIT_INVALID)
     except EngineUnavailable as error:
         return _fail(error.message, EXIT_UNAVAILABLE)
     except ProfileNotFound as error:

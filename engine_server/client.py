@@ -18,8 +18,13 @@ violations attached). This module imports neither numpy, the engine nor the stor
     ├── VersionConflict        ABORTED: compare-and-set lost; reload and retry
     ├── ProfileAlreadyExists   ALREADY_EXISTS
     ├── DeadlineExceeded       DEADLINE_EXCEEDED
-    ├── Unauthenticated        UNAUTHENTICATED / PERMISSION_DENIED
+    ├── Unauthenticated        UNAUTHENTICATED / PERMISSION_DENIED: wrong or missing token
+    ├── EngineBusy             RESOURCE_EXHAUSTED: a limit of the engine (message size, concurrent calls)
     └── ServerError            anything else (a bug in the engine: see its log)
+
+Security settings come from the arguments or the environment: LRTOOL_TOKEN /
+LRTOOL_TOKEN_FILE (sent as `authorization: Bearer <token>`) and LRTOOL_CA_FILE
+(use TLS, trusting that CA; LRTOOL_TLS=1 uses TLS with the system's CAs).
 """
 
 from __future__ import annotations
@@ -59,6 +64,26 @@ ConfigInput = Mapping[str, Any] | pb.TrainingConfig
 def default_engine_address() -> str:
     """LRTOOL_ENGINE, else 127.0.0.1:50051."""
     return os.environ.get("LRTOOL_ENGINE") or DEFAULT_ENGINE
+
+
+def default_token() -> str | None:
+    """LRTOOL_TOKEN, else the first line of the file LRTOOL_TOKEN_FILE names."""
+    token = os.environ.get("LRTOOL_TOKEN")
+    if token:
+        return token.strip()
+    path = os.environ.get("LRTOOL_TOKEN_FILE")
+    if path:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                return handle.readline().strip() or None
+        except OSError as error:
+            raise LRToolClientError(f"cannot read the token file {path}: {error.strerror}") from None
+    return None
+
+
+def default_ca_file() -> str | None:
+    """LRTOOL_CA_FILE: the CA certificate a TLS engine's certificate is checked against."""
+    return os.environ.get("LRTOOL_CA_FILE") or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +134,10 @@ class Unauthenticated(LRToolClientError):
     pass
 
 
+class EngineBusy(LRToolClientError):
+    """RESOURCE_EXHAUSTED: a limit of the engine (message size, concurrent calls); the message says which."""
+
+
 class ServerError(LRToolClientError):
     pass
 
@@ -121,6 +150,7 @@ _ERRORS: dict[grpc.StatusCode, type[LRToolClientError]] = {
     grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceeded,
     grpc.StatusCode.UNAUTHENTICATED: Unauthenticated,
     grpc.StatusCode.PERMISSION_DENIED: Unauthenticated,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: EngineBusy,
 }
 
 
@@ -192,15 +222,36 @@ class LRToolClient:
         target: str | None = None,
         *,
         timeout: float = DEFAULT_TIMEOUT,
+        token: str | None = None,
+        ca_file: str | os.PathLike[str] | None = None,
+        tls: bool | None = None,
         channel: grpc.Channel | None = None,
     ) -> None:
         self.target = target or default_engine_address()
         self.timeout = timeout
+        token = token if token is not None else default_token()
+        self._metadata: tuple[tuple[str, str], ...] = (("authorization", f"Bearer {token}"),) if token else ()
         self._owns_channel = channel is None
-        self._channel = channel or grpc.insecure_channel(self.target, options=list(CHANNEL_OPTIONS))
+        if channel is None:
+            channel = self._open_channel(ca_file if ca_file is not None else default_ca_file(), tls)
+        self._channel = channel
         self._stub = pb_grpc.LRToolEngineStub(self._channel)
         # typeshed's HealthStub declares no methods; the calls are typed where they are made.
         self._health: Any = health_pb2_grpc.HealthStub(self._channel)
+
+    def _open_channel(self, ca_file: str | os.PathLike[str] | None, tls: bool | None) -> grpc.Channel:
+        use_tls = tls if tls is not None else (ca_file is not None or os.environ.get("LRTOOL_TLS") == "1")
+        if not use_tls:
+            return grpc.insecure_channel(self.target, options=list(CHANNEL_OPTIONS))
+        roots = None
+        if ca_file is not None:
+            try:
+                with open(ca_file, "rb") as handle:
+                    roots = handle.read()
+            except OSError as error:
+                raise LRToolClientError(f"cannot read the CA file {ca_file}: {error.strerror}") from None
+        credentials = grpc.ssl_channel_credentials(root_certificates=roots)
+        return grpc.secure_channel(self.target, credentials, options=list(CHANNEL_OPTIONS))
 
     def __enter__(self) -> LRToolClient:
         return self
@@ -216,7 +267,7 @@ class LRToolClient:
 
     def _call(self, method: Callable[..., ResponseT], request: Any, timeout: float | None) -> ResponseT:
         try:
-            return method(request, timeout=self.timeout if timeout is None else timeout)
+            return method(request, timeout=self.timeout if timeout is None else timeout, metadata=self._metadata)
         except grpc.RpcError as error:
             raise _error_from(error, self.target) from None
 
@@ -346,6 +397,7 @@ class LRToolClient:
 __all__ = [
     "DEFAULT_ENGINE",
     "DeadlineExceeded",
+    "EngineBusy",
     "EngineUnavailable",
     "InvalidArgument",
     "LRToolClient",
@@ -358,5 +410,7 @@ __all__ = [
     "Violation",
     "calculate_request",
     "config_message",
+    "default_ca_file",
     "default_engine_address",
+    "default_token",
 ]

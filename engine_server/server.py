@@ -18,9 +18,10 @@ import grpc
 import platformdirs
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ._auth import TokenAuthInterceptor, check_exposure, read_token
 from ._generated.lrtool.v1 import engine_pb2_grpc as pb_grpc
 from .service import SERVICE_NAME, Limits, LRToolEngineService
 from .store import ProfileStore, SQLiteProfileStore
@@ -52,7 +53,15 @@ class Settings(BaseSettings):
     max_send_message_bytes: int = Field(DEFAULT_MAX_SEND_BYTES, ge=64 * 1024)
     max_batch_requests: int = Field(10_000, ge=1, le=1_000_000, description="requests per CalculateBatch")
     max_curve_points: int = Field(10_000, ge=2, le=1_000_000, description="points per curve in GetCurves")
+    max_concurrent_rpcs: int = Field(
+        256, ge=1, le=100_000, description="calls in progress at once; more get RESOURCE_EXHAUSTED"
+    )
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
+    tls_cert: Path | None = Field(None, description="PEM certificate chain of the server (enables TLS)")
+    tls_key: Path | None = Field(None, description="PEM private key of the server")
+    token: SecretStr | None = Field(None, description="bearer token every caller must send (LRTOOL_TOKEN)")
+    token_file: Path | None = Field(None, description="file holding the bearer token")
+    insecure: bool = Field(False, description="allow a non-loopback address without TLS and a token")
 
 
 class EngineServer:
@@ -87,16 +96,37 @@ class EngineServer:
         return self._stopped.wait(timeout)
 
 
+def _credentials(settings: Settings) -> grpc.ServerCredentials | None:
+    if settings.tls_cert is None and settings.tls_key is None:
+        return None
+    if settings.tls_cert is None or settings.tls_key is None:
+        raise ValueError("tls_cert and tls_key: give both the certificate and its key, or neither")
+    try:
+        chain, key = settings.tls_cert.read_bytes(), settings.tls_key.read_bytes()
+    except OSError as error:
+        raise ValueError(f"cannot read the TLS files: {error}") from None
+    return grpc.ssl_server_credentials([(key, chain)])
+
+
 def create_server(settings: Settings | None = None, store: ProfileStore | None = None) -> tuple[EngineServer, int]:
-    """Build the server (not started) and bind it; returns it with the port it listens on."""
+    """Build the server (not started) and bind it; returns it with the port it listens on.
+
+    Raises ValueError for unusable settings (TLS files, a token file, or a non-loopback
+    address without TLS and a token) and OSError when the address cannot be bound.
+    """
     settings = settings or Settings()
+    token = read_token(settings.token.get_secret_value() if settings.token else None, settings.token_file)
+    credentials = _credentials(settings)
+    check_exposure(settings.host, tls=credentials is not None, token=token, insecure=settings.insecure)
     store = store or SQLiteProfileStore(settings.db)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="lrtool-rpc"),
+        interceptors=[TokenAuthInterceptor(token)] if token else [],
         options=[
             ("grpc.max_receive_message_length", settings.max_receive_message_bytes),
             ("grpc.max_send_message_length", settings.max_send_message_bytes),
         ],
+        maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
     )
     limits = Limits(max_batch_requests=settings.max_batch_requests, max_curve_points=settings.max_curve_points)
     pb_grpc.add_LRToolEngineServicer_to_server(LRToolEngineService(store, limits), server)
@@ -104,12 +134,16 @@ def create_server(settings: Settings | None = None, store: ProfileStore | None =
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for service in ("", SERVICE_NAME):
         health_servicer.set(service, health_pb2.HealthCheckResponse.NOT_SERVING)
+    # With a token set, the interceptor serves reflection to authenticated callers only.
     reflection.enable_server_reflection(
         (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server
     )
     address = f"[{settings.host}]:{settings.port}" if ":" in settings.host else f"{settings.host}:{settings.port}"
     try:
-        port = server.add_insecure_port(address)
+        if credentials is None:
+            port = server.add_insecure_port(address)
+        else:
+            port = server.add_secure_port(address, credentials)
     except RuntimeError as error:
         store.close()
         raise OSError(f"cannot listen on {address}: {error}") from None
@@ -121,7 +155,8 @@ def serve(settings: Settings | None = None, on_ready: threading.Event | None = N
     settings = settings or Settings()
     server, port = create_server(settings)
     server.start()
-    log.info("LRTool engine listening on %s:%d (profiles in %s)", settings.host, port, settings.db)
+    secured = "TLS" if settings.tls_cert else "plaintext"
+    log.info("LRTool engine listening on %s:%d (%s; profiles in %s)", settings.host, port, secured, settings.db)
 
     def shut_down(signum: int, frame: FrameType | None) -> None:
         log.info("%s received: shutting down (grace %.1f s)", signal.Signals(signum).name, settings.grace_seconds)

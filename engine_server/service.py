@@ -17,6 +17,7 @@ from ._generated.lrtool.v1 import engine_pb2_grpc as pb_grpc
 from .engine import (
     CalculateRequest,
     Calculation,
+    Cancelled,
     ConfigError,
     FieldViolation,
     TrainingConfig,
@@ -136,9 +137,14 @@ def _profile_name(name: str, path: str) -> str:
         raise _invalid(path, message) from None
 
 
-def _check_deadline(context: grpc.ServicerContext, what: str) -> None:
+def _expired(context: grpc.ServicerContext) -> bool:
+    """The caller's deadline has passed or it has gone away: stop working for it."""
     remaining = context.time_remaining()
-    if remaining is not None and remaining <= 0:
+    return (remaining is not None and remaining <= 0) or not context.is_active()
+
+
+def _check_deadline(context: grpc.ServicerContext, what: str) -> None:
+    if _expired(context):
         raise _Abort(
             _status.plain(grpc.StatusCode.DEADLINE_EXCEEDED, f"deadline exceeded during {what}"),
             f"deadline exceeded during {what}",
@@ -197,11 +203,12 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
             requests.append(CalculateRequest(config, offset, learning_rate))
         if problems:
             raise ConfigError(problems)
-        results: list[pb.Calculation] = []
-        for start in range(0, count, _DEADLINE_CHECK_EVERY):
-            _check_deadline(context, "CalculateBatch")
-            chunk = calculate_batch(requests[start : start + _DEADLINE_CHECK_EVERY], first_index=start)
-            results.extend(_convert.calculation_to_proto(calculation) for calculation in chunk)
+        try:
+            calculations = calculate_batch(requests, stop=lambda: _expired(context))
+        except Cancelled as stopped:
+            summary = f"deadline exceeded or call cancelled during CalculateBatch after {stopped.completed:,} results"
+            raise _Abort(_status.plain(grpc.StatusCode.DEADLINE_EXCEEDED, summary), summary) from None
+        results = [_convert.calculation_to_proto(calculation) for calculation in calculations]
         return pb.CalculateBatchResponse(results=results)
 
     @_rpc

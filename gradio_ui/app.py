@@ -43,14 +43,17 @@ class _Engine:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._address = default_engine_address()
+        self._security: dict[str, Any] = {}
         self._client: LRToolClient | None = None
         self._catalog: pb.Catalog | None = None
 
-    def configure(self, address: str) -> None:
+    def configure(self, address: str, token: str | None = None, ca_file: str | None = None) -> None:
+        """Use this engine from now on; token and CA file default to LRTOOL_TOKEN(_FILE) and LRTOOL_CA_FILE."""
         with self._lock:
             if self._client is not None:
                 self._client.close()
             self._address, self._client, self._catalog = address, None, None
+            self._security = {key: value for key, value in (("token", token), ("ca_file", ca_file)) if value}
 
     @property
     def address(self) -> str:
@@ -60,7 +63,7 @@ class _Engine:
     def client(self) -> LRToolClient:
         with self._lock:
             if self._client is None:
-                self._client = LRToolClient(self._address, timeout=5.0)
+                self._client = LRToolClient(self._address, timeout=5.0, **self._security)
             return self._client
 
     def catalog(self, refresh: bool = False) -> pb.Catalog:
@@ -72,9 +75,9 @@ class _Engine:
 ENGINE = _Engine()
 
 
-def configure(engine_address: str) -> None:
+def configure(engine_address: str, token: str | None = None, ca_file: str | None = None) -> None:
     """Point the UI at an engine (before or after launch)."""
-    ENGINE.configure(engine_address)
+    ENGINE.configure(engine_address, token, ca_file)
 
 
 # --- The configuration form ---------------------------------------------------------
@@ -805,11 +808,18 @@ demo = build_demo()
 
 
 def launch(
-    engine: str | None = None, *, host: str = "127.0.0.1", port: int = 7860, share: bool = False, **kwargs: Any
+    engine: str | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    share: bool = False,
+    token: str | None = None,
+    ca_file: str | None = None,
+    **kwargs: Any,
 ) -> Any:
     """Serve the UI; blocks unless prevent_thread_lock=True."""
-    if engine:
-        configure(engine)
+    if engine or token or ca_file:
+        configure(engine or default_engine_address(), token, ca_file)
     return demo.launch(
         server_name=host,
         server_port=port,

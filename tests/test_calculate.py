@@ -109,3 +109,12 @@ def test_a_calculated_configuration_still_equals_a_fresh_one() -> None:
     first = calculate(calculated_config, offset=0.3)
     assert calculated_config == fresh and hash(calculated_config) == hash(fresh)
     assert calculate(calculated_config, offset=0.3) == first == calculate(fresh, offset=0.3)
+
+
+def test_a_batch_stops_when_asked() -> None:
+    from engine_server.engine import Cancelled
+
+    asked = iter([False, False, True])
+    with pytest.raises(Cancelled) as caught:
+        calculate_batch([CalculateRequest(TrainingConfig(**TYPICAL))] * 5, stop=lambda: next(asked))
+    assert caught.value.completed == 2

@@ -10,6 +10,7 @@ import engine_server.engine as engine
 PUBLIC = [
     "CalculateRequest",
     "Calculation",
+    "Cancelled",
     "ConfigError",
     "FieldViolation",
     "LRToolError",
@@ -37,6 +38,7 @@ def test_public_surface_is_exactly_this() -> None:
 
 
 def test_exception_tree() -> None:
+    assert issubclass(engine.Cancelled, engine.LRToolError)
     assert issubclass(engine.ConfigError, engine.LRToolError)
     assert issubclass(engine.ConfigError, ValueError)
 

@@ -21,11 +21,12 @@ from ._calculate import (
     sweep,
 )
 from ._config import TrainingConfig
-from ._exceptions import ConfigError, FieldViolation, LRToolError
+from ._exceptions import Cancelled, ConfigError, FieldViolation, LRToolError
 
 __all__ = [
     "CalculateRequest",
     "Calculation",
+    "Cancelled",
     "ConfigError",
     "FieldViolation",
     "LRToolError",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -11,7 +11,7 @@ import numpy as np
 
 from . import _catalog as catalog
 from ._config import Resolved, ScheduleArgs, TrainingConfig, show_value
-from ._exceptions import ConfigError, FieldViolation
+from ._exceptions import Cancelled, ConfigError, FieldViolation
 from ._schedules import LRTOOL_1_0, Integral, integrate, step_multipliers
 
 #: Fields of a calculation request beside its configuration.
@@ -347,12 +347,19 @@ def evaluate(config: TrainingConfig, learning_rate: float) -> Calculation:
     return calculate(config, learning_rate=learning_rate)
 
 
-def calculate_batch(requests: Iterable[CalculateRequest], first_index: int = 0) -> list[Calculation]:
+def calculate_batch(
+    requests: Iterable[CalculateRequest], first_index: int = 0, stop: Callable[[], bool] | None = None
+) -> list[Calculation]:
     """Calculate many configurations, in order; every bad request is reported, as
-    `requests[i].offset` or `requests[i].config.field` (i counted from `first_index`)."""
+    `requests[i].offset` or `requests[i].config.field` (i counted from `first_index`).
+
+    `stop` is asked before each request; when it answers True the batch raises Cancelled.
+    """
     results: list[Calculation] = []
     problems: list[FieldViolation] = []
     for index, request in enumerate(requests, start=first_index):
+        if stop is not None and stop():
+            raise Cancelled(len(results))
         try:
             results.append(calculate(request.config, request.offset, request.learning_rate))
         except ConfigError as error:

@@ -38,3 +38,11 @@ class ConfigError(LRToolError, ValueError):
 
     def under(self, prefix: str) -> ConfigError:
         return ConfigError(violation.under(prefix) for violation in self.violations)
+
+
+class Cancelled(LRToolError):
+    """A batch was stopped by its caller before it finished; `completed` results were computed."""
+
+    def __init__(self, completed: int) -> None:
+        self.completed = completed
+        super().__init__(f"stopped after {completed} results")

@@ -1,0 +1,224 @@
+"""TLS, bearer tokens for every call shape, the loopback rule, and the server's limits."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from conftest import TYPICAL
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from engine_server._auth import InsecureListenError
+from engine_server.client import (
+    EngineBusy,
+    EngineUnavailable,
+    LRToolClient,
+    Unauthenticated,
+    calculate_request,
+)
+from engine_server.server import Settings, create_server
+
+TOKEN = "s3cret-team-token"
+
+
+def make_certificate(directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and localhost (its own CA)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "server.pem", directory / "server.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    directory = tmp_path_factory.mktemp("tls")
+    cert, key = make_certificate(directory)
+    token_file = directory / "token"
+    token_file.write_text(TOKEN + "\n")
+    settings = Settings(port=0, db=directory / "p.sqlite3", tls_cert=cert, tls_key=key, token_file=token_file)
+    server, port = create_server(settings)
+    server.start()
+    try:
+        yield f"127.0.0.1:{port}", cert
+    finally:
+        server.stop(0)
+
+
+def test_tls_and_token_let_the_team_in(secured: tuple[str, Path]) -> None:
+    address, cert = secured
+    with LRToolClient(address, token=TOKEN, ca_file=cert) as client:
+        assert client.calculate(TYPICAL).risk_band == "Safe"
+        assert client.save_profile("team", TYPICAL).version >= 1
+
+
+@pytest.mark.parametrize("token", [None, "", "wrong", TOKEN + "x", TOKEN[:-1]])
+def test_a_missing_or_wrong_token_is_refused(secured: tuple[str, Path], token: str | None) -> None:
+    address, cert = secured
+    environment_token = os.environ.pop("LRTOOL_TOKEN", None)
+    try:
+        with LRToolClient(address, token=token or "", ca_file=cert) as client, pytest.raises(Unauthenticated):
+            client.calculate(TYPICAL)
+    finally:
+        if environment_token is not None:
+            os.environ["LRTOOL_TOKEN"] = environment_token
+
+
+def test_every_call_shape_needs_the_token_but_the_health_check(secured: tuple[str, Path]) -> None:
+    address, cert = secured
+    credentials = grpc.ssl_channel_credentials(root_certificates=cert.read_bytes())
+    with grpc.secure_channel(address, credentials) as channel:
+        health: Any = health_pb2_grpc.HealthStub(channel)
+        answer = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
+        assert answer.status == health_pb2.HealthCheckResponse.SERVING
+        with pytest.raises(grpc.RpcError) as caught:  # unary → stream
+            next(iter(health.Watch(health_pb2.HealthCheckRequest(service=""), timeout=5)))
+        assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        reflection: Any = reflection_pb2_grpc.ServerReflectionStub(channel)
+        request = reflection_pb2.ServerReflectionRequest(list_services="")
+        with pytest.raises(grpc.RpcError) as caught:  # stream ↔ stream: reflection only for the team
+            list(reflection.ServerReflectionInfo(iter([request]), timeout=5))
+        assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        answers = list(
+            reflection.ServerReflectionInfo(iter([request]), timeout=5, metadata=[("authorization", f"Bearer {TOKEN}")])
+        )
+        assert any(s.name == "lrtool.v1.LRToolEngine" for s in answers[0].list_services_response.service)
+
+
+def test_plaintext_to_a_tls_engine_is_unavailable(secured: tuple[str, Path]) -> None:
+    address, _ = secured
+    with LRToolClient(address, token=TOKEN, tls=False, timeout=3) as client, pytest.raises(EngineUnavailable):
+        client.calculate(TYPICAL)
+
+
+@pytest.mark.parametrize(
+    ("changes", "allowed"),
+    [
+        ({"host": "0.0.0.0"}, False),
+        ({"host": "0.0.0.0", "insecure": True}, True),
+        ({"host": "0.0.0.0", "token": TOKEN}, False),
+        ({"host": "127.0.0.1"}, True),
+        ({"host": "::1"}, True),
+        ({"host": "localhost"}, True),
+    ],
+)
+def test_non_loopback_needs_tls_and_a_token_or_insecure(tmp_path: Path, changes: dict[str, Any], allowed: bool) -> None:
+    settings = Settings(port=0, db=tmp_path / "p.sqlite3", **changes)
+    if not allowed:
+        with pytest.raises(InsecureListenError, match="--insecure"):
+            create_server(settings)
+        return
+    try:
+        server, _ = create_server(settings)
+    except OSError:
+        pytest.skip(f"cannot bind {changes['host']} here")
+    server.stop(0)
+
+
+def test_non_loopback_with_tls_and_token_starts(tmp_path: Path) -> None:
+    cert, key = make_certificate(tmp_path)
+    settings = Settings(host="0.0.0.0", port=0, db=tmp_path / "p.sqlite3", tls_cert=cert, tls_key=key, token=TOKEN)
+    server, port = create_server(settings)
+    assert port > 0
+    server.stop(0)
+
+
+def test_serve_refuses_an_exposed_plaintext_engine_in_one_line(tmp_path: Path) -> None:
+    environment = dict(os.environ, LRTOOL_DB=str(tmp_path / "p.sqlite3"))
+    environment.pop("LRTOOL_TOKEN", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "engine_server.cli", "serve", "--host", "0.0.0.0", "--port", "0"],
+        capture_output=True, text=True, env=environment, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "refusing to listen on 0.0.0.0" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_limits_answer_with_a_clear_error(tmp_path: Path) -> None:
+    settings = Settings(port=0, db=tmp_path / "p.sqlite3", max_receive_message_bytes=64 * 1024)
+    server, port = create_server(settings)
+    server.start()
+    try:
+        with LRToolClient(f"127.0.0.1:{port}") as client:
+            with pytest.raises(EngineBusy) as caught:
+                client.calculate_batch([calculate_request(TYPICAL)] * 2000)
+            assert "larger than max" in caught.value.message or "exceeds" in caught.value.message
+            assert len(client.calculate_batch([TYPICAL] * 100)) == 100
+    finally:
+        server.stop(0)
+
+
+def test_concurrent_call_limit(tmp_path: Path) -> None:
+    settings = Settings(port=0, db=tmp_path / "p.sqlite3", max_concurrent_rpcs=1)
+    server, port = create_server(settings)
+    server.start()
+    slow = [calculate_request({**TYPICAL, "formula": "lrtool-1.0", "scheduler": "Rex", "steps": 400_000 + i})
+            for i in range(4)]  # fmt: skip
+    outcomes: list[str] = []
+    try:
+        with LRToolClient(f"127.0.0.1:{port}") as client:
+
+            def busy() -> None:
+                try:
+                    client.calculate_batch(slow)
+                    outcomes.append("done")
+                except EngineBusy:
+                    outcomes.append("busy")
+
+            threads = [threading.Thread(target=busy) for _ in range(3)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+    finally:
+        server.stop(0)
+    assert "busy" in outcomes and "done" in outcomes
+
+
+def test_batch_deadline_is_honoured(tmp_path: Path) -> None:
+    from engine_server.client import DeadlineExceeded
+
+    settings = Settings(port=0, db=tmp_path / "p.sqlite3")
+    server, port = create_server(settings)
+    server.start()
+    requests = [calculate_request({**TYPICAL, "formula": "lrtool-1.0", "scheduler": "Rex", "steps": 300_000 + i})
+                for i in range(3000)]  # fmt: skip
+    try:
+        with LRToolClient(f"127.0.0.1:{port}") as client, pytest.raises(DeadlineExceeded):
+            client.calculate_batch(requests, timeout=1.0)
+    finally:
+        server.stop(0)
