@@ -97,10 +97,13 @@ def _rpc(handler: Handler[RequestT, ResponseT]) -> Handler[RequestT, ResponseT]:
             summary = str(error)
             status = _status.plain(grpc.StatusCode.UNAVAILABLE, f"the profile store is busy; retry shortly ({error})")
         except Exception as error:  # a bug: say so without leaking internals
-            log.debug("%s failed unexpectedly", name, exc_info=True)
-            summary = f"{type(error).__name__}: {error}"
+            log.error("%s failed: INTERNAL %s: %s", name, type(error).__name__, error)
+            log.debug("%s traceback", name, exc_info=True)
             status = _status.plain(grpc.StatusCode.INTERNAL, "internal error in the LRTool engine; see its log")
-        log.warning("%s failed: %s %s", name, status.code.name, summary)
+            context.abort_with_status(status)
+            raise AssertionError("unreachable: abort_with_status raises") from None  # pragma: no cover
+        # The caller's mistake, not the server's: one line, at INFO.
+        log.info("%s failed: %s %s", name, status.code.name, summary)
         context.abort_with_status(status)
         raise AssertionError("unreachable: abort_with_status raises")  # pragma: no cover
 
@@ -307,6 +310,8 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
     ) -> pb.DeleteProfileResponse:
         name = _profile_name(request.name, "name")
         expected = request.expected_version if request.HasField("expected_version") else None
+        if expected is not None and expected < 1:
+            raise _invalid("expected_version", f"must be the profile's current version (1 or more); got {expected}")
         self._store.delete(name, expected_version=expected)
         return pb.DeleteProfileResponse()
 

@@ -1,0 +1,135 @@
+"""Hypothesis strategies for whole gRPC requests: valid, odd and hostile values alike."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from hypothesis import strategies as st
+
+from engine_server._generated.lrtool.v1 import engine_pb2 as pb
+from engine_server.engine import catalog
+
+INT32 = st.integers(-(2**31), 2**31 - 1)
+INT64 = st.integers(-(2**63), 2**63 - 1)
+NUMBERS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.0, -0.0, 1e-320, 5e-324, 1e308, -1.0, 0.5, 1.0, 4096.0, 4096.000001, math.nan, math.inf]),
+)
+NAMES = sorted(
+    {e.id for table in (catalog.MODELS, catalog.OPTIMIZERS, catalog.OBJECTIVES) for e in table}
+    | {e.display_name for e in catalog.MODELS}
+    | {s.id for t in catalog.TRAINERS for s in t.schedules}
+    | {s.display_name for s in catalog.LRTOOL_1_0_SCHEDULES}
+    | set(catalog.FORMULA_SETS.ids)
+    | set(catalog.TRAINERS.ids)
+)
+TEXT = st.one_of(
+    st.sampled_from(NAMES), st.text(max_size=40), st.sampled_from(["", " ", "\x00", "1:2,0.5:x", "1:5,0.1"])
+)
+SMALL_INTS = st.one_of(INT32, st.integers(0, 5000))
+
+
+STEPS = st.one_of(INT64, st.integers(1, 20_000))
+_CONFIG_FIELDS = st.fixed_dictionaries(
+    {},
+    optional={
+        "model": TEXT,
+        "optimizer": TEXT,
+        "scheduler": TEXT,
+        "objective": TEXT,
+        "formula": TEXT,
+        "trainer": TEXT,
+        "resolution": SMALL_INTS,
+        "batch_size": SMALL_INTS,
+        "grad_accum": SMALL_INTS,
+        "rank": SMALL_INTS,
+        "steps": STEPS,
+        "images": STEPS,
+        "alpha": NUMBERS,
+        "num_cycles": NUMBERS,
+        "power": NUMBERS,
+        "min_lr_ratio": NUMBERS,
+        "start_factor": NUMBERS,
+        "end_factor": NUMBERS,
+        "decay_steps": STEPS,
+        "timescale": STEPS,
+        "step_rules": TEXT,
+    },
+)
+_WARMUP = st.one_of(
+    st.just({}), st.builds(lambda v: {"warmup_fraction": v}, NUMBERS), st.builds(lambda v: {"warmup_steps": v}, STEPS)
+)
+
+
+def training_configs() -> st.SearchStrategy[pb.TrainingConfig]:
+    """Any subset of fields with any values their wire types can carry."""
+    return st.builds(lambda fields, warmup: pb.TrainingConfig(**fields, **warmup), _CONFIG_FIELDS, _WARMUP)
+
+
+_ADJUSTMENTS = st.one_of(
+    st.just({}), st.builds(lambda v: {"offset": v}, NUMBERS), st.builds(lambda v: {"learning_rate": v}, NUMBERS)
+)
+CALCULATE_REQUESTS = st.builds(
+    lambda config, adjustment: pb.CalculateRequest(config=config, **adjustment), training_configs(), _ADJUSTMENTS
+)
+PROFILE_NAMES = st.one_of(st.text(max_size=140), st.sampled_from(["fuzz", "fuzz profile", "a/b", "", " x"]))
+VERSIONS = st.one_of(st.none(), INT64)
+_FILES = st.one_of(st.binary(max_size=200), st.sampled_from([b"{}", b'{"configuration": {}}', b"[]"]))
+
+
+def _versioned(message: Any, version: int | None) -> Any:
+    if version is not None:
+        message.expected_version = version
+    return message
+
+
+#: (RPC name, request) across the whole service; Calculate drawn most often.
+CALLS = st.one_of(
+    st.tuples(st.just("Calculate"), CALCULATE_REQUESTS),
+    st.tuples(st.just("Calculate"), CALCULATE_REQUESTS),
+    st.tuples(
+        st.just("CalculateBatch"),
+        st.builds(lambda items: pb.CalculateBatchRequest(requests=items), st.lists(CALCULATE_REQUESTS, max_size=4)),
+    ),
+    st.tuples(
+        st.just("GetCurves"),
+        st.builds(
+            lambda c, o, p: pb.GetCurvesRequest(config=c, offset=o, points=p), training_configs(), NUMBERS, INT32
+        ),
+    ),
+    st.tuples(
+        st.just("SaveProfile"),
+        st.builds(
+            lambda name, config, offset, notes, version: _versioned(
+                pb.SaveProfileRequest(profile=pb.Profile(name=name, config=config, offset=offset, notes=notes)), version
+            ),
+            PROFILE_NAMES,
+            training_configs(),
+            NUMBERS,
+            st.text(max_size=50),
+            VERSIONS,
+        ),
+    ),
+    st.tuples(st.just("GetProfile"), st.builds(lambda n: pb.GetProfileRequest(name=n), PROFILE_NAMES)),
+    st.tuples(st.just("ExportProfile"), st.builds(lambda n: pb.ExportProfileRequest(name=n), PROFILE_NAMES)),
+    st.tuples(st.just("SetDefaultProfile"), st.builds(lambda n: pb.SetDefaultProfileRequest(name=n), PROFILE_NAMES)),
+    st.tuples(
+        st.just("DeleteProfile"),
+        st.builds(lambda n, v: _versioned(pb.DeleteProfileRequest(name=n), v), PROFILE_NAMES, VERSIONS),
+    ),
+    st.tuples(
+        st.just("ListProfiles"),
+        st.builds(
+            lambda size, token: pb.ListProfilesRequest(page_size=size, page_token=token), INT32, st.text(max_size=30)
+        ),
+    ),
+    st.tuples(
+        st.just("ImportProfile"),
+        st.builds(lambda content, name: pb.ImportProfileRequest(content=content, name=name), _FILES, PROFILE_NAMES),
+    ),
+)
+
+
+def calls() -> st.SearchStrategy[tuple[str, Any]]:
+    return CALLS
