@@ -1,0 +1,191 @@
+"""Load and soak: 16 client processes for 60 s of mixed calls against one `lrtool serve`.
+
+Run: python bench/load.py [--processes 16] [--seconds 60]
+
+Reports throughput, p50/p99 per call, errors (target 0) and the server's memory
+growth between the end of the warm-up and the end of the run (target < 10 %).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from engine_server.client import LRToolClient, LRToolClientError, calculate_request  # noqa: E402
+
+WARMUP_SECONDS = 10.0
+MODELS = ["SDXL", "flux", "SD1.5", "Pony (SDXL)", "Z-Image", "SDXL Lightning"]
+SCHEDULES = ["cosine", "constant_with_warmup", "linear", "cosine_with_restarts", "rex", "polynomial"]
+OPERATIONS = [
+    ("Calculate", 60),
+    ("CalculateBatch", 8),
+    ("GetCurves", 10),
+    ("SaveProfile", 10),
+    ("GetProfile", 7),
+    ("ListProfiles", 3),
+    ("DeleteProfile", 2),
+]
+
+
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")
+
+
+@contextmanager
+def engine_process(directory: str) -> Iterator[tuple[str, int]]:
+    command = [sys.executable, "-m", "engine_server.cli", "serve", "--port", "0", "--log-level", "INFO"]
+    environment = dict(os.environ, LRTOOL_DB=str(Path(directory) / "load.sqlite3"))
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=environment, cwd=ROOT)
+    assert process.stderr is not None
+    port = None
+    for line in process.stderr:
+        found = re.search(r"listening on [^ ]+:(\d+) ", line)
+        if found:
+            port = int(found.group(1))
+            break
+    if port is None:
+        raise SystemExit("the engine did not start")
+    # Keep reading its log so that it never blocks on a full pipe.
+    threading.Thread(target=lambda: [None for _ in process.stderr or ()], daemon=True).start()
+    try:
+        yield f"127.0.0.1:{port}", process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def random_config(rng: random.Random) -> dict[str, Any]:
+    return {
+        "model": rng.choice(MODELS),
+        "resolution": rng.choice([512, 768, 1024, 1280]),
+        "steps": rng.randrange(200, 20_000),
+        "images": rng.randrange(5, 500),
+        "batch_size": rng.choice([1, 2, 4]),
+        "grad_accum": rng.choice([1, 2]),
+        "rank": rng.choice([8, 16, 32, 64, 128]),
+        "alpha": float(rng.choice([1, 8, 16, 32])),
+        "optimizer": rng.choice(["AdamW8bit", "Lion8bit", "adafactor", "CAME"]),
+        "scheduler": rng.choice(SCHEDULES),
+        "warmup_fraction": rng.choice([0.0, 0.05, 0.1]),
+        "objective": rng.choice(["Style", "Concept", "Character", "Fidelity"]),
+    }
+
+
+def client_process(address: str, seconds: float, index: int, results: Any, go: Any) -> None:
+    rng = random.Random(index)
+    names, weights = zip(*OPERATIONS, strict=True)
+    latencies: dict[str, list[float]] = defaultdict(list)
+    errors: list[str] = []
+    own: list[str] = []
+    with LRToolClient(address, timeout=30) as client:
+        client.wait_until_serving(30)
+        go.wait()
+        deadline = time.perf_counter() + seconds
+        counter = 0
+        while time.perf_counter() < deadline:
+            operation = rng.choices(names, weights)[0]
+            config = random_config(rng)
+            start = time.perf_counter()
+            try:
+                if operation == "Calculate":
+                    client.calculate(config, offset=rng.uniform(-1, 1))
+                elif operation == "CalculateBatch":
+                    client.calculate_batch([calculate_request(random_config(rng)) for _ in range(100)])
+                elif operation == "GetCurves":
+                    client.get_curves(config, offset=rng.uniform(-1, 1), points=200)
+                elif operation == "SaveProfile":
+                    counter += 1
+                    name = f"load {index:02d} {counter:06d}"
+                    client.save_profile(name, config, offset=0.1, notes="load test")
+                    own.append(name)
+                elif operation == "GetProfile" and own:
+                    client.get_profile(rng.choice(own))
+                elif operation == "ListProfiles":
+                    client.list_profiles(page_size=50)
+                elif operation == "DeleteProfile" and own:
+                    client.delete_profile(own.pop(rng.randrange(len(own))))
+                else:
+                    continue
+            except LRToolClientError as error:
+                errors.append(f"{operation}: {type(error).__name__}: {error.message[:200]}")
+                continue
+            latencies[operation].append(time.perf_counter() - start)
+    results.put((dict(latencies), errors))
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--processes", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    arguments = parser.parse_args()
+    context = multiprocessing.get_context("spawn")
+    with tempfile.TemporaryDirectory() as directory, engine_process(directory) as (address, pid):
+        results = context.Queue()
+        go = context.Event()
+        total = WARMUP_SECONDS + arguments.seconds
+        workers = [
+            context.Process(target=client_process, args=(address, total, n, results, go))
+            for n in range(arguments.processes)
+        ]
+        for worker in workers:
+            worker.start()
+        time.sleep(3)  # processes start and connect
+        go.set()
+        time.sleep(WARMUP_SECONDS)
+        memory_start = rss_bytes(pid)
+        time.sleep(arguments.seconds)
+        collected = [results.get(timeout=120) for _ in workers]
+        memory_end = rss_bytes(pid)
+        for worker in workers:
+            worker.join()
+    latencies: dict[str, list[float]] = defaultdict(list)
+    errors: list[str] = []
+    for worker_latencies, worker_errors in collected:
+        for operation, values in worker_latencies.items():
+            latencies[operation].extend(values)
+        errors.extend(worker_errors)
+    calls = sum(len(values) for values in latencies.values())
+    growth = (memory_end - memory_start) / memory_start
+    print(f"Load: {arguments.processes} client processes, {total:.0f} s each ({WARMUP_SECONDS:.0f} s warm-up)")
+    print(f"  throughput {calls / total:,.0f} calls/s ({calls:,} calls)")
+    for operation, _ in OPERATIONS:
+        values = latencies.get(operation, [])
+        if values:
+            print(f"  {operation:<15} {len(values):>8,} calls  p50 {statistics.median(values) * 1e3:7.2f} ms"
+                  f"  p99 {percentile(values, 0.99) * 1e3:8.2f} ms")  # fmt: skip
+    print(f"  errors {len(errors)}  target 0 {'ok' if not errors else 'MISSED'}")
+    for error in errors[:10]:
+        print(f"    {error}")
+    print(f"  server memory {memory_start / 2**20:.1f} MiB after warm-up → {memory_end / 2**20:.1f} MiB at the end"
+          f" ({growth:+.1%})  target < 10 % {'ok' if growth < 0.10 else 'MISSED'}")  # fmt: skip
+    return 0 if not errors and growth < 0.10 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

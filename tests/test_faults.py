@@ -1,0 +1,102 @@
+"""SIGKILL the engine in the middle of concurrent profile writes, restart it: nothing acknowledged is lost."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import TYPICAL
+from test_ui_handlers import free_port
+
+from engine_server.client import EngineUnavailable, LRToolClient, LRToolClientError
+from engine_server.store import SQLiteProfileStore
+
+WRITERS = 4
+KILLS = 4
+
+
+def start_engine(db: Path, port: int) -> subprocess.Popen[bytes]:
+    environment = dict(os.environ, LRTOOL_DB=str(db))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "engine_server.cli", "serve", "--port", str(port), "--log-level", "WARNING"],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    with LRToolClient(f"127.0.0.1:{port}") as client:
+        client.wait_until_serving(timeout=60)
+    return process
+
+
+def write_until_the_engine_dies(port: int, writer: int, round_: int, acknowledged: dict[str, int]) -> None:
+    with LRToolClient(f"127.0.0.1:{port}", timeout=5) as client:
+        for index in range(100_000):
+            name = f"r{round_} w{writer} {index:05d}"
+            try:
+                saved = client.save_profile(name, {**TYPICAL, "rank": 1 + index % 64}, notes=name)
+            except EngineUnavailable:
+                return
+            except LRToolClientError:
+                return  # the connection broke mid-call: not acknowledged
+            acknowledged[name] = saved.version
+
+
+def test_sigkill_during_concurrent_writes_loses_nothing_acknowledged(tmp_path: Path) -> None:
+    db = tmp_path / "profiles.sqlite3"
+    port = free_port()
+    acknowledged: dict[str, int] = {}
+    rng = random.Random(11)
+    for round_ in range(KILLS):
+        engine = start_engine(db, port)
+        writers = [
+            threading.Thread(target=write_until_the_engine_dies, args=(port, n, round_, acknowledged))
+            for n in range(WRITERS)
+        ]
+        for writer in writers:
+            writer.start()
+        time.sleep(rng.uniform(0.3, 1.0))
+        engine.send_signal(signal.SIGKILL)
+        engine.wait(timeout=30)
+        for writer in writers:
+            writer.join(timeout=60)
+    assert len(acknowledged) > 20, "the writers should have been acknowledged some saves"
+
+    engine = start_engine(db, port)  # restarted on the same file
+    try:
+        with LRToolClient(f"127.0.0.1:{port}") as client:
+            stored = {summary.name: summary.version for summary in client.iter_profiles()}
+            for name, version in acknowledged.items():
+                assert stored.get(name, 0) >= version, f"acknowledged save {name!r} is missing"
+            sample = client.get_profile(next(iter(acknowledged)))
+            assert sample.notes == sample.name and sample.statistics.recommended_lr > 0
+    finally:
+        engine.send_signal(signal.SIGTERM)
+        engine.wait(timeout=30)
+    with SQLiteProfileStore(db) as store:
+        assert store.integrity_check() == "ok"
+
+
+def test_a_client_recovers_when_the_engine_comes_back(tmp_path: Path) -> None:
+    db = tmp_path / "profiles.sqlite3"
+    port = free_port()
+    engine = start_engine(db, port)
+    with LRToolClient(f"127.0.0.1:{port}", timeout=3) as client:
+        assert client.calculate(TYPICAL).recommended_lr > 0
+        engine.send_signal(signal.SIGKILL)
+        engine.wait(timeout=30)
+        with pytest.raises(EngineUnavailable) as caught:
+            client.calculate(TYPICAL)
+        assert "lrtool serve" in caught.value.message
+        engine = start_engine(db, port)
+        try:
+            assert client.calculate(TYPICAL).recommended_lr > 0  # same client, same channel
+        finally:
+            engine.send_signal(signal.SIGTERM)
+            engine.wait(timeout=30)
