@@ -138,6 +138,14 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--db", type=Path, help="SQLite profile store (default: in the user's data directory)")
     up.add_argument("--share", action="store_true", help="also publish a temporary public Gradio link")
 
+    comfy = commands.add_parser("comfy", help="the ComfyUI node pack")
+    comfy_actions = comfy.add_subparsers(dest="action", required=True, metavar="ACTION")
+    comfy_install = comfy_actions.add_parser(
+        "install", help="link the node pack into a ComfyUI and install lrtool into that ComfyUI's Python"
+    )
+    comfy_install.add_argument("comfy_root", type=Path, metavar="PATH", help="the ComfyUI folder (with custom_nodes/)")
+    comfy_install.add_argument("--python", help="ComfyUI's Python (default: found inside PATH, else this one)")
+
     calc = commands.add_parser("calc", help="recommend a learning rate for one configuration")
     for flag, field, kind, text in _CONFIG_FLAGS:
         calc.add_argument(flag, dest=field, type=kind, help=text)
@@ -383,6 +391,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     if arguments.command == "serve":
         return _serve(arguments)
+    if arguments.command == "comfy":
+        from comfy_nodes.install import InstallError, install
+
+        try:
+            print(install(arguments.comfy_root, python=arguments.python))
+        except InstallError as error:
+            return _fail(str(error), EXIT_FAILED)
+        return EXIT_OK
     try:
         if arguments.command == "ui":
             return _ui(arguments)

@@ -100,3 +100,28 @@ def test_a_client_recovers_when_the_engine_comes_back(tmp_path: Path) -> None:
         finally:
             engine.send_signal(signal.SIGTERM)
             engine.wait(timeout=30)
+
+
+def test_a_comfyui_node_recovers_when_the_engine_comes_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_comfy_nodes import defaults, load_pack
+
+    db = tmp_path / "profiles.sqlite3"
+    port = free_port()
+    monkeypatch.setenv("LRTOOL_ENGINE", f"127.0.0.1:{port}")
+    monkeypatch.setenv("LRTOOL_AUTOSTART", "0")
+    engine = start_engine(db, port)
+    pack = load_pack(tmp_path / "custom_nodes")
+    node = pack.NODE_CLASS_MAPPINGS["LRToolRecommendLR"]
+    inputs = defaults(node)
+    assert node().recommend(**inputs)["result"][0] > 0
+    engine.send_signal(signal.SIGKILL)
+    engine.wait(timeout=30)
+    with pytest.raises(Exception, match=r"does not answer .*lrtool serve --port") as caught:
+        node().recommend(**inputs)
+    assert "Traceback" not in str(caught.value)
+    engine = start_engine(db, port)
+    try:
+        assert node().recommend(**inputs)["result"][0] > 0  # the same loaded pack, no restart of ComfyUI
+    finally:
+        engine.send_signal(signal.SIGTERM)
+        engine.wait(timeout=30)
