@@ -8,6 +8,7 @@ NOT_SERVING, in-flight calls get a grace period, the store is closed cleanly).
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from concurrent import futures
@@ -18,13 +19,13 @@ import grpc
 import platformdirs
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ._auth import TokenAuthInterceptor, check_exposure, read_token
 from ._generated.lrtool.v1 import engine_pb2_grpc as pb_grpc
 from .service import SERVICE_NAME, Limits, LRToolEngineService
-from .store import ProfileStore, SQLiteProfileStore
+from .store import ProfileStore, open_store
 
 log = logging.getLogger("lrtool.server")
 
@@ -34,9 +35,19 @@ DEFAULT_MAX_RECEIVE_BYTES = 4 * 1024 * 1024
 DEFAULT_MAX_SEND_BYTES = 8 * 1024 * 1024
 
 
-def default_db_path() -> Path:
+def default_db_path() -> str:
     """The profile store in the user's data directory (e.g. ~/.local/share/lrtool)."""
-    return platformdirs.user_data_path("lrtool", appauthor=False) / "profiles.sqlite3"
+    return str(platformdirs.user_data_path("lrtool", appauthor=False) / "profiles.sqlite3")
+
+
+def describe_store(location: str) -> str:
+    """The store location for logs: a PostgreSQL URL without its password."""
+    if "://" not in location:
+        return location
+    scheme, _, rest = location.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}@{host}" if at else location
 
 
 class Settings(BaseSettings):
@@ -46,7 +57,10 @@ class Settings(BaseSettings):
 
     host: str = Field("127.0.0.1", description="address to listen on")
     port: int = Field(50051, ge=0, le=65535, description="port to listen on (0 picks a free one)")
-    db: Path = Field(default_factory=default_db_path, description="SQLite file of the profile store")
+    db: str = Field(
+        default_factory=default_db_path,
+        description="profile store: a SQLite file, or postgresql://user:password@host/database shared by replicas",
+    )
     workers: int = Field(16, ge=1, le=256, description="threads serving calls")
     grace_seconds: float = Field(5.0, ge=0, le=600, description="time in-flight calls get at shutdown")
     max_receive_message_bytes: int = Field(DEFAULT_MAX_RECEIVE_BYTES, ge=64 * 1024)
@@ -62,6 +76,12 @@ class Settings(BaseSettings):
     token: SecretStr | None = Field(None, description="bearer token every caller must send (LRTOOL_TOKEN)")
     token_file: Path | None = Field(None, description="file holding the bearer token")
     insecure: bool = Field(False, description="allow a non-loopback address without TLS and a token")
+
+    @field_validator("db", mode="before")
+    @classmethod
+    def _location_text(cls, value: object) -> object:
+        # A path object is a SQLite file; URLs stay text (Path would fold "//" and break them).
+        return os.fspath(value) if isinstance(value, os.PathLike) else value
 
 
 class EngineServer:
@@ -118,7 +138,7 @@ def create_server(settings: Settings | None = None, store: ProfileStore | None =
     token = read_token(settings.token.get_secret_value() if settings.token else None, settings.token_file)
     credentials = _credentials(settings)
     check_exposure(settings.host, tls=credentials is not None, token=token, insecure=settings.insecure)
-    store = store or SQLiteProfileStore(settings.db)
+    store = store or open_store(settings.db)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="lrtool-rpc"),
         interceptors=[TokenAuthInterceptor(token)] if token else [],
@@ -156,7 +176,8 @@ def serve(settings: Settings | None = None, on_ready: threading.Event | None = N
     server, port = create_server(settings)
     server.start()
     secured = "TLS" if settings.tls_cert else "plaintext"
-    log.info("LRTool engine listening on %s:%d (%s; profiles in %s)", settings.host, port, secured, settings.db)
+    where = describe_store(settings.db)
+    log.info("LRTool engine listening on %s:%d (%s; profiles in %s)", settings.host, port, secured, where)
 
     def shut_down(signum: int, frame: FrameType | None) -> None:
         log.info("%s received: shutting down (grace %.1f s)", signal.Signals(signum).name, settings.grace_seconds)

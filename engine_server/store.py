@@ -1,4 +1,8 @@
-"""Profile store: named, versioned training configurations kept in SQLite.
+"""Profile store: named, versioned training configurations kept in SQLite or PostgreSQL.
+
+open_store() picks the backend from the location: a ``postgresql://`` URL opens the shared
+PostgresProfileStore (engine_server._store_postgres, psycopg 3), anything else a SQLite file.
+Both follow the one ProfileStore contract and raise the same errors:
 
 StoreError
 ├── InvalidProfileName   the name breaks the naming rule (also a ValueError)
@@ -7,7 +11,7 @@ StoreError
 ├── VersionConflict      compare-and-set failed: the profile is at another version
 └── StoreBusy            the database stayed locked for longer than the busy timeout
 
-Every write runs inside ``BEGIN IMMEDIATE`` … ``COMMIT`` on a WAL database with
+On SQLite, every write runs inside ``BEGIN IMMEDIATE`` … ``COMMIT`` on a WAL database with
 ``synchronous=FULL``, so a save is durable once it returns and a version check and the
 write it guards are one atomic step. Each thread gets its own connection.
 """
@@ -45,6 +49,7 @@ __all__ = [
     "StoreError",
     "StoredProfile",
     "VersionConflict",
+    "open_store",
     "validate_profile_name",
 ]
 
@@ -101,7 +106,11 @@ class VersionConflict(StoreError):
 
 
 class StoreBusy(StoreError):
-    """The database stayed locked by other writers for longer than the busy timeout."""
+    """The database stayed locked by other writers for longer than the busy timeout.
+
+    PostgreSQL also raises it for other passing trouble: no pooled connection in time (server
+    unreachable), a connection lost mid-call, a server shutting down.
+    """
 
 
 # --------------------------------------------------------------------------- values
@@ -387,7 +396,7 @@ class SQLiteProfileStore(ProfileStore):
         )
         try:
             conn.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms:d}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = self._switch_to_wal(conn)
             if str(mode).lower() != "wal":
                 raise StoreError(f"profile store {self.path}: cannot switch to WAL journal mode (got {mode!r})")
             conn.execute("PRAGMA synchronous = FULL")
@@ -396,6 +405,20 @@ class SQLiteProfileStore(ProfileStore):
             conn.close()
             raise
         return conn
+
+    def _switch_to_wal(self, conn: sqlite3.Connection) -> str:
+        # The switch needs an exclusive lock, and SQLite answers BUSY at once, without the busy
+        # handler, while another connection is switching the same new file: retry until the deadline.
+        deadline = time.monotonic() + self._busy_timeout_ms / 1000
+        delay = 0.001
+        while True:
+            try:
+                return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(delay * (1 + random.random()))
+            delay = min(delay * 2, 0.05)
 
     def _thread_connection(self) -> _Connection:
         current: _Connection | None = getattr(self._local, "connection", None)
@@ -643,3 +666,32 @@ class SQLiteProfileStore(ProfileStore):
             connections, self._connections = self._connections, []
         for connection in connections:
             connection.close()
+
+
+# --------------------------------------------------------------------------- choosing a backend
+
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def open_store(location: str | os.PathLike[str]) -> ProfileStore:
+    """Open the profile store at `location`: a ``postgresql://`` URL or the path of a SQLite file.
+
+    psycopg is imported only for a URL, so SQLite users need not have it installed.
+    """
+    text = os.fspath(location)
+    if not isinstance(text, str):
+        raise ValueError(f"location: must be a str path or URL; got {type(text).__name__}")
+    scheme = text[: text.find(":") + 1].lower() if ":" in text else ""
+    if text.lower().startswith(_POSTGRES_SCHEMES):
+        try:
+            from ._store_postgres import PostgresProfileStore
+        except ImportError as exc:
+            raise StoreError(
+                f"profile store: a PostgreSQL URL needs psycopg 3 and psycopg_pool ({exc}); "
+                "install them with: pip install 'psycopg[binary]' psycopg_pool"
+            ) from exc
+        return PostgresProfileStore(text)
+    if scheme in ("postgresql:", "postgres:"):
+        # pathlib collapses "//", so a URL that went through Path arrives as "postgresql:/host/…".
+        raise ValueError(f"location: {scheme}// URL expected (was it passed through pathlib.Path?); got {scheme}/…")
+    return SQLiteProfileStore(text)

@@ -16,13 +16,22 @@ from conftest import TYPICAL
 from test_ui_handlers import free_port
 
 from engine_server.client import EngineUnavailable, LRToolClient, LRToolClientError
-from engine_server.store import SQLiteProfileStore
+from engine_server.store import open_store
 
 WRITERS = 4
 KILLS = 4
 
 
-def start_engine(db: Path, port: int) -> subprocess.Popen[bytes]:
+def store_location(backend: str, tmp_path: Path) -> str:
+    if backend == "sqlite":
+        return str(tmp_path / "profiles.sqlite3")
+    url = os.environ.get("LRTOOL_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("PostgreSQL not available: set LRTOOL_TEST_POSTGRES_URL (.ci/run starts one)")
+    return url
+
+
+def start_engine(db: Path | str, port: int) -> subprocess.Popen[bytes]:
     environment = dict(os.environ, LRTOOL_DB=str(db))
     process = subprocess.Popen(
         [sys.executable, "-m", "engine_server.cli", "serve", "--port", str(port), "--log-level", "WARNING"],
@@ -35,10 +44,10 @@ def start_engine(db: Path, port: int) -> subprocess.Popen[bytes]:
     return process
 
 
-def write_until_the_engine_dies(port: int, writer: int, round_: int, acknowledged: dict[str, int]) -> None:
+def write_until_the_engine_dies(port: int, writer: int, round_: int, acknowledged: dict[str, int], run: str) -> None:
     with LRToolClient(f"127.0.0.1:{port}", timeout=5) as client:
         for index in range(100_000):
-            name = f"r{round_} w{writer} {index:05d}"
+            name = f"{run} r{round_} w{writer} {index:05d}"
             try:
                 saved = client.save_profile(name, {**TYPICAL, "rank": 1 + index % 64}, notes=name)
             except EngineUnavailable:
@@ -48,15 +57,17 @@ def write_until_the_engine_dies(port: int, writer: int, round_: int, acknowledge
             acknowledged[name] = saved.version
 
 
-def test_sigkill_during_concurrent_writes_loses_nothing_acknowledged(tmp_path: Path) -> None:
-    db = tmp_path / "profiles.sqlite3"
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_sigkill_during_concurrent_writes_loses_nothing_acknowledged(tmp_path: Path, backend: str) -> None:
+    db = store_location(backend, tmp_path)
+    run = f"kill{random.randrange(10**9)}"  # a shared PostgreSQL may hold other runs' profiles
     port = free_port()
     acknowledged: dict[str, int] = {}
-    rng = random.Random(11)
+    rng = random.Random(run)
     for round_ in range(KILLS):
         engine = start_engine(db, port)
         writers = [
-            threading.Thread(target=write_until_the_engine_dies, args=(port, n, round_, acknowledged))
+            threading.Thread(target=write_until_the_engine_dies, args=(port, n, round_, acknowledged, run))
             for n in range(WRITERS)
         ]
         for writer in writers:
@@ -79,7 +90,7 @@ def test_sigkill_during_concurrent_writes_loses_nothing_acknowledged(tmp_path: P
     finally:
         engine.send_signal(signal.SIGTERM)
         engine.wait(timeout=30)
-    with SQLiteProfileStore(db) as store:
+    with open_store(db) as store:
         assert store.integrity_check() == "ok"
 
 

@@ -1,8 +1,14 @@
-"""Profile store: round trips, compare-and-set, paging, concurrency, crash safety, migrations."""
+"""Profile store: round trips, compare-and-set, paging, concurrency, crash safety, migrations.
+
+The contract tests run against every backend through the `store_factory` fixture: SQLite always,
+PostgreSQL when LRTOOL_TEST_POSTGRES_URL names a reachable server (`.ci/run` starts one with
+scripts/start_postgres.sh); each PostgreSQL test gets a schema of its own, dropped afterwards.
+"""
 
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import random
 import signal
@@ -11,10 +17,13 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 
@@ -26,20 +35,152 @@ from engine_server.store import (
     ProfileStore,
     ProfileSummary,
     SQLiteProfileStore,
+    StoreBusy,
     StoredProfile,
     StoreError,
     VersionConflict,
+    open_store,
     validate_profile_name,
 )
+
+if TYPE_CHECKING:
+    from engine_server._store_postgres import PostgresProfileStore
 
 CRASH_WRITER = Path(__file__).with_name("store_crash_writer.py")
 STATS: dict[str, Any] = {"energy": 1.25, "curve": [0.1, 0.2]}
 
+POSTGRES_URL_VARIABLE = "LRTOOL_TEST_POSTGRES_URL"
+POSTGRES_UNAVAILABLE = (
+    f"PostgreSQL not available: set {POSTGRES_URL_VARIABLE} to a server's URL, e.g. "
+    "postgresql://lrtool:lrtool@127.0.0.1:5432/lrtool_test (.ci/run starts one with scripts/start_postgres.sh)"
+)
+
+
+# --------------------------------------------------------------------------- backends
+
+
+@functools.cache
+def _postgres_problem(url: str) -> str | None:
+    """Why the PostgreSQL at `url` cannot be used, or None; asked once per session."""
+    try:
+        import psycopg
+    except ImportError as exc:
+        return f"psycopg is not installed ({exc}); pip install 'psycopg[binary]' psycopg_pool"
+    try:
+        import psycopg_pool  # noqa: F401  (the store needs it)
+    except ImportError as exc:
+        return f"psycopg_pool is not installed ({exc})"
+    try:
+        with psycopg.connect(url, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        return " ".join(str(exc).split())
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    url = os.environ.get(POSTGRES_URL_VARIABLE, "")
+    if not url:
+        pytest.skip(f"{POSTGRES_UNAVAILABLE} (the variable is unset)")
+    problem = _postgres_problem(url)
+    if problem is not None:
+        pytest.skip(f"{POSTGRES_UNAVAILABLE} (cannot connect: {problem})")
+    return url
+
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SQLiteProfileStore]:
+def postgres_schema(postgres_url: str) -> Iterator[str]:
+    """A fresh, empty schema name for one test; the schema is dropped afterwards."""
+    import psycopg
+    from psycopg import sql
+
+    name = f"lrtool_test_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+    yield name
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+
+
+@dataclass
+class StoreFactory:
+    """Opens stores of one backend on one test's database; every store it opened is closed at teardown."""
+
+    backend: str  # "sqlite" or "postgresql"
+    location: str  # the SQLite file, or the PostgreSQL URL
+    schema: str | None = None  # PostgreSQL only
+    opened: list[ProfileStore] = field(default_factory=list)
+
+    @property
+    def migrations_table(self) -> str:
+        return "schema_migrations" if self.backend == "sqlite" else "lrtool_schema_migrations"
+
+    def __call__(self, **options: Any) -> SQLiteProfileStore | PostgresProfileStore:
+        store: SQLiteProfileStore | PostgresProfileStore
+        if self.backend == "sqlite":
+            store = SQLiteProfileStore(self.location, **options)
+        else:
+            from engine_server._store_postgres import PostgresProfileStore
+
+            store = PostgresProfileStore(self.location, schema=self.schema, **options)
+        self.opened.append(store)
+        return store
+
+    def writer_arguments(self) -> list[str]:
+        """How tests/store_crash_writer.py finds this database."""
+        return [self.location] if self.schema is None else [self.location, "--schema", self.schema]
+
+    def query(self, statement: str) -> list[tuple[Any, ...]]:
+        """Run SQL on the database directly, around the store's code (autocommit)."""
+        if self.backend == "sqlite":
+            conn = sqlite3.connect(self.location)
+            try:
+                rows = conn.execute(statement).fetchall()
+                conn.commit()
+                return rows
+            finally:
+                conn.close()
+        import psycopg
+
+        with psycopg.connect(self.location, autocommit=True, options=f"-c search_path={self.schema}") as pg:
+            cursor = pg.execute(statement)
+            return list(cursor.fetchall()) if cursor.description else []
+
+    def close_all(self) -> None:
+        for store in self.opened:
+            store.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
+    if request.param == "sqlite":
+        factory = StoreFactory("sqlite", str(tmp_path / "profiles.db"))
+    else:
+        url = request.getfixturevalue("postgres_url")
+        factory = StoreFactory("postgresql", url, request.getfixturevalue("postgres_schema"))
+    try:
+        yield factory
+    finally:
+        factory.close_all()
+
+
+@pytest.fixture
+def store(store_factory: StoreFactory) -> SQLiteProfileStore | PostgresProfileStore:
+    return store_factory()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[SQLiteProfileStore]:
     with SQLiteProfileStore(tmp_path / "profiles.db") as opened:
         yield opened
+
+
+@pytest.fixture
+def pg_factory(postgres_url: str, postgres_schema: str) -> Iterator[StoreFactory]:
+    factory = StoreFactory("postgresql", postgres_url, postgres_schema)
+    try:
+        yield factory
+    finally:
+        factory.close_all()
 
 
 def _all_names(store: ProfileStore, page_size: int) -> list[str]:
@@ -56,7 +197,7 @@ def _all_names(store: ProfileStore, page_size: int) -> list[str]:
 # --------------------------------------------------------------------------- round trips
 
 
-def test_save_get_round_trip(store: SQLiteProfileStore, typical: dict[str, Any]) -> None:
+def test_save_get_round_trip(store: ProfileStore, typical: dict[str, Any]) -> None:
     before = datetime.now(UTC)
     saved = store.save("SDXL character", typical, -0.25, STATS, notes="first try")
     assert saved.version == 1
@@ -72,7 +213,7 @@ def test_save_get_round_trip(store: SQLiteProfileStore, typical: dict[str, Any])
     assert store.get("SDXL character").config == typical
 
 
-def test_update_increments_version_and_keeps_created_at(store: SQLiteProfileStore, typical: dict[str, Any]) -> None:
+def test_update_increments_version_and_keeps_created_at(store: ProfileStore, typical: dict[str, Any]) -> None:
     first = store.save("p", typical, 0.0, {})
     second = store.save("p", {**typical, "rank": 64}, 0.5, {"x": 1}, notes="rank 64")
     third = store.save("p", typical, 1.0, {}, expected_version=2)
@@ -83,20 +224,42 @@ def test_update_increments_version_and_keeps_created_at(store: SQLiteProfileStor
     assert got.version == 3 and got.offset == 1.0 and got.notes == "" and got.created_at == first.created_at
 
 
-def test_persists_across_reopen(tmp_path: Path, typical: dict[str, Any]) -> None:
-    path = tmp_path / "nested" / "dir" / "profiles.db"  # parent directories are created
-    with SQLiteProfileStore(path) as store:
+def test_persists_across_reopen(store_factory: StoreFactory, typical: dict[str, Any]) -> None:
+    with store_factory() as store:
         saved = store.save("kept", typical, 0.125, STATS, notes="ünïcode notes ✓")
         store.set_default("kept")
-        assert store.path == path
-    with SQLiteProfileStore(str(path)) as store:
+    with store_factory() as store:
         assert store.get("kept") == saved
         assert store.get_default() == "kept"
         assert store.schema_version() == SCHEMA_VERSION
         assert store.integrity_check() == "ok"
 
 
-def test_get_and_delete_missing(store: SQLiteProfileStore) -> None:
+def test_json_values_round_trip_exactly(store: ProfileStore) -> None:
+    config: dict[str, Any] = {
+        "huge": 1e300,
+        "big": -1.5e20,
+        "tiny": 5e-324,
+        "small": 1.5e-7,
+        "whole float": 2.0,
+        "int": 10**30,
+        "nested": {"b": [1, 2.5, None, True, False, 'ü ✓ \\ " \n'], "a": {}},
+        "": "empty key",
+        "zz": [],
+    }
+    saved = store.save("numbers", config, 1e-300, {"x": 1e16})
+    got = store.get("numbers")
+    assert got == saved
+    assert got.config == config and got.offset == 1e-300 and got.statistics == {"x": 1e16}
+    # Types survive too (1e300 == int(1e300) is False, but 2.0 == 2 is True, so check them).
+    assert [type(value) for value in got.config.values()] == [type(config[key]) for key in got.config]
+    assert type(got.config["whole float"]) is float and type(got.statistics["x"]) is float
+    assert type(got.config["int"]) is int
+    # Keys come back sorted, whatever the backend keeps internally.
+    assert list(got.config) == sorted(config) and list(saved.config) == sorted(config)
+
+
+def test_get_and_delete_missing(store: ProfileStore) -> None:
     with pytest.raises(ProfileNotFound) as info:
         store.get("nope")
     assert info.value.name == "nope"
@@ -106,7 +269,7 @@ def test_get_and_delete_missing(store: SQLiteProfileStore) -> None:
         store.delete("nope")
 
 
-def test_delete(store: SQLiteProfileStore, typical: dict[str, Any]) -> None:
+def test_delete(store: ProfileStore, typical: dict[str, Any]) -> None:
     store.save("a", typical, 0.0, {})
     store.save("b", typical, 0.0, {})
     store.delete("a")
@@ -117,7 +280,7 @@ def test_delete(store: SQLiteProfileStore, typical: dict[str, Any]) -> None:
     assert store.save("a", typical, 0.0, {}, expected_version=0).version == 1
 
 
-def test_default_profile(store: SQLiteProfileStore, typical: dict[str, Any]) -> None:
+def test_default_profile(store: ProfileStore, typical: dict[str, Any]) -> None:
     assert store.get_default() is None
     with pytest.raises(ProfileNotFound):
         store.set_default("missing")
@@ -143,11 +306,11 @@ def test_default_profile(store: SQLiteProfileStore, typical: dict[str, Any]) -> 
 # --------------------------------------------------------------------------- listing
 
 
-def test_list_empty(store: SQLiteProfileStore) -> None:
+def test_list_empty(store: ProfileStore) -> None:
     assert store.list() == ([], "")
 
 
-def test_list_pages_in_name_order(store: SQLiteProfileStore) -> None:
+def test_list_pages_in_name_order(store: ProfileStore) -> None:
     names = [f"profile-{index:03d}" for index in range(23)] + ["Zeta", "alpha", "Ärger", "日本語"]
     for name in random.Random(7).sample(names, len(names)):
         store.save(name, {"n": name}, 0.0, {})
@@ -167,7 +330,7 @@ def test_list_pages_in_name_order(store: SQLiteProfileStore) -> None:
     assert token2
 
 
-def test_list_token_survives_deletion_of_its_profile(store: SQLiteProfileStore) -> None:
+def test_list_token_survives_deletion_of_its_profile(store: ProfileStore) -> None:
     for name in "abcdef":
         store.save(name, {}, 0.0, {})
     page, token = store.list(page_size=2)
@@ -178,14 +341,14 @@ def test_list_token_survives_deletion_of_its_profile(store: SQLiteProfileStore) 
     assert [summary.name for summary in page] == ["d", "e"]
 
 
-def test_list_summary_fields(store: SQLiteProfileStore) -> None:
+def test_list_summary_fields(store: ProfileStore) -> None:
     store.save("x", {}, 0.0, {})
     saved = store.save("x", {}, 0.0, {})
     assert store.list() == ([ProfileSummary("x", 2, saved.updated_at)], "")
 
 
 @pytest.mark.parametrize("page_size", [0, -1, 1001, 10**9])
-def test_list_bad_page_size(store: SQLiteProfileStore, page_size: int) -> None:
+def test_list_bad_page_size(store: ProfileStore, page_size: int) -> None:
     with pytest.raises(ValueError, match="page_size"):
         store.list(page_size=page_size)
 
@@ -201,7 +364,7 @@ def test_list_bad_page_size(store: SQLiteProfileStore, page_size: int) -> None:
         "ünïcode",
     ],
 )
-def test_list_bad_page_token(store: SQLiteProfileStore, token: str) -> None:
+def test_list_bad_page_token(store: ProfileStore, token: str) -> None:
     with pytest.raises(ValueError, match=r"^page_token: "):
         store.list(page_token=token)
 
@@ -226,7 +389,7 @@ def test_list_bad_page_token(store: SQLiteProfileStore, token: str) -> None:
         ".",
     ],
 )
-def test_valid_names(store: SQLiteProfileStore, name: str) -> None:
+def test_valid_names(store: ProfileStore, name: str) -> None:
     assert validate_profile_name(name) == name
     store.save(name, {}, 0.0, {})
     assert store.get(name).name == name
@@ -236,7 +399,7 @@ def test_valid_names(store: SQLiteProfileStore, name: str) -> None:
     "name",
     ["", "x" * 129, "a/b", " leading", "trailing ", " ", "tab\there", "new\nline", "semi;colon", "quote'", "emoji😀"],
 )
-def test_invalid_names(store: SQLiteProfileStore, name: str) -> None:
+def test_invalid_names(store: ProfileStore, name: str) -> None:
     with pytest.raises(InvalidProfileName) as info:
         validate_profile_name(name)
     message = str(info.value)
@@ -278,7 +441,7 @@ def test_name_error_message_example() -> None:
         ({"expected_version": -1}, "expected_version"),
     ],
 )
-def test_save_rejects_bad_values(store: SQLiteProfileStore, kwargs: dict[str, Any], field: str) -> None:
+def test_save_rejects_bad_values(store: ProfileStore, kwargs: dict[str, Any], field: str) -> None:
     arguments: dict[str, Any] = {"name": "p", "config": {}, "offset": 0.0, "statistics": {}, **kwargs}
     with pytest.raises(ValueError, match=f"^{field}: "):
         store.save(**arguments)
@@ -286,14 +449,14 @@ def test_save_rejects_bad_values(store: SQLiteProfileStore, kwargs: dict[str, An
         store.get("p")  # nothing half-written
 
 
-def test_delete_rejects_expected_version_zero(store: SQLiteProfileStore) -> None:
+def test_delete_rejects_expected_version_zero(store: ProfileStore) -> None:
     store.save("p", {}, 0.0, {})
     with pytest.raises(ValueError, match=r"^expected_version: "):
         store.delete("p", expected_version=0)
 
 
-def test_closed_store_refuses_calls(tmp_path: Path) -> None:
-    store = SQLiteProfileStore(tmp_path / "p.db")
+def test_closed_store_refuses_calls(store_factory: StoreFactory) -> None:
+    store = store_factory()
     store.save("p", {}, 0.0, {})
     store.close()
     store.close()  # idempotent
@@ -303,35 +466,10 @@ def test_closed_store_refuses_calls(tmp_path: Path) -> None:
         store.save("q", {}, 0.0, {})
 
 
-def test_in_memory_path_refused() -> None:
-    with pytest.raises(ValueError, match="path"):
-        SQLiteProfileStore(":memory:")
-
-
-def test_not_a_database(tmp_path: Path) -> None:
-    path = tmp_path / "garbage.db"
-    path.write_bytes(b"this is not an SQLite database at all" * 100)
-    with pytest.raises(StoreError):
-        SQLiteProfileStore(path)
-
-
-def test_pragmas(store: SQLiteProfileStore) -> None:
-    conn = sqlite3.connect(store.path)
-    try:
-        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    finally:
-        conn.close()
-    # Per-connection settings of the store's own connection.
-    with store._connection() as own:
-        assert own.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-        assert own.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-        assert own.execute("PRAGMA busy_timeout").fetchone()[0] == 10_000
-
-
 # --------------------------------------------------------------------------- compare-and-set
 
 
-def test_create_only_over_existing_raises_profile_exists(store: SQLiteProfileStore, typical: dict[str, Any]) -> None:
+def test_create_only_over_existing_raises_profile_exists(store: ProfileStore, typical: dict[str, Any]) -> None:
     store.save("p", typical, 0.0, {}, expected_version=0)
     with pytest.raises(ProfileExists) as info:
         store.save("p", {"other": True}, 1.0, {}, expected_version=0)
@@ -339,7 +477,7 @@ def test_create_only_over_existing_raises_profile_exists(store: SQLiteProfileSto
     assert store.get("p").config == typical and store.get("p").version == 1
 
 
-def test_stale_version_raises_version_conflict(store: SQLiteProfileStore) -> None:
+def test_stale_version_raises_version_conflict(store: ProfileStore) -> None:
     store.save("p", {"v": 1}, 0.0, {})
     store.save("p", {"v": 2}, 0.0, {}, expected_version=1)
     with pytest.raises(VersionConflict) as info:
@@ -354,7 +492,7 @@ def test_stale_version_raises_version_conflict(store: SQLiteProfileStore) -> Non
     assert got.config == {"v": 2} and got.version == 2
 
 
-def test_update_of_missing_raises_version_conflict_without_current(store: SQLiteProfileStore) -> None:
+def test_update_of_missing_raises_version_conflict_without_current(store: ProfileStore) -> None:
     with pytest.raises(VersionConflict) as info:
         store.save("ghost", {}, 0.0, {}, expected_version=3)
     assert info.value.current_version is None and info.value.expected_version == 3
@@ -363,7 +501,7 @@ def test_update_of_missing_raises_version_conflict_without_current(store: SQLite
         store.get("ghost")
 
 
-def test_delete_with_stale_version(store: SQLiteProfileStore) -> None:
+def test_delete_with_stale_version(store: ProfileStore) -> None:
     store.save("p", {}, 0.0, {})
     store.save("p", {}, 0.0, {})
     with pytest.raises(VersionConflict) as info:
@@ -378,10 +516,10 @@ def test_delete_with_stale_version(store: SQLiteProfileStore) -> None:
 # --------------------------------------------------------------------------- concurrency
 
 
-def test_concurrent_writers(tmp_path: Path) -> None:
+def test_concurrent_writers(store_factory: StoreFactory) -> None:
     threads_count, saves_per_thread = 16, 100
     own_saves = cas_saves = saves_per_thread // 2
-    store = SQLiteProfileStore(tmp_path / "concurrent.db")
+    store = store_factory()
     store.save("shared", {"n": 0}, 0.0, {}, expected_version=0)
     barrier = threading.Barrier(threads_count)
     acknowledged: list[list[tuple[str, int]]] = [[] for _ in range(threads_count)]
@@ -428,7 +566,7 @@ def test_concurrent_writers(tmp_path: Path) -> None:
         thread.join()
     assert errors == []
 
-    with SQLiteProfileStore(store.path) as reader:  # a fresh connection sees everything
+    with store_factory() as reader:  # a fresh connection sees everything
         for worker_acks in acknowledged:
             assert len(worker_acks) == own_saves
             for name, version in worker_acks:
@@ -442,7 +580,82 @@ def test_concurrent_writers(tmp_path: Path) -> None:
         assert reader.get("shared").version == 1 + threads_count * cas_saves
         assert sum(conflicts) >= threads_count - 1  # the lock-step round alone refuses 15 stale writes
         assert reader.integrity_check() == "ok"
-    store.close()
+
+
+def _race_saves(store: ProfileStore, name: str, expected: int | None, threads_count: int) -> list[object]:
+    """Start `threads_count` saves of `name` at once; each thread's version or exception."""
+    barrier = threading.Barrier(threads_count)
+    outcomes: list[object] = []
+    lock = threading.Lock()
+
+    def save(worker: int) -> None:
+        barrier.wait()
+        outcome: object
+        try:
+            outcome = store.save(name, {"by": worker}, 0.0, {}, expected_version=expected).version
+        except BaseException as exc:
+            outcome = exc
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=save, args=(index,)) for index in range(threads_count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_concurrent_creates_of_one_name(store_factory: StoreFactory) -> None:
+    """Racing creates of a missing name: create-only saves have one winner, upserts all land."""
+    store = store_factory()
+    created = _race_saves(store, "created", 0, 16)
+    assert created.count(1) == 1, created
+    assert all(isinstance(outcome, ProfileExists) for outcome in created if outcome != 1), created
+    assert store.get("created").version == 1
+
+    upserted = _race_saves(store, "upserted", None, 16)
+    assert sorted(upserted, key=repr) == sorted(range(1, 17), key=repr), upserted
+    assert store.get("upserted").version == 16
+    assert store.integrity_check() == "ok"
+
+
+def test_concurrent_deletes_and_defaults(store_factory: StoreFactory) -> None:
+    """set_default and delete racing on the same profiles neither deadlock nor leave a dangling default."""
+    store = store_factory()
+    names = [f"d{index}" for index in range(4)]
+    errors: list[BaseException] = []
+
+    def churn(worker: int) -> None:
+        rng = random.Random(worker)
+        try:
+            for _ in range(60):
+                name = rng.choice(names)
+                action = rng.randrange(3)
+                try:
+                    if action == 0:
+                        store.save(name, {}, 0.0, {})
+                    elif action == 1:
+                        store.set_default(name)
+                    else:
+                        store.delete(name)
+                except ProfileNotFound:
+                    pass
+                default = store.get_default()
+                assert default is None or default in names
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=churn, args=(index,)) for index in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    default = store.get_default()
+    if default is not None:
+        store.get(default)  # the default always names an existing profile
+    assert store.integrity_check() == "ok"
 
 
 def test_connections_per_thread_closed_on_close(tmp_path: Path) -> None:
@@ -476,14 +689,14 @@ def _read_acknowledged(path: Path) -> list[tuple[str, int]]:
     for line in lines:
         if not line or line == "ready":
             continue
-        assert not line.startswith("conflict"), line
+        assert not line.startswith(("conflict", "error")), line
         name, version = line.split(" ")
         acknowledged.append((name, int(version)))
     return acknowledged
 
 
-def test_crash_keeps_every_acknowledged_save(tmp_path: Path) -> None:
-    db_path = tmp_path / "crash.db"
+def test_crash_keeps_every_acknowledged_save(store_factory: StoreFactory, tmp_path: Path) -> None:
+    """SIGKILL a writer (3 threads saving concurrently) 25 times; after each, reopen and check."""
     rng = random.Random(20240601)
     best: dict[str, int] = {}
     total_acknowledged = 0
@@ -493,7 +706,7 @@ def test_crash_keeps_every_acknowledged_save(tmp_path: Path) -> None:
         ack_path = tmp_path / f"ack-{run}.txt"
         with ack_path.open("w", encoding="utf-8") as ack_file:
             process = subprocess.Popen(
-                [sys.executable, str(CRASH_WRITER), str(db_path), str(run)],
+                [sys.executable, str(CRASH_WRITER), *store_factory.writer_arguments(), str(run), "--threads", "3"],
                 stdout=ack_file,
                 stderr=subprocess.PIPE,
                 env=env,
@@ -505,19 +718,21 @@ def test_crash_keeps_every_acknowledged_save(tmp_path: Path) -> None:
                     assert process.poll() is None, process.communicate()[1].decode()
                     assert time.monotonic() < deadline, "crash writer did not start"
                     time.sleep(0.005)
-                time.sleep(rng.uniform(0.05, 0.5))
+                time.sleep(rng.uniform(0.03, 0.3))
                 assert process.poll() is None, process.communicate()[1].decode()
                 process.send_signal(signal.SIGKILL)
             finally:
                 process.kill()
-                process.communicate()
+                process.wait()
+                if process.stderr is not None:
+                    process.stderr.close()
         assert process.returncode == -signal.SIGKILL
 
         acknowledged = _read_acknowledged(ack_path)
         total_acknowledged += len(acknowledged)
         for name, version in acknowledged:
             best[name] = max(best.get(name, 0), version)
-        with SQLiteProfileStore(db_path) as store:
+        with store_factory() as store:  # the restart
             assert store.integrity_check() == "ok"
             for name, version in best.items():
                 assert store.get(name).version >= version, (run, name)
@@ -527,7 +742,66 @@ def test_crash_keeps_every_acknowledged_save(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- migrations
 
-# The schema exactly as migration 1 created it, written without the store's code.
+
+def test_fresh_database_gets_every_migration(store_factory: StoreFactory) -> None:
+    with store_factory() as store:
+        assert store.schema_version() == SCHEMA_VERSION
+    rows = store_factory.query(f"SELECT version FROM {store_factory.migrations_table} ORDER BY version")
+    assert [row[0] for row in rows] == list(range(1, SCHEMA_VERSION + 1))
+
+
+def test_refuses_newer_schema(store_factory: StoreFactory) -> None:
+    with store_factory() as store:
+        store.save("p", {}, 0.0, {})
+    if store_factory.backend == "sqlite":
+        store_factory.query(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    else:
+        store_factory.query(
+            f"INSERT INTO lrtool_schema_migrations (version, description) VALUES ({SCHEMA_VERSION + 1}, 'future')"
+        )
+
+    with pytest.raises(StoreError) as info:
+        store_factory()
+    message = str(info.value)
+    assert f"schema version {SCHEMA_VERSION + 1}" in message
+    assert "newer than this LRTool supports" in message and f"({SCHEMA_VERSION})" in message
+    # Refusing changed nothing.
+    if store_factory.backend == "sqlite":
+        assert store_factory.query("PRAGMA user_version") == [(SCHEMA_VERSION + 1,)]
+        assert store_factory.query("SELECT count(*) FROM profiles") == [(1,)]
+    else:
+        assert store_factory.query("SELECT max(version) FROM lrtool_schema_migrations") == [(SCHEMA_VERSION + 1,)]
+        assert store_factory.query("SELECT count(*) FROM lrtool_profiles") == [(1,)]
+
+
+def test_opening_concurrently_migrates_once(store_factory: StoreFactory) -> None:
+    stores: list[ProfileStore] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(8)
+
+    def open_one() -> None:
+        try:
+            barrier.wait()
+            opened = store_factory()
+            with lock:
+                stores.append(opened)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(stores) == 8
+    assert all(opened.schema_version() == SCHEMA_VERSION for opened in store_factory.opened)
+    rows = store_factory.query(f"SELECT version FROM {store_factory.migrations_table} ORDER BY version")
+    assert [row[0] for row in rows] == list(range(1, SCHEMA_VERSION + 1))
+
+
+# The SQLite schema exactly as migration 1 created it, written without the store's code.
 _SCHEMA_V1 = [
     "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)",
     """CREATE TABLE profiles (
@@ -540,16 +814,33 @@ _SCHEMA_V1 = [
     "PRAGMA user_version = 1",
 ]
 
+# The PostgreSQL schema exactly as its migration 1 created it, likewise written by hand.
+_POSTGRES_SCHEMA_V1 = [
+    """CREATE TABLE lrtool_schema_migrations (version integer PRIMARY KEY, description text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT clock_timestamp())""",
+    """CREATE TABLE lrtool_profiles (
+        name text COLLATE "C" PRIMARY KEY CHECK (char_length(name) BETWEEN 1 AND 128),
+        config jsonb NOT NULL CHECK (jsonb_typeof(config) = 'object'),
+        lr_offset double precision NOT NULL CHECK (lr_offset > '-Infinity'::float8 AND lr_offset < 'Infinity'::float8),
+        statistics jsonb NOT NULL CHECK (jsonb_typeof(statistics) = 'object'),
+        notes text NOT NULL DEFAULT '', version bigint NOT NULL CHECK (version >= 1),
+        created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL, CHECK (updated_at >= created_at))""",
+    "INSERT INTO lrtool_schema_migrations (version, description) VALUES (1, 'profiles table')",
+    """INSERT INTO lrtool_profiles VALUES ('old one', '{"rank":16}', 0.5, '{"e":1}', 'from v1', 3,
+        '2024-01-01T00:00:00+00:00', '2024-02-01T12:30:00+00:00')""",
+]
 
-def test_migrates_version_1_database(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    conn = sqlite3.connect(path)
-    for statement in _SCHEMA_V1:
-        conn.execute(statement)
-    conn.commit()
-    conn.close()
 
-    with SQLiteProfileStore(path) as store:
+def test_migrates_version_1_database(store_factory: StoreFactory) -> None:
+    if store_factory.backend == "sqlite":
+        for statement in _SCHEMA_V1:
+            store_factory.query(statement)
+    else:
+        store_factory.query(f'CREATE SCHEMA "{store_factory.schema}"')
+        for statement in _POSTGRES_SCHEMA_V1:
+            store_factory.query(statement)
+
+    with store_factory() as store:
         assert store.schema_version() == SCHEMA_VERSION >= 2
         old = store.get("old one")
         assert old.config == {"rank": 16} and old.statistics == {"e": 1} and old.notes == "from v1"
@@ -563,69 +854,238 @@ def test_migrates_version_1_database(tmp_path: Path) -> None:
         assert updated.version == 4 and updated.created_at == old.created_at
         assert store.integrity_check() == "ok"
 
-    conn = sqlite3.connect(path)
-    try:
-        applied = [row[0] for row in conn.execute("SELECT version FROM schema_migrations ORDER BY version")]
-        assert applied == list(range(1, SCHEMA_VERSION + 1))
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-    finally:
-        conn.close()
+    rows = store_factory.query(f"SELECT version FROM {store_factory.migrations_table} ORDER BY version")
+    assert [row[0] for row in rows] == list(range(1, SCHEMA_VERSION + 1))
+    if store_factory.backend == "sqlite":
+        assert store_factory.query("PRAGMA user_version") == [(SCHEMA_VERSION,)]
 
 
-def test_fresh_database_gets_every_migration(tmp_path: Path) -> None:
-    with SQLiteProfileStore(tmp_path / "new.db") as store:
-        assert store.schema_version() == SCHEMA_VERSION
-    conn = sqlite3.connect(tmp_path / "new.db")
-    try:
-        applied = [row[0] for row in conn.execute("SELECT version FROM schema_migrations ORDER BY version")]
-    finally:
-        conn.close()
-    assert applied == list(range(1, SCHEMA_VERSION + 1))
+# --------------------------------------------------------------------------- SQLite only
 
 
-def test_refuses_newer_schema(tmp_path: Path) -> None:
-    path = tmp_path / "future.db"
+def test_sqlite_creates_parent_directories(tmp_path: Path, typical: dict[str, Any]) -> None:
+    path = tmp_path / "nested" / "dir" / "profiles.db"
     with SQLiteProfileStore(path) as store:
-        store.save("p", {}, 0.0, {})
-    conn = sqlite3.connect(path)
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    conn.commit()
-    conn.close()
+        saved = store.save("kept", typical, 0.125, STATS)
+        assert store.path == path
+    with SQLiteProfileStore(str(path)) as store:
+        assert store.get("kept") == saved
 
-    with pytest.raises(StoreError) as info:
+
+def test_in_memory_path_refused() -> None:
+    with pytest.raises(ValueError, match="path"):
+        SQLiteProfileStore(":memory:")
+
+
+def test_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "garbage.db"
+    path.write_bytes(b"this is not an SQLite database at all" * 100)
+    with pytest.raises(StoreError):
         SQLiteProfileStore(path)
-    message = str(info.value)
-    assert f"schema version {SCHEMA_VERSION + 1}" in message
-    assert "newer than this LRTool supports" in message and f"({SCHEMA_VERSION})" in message
-    # Refusing changed nothing.
-    conn = sqlite3.connect(path)
+
+
+def test_pragmas(sqlite_store: SQLiteProfileStore) -> None:
+    store = sqlite_store
+    conn = sqlite3.connect(store.path)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
-        assert conn.execute("SELECT count(*) FROM profiles").fetchone()[0] == 1
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         conn.close()
+    # Per-connection settings of the store's own connection.
+    with store._connection() as own:
+        assert own.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert own.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert own.execute("PRAGMA busy_timeout").fetchone()[0] == 10_000
 
 
-def test_opening_concurrently_migrates_once(tmp_path: Path) -> None:
-    path = tmp_path / "race.db"
-    stores: list[SQLiteProfileStore] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
+# --------------------------------------------------------------------------- choosing a backend
 
-    def open_store() -> None:
-        try:
-            opened = SQLiteProfileStore(path)
-            with lock:
-                stores.append(opened)
-        except BaseException as exc:
-            errors.append(exc)
 
-    threads = [threading.Thread(target=open_store) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    assert all(opened.schema_version() == SCHEMA_VERSION for opened in stores)
-    for opened in stores:
-        opened.close()
+def test_open_store_opens_sqlite_for_paths(tmp_path: Path) -> None:
+    for location in (tmp_path / "a.db", str(tmp_path / "b.db")):
+        with open_store(location) as store:
+            assert isinstance(store, SQLiteProfileStore)
+            store.save("p", {}, 0.0, {})
+
+
+def test_open_store_rejects_a_url_mangled_by_path() -> None:
+    with pytest.raises(ValueError, match="pathlib"):
+        open_store(Path("postgresql://lrtool:lrtool@127.0.0.1:5432/lrtool_test"))
+
+
+def test_sqlite_users_do_not_import_psycopg(tmp_path: Path) -> None:
+    code = (
+        "import sys; from engine_server.store import open_store; "
+        f"open_store({str(tmp_path / 'x.db')!r}).close(); "
+        "print(any(name.split('.')[0] in ('psycopg', 'psycopg_pool') for name in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+# --------------------------------------------------------------------------- PostgreSQL only
+
+
+def _url_with(url: str, *, password: str | None = None, query: str | None = None) -> str:
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if password is not None:
+        credentials, _, host = netloc.rpartition("@")
+        netloc = f"{credentials.partition(':')[0]}:{quote(password, safe='')}@{host}"
+    if query is not None:
+        query = f"{parts.query}&{query}" if parts.query else query
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query if query is None else query, ""))
+
+
+def test_open_store_opens_postgresql_for_urls(postgres_url: str, pg_factory: StoreFactory) -> None:
+    from engine_server._store_postgres import PostgresProfileStore
+
+    # Without schema=, the store uses the connection's current schema: here one set in the URL.
+    pg_factory.query(f'CREATE SCHEMA "{pg_factory.schema}"')
+    url = _url_with(postgres_url, query=f"options={quote(f'-csearch_path={pg_factory.schema}')}")
+    with open_store(url) as store:
+        assert isinstance(store, PostgresProfileStore)
+        assert store.schema_version() == SCHEMA_VERSION
+        store.save("via url", {}, 0.0, {})
+    with open_store("postgres://" + url.split("://", 1)[1]) as store:
+        assert isinstance(store, PostgresProfileStore)
+        assert _all_names(store, 10) == ["via url"]
+    assert pg_factory.query("SELECT name FROM lrtool_profiles") == [("via url",)]
+
+
+def test_postgres_migrations_match_sqlite() -> None:
+    pytest.importorskip("psycopg")
+    from engine_server import _store_postgres, store
+
+    assert _store_postgres.PG_SCHEMA_VERSION == SCHEMA_VERSION
+    assert [(m.version, m.description) for m in _store_postgres._MIGRATIONS] == [
+        (m.version, m.description) for m in store._MIGRATIONS
+    ]
+
+
+def test_postgres_replicas_share_one_store(pg_factory: StoreFactory, typical: dict[str, Any]) -> None:
+    one, two = pg_factory(), pg_factory()
+    saved = one.save("shared", typical, 0.5, STATS, expected_version=0)
+    assert two.get("shared") == saved
+    two.save("shared", typical, 0.75, STATS, expected_version=1)
+    with pytest.raises(VersionConflict) as info:
+        one.save("shared", typical, 1.0, STATS, expected_version=1)  # one's view is stale
+    assert info.value.current_version == 2
+    one.set_default("shared")
+    assert two.get_default() == "shared"
+    two.delete("shared", expected_version=2)
+    assert one.get_default() is None and one.list() == ([], "")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://lrtool:s3cret-pw@127.0.0.1:1/lrtool_nowhere",  # nothing listens
+        "postgresql://lrtool:s3cret%zz-pw@127.0.0.1:5432/lrtool_nowhere",  # malformed URL
+        "postgresql://127.0.0.1:1/lrtool_nowhere?password=s3cret-pw&user=lrtool",
+    ],
+)
+def test_postgres_connection_errors_name_the_server_not_the_password(url: str) -> None:
+    pytest.importorskip("psycopg")
+    with pytest.raises(StoreError) as info:
+        open_store(url)
+    message = str(info.value)
+    assert "s3cret" not in message and "s3cret" not in repr(info.value.__cause__)
+    assert "127.0.0.1" in message and "lrtool_nowhere" in message
+
+
+def test_postgres_wrong_password(postgres_url: str) -> None:
+    from engine_server._store_postgres import PostgresProfileStore
+
+    with pytest.raises(StoreError, match="cannot connect") as info:
+        PostgresProfileStore(_url_with(postgres_url, password="not-the-password-x"))
+    message = str(info.value)
+    assert "not-the-password-x" not in message and "password authentication failed" in message
+
+
+def test_postgres_refuses_nul_characters(pg_factory: StoreFactory) -> None:
+    store = pg_factory()
+    with pytest.raises(ValueError, match=r"^config: .*NUL"):
+        store.save("p", {"a": "x\x00y"}, 0.0, {})
+    with pytest.raises(ValueError, match=r"^statistics: .*NUL"):
+        store.save("p", {}, 0.0, {"k\x00": 1})
+    with pytest.raises(ValueError, match=r"^notes: .*NUL"):
+        store.save("p", {}, 0.0, {}, notes="a\x00b")
+    with pytest.raises(ProfileNotFound):
+        store.get("p")
+
+
+def test_postgres_names_compare_exactly(pg_factory: StoreFactory) -> None:
+    store = pg_factory()
+    for name in ("a", "A", "ä", "a.", "a-", "B", "Ä"):
+        store.save(name, {"name": name}, 0.0, {})
+    assert _all_names(store, 3) == sorted(["a", "A", "ä", "a.", "a-", "B", "Ä"])
+    assert store.get("Ä").config == {"name": "Ä"} and store.get("ä").config == {"name": "ä"}
+
+
+def test_postgres_row_lock_timeout_raises_store_busy(pg_factory: StoreFactory) -> None:
+    import psycopg
+
+    store = pg_factory(busy_timeout_ms=300)
+    store.save("locked", {}, 0.0, {})
+    with psycopg.connect(pg_factory.location, options=f"-c search_path={pg_factory.schema}") as blocker:
+        blocker.execute("SELECT 1 FROM lrtool_profiles WHERE name = 'locked' FOR UPDATE")
+        started = time.monotonic()
+        with pytest.raises(StoreBusy):
+            store.save("locked", {}, 1.0, {})
+        assert time.monotonic() - started < 5
+        assert store.get("locked").version == 1  # reads never wait for row locks
+        blocker.rollback()
+    assert store.save("locked", {}, 1.0, {}).version == 2
+
+
+def test_postgres_reconnects_after_losing_its_connections(pg_factory: StoreFactory) -> None:
+    import psycopg
+
+    store = pg_factory()
+    store.save("p", {}, 0.0, {})
+
+    def end_pooled_connection() -> None:
+        # The store's pooled connection (it only needs one here) is ended by the server, as on a restart.
+        pid = store._run(lambda conn: conn.execute("SELECT pg_backend_pid()").fetchone(), mode="read")
+        assert pid is not None
+        with psycopg.connect(pg_factory.location, autocommit=True) as admin:
+            assert admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid[0],)).fetchone() == (True,)
+
+    end_pooled_connection()
+    assert store.get("p").version == 1  # a read is simply retried on a fresh connection
+    end_pooled_connection()
+    # A write probes its connection first, so the stale one is replaced before anything is sent.
+    assert store.save("p", {}, 0.0, {}, expected_version=1).version == 2
+    end_pooled_connection()
+    store.set_default("p")  # a transaction that failed before COMMIT runs again
+    assert store.get_default() == "p" and store.integrity_check() == "ok"
+
+
+def test_postgres_integrity_check_finds_problems(pg_factory: StoreFactory) -> None:
+    store = pg_factory()
+    store.save("p", {}, 0.0, {})
+    assert store.integrity_check() == "ok"
+    pg_factory.query("ALTER TABLE lrtool_settings DROP CONSTRAINT lrtool_settings_default_profile_fkey")
+    pg_factory.query("UPDATE lrtool_settings SET default_profile = 'ghost'")
+    report = store.integrity_check()
+    assert "lrtool_settings lacks its foreign key" in report
+    assert "default profile 'ghost' does not exist" in report
+    assert store.get_default() is None  # the join ignores a dangling default
+    pg_factory.query("DROP TABLE lrtool_settings")
+    assert store.integrity_check() == "missing table lrtool_settings"
+
+
+def test_postgres_schema_option_isolates_stores(postgres_url: str, pg_factory: StoreFactory) -> None:
+    from engine_server._store_postgres import PostgresProfileStore
+
+    store = pg_factory()
+    store.save("only here", {}, 0.0, {})
+    other_schema = f"{pg_factory.schema}_other"
+    try:
+        with PostgresProfileStore(postgres_url, schema=other_schema) as other:
+            assert other.list() == ([], "")
+            other.save("only there", {}, 0.0, {})
+        assert _all_names(store, 10) == ["only here"]
+    finally:
+        pg_factory.query(f'DROP SCHEMA IF EXISTS "{other_schema}" CASCADE')
