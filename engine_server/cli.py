@@ -114,7 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the engine server (gRPC)")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1; LRTOOL_HOST)")
     serve.add_argument("--port", type=int, help="port (default 50051; 0 picks a free one; LRTOOL_PORT)")
-    serve.add_argument("--db", type=Path, help="SQLite profile store (default: in the user's data directory)")
+    serve.add_argument(
+        "--db", help="profile store: SQLite file (default: in your data directory) or postgresql://… URL"
+    )
     serve.add_argument("--workers", type=int, help="threads serving calls (default 16)")
     serve.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
     serve.add_argument("--tls-cert", type=Path, help="PEM certificate chain: serve TLS (with --tls-key)")
@@ -135,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--host", default="127.0.0.1", help="address the UI listens on (default 127.0.0.1)")
     up.add_argument("--port", type=int, default=7860, help="UI port (default 7860)")
     up.add_argument("--engine-port", type=int, help="engine port (default 50051; LRTOOL_PORT)")
-    up.add_argument("--db", type=Path, help="SQLite profile store (default: in the user's data directory)")
+    up.add_argument("--db", help="profile store: SQLite file (default: in your data directory) or postgresql://… URL")
     up.add_argument("--share", action="store_true", help="also publish a temporary public Gradio link")
 
     comfy = commands.add_parser("comfy", help="the ComfyUI node pack")
@@ -145,6 +147,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     comfy_install.add_argument("comfy_root", type=Path, metavar="PATH", help="the ComfyUI folder (with custom_nodes/)")
     comfy_install.add_argument("--python", help="ComfyUI's Python (default: found inside PATH, else this one)")
+
+    load_config = commands.add_parser(
+        "import", help="read a trainer config (kohya, kohya_ss GUI, ai-toolkit, OneTrainer, musubi-tuner)"
+    )
+    load_config.add_argument("file", type=Path, help="the trainer's config file")
+    load_config.add_argument("--dataset", type=Path, help="its dataset config (sd-scripts, kohya_ss, musubi-tuner)")
+    load_config.add_argument(
+        "--format", default="", help="sd-scripts, kohya_ss, ai-toolkit, onetrainer or musubi-tuner (default: detect)"
+    )
+    load_config.add_argument("--images", type=int, help="training images × repeats (files rarely say)")
+    load_config.add_argument("--objective", help="Style, Concept, Character or Fidelity")
+    load_config.add_argument(
+        "--set", action="append", default=[], metavar="FIELD=VALUE", help="any other configuration field"
+    )
+    load_config.add_argument("--write", type=Path, metavar="OUT", help="write the file with the chosen LR to OUT")
+    chosen = load_config.add_mutually_exclusive_group()
+    chosen.add_argument("--offset", type=float, help="with --write: LR = recommended × (1 + offset) (default 0)")
+    chosen.add_argument("--lr", type=float, dest="learning_rate", help="with --write: this learning rate")
+    load_config.add_argument("--json", action="store_true", help="print the result as JSON")
+    engine_option(load_config)
 
     calc = commands.add_parser("calc", help="recommend a learning rate for one configuration")
     for flag, field, kind, text in _CONFIG_FLAGS:
@@ -293,7 +315,7 @@ def _up(arguments: argparse.Namespace) -> int:
 
     from gradio_ui.app import launch
 
-    from .server import Settings, create_server
+    from .server import Settings, create_server, describe_store
 
     given = {"port": arguments.engine_port, "db": arguments.db}
     try:
@@ -313,7 +335,7 @@ def _up(arguments: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, interrupt)
     address = f"127.0.0.1:{port}"
-    print(f"LRTool engine on {address} (profiles in {settings.db})", flush=True)
+    print(f"LRTool engine on {address} (profiles in {describe_store(settings.db)})", flush=True)
     print(f"LRTool UI on http://{arguments.host}:{arguments.port}; Ctrl-C stops both", flush=True)
     try:
         launch(address, host=arguments.host, port=arguments.port, share=arguments.share, quiet=True)
@@ -335,6 +357,75 @@ def _calc(arguments: argparse.Namespace, engine: LRToolClient) -> int:
         print(_to_json(result))
     else:
         _print_calculation(result)
+    return EXIT_OK
+
+
+def _field_value(text: str) -> Any:
+    """FIELD=VALUE from the shell: numbers as numbers, the rest as text."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _import(arguments: argparse.Namespace, engine: LRToolClient) -> int:
+    try:
+        content = arguments.file.read_bytes()
+        dataset = arguments.dataset.read_bytes() if arguments.dataset else b""
+    except OSError as error:
+        return _fail(f"cannot read {error.filename}: {error.strerror}", EXIT_INVALID)
+    overrides: dict[str, Any] = {"images": arguments.images, "objective": arguments.objective}
+    for item in arguments.set:
+        field, separator, value = item.partition("=")
+        if not separator:
+            return _fail(f"--set takes FIELD=VALUE; got {item!r}", EXIT_INVALID)
+        overrides[field.strip()] = _field_value(value.strip())
+    result = engine.import_trainer_config(
+        content,
+        arguments.file.name,
+        format=arguments.format,
+        dataset_content=dataset,
+        dataset_filename=arguments.dataset.name if arguments.dataset else "",
+        overrides=overrides,
+    )
+    if arguments.json:
+        print(_to_json(result))
+    else:
+        print(f"{arguments.file.name}: {result.format}")
+        config = json_format.MessageToDict(result.config, preserving_proto_field_name=True)
+        print("configuration: " + ", ".join(f"{key}={value}" for key, value in config.items()))
+        for found in result.learning_rates:
+            scored = ""
+            if found.HasField("evaluation"):
+                evaluation = found.evaluation
+                scored = (
+                    f": stability {evaluation.stability_score:.1f} {evaluation.risk_band},"
+                    f" efficiency {evaluation.efficiency_score:.1f} {evaluation.efficiency_band}"
+                )
+            trained = f" (trains at {found.trained_value:.3e})" if found.trained_value != found.value else ""
+            print(f"learning rate in the file: {found.key} = {found.value:g}{trained}{scored}")
+        for warning in result.warnings:
+            print(f"note: {warning}")
+        if result.missing_fields:
+            flags = " ".join(f"--{name}" if name in ("images", "objective") else f"--set {name}=…"
+                             for name in result.missing_fields)  # fmt: skip
+            print(f"missing: {', '.join(result.missing_fields)}; supply them with {flags}")
+        if result.HasField("recommendation"):
+            print()
+            _print_calculation(result.recommendation)
+    if arguments.write is None:
+        return EXIT_OK
+    if not result.HasField("recommendation"):
+        return _fail("cannot write a learning rate before the configuration is complete (see 'missing')", EXIT_INVALID)
+    rate = arguments.learning_rate or result.recommendation.recommended_lr * (1.0 + (arguments.offset or 0.0))
+    written = engine.export_trainer_config(content, rate, arguments.file.name, format=arguments.format)
+    try:
+        arguments.write.write_bytes(written)
+    except OSError as error:
+        return _fail(f"cannot write {arguments.write}: {error.strerror}", EXIT_FAILED)
+    print(f"wrote {arguments.write} with learning rate {rate:.3e}", file=sys.stderr if arguments.json else sys.stdout)
     return EXIT_OK
 
 
@@ -412,6 +503,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ) as engine:
             if arguments.command == "calc":
                 return _calc(arguments, engine)
+            if arguments.command == "import":
+                return _import(arguments, engine)
             return _profiles(arguments, engine)
     except InvalidArgument as error:
         print("lrtool: the engine rejected the input:", file=sys.stderr)

@@ -384,6 +384,45 @@ class LRToolClient:
         """The profile as an LRTool 1.0 profile file (content and a suggested file name)."""
         return self._call(self._stub.ExportProfile, pb.ExportProfileRequest(name=name), timeout)
 
+    def import_trainer_config(
+        self,
+        content: bytes,
+        filename: str = "",
+        *,
+        format: str = "",
+        dataset_content: bytes = b"",
+        dataset_filename: str = "",
+        overrides: ConfigInput | None = None,
+        timeout: float | None = None,
+    ) -> pb.ImportTrainerConfigResponse:
+        """Read a trainer config (kohya, kohya_ss GUI, ai-toolkit, OneTrainer, musubi-tuner): its configuration,
+        the learning rates in it (scored), what is missing, and the recommendation when nothing is."""
+        request = pb.ImportTrainerConfigRequest(
+            content=content,
+            filename=filename,
+            format=format,
+            dataset_content=dataset_content,
+            dataset_filename=dataset_filename,
+        )
+        if overrides is not None:
+            request.overrides.CopyFrom(config_message(overrides))
+        return self._call(self._stub.ImportTrainerConfig, request, timeout)
+
+    def export_trainer_config(
+        self,
+        content: bytes,
+        learning_rate: float,
+        filename: str = "",
+        *,
+        format: str = "",
+        timeout: float | None = None,
+    ) -> bytes:
+        """The same trainer config with its learning rates set to train at `learning_rate`."""
+        request = pb.ExportTrainerConfigRequest(
+            content=content, filename=filename, format=format, learning_rate=learning_rate
+        )
+        return self._call(self._stub.ExportTrainerConfig, request, timeout).content
+
     def import_profile(
         self, content: bytes, name: str, *, expected_version: int | None = None, timeout: float | None = None
     ) -> pb.Profile:

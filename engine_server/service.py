@@ -38,6 +38,7 @@ from .store import (
     VersionConflict,
     validate_profile_name,
 )
+from .trainer_configs import TrainerConfigError, export_trainer_config, import_trainer_config
 
 log = logging.getLogger("lrtool.service")
 
@@ -359,6 +360,76 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
         config = TrainingConfig(**profile_file.config)
         expected = request.expected_version if request.HasField("expected_version") else None
         return self._save(request.name, config, profile_file.offset, "", expected)
+
+    # --- Trainer config files --------------------------------------------------
+
+    @_rpc
+    def ImportTrainerConfig(
+        self, request: pb.ImportTrainerConfigRequest, context: grpc.ServicerContext
+    ) -> pb.ImportTrainerConfigResponse:
+        overrides = _convert.config_fields_from_proto(request.overrides)
+        try:
+            imported = import_trainer_config(
+                request.content,
+                request.filename,
+                request.format,
+                dataset_content=request.dataset_content,
+                dataset_filename=request.dataset_filename,
+                overrides=overrides,
+            )
+        except TrainerConfigError as error:
+            raise _file_problems(error, "content") from None
+        response = pb.ImportTrainerConfigResponse(
+            format=imported.format,
+            config=_convert.config_to_proto(imported.config),
+            missing_fields=imported.missing_fields,
+            warnings=imported.warnings,
+            learning_rate_scale=imported.learning_rate_scale,
+        )
+        config = None
+        if not imported.missing_fields:
+            try:
+                config = TrainingConfig(**imported.config)
+                response.recommendation.CopyFrom(_convert.calculation_to_proto(calculate(config)))
+            except ConfigError as error:
+                # The file is read; what LRTool cannot accept is said, field by field.
+                response.warnings.extend(f"cannot calculate: {violation}" for violation in error.violations)
+                config = None
+        for found in imported.learning_rates:
+            trained = found.value * imported.learning_rate_scale
+            item = response.learning_rates.add(key=found.key, value=found.value, trained_value=trained)
+            if config is not None and trained > 0:
+                try:
+                    item.evaluation.CopyFrom(_convert.calculation_to_proto(calculate(config, learning_rate=trained)))
+                except ConfigError as error:
+                    response.warnings.extend(f"{found.key}: {violation.description}" for violation in error.violations)
+        return response
+
+    @_rpc
+    def ExportTrainerConfig(
+        self, request: pb.ExportTrainerConfigRequest, context: grpc.ServicerContext
+    ) -> pb.ExportTrainerConfigResponse:
+        check_adjustment(learning_rate=request.learning_rate)
+        try:
+            content = export_trainer_config(
+                request.content, request.filename, request.format, learning_rate=request.learning_rate
+            )
+        except TrainerConfigError as error:
+            raise _file_problems(error, "content") from None
+        return pb.ExportTrainerConfigResponse(content=content, filename=request.filename)
+
+
+def _file_problems(error: TrainerConfigError, field: str) -> ConfigError:
+    """A trainer file's problems as violations of the request field that carried the file."""
+    violations = []
+    for where, text in error.problems:
+        if not where:
+            violations.append(FieldViolation(field, text))
+        elif where.startswith("line "):
+            violations.append(FieldViolation(field, f"{where}: {text}"))
+        else:
+            violations.append(FieldViolation(f"{field}.{where}", text))
+    return ConfigError(violations)
 
 
 def _adjustment(request: pb.CalculateRequest) -> tuple[float | None, float | None]:

@@ -112,6 +112,31 @@ def problems(violations: Iterable[Violation], message: str = "") -> str:
     )
 
 
+def trainer_config_report(filename: str, result: Any) -> str:
+    """What an imported trainer config says: its learning rates (scored), what is missing, notes."""
+    rows = []
+    for found in result.learning_rates:
+        scored = ""
+        if found.HasField("evaluation"):
+            evaluation = found.evaluation
+            scored = (
+                f" — stability {evaluation.stability_score:.1f} ({evaluation.risk_band}),"
+                f" efficiency {evaluation.efficiency_score:.1f} ({evaluation.efficiency_band})"
+            )
+        rows.append(f"<li><code>{html.escape(found.key)}</code> = {found.value:g}{html.escape(scored)}</li>")
+    missing = ""
+    if result.missing_fields:
+        names = ", ".join(result.missing_fields)
+        missing = f"<p class='lrtool-error'>Still to fill in: <strong>{html.escape(names)}</strong>.</p>"
+    notes = "".join(f"<li>{html.escape(warning)}</li>" for warning in result.warnings)
+    return (
+        f'<div class="lrtool-import" id="trainer-report"><p>Read <strong>{html.escape(filename)}</strong>'
+        f" as a {html.escape(result.format)} config. The form now shows its settings.</p>"
+        f"<p>Learning rates in the file:</p><ul>{''.join(rows) or '<li>none</li>'}</ul>{missing}"
+        f"{f'<details><summary>Notes</summary><ul>{notes}</ul></details>' if notes else ''}</div>"
+    )
+
+
 def notice(text: str, kind: str = "info") -> str:
     return f'<div class="lrtool-notice lrtool-{kind}">{html.escape(text)}</div>'
 

@@ -291,6 +291,65 @@ def show_parameters(formula: str, trainer: str, scheduler: str) -> list[Any]:
     return updates
 
 
+# --- Trainer config files -----------------------------------------------------------------
+
+
+def _upload_bytes(upload: Any) -> tuple[bytes, str]:
+    path = Path(upload if isinstance(upload, str) else upload.name)
+    return path.read_bytes(), path.name
+
+
+def import_config(upload: Any, dataset: Any, images: Any, objective: Any) -> tuple[Any, ...]:
+    """Fill the form from a trainer config; the form's images and objective answer what files never say."""
+    skip_form = (gr.skip(),) * len(ALL_FIELDS)
+    if upload is None:
+        return (views.notice("Choose a trainer config file first.", "info"), None, gr.skip(), *skip_form)
+    content, filename = _upload_bytes(upload)
+    dataset_content, dataset_name = _upload_bytes(dataset) if dataset is not None else (b"", "")
+    overrides = {"images": int(images) if images else None, "objective": objective or None}
+    try:
+        result = ENGINE.client.import_trainer_config(
+            content, filename, dataset_content=dataset_content, dataset_filename=dataset_name, overrides=overrides
+        )
+    except InvalidArgument as error:
+        return (views.problems(error.violations, error.message), None, gr.skip(), *skip_form)
+    except LRToolClientError as error:
+        return (views.notice(error.message, "error"), None, gr.skip(), *skip_form)
+    config = result.config
+    values = form_from_config(config)
+    names = [name for name, _ in ALL_FIELDS]
+    present = {field.name for field, _ in config.ListFields()}
+    if "warmup_fraction" in present or "warmup_steps" in present:
+        present |= {"warmup_mode", "warmup_value"}
+    updates = [value if name in present else gr.skip() for name, value in zip(names, values, strict=True)]
+    file_rate = result.learning_rates[0].trained_value if result.learning_rates else None
+    return (
+        views.trainer_config_report(filename, result),
+        {"content": content, "filename": filename, "format": result.format},
+        file_rate if file_rate else gr.skip(),
+        *updates,
+    )
+
+
+def export_config(loaded: dict[str, Any] | None, offset_percent: float, *values: Any) -> tuple[str, Any]:
+    """The imported file with the adjusted learning rate written into it."""
+    if not loaded:
+        return views.notice("Import a trainer config first.", "info"), gr.update(visible=False)
+    try:
+        rate = ENGINE.client.calculate(config_from_form(values), offset=offset_percent / 100.0).adjusted_lr
+        content = ENGINE.client.export_trainer_config(
+            loaded["content"], rate, loaded["filename"], format=loaded["format"]
+        )
+    except InvalidArgument as error:
+        return views.problems(error.violations, error.message), gr.update(visible=False)
+    except LRToolClientError as error:
+        return views.notice(error.message, "error"), gr.update(visible=False)
+    path = Path(tempfile.mkdtemp(prefix="lrtool-")) / loaded["filename"]
+    path.write_bytes(content)
+    message = f"{loaded['filename']} with learning rate {views.rate_text(rate)}; everything else as it was."
+    return views.notice(message, "ok"), gr.update(value=str(path), visible=True)
+
+
 # --- Compare ----------------------------------------------------------------------------
 
 COMPARE_INPUT_COLUMNS = [
@@ -612,6 +671,24 @@ def build_demo() -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("Calculator", id="calculator"), gr.Row(equal_height=False):
                 with gr.Column(scale=2, min_width=320):
+                    with gr.Accordion("Import a trainer config", open=False, elem_id="trainer-import"):
+                        trainer_file = gr.File(
+                            label="kohya / kohya_ss GUI / ai-toolkit / OneTrainer / musubi-tuner config",
+                            file_types=[".toml", ".json", ".yaml", ".yml"],
+                            elem_id="trainer-file",
+                        )
+                        dataset_file = gr.File(
+                            label="Its dataset config (optional)", file_types=[".toml", ".json"], elem_id="dataset-file"
+                        )
+                        trainer_import = gr.Button("Fill the form from the file", elem_id="trainer-import-button")
+                        trainer_status = gr.HTML(elem_id="trainer-status")
+                        trainer_export = gr.Button(
+                            "Write the adjusted learning rate into the file", elem_id="trainer-export-button"
+                        )
+                        trainer_download = gr.DownloadButton(
+                            "Download the file", visible=False, elem_id="trainer-download"
+                        )
+                        trainer_loaded = gr.State(None)
                     with gr.Group():
                         model = gr.Dropdown(label="Model", elem_id="field-model")
                         objective = gr.Radio(label="Objective", elem_id="field-objective")
@@ -775,6 +852,21 @@ def build_demo() -> gr.Blocks:
             recalculate, [offset, *form], outputs, api_visibility="private"
         )
         gr.on([evaluate.click, my_rate.submit], evaluate_rate, [my_rate, *form], evaluation, api_name="evaluate")
+
+        trainer_import.click(
+            import_config,
+            [trainer_file, dataset_file, images, objective],
+            [trainer_status, trainer_loaded, my_rate, *form],
+            api_name="import_trainer_config",
+        ).then(
+            show_parameters, [formula, trainer, scheduler], [*parameters, warmup_value], api_visibility="private"
+        ).then(recalculate, [offset, *form], outputs, api_visibility="private").then(
+            evaluate_rate, [my_rate, *form], evaluation, api_visibility="private"
+        )
+        trainer_export.click(
+            export_config, [trainer_loaded, offset, *form], [trainer_status, trainer_download],
+            api_name="export_trainer_config",
+        )  # fmt: skip
 
         add_row.click(add_current, [table, *form], table, api_name="compare_add")
         vary_button.click(vary_field, [table, vary, vary_values, *form], [table, compare_note], api_name="compare_vary")

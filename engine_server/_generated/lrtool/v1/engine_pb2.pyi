@@ -468,3 +468,69 @@ class ImportProfileRequest(_message.Message):
     name: str
     expected_version: int
     def __init__(self, content: _Optional[bytes] = ..., name: _Optional[str] = ..., expected_version: _Optional[int] = ...) -> None: ...
+
+class ImportTrainerConfigRequest(_message.Message):
+    __slots__ = ("content", "filename", "format", "dataset_content", "dataset_filename", "overrides")
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    DATASET_CONTENT_FIELD_NUMBER: _ClassVar[int]
+    DATASET_FILENAME_FIELD_NUMBER: _ClassVar[int]
+    OVERRIDES_FIELD_NUMBER: _ClassVar[int]
+    content: bytes
+    filename: str
+    format: str
+    dataset_content: bytes
+    dataset_filename: str
+    overrides: TrainingConfig
+    def __init__(self, content: _Optional[bytes] = ..., filename: _Optional[str] = ..., format: _Optional[str] = ..., dataset_content: _Optional[bytes] = ..., dataset_filename: _Optional[str] = ..., overrides: _Optional[_Union[TrainingConfig, _Mapping]] = ...) -> None: ...
+
+class FoundLearningRate(_message.Message):
+    __slots__ = ("key", "value", "trained_value", "evaluation")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    TRAINED_VALUE_FIELD_NUMBER: _ClassVar[int]
+    EVALUATION_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    value: float
+    trained_value: float
+    evaluation: Calculation
+    def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ..., trained_value: _Optional[float] = ..., evaluation: _Optional[_Union[Calculation, _Mapping]] = ...) -> None: ...
+
+class ImportTrainerConfigResponse(_message.Message):
+    __slots__ = ("format", "config", "learning_rates", "missing_fields", "warnings", "recommendation", "learning_rate_scale")
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    LEARNING_RATES_FIELD_NUMBER: _ClassVar[int]
+    MISSING_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    RECOMMENDATION_FIELD_NUMBER: _ClassVar[int]
+    LEARNING_RATE_SCALE_FIELD_NUMBER: _ClassVar[int]
+    format: str
+    config: TrainingConfig
+    learning_rates: _containers.RepeatedCompositeFieldContainer[FoundLearningRate]
+    missing_fields: _containers.RepeatedScalarFieldContainer[str]
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    recommendation: Calculation
+    learning_rate_scale: float
+    def __init__(self, format: _Optional[str] = ..., config: _Optional[_Union[TrainingConfig, _Mapping]] = ..., learning_rates: _Optional[_Iterable[_Union[FoundLearningRate, _Mapping]]] = ..., missing_fields: _Optional[_Iterable[str]] = ..., warnings: _Optional[_Iterable[str]] = ..., recommendation: _Optional[_Union[Calculation, _Mapping]] = ..., learning_rate_scale: _Optional[float] = ...) -> None: ...
+
+class ExportTrainerConfigRequest(_message.Message):
+    __slots__ = ("content", "filename", "format", "learning_rate")
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
+    content: bytes
+    filename: str
+    format: str
+    learning_rate: float
+    def __init__(self, content: _Optional[bytes] = ..., filename: _Optional[str] = ..., format: _Optional[str] = ..., learning_rate: _Optional[float] = ...) -> None: ...
+
+class ExportTrainerConfigResponse(_message.Message):
+    __slots__ = ("content", "filename")
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    content: bytes
+    filename: str
+    def __init__(self, content: _Optional[bytes] = ..., filename: _Optional[str] = ...) -> None: ...

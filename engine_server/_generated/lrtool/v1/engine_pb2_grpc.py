@@ -89,6 +89,16 @@ class LRToolEngineStub:
                 request_serializer=lrtool_dot_v1_dot_engine__pb2.ImportProfileRequest.SerializeToString,
                 response_deserializer=lrtool_dot_v1_dot_engine__pb2.Profile.FromString,
                 _registered_method=True)
+        self.ImportTrainerConfig = channel.unary_unary(
+                '/lrtool.v1.LRToolEngine/ImportTrainerConfig',
+                request_serializer=lrtool_dot_v1_dot_engine__pb2.ImportTrainerConfigRequest.SerializeToString,
+                response_deserializer=lrtool_dot_v1_dot_engine__pb2.ImportTrainerConfigResponse.FromString,
+                _registered_method=True)
+        self.ExportTrainerConfig = channel.unary_unary(
+                '/lrtool.v1.LRToolEngine/ExportTrainerConfig',
+                request_serializer=lrtool_dot_v1_dot_engine__pb2.ExportTrainerConfigRequest.SerializeToString,
+                response_deserializer=lrtool_dot_v1_dot_engine__pb2.ExportTrainerConfigResponse.FromString,
+                _registered_method=True)
 
 
 class LRToolEngineServicer:
@@ -169,6 +179,21 @@ class LRToolEngineServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ImportTrainerConfig(self, request, context):
+        """Trainer config files (kohya sd-scripts TOML + dataset TOML, kohya_ss GUI JSON,
+        ai-toolkit YAML, OneTrainer JSON, musubi-tuner TOML): read the configuration and
+        score every learning rate in the file; write a chosen rate back into the file.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportTrainerConfig(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LRToolEngineServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -226,6 +251,16 @@ def add_LRToolEngineServicer_to_server(servicer, server):
                     servicer.ImportProfile,
                     request_deserializer=lrtool_dot_v1_dot_engine__pb2.ImportProfileRequest.FromString,
                     response_serializer=lrtool_dot_v1_dot_engine__pb2.Profile.SerializeToString,
+            ),
+            'ImportTrainerConfig': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportTrainerConfig,
+                    request_deserializer=lrtool_dot_v1_dot_engine__pb2.ImportTrainerConfigRequest.FromString,
+                    response_serializer=lrtool_dot_v1_dot_engine__pb2.ImportTrainerConfigResponse.SerializeToString,
+            ),
+            'ExportTrainerConfig': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportTrainerConfig,
+                    request_deserializer=lrtool_dot_v1_dot_engine__pb2.ExportTrainerConfigRequest.FromString,
+                    response_serializer=lrtool_dot_v1_dot_engine__pb2.ExportTrainerConfigResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -525,6 +560,60 @@ class LRToolEngine:
             '/lrtool.v1.LRToolEngine/ImportProfile',
             lrtool_dot_v1_dot_engine__pb2.ImportProfileRequest.SerializeToString,
             lrtool_dot_v1_dot_engine__pb2.Profile.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportTrainerConfig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lrtool.v1.LRToolEngine/ImportTrainerConfig',
+            lrtool_dot_v1_dot_engine__pb2.ImportTrainerConfigRequest.SerializeToString,
+            lrtool_dot_v1_dot_engine__pb2.ImportTrainerConfigResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportTrainerConfig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lrtool.v1.LRToolEngine/ExportTrainerConfig',
+            lrtool_dot_v1_dot_engine__pb2.ExportTrainerConfigRequest.SerializeToString,
+            lrtool_dot_v1_dot_engine__pb2.ExportTrainerConfigResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -77,6 +77,12 @@ class LRToolEngineStub:
     ExportProfile: _grpc.UnaryUnaryMultiCallable[_engine_pb2.ExportProfileRequest, _engine_pb2.ExportProfileResponse]
     """LRTool 1.0 profile files (JSON with meta, configuration, statistics)."""
     ImportProfile: _grpc.UnaryUnaryMultiCallable[_engine_pb2.ImportProfileRequest, _engine_pb2.Profile]
+    ImportTrainerConfig: _grpc.UnaryUnaryMultiCallable[_engine_pb2.ImportTrainerConfigRequest, _engine_pb2.ImportTrainerConfigResponse]
+    """Trainer config files (kohya sd-scripts TOML + dataset TOML, kohya_ss GUI JSON,
+    ai-toolkit YAML, OneTrainer JSON, musubi-tuner TOML): read the configuration and
+    score every learning rate in the file; write a chosen rate back into the file.
+    """
+    ExportTrainerConfig: _grpc.UnaryUnaryMultiCallable[_engine_pb2.ExportTrainerConfigRequest, _engine_pb2.ExportTrainerConfigResponse]
 
 @_typing.type_check_only
 class LRToolEngineAsyncStub(LRToolEngineStub):
@@ -103,6 +109,12 @@ class LRToolEngineAsyncStub(LRToolEngineStub):
     ExportProfile: _aio.UnaryUnaryMultiCallable[_engine_pb2.ExportProfileRequest, _engine_pb2.ExportProfileResponse]  # type: ignore[assignment]
     """LRTool 1.0 profile files (JSON with meta, configuration, statistics)."""
     ImportProfile: _aio.UnaryUnaryMultiCallable[_engine_pb2.ImportProfileRequest, _engine_pb2.Profile]  # type: ignore[assignment]
+    ImportTrainerConfig: _aio.UnaryUnaryMultiCallable[_engine_pb2.ImportTrainerConfigRequest, _engine_pb2.ImportTrainerConfigResponse]  # type: ignore[assignment]
+    """Trainer config files (kohya sd-scripts TOML + dataset TOML, kohya_ss GUI JSON,
+    ai-toolkit YAML, OneTrainer JSON, musubi-tuner TOML): read the configuration and
+    score every learning rate in the file; write a chosen rate back into the file.
+    """
+    ExportTrainerConfig: _aio.UnaryUnaryMultiCallable[_engine_pb2.ExportTrainerConfigRequest, _engine_pb2.ExportTrainerConfigResponse]  # type: ignore[assignment]
 
 class LRToolEngineServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -192,5 +204,23 @@ class LRToolEngineServicer(metaclass=_abc_1.ABCMeta):
         request: _engine_pb2.ImportProfileRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_engine_pb2.Profile, _abc.Awaitable[_engine_pb2.Profile]]: ...
+
+    @_abc_1.abstractmethod
+    def ImportTrainerConfig(
+        self,
+        request: _engine_pb2.ImportTrainerConfigRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_engine_pb2.ImportTrainerConfigResponse, _abc.Awaitable[_engine_pb2.ImportTrainerConfigResponse]]:
+        """Trainer config files (kohya sd-scripts TOML + dataset TOML, kohya_ss GUI JSON,
+        ai-toolkit YAML, OneTrainer JSON, musubi-tuner TOML): read the configuration and
+        score every learning rate in the file; write a chosen rate back into the file.
+        """
+
+    @_abc_1.abstractmethod
+    def ExportTrainerConfig(
+        self,
+        request: _engine_pb2.ExportTrainerConfigRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_engine_pb2.ExportTrainerConfigResponse, _abc.Awaitable[_engine_pb2.ExportTrainerConfigResponse]]: ...
 
 def add_LRToolEngineServicer_to_server(servicer: LRToolEngineServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

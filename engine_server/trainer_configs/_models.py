@@ -1,0 +1,134 @@
+"""Which base model a trainer file trains: from the trainer's own flags, refined by model names.
+
+A trainer's flag (kohya's `sdxl`, ai-toolkit's `is_flux`/`arch`, OneTrainer's `model_type`, the network
+module) decides the architecture, because that is what the trainer runs. File and repository names
+refine it within that architecture (Pony, Turbo and Lightning are SDXL checkpoints) or, without a
+flag, decide it. Models LRTool has no calibration for are reported, never mapped to a look-alike.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from engine_server.engine import catalog
+
+from ._common import Draft, show
+
+#: The architecture family of each catalog model: names may refine a flag only within its family.
+FAMILY = {
+    "sd15": "sd1",
+    "sd21": "sd2",
+    "sdxl": "sdxl",
+    "pony": "sdxl",
+    "sdxl_turbo": "sdxl",
+    "sdxl_lightning": "sdxl",
+    "flux1": "flux1",
+    "flux2_dev": "flux2",
+    "z_image": "zimage",
+}
+#: The model a family flag means when no name says more.
+BASE_OF_FAMILY = {
+    "sd1": "sd15",
+    "sd2": "sd21",
+    "sdxl": "sdxl",
+    "flux1": "flux1",
+    "flux2": "flux2_dev",
+    "zimage": "z_image",
+}
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """A model LRTool has no calibration for."""
+
+    label: str
+
+
+# Checked in order: the first pattern found in a name wins, so the specific come before the general
+# ("z_image_turbo" is Z-Image, not SDXL Turbo; "flux.2-klein" is not FLUX.2 Dev).
+_NAME_PATTERNS: tuple[tuple[re.Pattern[str], str | Unsupported], ...] = tuple(
+    (re.compile(pattern), target)
+    for pattern, target in (
+        (r"klein", Unsupported("FLUX.2 Klein")),
+        (r"chroma", Unsupported("Chroma")),
+        (r"z[-_ ]?image", "z_image"),
+        (r"flux[-_. ]?2", "flux2_dev"),
+        (r"flux", "flux1"),
+        (r"(?<![a-z])sd[-_ ]?3|stable[-_ ]diffusion[-_ ]3", Unsupported("Stable Diffusion 3")),
+        (r"qwen", Unsupported("Qwen-Image")),
+        (r"(?<![a-z])wan[-_ ]?\d", Unsupported("Wan")),
+        (r"hunyuan|(?<![a-z])hv[-_]", Unsupported("HunyuanVideo / HunyuanImage")),
+        (r"framepack|frame_pack", Unsupported("FramePack")),
+        (r"hidream", Unsupported("HiDream")),
+        (r"lumina", Unsupported("Lumina")),
+        (r"pixart", Unsupported("PixArt")),
+        (r"(?<![a-z])sana", Unsupported("Sana")),
+        (r"kandinsky", Unsupported("Kandinsky")),
+        (r"cascade|wuerstchen|würstchen", Unsupported("Stable Cascade / Würstchen")),
+        (r"auraflow", Unsupported("AuraFlow")),
+        (r"pony", "pony"),
+        (r"lightning", "sdxl_lightning"),
+        (r"turbo(?=.*xl)|xl.*turbo", "sdxl_turbo"),
+        (r"sd[-_ ]?xl|stable[-_ ]diffusion[-_ ]xl|xl(?![a-z])|illustrious|noobai|animagine", "sdxl"),
+        (r"v?2[-_.]1|sd[-_ ]?21|stable[-_ ]diffusion[-_ ]2", "sd21"),
+        (r"v?1[-_.][45]|sd[-_ ]?1[45]|stable[-_ ]diffusion[-_ ]v?1", "sd15"),
+    )
+)
+
+#: Name hits that only refine a family flag (a bare "turbo" means SDXL Turbo inside the SDXL family).
+_FAMILY_REFINEMENTS = {"sdxl": ((re.compile(r"turbo"), "sdxl_turbo"),)}
+
+
+def from_names(names: Iterable[str]) -> str | Unsupported | None:
+    """The first model any name points to."""
+    for name in names:
+        lowered = name.lower()
+        for pattern, target in _NAME_PATTERNS:
+            if pattern.search(lowered):
+                return target
+    return None
+
+
+def settle(
+    draft: Draft,
+    family: str | Unsupported | None,
+    names: Iterable[str],
+    source: str,
+) -> None:
+    """Set `model` from a trainer flag's family (or None) and the model names in the file.
+
+    `source` names what decided the family, for messages (e.g. "model_type 'FLUX_DEV_1'").
+    """
+    names = [name for name in names if name]
+    shown = ", ".join(show(name) for name in names) or "no model name"
+    if isinstance(family, Unsupported):
+        draft.miss("model", f"{source} trains {family.label}, which LRTool has no calibration for")
+        return
+    hit = from_names(names)
+    if family is None:
+        if hit is None:
+            draft.miss("model", f"the base model cannot be told from {shown}; choose it")
+        elif isinstance(hit, Unsupported):
+            draft.miss("model", f"{shown} looks like {hit.label}, which LRTool has no calibration for")
+        else:
+            draft.set("model", hit)
+            draft.warn(f"model: {_display(hit)}, inferred from the name {shown}")
+        return
+    if isinstance(hit, str) and FAMILY[hit] == family:
+        draft.set("model", hit)
+        return
+    for pattern, refined in _FAMILY_REFINEMENTS.get(family, ()):
+        if any(pattern.search(name.lower()) for name in names):
+            draft.set("model", refined)
+            return
+    base = BASE_OF_FAMILY[family]
+    draft.set("model", base)
+    if hit is not None:
+        label = hit.label if isinstance(hit, Unsupported) else _display(hit)
+        draft.warn(f"model: {shown} looks like {label}, but {source} trains {_display(base)}; using {_display(base)}")
+
+
+def _display(model_id: str) -> str:
+    return catalog.MODELS.by_id(model_id).display_name
