@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -528,5 +529,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail("interrupted", EXIT_FAILED)
 
 
+def run() -> int:
+    """The console script: main(), quiet when its output is cut short (e.g. `lrtool … | head`)."""
+    try:
+        return main()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run())

@@ -112,3 +112,10 @@ def test_serve_refuses_a_bad_setting_clearly() -> None:
         timeout=60,
     )
     assert result.returncode == 2 and "port" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_output_cut_short_is_not_an_error(engine: RunningEngine) -> None:
+    command = " ".join([sys.executable, "-m", "engine_server.cli", *CALC, "--engine", engine.address, "| head -1"])
+    result = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, timeout=60)
+    assert result.stdout.startswith("Recommended LR")
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
