@@ -13,19 +13,30 @@ from .engine import FieldViolation
 
 #: A status message stays readable; the details carry every violation anyway.
 _MAX_MESSAGE_VIOLATIONS = 5
+_MAX_MESSAGE_CHARACTERS = 1000
+#: gRPC clients refuse trailers over 8 KiB by default (grpc.max_metadata_size), and the
+#: details travel base64-encoded in one: keep them well below that.
+_MAX_DETAIL_BYTES = 5000
 
 
 def invalid_argument(violations: Iterable[FieldViolation]) -> grpc.Status:
-    """INVALID_ARGUMENT with a google.rpc.BadRequest naming every bad field."""
+    """INVALID_ARGUMENT with a google.rpc.BadRequest naming every bad field (the first ones, if very many)."""
     listed = list(violations)
     shown = "; ".join(str(violation) for violation in listed[:_MAX_MESSAGE_VIOLATIONS])
     more = len(listed) - _MAX_MESSAGE_VIOLATIONS
     message = shown + (f"; and {more} more" if more > 0 else "")
-    detail = error_details_pb2.BadRequest(
-        field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description) for v in listed
-        ]
-    )
+    if len(message) > _MAX_MESSAGE_CHARACTERS:
+        message = message[: _MAX_MESSAGE_CHARACTERS - 1] + "…"
+    detail = error_details_pb2.BadRequest()
+    for index, violation in enumerate(listed):
+        entry = error_details_pb2.BadRequest.FieldViolation(field=violation.field, description=violation.description)
+        if detail.ByteSize() + entry.ByteSize() > _MAX_DETAIL_BYTES:
+            left = len(listed) - index
+            detail.field_violations.add(
+                field=violation.field, description=f"and {left} more problems: fix the ones above and send again"
+            )
+            break
+        detail.field_violations.append(entry)
     packed = any_pb2.Any()
     packed.Pack(detail)
     status = status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=message, details=[packed])

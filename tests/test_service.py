@@ -319,3 +319,13 @@ def test_graceful_shutdown_reports_not_serving_and_closes_the_store(tmp_path: An
     with SQLiteProfileStore(tmp_path / "p.sqlite3") as store:
         assert store.get("kept").version == 1
         assert store.integrity_check() == "ok"
+
+
+def test_very_many_violations_still_fit_in_a_status(client: LRToolClient) -> None:
+    bad = {"model": "?" * 50, "optimizer": "?" * 50, "objective": "?", "formula": "?", "trainer": "?", "steps": -1}
+    with pytest.raises(InvalidArgument) as caught:
+        client.calculate_batch([calculate_request(bad) for _ in range(50)])
+    violations = caught.value.violations
+    assert violations[0].field == "requests[0].config.model"
+    assert "more problems" in violations[-1].description
+    assert len(caught.value.message) <= 1000
