@@ -10,23 +10,19 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
 import random
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from _engine import engine_process  # noqa: E402
 
 from engine_server.client import LRToolClient, LRToolClientError, calculate_request  # noqa: E402
 
@@ -50,29 +46,6 @@ def rss_bytes(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     raise RuntimeError("no VmRSS")
-
-
-@contextmanager
-def engine_process(directory: str) -> Iterator[tuple[str, int]]:
-    command = [sys.executable, "-m", "engine_server.cli", "serve", "--port", "0", "--log-level", "INFO"]
-    environment = dict(os.environ, LRTOOL_DB=str(Path(directory) / "load.sqlite3"))
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=environment, cwd=ROOT)
-    assert process.stderr is not None
-    port = None
-    for line in process.stderr:
-        found = re.search(r"listening on [^ ]+:(\d+) ", line)
-        if found:
-            port = int(found.group(1))
-            break
-    if port is None:
-        raise SystemExit("the engine did not start")
-    # Keep reading its log so that it never blocks on a full pipe.
-    threading.Thread(target=lambda: [None for _ in process.stderr or ()], daemon=True).start()
-    try:
-        yield f"127.0.0.1:{port}", process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def random_config(rng: random.Random) -> dict[str, Any]:

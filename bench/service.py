@@ -11,22 +11,19 @@ Targets (engine server issue):
 from __future__ import annotations
 
 import multiprocessing
-import os
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import grpc  # noqa: E402
+from _engine import engine_process  # noqa: E402
 from grpc_health.v1 import health_pb2, health_pb2_grpc  # noqa: E402
 
 from engine_server._generated.lrtool.v1 import engine_pb2 as pb  # noqa: E402
@@ -44,29 +41,6 @@ CONFIG: dict[str, Any] = {
     "objective": "Character",
 }  # fmt: skip
 SCHEDULES = ["constant_with_warmup", "linear", "cosine", "cosine_with_restarts", "polynomial", "rex"]
-
-
-@contextmanager
-def engine_process() -> Iterator[str]:
-    """`lrtool serve` on a free port in its own process, as users run it."""
-    with tempfile.TemporaryDirectory() as directory:
-        command = [sys.executable, "-m", "engine_server.cli", "serve", "--port", "0", "--log-level", "INFO"]
-        environment = dict(os.environ, LRTOOL_DB=str(Path(directory) / "bench.sqlite3"))
-        process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=environment, cwd=ROOT)
-        try:
-            port = None
-            assert process.stderr is not None
-            for line in process.stderr:
-                found = re.search(r"listening on [^ ]+:(\d+) ", line)
-                if found:
-                    port = int(found.group(1))
-                    break
-            if port is None:
-                raise SystemExit("the engine did not start")
-            yield f"127.0.0.1:{port}"
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
 
 
 def median_us(call: Callable[[], object], count: int) -> float:
@@ -186,7 +160,7 @@ def throughput(address: str) -> bool:
 
 
 def main() -> int:
-    with engine_process() as address:
+    with tempfile.TemporaryDirectory() as directory, engine_process(directory) as (address, _):
         ok = latency(address)
         ok &= batch(address)
         ok &= throughput(address)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -20,6 +19,9 @@ import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _engine import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 MOVES = 60
@@ -50,13 +52,6 @@ async (value) => {
   });
 }
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def wait_for(url: str, seconds: float = 60.0) -> None:

@@ -20,7 +20,6 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
@@ -47,6 +46,7 @@ from .store import (
     _check_offset,
     _decode_page_token,
     _encode_page_token,
+    _Migration,
     _to_json,
     validate_profile_name,
 )
@@ -84,13 +84,6 @@ _UPDATE = (
 
 
 # --------------------------------------------------------------------------- schema
-
-
-@dataclass(frozen=True, slots=True)
-class _Migration:
-    version: int
-    description: str
-    statements: tuple[str, ...]
 
 
 # Append only, and in step with store._MIGRATIONS: both backends report the same schema version.

@@ -17,6 +17,7 @@ from typing import Any
 
 from google.protobuf import json_format
 
+from ._generated.lrtool.v1 import engine_pb2 as pb
 from .client import (
     EngineUnavailable,
     InvalidArgument,
@@ -67,22 +68,11 @@ _SUMMARY_ROWS = [
     ("stability_score", "Stability"),
     ("efficiency_score", "Efficiency"),
 ]
+# The rest of a calculation, in the order the engine defines it (bands and warnings print apart).
 _STATISTICS_ROWS = [
-    "target_energy",
-    "delivered_energy",
-    "energy_ratio",
-    "deviation",
-    "effective_batch",
-    "exposure",
-    "capacity",
-    "resolution_scale",
-    "scheduler_factor",
-    "optimizer_modifier",
-    "warmup_steps",
-    "curvature_factor",
-    "objective_sensitivity",
-    "undershoot_k",
-    "overshoot_k",
+    field.name
+    for field in pb.Calculation.DESCRIPTOR.fields
+    if field.name not in {name for name, _ in _SUMMARY_ROWS} | {"risk_band", "efficiency_band", "warnings"}
 ]
 
 

@@ -432,14 +432,7 @@ def _dataset_config(draft: Draft, args: Section, dataset: Mapping[str, Any]) -> 
         paths={name: args.path(key) for name, key in renamed.items()},
     )
     found = Datasets(described=True)
-    entries = root.sequence("datasets")
-    if not entries:
-        draft.problem(("dataset", "datasets"), "the dataset config has no [[datasets]]")
-    for index, entry in enumerate(entries):
-        if not isinstance(entry, Mapping):
-            draft.problem(("dataset", "datasets", index), f"must be a table of settings; got {show(entry)}")
-            continue
-        this = Section(entry, draft, ("dataset", "datasets", index))
+    for this in dataset_entries(root, draft):
         batch, where = _fallback("batch_size", this, general, command_line)
         found.batch_sizes.append(_read_int(draft, where, "batch_size", batch, 1))
         size, where = _fallback("resolution", this, general, command_line)
@@ -546,3 +539,17 @@ def epochs_from_images(draft: Draft, epochs: int, *, regularized: bool, processe
         )
 
     draft.finalizers.append(from_images)
+
+
+def dataset_entries(root: Section, draft: Draft) -> list[Section]:
+    """The [[datasets]] tables of a dataset config (sd-scripts' layout, which musubi-tuner shares)."""
+    entries = root.sequence("datasets")
+    if not entries:
+        draft.problem(("dataset", "datasets"), "the dataset config has no [[datasets]]")
+    tables = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, Mapping):
+            draft.problem(("dataset", "datasets", index), f"must be a table of settings; got {show(entry)}")
+            continue
+        tables.append(Section(entry, draft, ("dataset", "datasets", index)))
+    return tables

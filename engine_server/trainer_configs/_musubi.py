@@ -100,14 +100,7 @@ def _datasets(draft: Draft, args: Section, dataset: Mapping[str, Any] | None) ->
         return found
     root = Section(dataset, draft, ("dataset",))
     general = root.section("general") or Section({}, draft, ("dataset", "general"))
-    entries = root.sequence("datasets")
-    if not entries:
-        draft.problem(("dataset", "datasets"), "the dataset config has no [[datasets]]")
-    for index, entry in enumerate(entries):
-        if not isinstance(entry, Mapping):
-            draft.problem(("dataset", "datasets", index), f"must be a table of settings; got {show(entry)}")
-            continue
-        this = Section(entry, draft, ("dataset", "datasets", index))
+    for this in _kohya.dataset_entries(root, draft):
         where = this if this.has("batch_size") else general
         found.batch_sizes.append(where.integer("batch_size", 1) or 1)
         where = this if this.has("resolution") else general
