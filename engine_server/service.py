@@ -27,7 +27,7 @@ from .engine import (
     schedule_curve,
     score_curve,
 )
-from .profile_files import ProfileFileError, read_profile_file, write_profile_file
+from .profile_files import ProfileFile, ProfileFileError, read_profile_file, write_profile_file
 from .store import (
     InvalidProfileName,
     ProfileExists,
@@ -256,22 +256,14 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
     @_rpc
     def SaveProfile(self, request: pb.SaveProfileRequest, context: grpc.ServicerContext) -> pb.Profile:
         profile = request.profile
-        problems: list[FieldViolation] = []
-        for check in (
+        _, config, _, _, _ = _all_checked(
             lambda: _profile_name(profile.name, "profile.name"),
             lambda: _config(profile.config, "profile.config"),
             lambda: self._check_notes(profile.notes),
             lambda: _check_offset(profile.offset, "profile.offset"),
             lambda: _check_expected_version(request),
-        ):
-            try:
-                check()
-            except ConfigError as error:
-                problems.extend(error.violations)
-        if problems:
-            raise ConfigError(problems)
+        )
         expected = request.expected_version if request.HasField("expected_version") else None
-        config = _convert.config_from_proto(profile.config)
         return self._save(profile.name, config, profile.offset, profile.notes, expected)
 
     def _check_notes(self, notes: str) -> None:
@@ -340,23 +332,11 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
 
     @_rpc
     def ImportProfile(self, request: pb.ImportProfileRequest, context: grpc.ServicerContext) -> pb.Profile:
-        problems: list[FieldViolation] = []
-        try:
-            _profile_name(request.name, "name")
-        except ConfigError as error:
-            problems.extend(error.violations)
-        try:
-            _check_expected_version(request)
-        except ConfigError as error:
-            problems.extend(error.violations)
-        try:
-            profile_file = read_profile_file(request.content)
-        except ProfileFileError as error:
-            problems.extend(
-                FieldViolation(f"content.{path}" if path else "content", text) for path, text in error.problems
-            )
-        if problems:
-            raise ConfigError(problems)
+        _, _, profile_file = _all_checked(
+            lambda: _profile_name(request.name, "name"),
+            lambda: _check_expected_version(request),
+            lambda: _profile_file(request.content),
+        )
         config = TrainingConfig(**profile_file.config)
         expected = request.expected_version if request.HasField("expected_version") else None
         return self._save(request.name, config, profile_file.offset, "", expected)
@@ -417,6 +397,30 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
         except TrainerConfigError as error:
             raise _file_problems(error, "content") from None
         return pb.ExportTrainerConfigResponse(content=content, filename=request.filename)
+
+
+def _all_checked(*checks: Callable[[], Any]) -> list[Any]:
+    """Run every check and report all their problems together; else their results, in order."""
+    results: list[Any] = []
+    problems: list[FieldViolation] = []
+    for check in checks:
+        try:
+            results.append(check())
+        except ConfigError as error:
+            problems.extend(error.violations)
+            results.append(None)
+    if problems:
+        raise ConfigError(problems)
+    return results
+
+
+def _profile_file(content: bytes) -> ProfileFile:
+    try:
+        return read_profile_file(content)
+    except ProfileFileError as error:
+        raise ConfigError(
+            FieldViolation(f"content.{path}" if path else "content", text) for path, text in error.problems
+        ) from None
 
 
 def _file_problems(error: TrainerConfigError, field: str) -> ConfigError:
