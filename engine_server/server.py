@@ -29,6 +29,9 @@ from .store import ProfileStore, open_store
 
 log = logging.getLogger("lrtool.server")
 
+#: Seconds past the grace period that a shutdown waits for gRPC before closing regardless.
+_STOP_MARGIN_SECONDS = 5.0
+
 #: A 10,000-request CalculateBatch is ~1.5 MB on the wire and its answer ~3.5 MB
 #: (with warnings); these limits leave room for that and little more.
 DEFAULT_MAX_RECEIVE_BYTES = 4 * 1024 * 1024
@@ -107,9 +110,14 @@ class EngineServer:
         with self._stop_lock:
             if self._stopped.is_set():
                 return
+            grace = self._grace if grace is None else grace
             self.health.enter_graceful_shutdown()
-            self.grpc_server.stop(self._grace if grace is None else grace).wait()
+            log.info("health NOT_SERVING; letting calls in flight finish (up to %.1f s)", grace)
+            # Bounded: a call that ignores cancellation must not keep the process alive.
+            if not self.grpc_server.stop(grace).wait(grace + _STOP_MARGIN_SECONDS):
+                log.warning("gRPC did not finish stopping within %.1f s; closing anyway", grace + _STOP_MARGIN_SECONDS)
             self.store.close()
+            log.info("profile store closed")
             self._stopped.set()
 
     def wait_for_termination(self, timeout: float | None = None) -> bool:

@@ -7,6 +7,7 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -33,15 +34,28 @@ def store_location(backend: str, tmp_path: Path) -> str:
 
 def start_engine(db: Path | str, port: int) -> subprocess.Popen[bytes]:
     environment = dict(os.environ, LRTOOL_DB=str(db))
+    log = tempfile.NamedTemporaryFile(prefix="lrtool-engine-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "engine_server.cli", "serve", "--port", str(port), "--log-level", "WARNING"],
+        [sys.executable, "-m", "engine_server.cli", "serve", "--port", str(port), "--log-level", "INFO"],
         env=environment,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log,
     )
+    process.log_path = log.name  # type: ignore[attr-defined]
     with LRToolClient(f"127.0.0.1:{port}") as client:
         client.wait_until_serving(timeout=60)
     return process
+
+
+def stop(engine: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, and the engine's own log in the failure if it does not stop in time."""
+    engine.send_signal(signal.SIGTERM)
+    try:
+        engine.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        engine.kill()
+        log = Path(engine.log_path).read_text(encoding="utf-8", errors="replace")  # type: ignore[attr-defined]
+        raise AssertionError(f"the engine did not stop within 60 s after SIGTERM; its log:\n{log}") from None
 
 
 def write_until_the_engine_dies(port: int, writer: int, round_: int, acknowledged: dict[str, int], run: str) -> None:
@@ -88,8 +102,7 @@ def test_sigkill_during_concurrent_writes_loses_nothing_acknowledged(tmp_path: P
             sample = client.get_profile(next(iter(acknowledged)))
             assert sample.notes == sample.name and sample.statistics.recommended_lr > 0
     finally:
-        engine.send_signal(signal.SIGTERM)
-        engine.wait(timeout=30)
+        stop(engine)
     with open_store(db) as store:
         assert store.integrity_check() == "ok"
 
@@ -109,8 +122,7 @@ def test_a_client_recovers_when_the_engine_comes_back(tmp_path: Path) -> None:
         try:
             assert client.calculate(TYPICAL).recommended_lr > 0  # same client, same channel
         finally:
-            engine.send_signal(signal.SIGTERM)
-            engine.wait(timeout=30)
+            stop(engine)
 
 
 def test_a_comfyui_node_recovers_when_the_engine_comes_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -134,5 +146,4 @@ def test_a_comfyui_node_recovers_when_the_engine_comes_back(tmp_path: Path, monk
     try:
         assert node().recommend(**inputs)["result"][0] > 0  # the same loaded pack, no restart of ComfyUI
     finally:
-        engine.send_signal(signal.SIGTERM)
-        engine.wait(timeout=30)
+        stop(engine)
