@@ -94,6 +94,7 @@ class _Model:
     overshoot_k: float
     warnings: tuple[str, ...]
     parity_rounding: bool  # reproduce LRTool 1.0's floating-point steps (formula lrtool-1.0)
+    schedule_args: ScheduleArgs  # as integrated, polynomial's default floor solved
 
     def delivered_energy(self, learning_rate: float) -> float:
         """learning_rate · scheduler_factor · exposure · capacity · resolution_scale · optimizer_modifier,
@@ -160,9 +161,10 @@ def _model(config: TrainingConfig) -> _Model:
 
     args = resolved.schedule_args
     if _uses_polynomial_default(resolved):
-        _, integral = _polynomial_default_floor(
+        floor, integral = _polynomial_default_floor(
             config, args, target_energy, exposure * capacity * resolution_scale * optimizer_modifier
         )
+        args = replace(args, min_lr_ratio=floor)
     else:
         integral = _integrate(config, resolved, args)
     if integral.scheduler_factor <= 0.0:
@@ -189,6 +191,7 @@ def _model(config: TrainingConfig) -> _Model:
         overshoot_k=overshoot_k,
         warnings=_warnings(config, resolved, recommended_lr, integral),
         parity_rounding=not resolved.formula.uses_trainer,
+        schedule_args=args,
     )
 
 
@@ -383,10 +386,8 @@ def schedule_curve(config: TrainingConfig, points: int = 200) -> ScheduleCurve:
     steps = np.unique(np.linspace(first, first + config.steps - 1, num=min(points, config.steps)).round()).astype(
         np.int64
     )
-    args = resolved.schedule_args
-    if _uses_polynomial_default(resolved):
-        model = _memoized_model(config)
-        args = replace(args, min_lr_ratio=_POLYNOMIAL_DEFAULT_LR_END / model.recommended_lr)
+    # Polynomial's default floor depends on the rate: take the one the calculation solved for.
+    args = _memoized_model(config).schedule_args if _uses_polynomial_default(resolved) else resolved.schedule_args
     values = step_multipliers(owner, resolved.schedule.id, config.steps, resolved.warmup_steps, args, steps)
     return ScheduleCurve(tuple(int(step) for step in steps), tuple(float(value) for value in values))
 

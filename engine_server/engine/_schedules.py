@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from . import _sums
 from ._catalog import COSINE_FLOOR, REX_ALPHA, REX_BETA, REX_DECAY_K
-from ._config import ScheduleArgs
+from ._config import ScheduleArgs, StepRules
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -299,18 +299,24 @@ def _square_sum_warmup_stable_decay(steps: int, warmup: int, args: ScheduleArgs)
     return warming + stable + _affine_square_sum(*sums, decay, floor)
 
 
-def _square_sum_piecewise_constant(steps: int, warmup: int, args: ScheduleArgs) -> float:
-    rules = _required(args.step_rules)
-    total = 0.0
+def _piecewise_segments(rules: StepRules, steps: int) -> list[tuple[int, float]]:
+    """(steps, multiplier) of each stretch of a piecewise-constant run, in order."""
+    segments = []
     start = 0
     for bound, multiplier in zip(rules.bounds, rules.multipliers, strict=True):
         end = min(bound, steps)
         if end > start:
-            total += (end - start) * multiplier * multiplier
+            segments.append((end - start, multiplier))
             start = end
     if steps > start:
-        total += (steps - start) * rules.last_multiplier * rules.last_multiplier
-    return total
+        segments.append((steps - start, rules.last_multiplier))
+    return segments
+
+
+def _square_sum_piecewise_constant(steps: int, warmup: int, args: ScheduleArgs) -> float:
+    return sum(
+        count * multiplier * multiplier for count, multiplier in _piecewise_segments(_required(args.step_rules), steps)
+    )
 
 
 _HUGGINGFACE_CURVES: dict[str, Curve] = {
@@ -543,15 +549,6 @@ def integrate(owner: str, schedule: str, steps: int, warmup: int, args: Schedule
 def _closed_zero_fraction(owner: str, schedule: str, steps: int, warmup: int, args: ScheduleArgs) -> float:
     """Share of steps at exactly zero for closed-form curves: a warmup's first step, or piecewise rules."""
     if schedule == "piecewise_constant" and args.step_rules is not None:
-        rules = args.step_rules
-        zero = 0
-        start = 0
-        for bound, multiplier in zip(rules.bounds, rules.multipliers, strict=True):
-            end = min(bound, steps)
-            if end > start:
-                zero += (end - start) if multiplier == 0.0 else 0
-                start = end
-        if steps > start and rules.last_multiplier == 0.0:
-            zero += steps - start
+        zero = sum(count for count, multiplier in _piecewise_segments(args.step_rules, steps) if multiplier == 0.0)
         return zero / steps
     return (1 if warmup > 0 else 0) / steps
