@@ -5,6 +5,12 @@
 # Works as root in a CI container without systemd (pg_ctlcluster starts the server directly).
 set -euo pipefail
 
+# Only the URL line may reach stdout: the tools below print progress of their own there (e.g.
+# pg_ctlcluster's "Removed stale pid file."), so stdout is kept as fd 3 and everything else goes
+# to stderr.
+exec 3>&1 1>&2
+emit_url() { echo "LRTOOL_TEST_POSTGRES_URL=${URL}" >&3; }
+
 PG_ROLE=lrtool
 PG_PASSWORD=lrtool
 PG_DATABASE=lrtool_test
@@ -20,7 +26,7 @@ die() {
 
 # Fast path: everything already in place (also lets a non-root user reuse a running server).
 if command -v psql >/dev/null 2>&1 && PGCONNECT_TIMEOUT=3 psql "$URL" -XAtqc 'SELECT 1' >/dev/null 2>&1; then
-    echo "LRTOOL_TEST_POSTGRES_URL=${URL}"
+    emit_url
     exit 0
 fi
 
@@ -60,7 +66,23 @@ fi
 status=$(pg_lsclusters -h | awk -v v="$MAJOR" -v c="$CLUSTER" '$1 == v && $2 == c {print $4}')
 if [ "$status" != online ]; then
     say "starting cluster ${MAJOR}/${CLUSTER}"
-    pg_ctlcluster "$MAJOR" "$CLUSTER" start || die "pg_ctlcluster ${MAJOR} ${CLUSTER} start failed (see /var/log/postgresql)"
+    # The server it forks must not inherit fd 3 or our stderr: a caller reading them through a
+    # pipe (`$(...)`, a CI log) would wait for the server to exit. Its messages go via a file.
+    # A server killed moments ago may still hold its socket lock, so a failed start is retried.
+    start_log=$(mktemp)
+    started=no
+    for attempt in 1 2 3; do
+        if pg_ctlcluster "$MAJOR" "$CLUSTER" start </dev/null >"$start_log" 2>&1 3>&-; then
+            started=yes
+            cat "$start_log" >&2
+            break
+        fi
+        cat "$start_log" >&2
+        say "start attempt ${attempt} failed"
+        sleep 2
+    done
+    rm -f "$start_log"
+    [ "$started" = yes ] || die "pg_ctlcluster ${MAJOR} ${CLUSTER} start failed (see /var/log/postgresql)"
 fi
 
 for _ in $(seq 1 50); do
@@ -88,4 +110,4 @@ fi
 
 PGCONNECT_TIMEOUT=5 psql "$URL" -XAtqc 'SELECT 1' >/dev/null \
     || die "cannot log in as ${PG_ROLE} over TCP (check pg_hba.conf of cluster ${MAJOR}/${CLUSTER})"
-echo "LRTOOL_TEST_POSTGRES_URL=${URL}"
+emit_url
