@@ -26,6 +26,7 @@ from .engine import (
     check_adjustment,
     schedule_curve,
     score_curve,
+    stop_when,
 )
 from .profile_files import ProfileFile, ProfileFileError, read_profile_file, write_profile_file
 from .store import (
@@ -80,7 +81,14 @@ def _rpc(handler: Handler[RequestT, ResponseT]) -> Handler[RequestT, ResponseT]:
     @functools.wraps(handler)
     def wrapper(self: Any, request: RequestT, context: grpc.ServicerContext) -> ResponseT:
         try:
-            return handler(self, request, context)
+            # Long engine work stops at the caller's deadline instead of finishing for no one.
+            with stop_when(lambda: _expired(context)):
+                return handler(self, request, context)
+        except Cancelled as stopped:
+            summary = f"deadline exceeded or call cancelled during {name}"
+            if stopped.completed:
+                summary += f" after {stopped.completed:,} results"
+            status = _status.plain(grpc.StatusCode.DEADLINE_EXCEEDED, summary)
         except _Abort as failure:
             status, summary = failure.status, str(failure)
         except ConfigError as error:
@@ -147,12 +155,10 @@ def _expired(context: grpc.ServicerContext) -> bool:
     return (remaining is not None and remaining <= 0) or not context.is_active()
 
 
-def _check_deadline(context: grpc.ServicerContext, what: str) -> None:
+def _check_deadline(context: grpc.ServicerContext) -> None:
+    """For the service's own loops; _rpc turns Cancelled into DEADLINE_EXCEEDED."""
     if _expired(context):
-        raise _Abort(
-            _status.plain(grpc.StatusCode.DEADLINE_EXCEEDED, f"deadline exceeded during {what}"),
-            f"deadline exceeded during {what}",
-        )
+        raise Cancelled(0)
 
 
 def _filename(name: str) -> str:
@@ -193,7 +199,7 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
         requests: list[CalculateRequest] = []
         for index, item in enumerate(request.requests):
             if index % _DEADLINE_CHECK_EVERY == 0:
-                _check_deadline(context, "CalculateBatch")
+                _check_deadline(context)
             offset, learning_rate = _adjustment(item)
             try:
                 check_adjustment(offset, learning_rate)
@@ -207,11 +213,7 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
             requests.append(CalculateRequest(config, offset, learning_rate))
         if problems:
             raise ConfigError(problems)
-        try:
-            calculations = calculate_batch(requests, stop=lambda: _expired(context))
-        except Cancelled as stopped:
-            summary = f"deadline exceeded or call cancelled during CalculateBatch after {stopped.completed:,} results"
-            raise _Abort(_status.plain(grpc.StatusCode.DEADLINE_EXCEEDED, summary), summary) from None
+        calculations = calculate_batch(requests)  # stops at the deadline: see _rpc
         results = [_convert.calculation_to_proto(calculation) for calculation in calculations]
         return pb.CalculateBatchResponse(results=results)
 

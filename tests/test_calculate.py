@@ -118,3 +118,45 @@ def test_a_batch_stops_when_asked() -> None:
     with pytest.raises(Cancelled) as caught:
         calculate_batch([CalculateRequest(TrainingConfig(**TYPICAL))] * 5, stop=lambda: next(asked))
     assert caught.value.completed == 2
+
+
+def _long_legacy_run(steps: int) -> TrainingConfig:
+    """A run long enough that LRTool 1.0's step-by-step sum takes several chunks."""
+    return TrainingConfig(**{**TYPICAL, "formula": "lrtool-1.0", "scheduler": "Rex", "steps": steps})
+
+
+def test_a_long_calculation_stops_inside_the_run_when_asked() -> None:
+    from engine_server.engine import Cancelled, stop_when
+
+    config = _long_legacy_run(2_500_003)  # three chunks of 2^20 steps
+    answers = iter([False, True])
+    asked: list[bool] = []
+
+    def stop() -> bool:
+        asked.append(True)
+        return next(answers)
+
+    with stop_when(stop), pytest.raises(Cancelled) as caught:
+        calculate(config)
+    assert caught.value.completed == 0
+    assert len(asked) == 2  # before the first chunk, then between the first and second
+    # Nothing half-done was kept: the same configuration calculates in full afterwards.
+    assert calculate(config) == calculate(_long_legacy_run(2_500_003))
+
+
+def test_a_batch_stopped_inside_a_long_request_counts_what_it_finished() -> None:
+    from engine_server.engine import Cancelled
+
+    answers = iter([False, False, False, True])  # request 1, request 2, its first chunk, its second
+    requests = [CalculateRequest(TrainingConfig(**TYPICAL)), CalculateRequest(_long_legacy_run(2_500_007))]
+    with pytest.raises(Cancelled) as caught:
+        calculate_batch(requests, stop=lambda: next(answers))
+    assert caught.value.completed == 1
+
+
+def test_stop_when_applies_only_inside_its_block() -> None:
+    from engine_server.engine import stop_when
+
+    with stop_when(lambda: True):
+        pass
+    assert calculate(_long_legacy_run(1_100_009)).recommended_lr > 0  # two chunks, never stopped

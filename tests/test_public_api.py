@@ -26,6 +26,7 @@ PUBLIC = [
     "risk_band",
     "schedule_curve",
     "score_curve",
+    "stop_when",
     "sweep",
 ]
 

@@ -222,3 +222,27 @@ def test_batch_deadline_is_honoured(tmp_path: Path) -> None:
             client.calculate_batch(requests, timeout=1.0)
     finally:
         server.stop(0)
+
+
+def test_a_long_calculation_stops_at_its_deadline(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The server gives up on the work itself, not only the client on the answer."""
+    from engine_server.client import DeadlineExceeded
+
+    long_run = {**TYPICAL, "formula": "lrtool-1.0", "scheduler": "cosine", "steps": 9_999_991}  # seconds of work
+    caplog.set_level("INFO", logger="lrtool.service")
+    settings = Settings(port=0, db=tmp_path / "p.sqlite3")
+    server, port = create_server(settings)
+    server.start()
+    try:
+        with LRToolClient(f"127.0.0.1:{port}") as client:
+            with pytest.raises(DeadlineExceeded):
+                client.calculate(long_run, timeout=0.3)
+            expected = "Calculate failed: DEADLINE_EXCEEDED deadline exceeded or call cancelled during Calculate"
+            for _ in range(200):  # the handler notices between chunks of the run
+                if any(expected in record.getMessage() for record in caplog.records):
+                    break
+                threading.Event().wait(0.05)
+            assert any(expected in record.getMessage() for record in caplog.records), caplog.text
+            assert client.calculate(TYPICAL).recommended_lr > 0  # and the server carries on
+    finally:
+        server.stop(0)

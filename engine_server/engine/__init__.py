@@ -20,6 +20,7 @@ from ._calculate import (
     score_curve,
     sweep,
 )
+from ._cancel import stop_when
 from ._config import TrainingConfig
 from ._exceptions import Cancelled, ConfigError, FieldViolation, LRToolError
 
@@ -42,5 +43,6 @@ __all__ = [
     "risk_band",
     "schedule_curve",
     "score_curve",
+    "stop_when",
     "sweep",
 ]

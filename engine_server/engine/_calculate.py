@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from . import _catalog as catalog
+from ._cancel import raise_if_stopped, stop_when
 from ._config import Resolved, ScheduleArgs, TrainingConfig, show_value
 from ._exceptions import Cancelled, ConfigError, FieldViolation
 from ._schedules import LRTOOL_1_0, Integral, integrate, step_multipliers
@@ -356,15 +357,20 @@ def calculate_batch(
     """Calculate many configurations, in order; every bad request is reported, as
     `requests[i].offset` or `requests[i].config.field` (i counted from `first_index`).
 
-    `stop` is asked before each request; when it answers True the batch raises Cancelled.
+    `stop` is asked before each request and inside long ones (as `stop_when` does); when
+    it answers True the batch raises Cancelled with the number of results completed.
     """
+    if stop is not None:
+        with stop_when(stop):
+            return calculate_batch(requests, first_index)
     results: list[Calculation] = []
     problems: list[FieldViolation] = []
     for index, request in enumerate(requests, start=first_index):
-        if stop is not None and stop():
-            raise Cancelled(len(results))
         try:
+            raise_if_stopped()
             results.append(calculate(request.config, request.offset, request.learning_rate))
+        except Cancelled:
+            raise Cancelled(len(results)) from None
         except ConfigError as error:
             prefix = f"requests[{index}]"
             problems.extend(

@@ -41,7 +41,10 @@ class ConfigError(LRToolError, ValueError):
 
 
 class Cancelled(LRToolError):
-    """A batch was stopped by its caller before it finished; `completed` results were computed."""
+    """Work was stopped by its caller (see `stop_when`) before it finished.
+
+    For a batch, `completed` results had been computed; for a single calculation it is 0.
+    """
 
     def __init__(self, completed: int) -> None:
         self.completed = completed

@@ -24,7 +24,8 @@ The energy formula set costs ~15 µs per configuration, so a 10,000-request
 CalculateBatch needs well under 1 s. Formula "lrtool-1.0" steps through the run
 as LRTool 1.0 did (~0.4 µs per step, cached per schedule and run length): a
 batch of long distinct lrtool-1.0 runs can take seconds; give such calls a
-deadline of 60 s. The server honours the deadline inside a batch.
+deadline of 60 s. The server honours the deadline inside a batch and inside a
+long lrtool-1.0 run (checked every 2^20 steps), answering DEADLINE_EXCEEDED.
 """
 
 from collections import abc as _abc
