@@ -126,5 +126,8 @@ def test_the_desk_end_to_end(page: Any) -> None:
     assert shown(page, "lr-recommended") == changed
 
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    # Gradio dims outputs while an update is pending; photograph the settled page.
+    page.wait_for_function("() => document.querySelectorAll('.pending').length === 0")
+    page.wait_for_timeout(300)  # let the fade back to full opacity finish
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert SCREENSHOT.stat().st_size > 10_000
