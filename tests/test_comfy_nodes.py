@@ -6,7 +6,9 @@ import importlib.util
 import json
 import math
 import os
+import shutil
 import socket
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -419,6 +421,62 @@ def test_unreachable_engine_that_is_not_local(tmp_path: Path, monkeypatch: pytes
     assert not remote.connection.is_loopback("10.1.2.3") and not remote.connection.is_loopback("engine.example")
     assert remote.connection.split_address("[::1]:6000") == ("::1", 6000)
     assert remote.connection.split_address("localhost") == ("localhost", 50051)
+
+
+# --- The whole repository in custom_nodes/ (Comfy registry, or a git clone there) --------------------
+
+#: Run in a fresh interpreter: hide the installed lrtool (a registry install has only its
+#: dependencies), load the copy's root __init__.py as ComfyUI's load_custom_node does, run a node.
+REGISTRY_LOAD = """
+import importlib.util, json, os, sys
+sys.meta_path[:] = [f for f in sys.meta_path
+                    if not (f if isinstance(f, type) else type(f)).__module__.startswith("__editable__")]
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.abspath(sys.argv[2])]
+assert importlib.util.find_spec("engine_server") is None, "lrtool is still importable"
+folder = sys.argv[1]
+name = folder.replace(".", "_x_")
+spec = importlib.util.spec_from_file_location(name, os.path.join(folder, "__init__.py"))
+module = importlib.util.module_from_spec(spec)
+sys.modules[name] = module
+spec.loader.exec_module(module)
+recommend = module.NODE_CLASS_MAPPINGS["LRToolRecommendLR"]
+types = recommend.INPUT_TYPES()
+values = {key: spec[1]["default"] for section in ("required", "optional")
+          for key, spec in types.get(section, {}).items() if len(spec) > 1 and "default" in spec[1]}
+import engine_server
+print(json.dumps({
+    "nodes": sorted(module.NODE_CLASS_MAPPINGS),
+    "web": os.path.abspath(os.path.join(folder, module.WEB_DIRECTORY)),
+    "pack": sys.modules[name + ".comfy_nodes"].__file__,
+    "engine_server": engine_server.__file__,
+    "learning_rate": recommend().recommend(**values)["result"][0],
+}))
+"""
+
+
+def test_the_repository_root_loads_as_a_custom_node(engine: RunningEngine, tmp_path: Path) -> None:
+    folder = tmp_path / "custom_nodes" / "lrtool-0.1.0"  # a dotted name, as registry folders have
+    folder.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copy2(ROOT / "__init__.py", folder / "__init__.py")
+    shutil.copy2(ROOT / "pyproject.toml", folder / "pyproject.toml")
+    for package in ("comfy_nodes", "engine_server"):
+        shutil.copytree(ROOT / package, folder / package, ignore=ignore)
+    environment = {**os.environ, "LRTOOL_ENGINE": engine.address, "LRTOOL_AUTOSTART": "0", "PYTHONPATH": ""}
+    finished = subprocess.run(
+        [sys.executable, "-c", REGISTRY_LOAD, str(folder), str(ROOT)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert finished.returncode == 0, finished.stderr
+    loaded = json.loads(finished.stdout.strip().splitlines()[-1])
+    assert loaded["nodes"] == ["LRToolEvaluateLR", "LRToolLoadProfile", "LRToolRecommendLR", "LRToolSaveProfile"]
+    assert Path(loaded["pack"]).is_relative_to(folder) and Path(loaded["engine_server"]).is_relative_to(folder)
+    assert any(Path(loaded["web"]).glob("*.js"))
+    assert loaded["learning_rate"] > 0
 
 
 # --- Install into a ComfyUI ---------------------------------------------------------------------------
