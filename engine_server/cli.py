@@ -11,6 +11,8 @@ import json
 import logging
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,9 @@ EXIT_FAILED = 1
 EXIT_INVALID = 2
 EXIT_UNAVAILABLE = 3
 EXIT_CONFLICT = 4
+
+#: Seconds `lrtool serve` waits at exit for request threads still busy after the server stopped.
+EXIT_WAIT_SECONDS = 5.0
 
 # (flag, TrainingConfig field, type, help) for `lrtool calc`.
 _CONFIG_FLAGS: list[tuple[str, str, Callable[[str], Any], str]] = [
@@ -264,7 +269,28 @@ def _serve(arguments: argparse.Namespace) -> int:
         return _fail(str(error), EXIT_INVALID)
     except OSError as error:
         return _fail(str(error), EXIT_FAILED)
+    leave_without_lingering_threads()
     return EXIT_OK
+
+
+def leave_without_lingering_threads(wait: float = EXIT_WAIT_SECONDS) -> None:
+    """Python joins every worker thread at exit, so one request still busy after the server
+    stopped (and the store closed) would hold the process open: give such threads `wait`
+    seconds, then exit without them."""
+    deadline = time.monotonic() + wait
+    current = threading.current_thread()
+    for thread in threading.enumerate():
+        if thread is not current and not thread.daemon:
+            thread.join(max(0.0, deadline - time.monotonic()))
+    lingering = [t.name for t in threading.enumerate() if t is not current and not t.daemon and t.is_alive()]
+    if lingering:
+        logging.getLogger("lrtool.server").warning(
+            "exiting with %d thread(s) still busy after %.1f s: %s", len(lingering), wait, ", ".join(lingering)
+        )
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_OK)
 
 
 def _token_from(path: Path | None) -> str | None:

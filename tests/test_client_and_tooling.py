@@ -114,6 +114,19 @@ def test_serve_refuses_a_bad_setting_clearly() -> None:
     assert result.returncode == 2 and "port" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_serve_does_not_wait_at_exit_for_a_thread_that_will_not_finish() -> None:
+    """Python joins worker threads at exit; a stuck one must not keep a stopped engine alive."""
+    stuck = (
+        "import threading, logging; from engine_server import cli;"
+        "logging.basicConfig(level='INFO');"
+        "threading.Thread(target=threading.Event().wait, name='stuck-request').start();"
+        "cli.leave_without_lingering_threads(wait=0.2)"
+    )
+    result = subprocess.run([sys.executable, "-c", stuck], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    assert "exiting with 1 thread(s) still busy after 0.2 s: stuck-request" in result.stderr
+
+
 def test_output_cut_short_is_not_an_error(engine: RunningEngine) -> None:
     command = " ".join([sys.executable, "-m", "engine_server.cli", *CALC, "--engine", engine.address, "| head -1"])
     result = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, timeout=60)
