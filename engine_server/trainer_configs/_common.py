@@ -86,6 +86,8 @@ class Edit:
 
 #: Runs once the user's overrides are in `config`: derives what needs them (steps from the image count).
 Finalizer = Callable[["Draft"], None]
+#: (images, batch size, accumulation) -> (steps, how they were counted)
+StepCount = Callable[[int, int, int], tuple[int, str]]
 
 
 @dataclass
@@ -129,6 +131,24 @@ class Draft:
     def raise_problems(self) -> None:
         if self.problems:
             raise TrainerConfigError(self.problems)
+
+    def steps_from_image_count(self, missing: str, count: StepCount) -> None:
+        """`steps` that a trainer counts from epochs and the image count, which may be known only
+        later (a dataset config, or the user's images): missing until then, `count` then gives the
+        steps and how they were counted (said as a warning)."""
+        self.miss("steps", missing)
+
+        def from_images(draft: Draft) -> None:
+            images, batch, accumulation = (draft.config.get(name) for name in ("images", "batch_size", "grad_accum"))
+            counts = (images, batch, accumulation)
+            if "steps" in draft.overridden or not all(isinstance(v, int) and v > 0 for v in counts):
+                return
+            assert isinstance(images, int) and isinstance(batch, int) and isinstance(accumulation, int)
+            steps, explanation = count(images, batch, accumulation)
+            draft.set("steps", steps)
+            draft.warn(f"steps: {explanation}")
+
+        self.finalizers.append(from_images)
 
 
 def show(value: Any) -> str:

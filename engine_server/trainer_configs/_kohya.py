@@ -522,23 +522,18 @@ def read_steps(
 
 def epochs_from_images(draft: Draft, epochs: int, *, regularized: bool, processes: int, label: str) -> None:
     """sd-scripts' and musubi-tuner's count: epochs × ceil(ceil(images / batch) / processes / accumulation)."""
-    draft.miss("steps", f"{epochs} epochs: the steps follow from the image count (supply images)")
 
-    def from_images(draft: Draft) -> None:
-        images, batch, accumulation = (draft.config.get(name) for name in ("images", "batch_size", "grad_accum"))
-        if "steps" in draft.overridden or not all(isinstance(v, int) and v > 0 for v in (images, batch, accumulation)):
-            return
-        assert isinstance(images, int) and isinstance(batch, int) and isinstance(accumulation, int)
+    def count(images: int, batch: int, accumulation: int) -> tuple[int, str]:
         per_device = max(1, batch // processes)
         batches = math.ceil(images * (2 if regularized else 1) / per_device)
-        draft.set("steps", epochs * math.ceil(batches / processes / accumulation))
+        steps = epochs * math.ceil(batches / processes / accumulation)
         doubled = " (doubled by the regularization images)" if regularized else ""
-        draft.warn(
-            f"steps: {epochs} epochs of {batches} batches{doubled} with accumulation {accumulation}"
-            f" = {draft.config['steps']} steps, as {label} counts them (buckets may add a few batches)"
+        return steps, (
+            f"{epochs} epochs of {batches} batches{doubled} with accumulation {accumulation}"
+            f" = {steps} steps, as {label} counts them (buckets may add a few batches)"
         )
 
-    draft.finalizers.append(from_images)
+    draft.steps_from_image_count(f"{epochs} epochs: the steps follow from the image count (supply images)", count)
 
 
 def dataset_entries(root: Section, draft: Draft) -> list[Section]:

@@ -198,19 +198,15 @@ def _steps(draft: Draft, gui: Section, found: _kohya.Datasets, processes: int) -
 
 def _gui_counted_steps(draft: Draft, epochs: int, regularized: bool, processes: int) -> None:
     """The GUI's own count: ceil(images × repeats / batch / accumulation × epoch × regularization factor)."""
-    draft.miss("steps", f"epoch {epochs}: the GUI counts the steps from the image count (supply images)")
 
-    def from_images(draft: Draft) -> None:
-        images, batch, accumulation = (draft.config.get(name) for name in ("images", "batch_size", "grad_accum"))
-        if "steps" in draft.overridden or not all(isinstance(v, int) and v > 0 for v in (images, batch, accumulation)):
-            return
-        assert isinstance(images, int) and isinstance(batch, int) and isinstance(accumulation, int)
+    def count(images: int, batch: int, accumulation: int) -> tuple[int, str]:
         factor = 2 if regularized else 1
         per_device = max(1, batch // processes)
-        draft.set("steps", math.ceil(images / per_device / accumulation * epochs * factor))
-        draft.warn(
-            f"steps: {images} images / batch {per_device} / accumulation {accumulation} × {epochs} epochs"
-            f"{' × 2 (regularization images)' if regularized else ''} = {draft.config['steps']}, as the GUI counts them"
+        steps = math.ceil(images / per_device / accumulation * epochs * factor)
+        return steps, (
+            f"{images} images / batch {per_device} / accumulation {accumulation} × {epochs} epochs"
+            f"{' × 2 (regularization images)' if regularized else ''} = {steps}, as the GUI counts them"
         )
 
-    draft.finalizers.append(from_images)
+    missing = f"epoch {epochs}: the GUI counts the steps from the image count (supply images)"
+    draft.steps_from_image_count(missing, count)

@@ -197,20 +197,15 @@ def _steps(draft: Draft, config: Section) -> None:
     epochs = config.integer("epochs", DEFAULTS["epochs"]) or 0
     if not config.has("epochs"):
         draft.warn(f"epochs is not set; OneTrainer trains {epochs} epochs")
-    draft.miss("steps", f"{epochs} epochs: the steps follow from the image count (supply images)")
 
-    def from_images(draft: Draft) -> None:
-        images, batch, accumulation = (draft.config.get(name) for name in ("images", "batch_size", "grad_accum"))
-        if "steps" in draft.overridden or not all(isinstance(v, int) and v > 0 for v in (images, batch, accumulation)):
-            return
-        assert isinstance(images, int) and isinstance(batch, int) and isinstance(accumulation, int)
-        draft.set("steps", int((images // batch) * epochs / accumulation))
-        draft.warn(
-            f"steps: {epochs} epochs of {images // batch} full batches with accumulation {accumulation}"
-            f" = {draft.config['steps']} steps, as OneTrainer counts them (per aspect bucket there may be fewer)"
+    def count(images: int, batch: int, accumulation: int) -> tuple[int, str]:
+        steps = int((images // batch) * epochs / accumulation)
+        return steps, (
+            f"{epochs} epochs of {images // batch} full batches with accumulation {accumulation}"
+            f" = {steps} steps, as OneTrainer counts them (per aspect bucket there may be fewer)"
         )
 
-    draft.finalizers.append(from_images)
+    draft.steps_from_image_count(f"{epochs} epochs: the steps follow from the image count (supply images)", count)
 
 
 def _learning_rates(draft: Draft, config: Section, family: str | None, batch: int, accumulation: int) -> None:
