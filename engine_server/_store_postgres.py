@@ -43,7 +43,7 @@ from .store import (
     StoreError,
     VersionConflict,
     _check_expected_version,
-    _check_offset,
+    _check_save_arguments,
     _decode_page_token,
     _encode_page_token,
     _Migration,
@@ -531,12 +531,9 @@ class PostgresProfileStore(ProfileStore):
         notes: str = "",
         expected_version: int | None = None,
     ) -> StoredProfile:
-        validate_profile_name(name)
-        config_json = _to_jsonb_text("config", config)
-        statistics_json = _to_jsonb_text("statistics", statistics)
-        offset = _check_offset(offset)
-        if not isinstance(notes, str):
-            raise ValueError(f"notes: must be a string; got a {type(notes).__name__}")
+        config_json, statistics_json, offset = _check_save_arguments(
+            name, config, offset, statistics, notes, to_json=_to_jsonb_text
+        )
         if "\x00" in notes:
             raise ValueError("notes: must not contain NUL (U+0000) characters in a PostgreSQL store")
         _check_expected_version(expected_version, allow_zero=True)

@@ -29,7 +29,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -246,6 +246,25 @@ def _check_offset(offset: float) -> float:
     if isinstance(offset, bool) or not isinstance(offset, int | float) or not math.isfinite(offset):
         raise ValueError(f"offset: must be a finite number; got {offset!r}")
     return float(offset)
+
+
+def _check_save_arguments(
+    name: str,
+    config: dict[str, Any],
+    offset: float,
+    statistics: dict[str, Any],
+    notes: str,
+    to_json: Callable[[str, dict[str, Any]], str] = _to_json,
+) -> tuple[str, str, float]:
+    """save()'s checks, in the same order for every store: the config and statistics as the
+    store's JSON text, and the offset as a float."""
+    validate_profile_name(name)
+    config_json = to_json("config", config)
+    statistics_json = to_json("statistics", statistics)
+    offset = _check_offset(offset)
+    if not isinstance(notes, str):
+        raise ValueError(f"notes: must be a string; got a {type(notes).__name__}")
+    return config_json, statistics_json, offset
 
 
 def _timestamp(value: datetime) -> str:
@@ -543,12 +562,7 @@ class SQLiteProfileStore(ProfileStore):
         notes: str = "",
         expected_version: int | None = None,
     ) -> StoredProfile:
-        validate_profile_name(name)
-        config_json = _to_json("config", config)
-        statistics_json = _to_json("statistics", statistics)
-        offset = _check_offset(offset)
-        if not isinstance(notes, str):
-            raise ValueError(f"notes: must be a string; got a {type(notes).__name__}")
+        config_json, statistics_json, offset = _check_save_arguments(name, config, offset, statistics, notes)
         _check_expected_version(expected_version, allow_zero=True)
 
         with self._write() as conn:
