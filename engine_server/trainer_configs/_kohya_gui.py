@@ -103,18 +103,12 @@ def read(data: Any, dataset: Mapping[str, Any] | None, draft: Draft) -> None:
 
 
 def _loaded_int(draft: Draft, gui: Section, key: str, fallback: int) -> int:
-    """An integer setting as update_my_data loads it: text is converted, unreadable text becomes `fallback`."""
-    value = gui.raw(key)
-    if value is None:
-        return fallback
-    number = to_float(value)
-    if number is None or isinstance(value, bool):
-        draft.warn(f"{key}: the GUI replaces {show(value)} with {fallback} when it loads the file")
-        return fallback
-    return int(number)
+    """An integer setting as update_my_data loads it (see _loaded_float), truncated as int() does."""
+    return int(_loaded_float(draft, gui, key, fallback))
 
 
 def _loaded_float(draft: Draft, gui: Section, key: str, fallback: float) -> float:
+    """A number setting as update_my_data loads it: text is converted, unreadable text becomes `fallback`."""
     value = gui.raw(key)
     if value is None:
         return fallback
