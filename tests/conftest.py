@@ -34,6 +34,25 @@ def load_json(name: str) -> Any:
     return json.loads((DATA / name).read_text(encoding="utf-8"))
 
 
+def golden_fields(case_input: dict[str, Any]) -> dict[str, Any]:
+    """The configuration fields of a golden_lrtool_1_0.json case's input (LRTool 1.0's names)."""
+    return {
+        "model": case_input["model"],
+        "resolution": case_input["resolution"],
+        "steps": case_input["steps"],
+        "images": case_input["images"],
+        "batch_size": case_input["batch"],
+        "grad_accum": case_input["grad_accum"],
+        "rank": case_input["rank"],
+        "alpha": float(case_input["alpha"]),
+        "optimizer": case_input["optimizer"],
+        "scheduler": case_input["scheduler"],
+        "warmup_fraction": case_input["warmup_percent"] / 100,
+        "objective": case_input["objective"],
+        "formula": "lrtool-1.0",
+    }
+
+
 @pytest.fixture
 def typical() -> dict[str, Any]:
     return dict(TYPICAL)

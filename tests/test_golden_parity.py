@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import load_json
+from conftest import golden_fields, load_json
 
 from engine_server.engine import Calculation, TrainingConfig, calculate
 
@@ -13,21 +13,7 @@ GOLDEN = load_json("golden_lrtool_1_0.json")["cases"]
 
 
 def golden_config(case_input: dict[str, Any]) -> TrainingConfig:
-    return TrainingConfig(
-        model=case_input["model"],
-        resolution=case_input["resolution"],
-        steps=case_input["steps"],
-        images=case_input["images"],
-        batch_size=case_input["batch"],
-        grad_accum=case_input["grad_accum"],
-        rank=case_input["rank"],
-        alpha=float(case_input["alpha"]),
-        optimizer=case_input["optimizer"],
-        scheduler=case_input["scheduler"],
-        warmup_fraction=case_input["warmup_percent"] / 100,
-        objective=case_input["objective"],
-        formula="lrtool-1.0",
-    )
+    return TrainingConfig(**golden_fields(case_input))
 
 
 def assert_matches(result: Calculation, expected: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ import math
 from typing import Any
 
 import pytest
-from conftest import DATA, TYPICAL, load_json
+from conftest import DATA, TYPICAL, golden_fields, load_json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -155,21 +155,7 @@ def test_the_file_is_written_as_the_original_wrote_it() -> None:
 @pytest.mark.parametrize("case", GOLDEN, ids=[f"golden{index}" for index in range(len(GOLDEN))])
 def test_every_golden_lrtool_1_0_input_round_trips_without_the_extension(case: dict[str, Any]) -> None:
     given_input = case["input"]
-    config = TrainingConfig(
-        model=given_input["model"],
-        resolution=given_input["resolution"],
-        steps=given_input["steps"],
-        images=given_input["images"],
-        batch_size=given_input["batch"],
-        grad_accum=given_input["grad_accum"],
-        rank=given_input["rank"],
-        alpha=float(given_input["alpha"]),
-        optimizer=given_input["optimizer"],
-        scheduler=given_input["scheduler"],
-        warmup_fraction=given_input["warmup_percent"] / 100,
-        objective=given_input["objective"],
-        formula="lrtool-1.0",
-    )
+    config = TrainingConfig(**golden_fields(given_input))
     written, read = round_trip(config, given_input["offset"])
     assert "lrtool" not in written
     configuration = written["configuration"]

@@ -8,7 +8,7 @@ from typing import Any
 
 import grpc
 import pytest
-from conftest import TYPICAL, RunningEngine, load_json, running_engine
+from conftest import TYPICAL, RunningEngine, golden_fields, load_json, running_engine
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from test_golden_parity import GOLDEN
@@ -62,14 +62,7 @@ def test_calculate_evaluates_a_learning_rate(client: LRToolClient) -> None:
 
 @pytest.mark.parametrize("case", GOLDEN[::3], ids=lambda c: f"{c['input']['model']}-{c['input']['scheduler']}")
 def test_golden_parity_through_grpc(client: LRToolClient, case: dict[str, Any]) -> None:
-    i = case["input"]
-    config = {
-        "model": i["model"], "resolution": i["resolution"], "steps": i["steps"], "images": i["images"],
-        "batch_size": i["batch"], "grad_accum": i["grad_accum"], "rank": i["rank"], "alpha": float(i["alpha"]),
-        "optimizer": i["optimizer"], "scheduler": i["scheduler"], "warmup_fraction": i["warmup_percent"] / 100,
-        "objective": i["objective"], "formula": "lrtool-1.0",
-    }  # fmt: skip
-    result = client.calculate(config, offset=i["offset"])
+    result = client.calculate(golden_fields(case["input"]), offset=case["input"]["offset"])
     for name, want in case["expected"].items():
         got = getattr(result, name)
         if isinstance(want, str) or want == 0:
@@ -81,14 +74,7 @@ def test_golden_parity_through_grpc(client: LRToolClient, case: dict[str, Any]) 
 def test_whole_golden_set_in_one_batch(client: LRToolClient) -> None:
     requests = []
     for case in GOLDEN:
-        i = case["input"]
-        config = {
-            "model": i["model"], "resolution": i["resolution"], "steps": i["steps"], "images": i["images"],
-            "batch_size": i["batch"], "grad_accum": i["grad_accum"], "rank": i["rank"], "alpha": float(i["alpha"]),
-            "optimizer": i["optimizer"], "scheduler": i["scheduler"], "warmup_fraction": i["warmup_percent"] / 100,
-            "objective": i["objective"], "formula": "lrtool-1.0",
-        }  # fmt: skip
-        requests.append(calculate_request(config, offset=i["offset"]))
+        requests.append(calculate_request(golden_fields(case["input"]), offset=case["input"]["offset"]))
     results = client.calculate_batch(requests)
     for case, result in zip(GOLDEN, results, strict=True):
         assert math.isclose(result.recommended_lr, case["expected"]["recommended_lr"], rel_tol=1e-9)
