@@ -13,7 +13,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from ._generated.lrtool.v1 import engine_pb2 as pb
 from .engine import Calculation, ScheduleCurve, ScoreCurve, TrainingConfig, catalog
 
-_CALCULATION_FIELDS = tuple(field.name for field in dataclasses.fields(Calculation))
+#: Scalar and string statistics; the evidence band and the factors are messages of their own.
+_NESTED_FIELDS = frozenset({"evidence", "factors"})
+_CALCULATION_FIELDS = tuple(field.name for field in dataclasses.fields(Calculation) if field.name not in _NESTED_FIELDS)
 
 
 def config_from_proto(message: pb.TrainingConfig) -> TrainingConfig:
@@ -41,18 +43,33 @@ def config_to_proto(config: TrainingConfig | Mapping[str, Any]) -> pb.TrainingCo
 
 
 def calculation_to_proto(calculation: Calculation) -> pb.Calculation:
-    return pb.Calculation(**{name: getattr(calculation, name) for name in _CALCULATION_FIELDS})
+    message = pb.Calculation(
+        **{name: getattr(calculation, name) for name in _CALCULATION_FIELDS},
+        factors=[pb.Factor(**dataclasses.asdict(factor)) for factor in calculation.factors],
+    )
+    if calculation.evidence is not None:
+        message.evidence.CopyFrom(pb.Evidence(**dataclasses.asdict(calculation.evidence)))
+    return message
 
 
 def calculation_to_dict(calculation: Calculation) -> dict[str, Any]:
     """JSON-ready statistics, as the profile store keeps them."""
     values = {name: getattr(calculation, name) for name in _CALCULATION_FIELDS}
     values["warnings"] = list(calculation.warnings)
+    values["factors"] = [dataclasses.asdict(factor) for factor in calculation.factors]
+    if calculation.evidence is not None:
+        evidence = dataclasses.asdict(calculation.evidence)
+        evidence["sources"] = list(evidence["sources"])
+        values["evidence"] = evidence
     return values
 
 
 def calculation_from_dict(values: Mapping[str, Any]) -> pb.Calculation:
-    return pb.Calculation(**{name: values[name] for name in _CALCULATION_FIELDS if name in values})
+    message = pb.Calculation(**{name: values[name] for name in _CALCULATION_FIELDS if name in values})
+    message.factors.extend(pb.Factor(**factor) for factor in values.get("factors", ()))
+    if values.get("evidence"):
+        message.evidence.CopyFrom(pb.Evidence(**values["evidence"]))
+    return message
 
 
 def curves_to_proto(schedule: ScheduleCurve, scores: ScoreCurve, calculation: Calculation) -> pb.Curves:

@@ -123,6 +123,16 @@ _MAX_NAME_LENGTH = 100
 _EXTENSION_NAME_FIELDS = frozenset({"model", "optimizer", "objective", "formula", "trainer", "scheduler"})
 
 #: The statistics LRTool 1.0 saved, in its order; other keys follow.
+#: Statistics LRTool 1.0 never had: recomputed whenever a profile loads, so not written to files.
+_NOT_IN_FILES = (
+    "population_lr",
+    "personal_factor",
+    "personal_runs",
+    "recommended_low",
+    "recommended_high",
+    "evidence",
+    "factors",
+)
 _STATISTICS_ORDER = (
     "recommended_lr",
     "adjusted_lr",
@@ -600,7 +610,8 @@ def _statistics_block(config: TrainingConfig, statistics: Calculation | dict[str
         given = dict(statistics)
     else:
         raise TypeError(f"statistics must be a Calculation or a dict; got {type(statistics).__name__}")
-    given.pop("warnings", None)
+    for key in ("warnings", *_NOT_IN_FILES):
+        given.pop(key, None)
     if "base_lr" not in given and "recommended_lr" in given:
         given["base_lr"] = given["recommended_lr"]
     if "warmup_fraction" not in given:

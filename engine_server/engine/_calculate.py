@@ -50,6 +50,54 @@ class Calculation:
     risk_band: str
     efficiency_band: str
     warnings: tuple[str, ...] = ()
+    # Personalization by a run log (API.md "The run log"): the population's recommendation,
+    # the factor the user's own runs put on it, how many runs informed it, and an 80 % band.
+    population_lr: float = 0.0
+    personal_factor: float = 1.0
+    personal_runs: int = 0
+    recommended_low: float = 0.0
+    recommended_high: float = 0.0
+    # What public presets of this setup use, and the recommendation factor by factor
+    # (formula set "calibrated" only).
+    evidence: Evidence | None = None
+    factors: tuple[Factor, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What public presets of one family, optimizer family and network type train with."""
+
+    family: str
+    optimizer_family: str
+    network: str
+    count: int
+    p10: float
+    p25: float
+    p50: float
+    p75: float
+    p90: float
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Factor:
+    """One factor of a recommendation: its input value, its multiplier on the family's
+    reference rate, and what it means in a trainer's words."""
+
+    name: str
+    value: str
+    multiplier: float
+    explanation: str
+
+
+@dataclass(frozen=True, slots=True)
+class Personalization:
+    """What a run log says about a configuration: the factor on the population rate, the
+    number of runs behind it and the remaining uncertainty (1 sd of the natural log)."""
+
+    factor: float
+    runs: int
+    log_sd: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +107,7 @@ class CalculateRequest:
     config: TrainingConfig
     offset: float | None = None
     learning_rate: float | None = None
+    personalization: Personalization | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +145,7 @@ class _Model:
     warnings: tuple[str, ...]
     parity_rounding: bool  # reproduce LRTool 1.0's floating-point steps (formula lrtool-1.0)
     schedule_args: ScheduleArgs  # as integrated, polynomial's default floor solved
+    population: Personalization  # no run log: factor 1, the population's own spread
 
     def delivered_energy(self, learning_rate: float) -> float:
         """learning_rate · scheduler_factor · exposure · capacity · resolution_scale · optimizer_modifier,
@@ -193,6 +243,7 @@ def _model(config: TrainingConfig) -> _Model:
         warnings=_warnings(config, resolved, recommended_lr, integral),
         parity_rounding=not resolved.formula.uses_trainer,
         schedule_args=args,
+        population=Personalization(1.0, 0, catalog.POPULATION_LOG_SD),
     )
 
 
@@ -275,7 +326,13 @@ def _warnings(config: TrainingConfig, resolved: Resolved, recommended_lr: float,
     return tuple(found)
 
 
-def _finish(model: _Model, offset: float, adjusted_lr: float, warmup_steps: int) -> Calculation:
+def _finish(
+    model: _Model, offset: float, adjusted_lr: float, warmup_steps: int, personal: Personalization
+) -> Calculation:
+    """Every statistic at `offset` from the (personal) recommendation `model.recommended_lr × personal.factor`."""
+    recommended_lr = model.recommended_lr * personal.factor
+    target_energy = model.target_energy * personal.factor
+    half_band = math.exp(catalog.BAND_Z_80 * personal.log_sd)
     if model.parity_rounding:
         # LRTool 1.0 rebuilt the energy from the rate, rounding included.
         delivered_energy = model.delivered_energy(adjusted_lr)
@@ -286,15 +343,15 @@ def _finish(model: _Model, offset: float, adjusted_lr: float, warmup_steps: int)
     else:
         # Algebraically delivered / target = 1 + offset; computing it so keeps offset 0 exact.
         energy_ratio = 1.0 + offset
-        delivered_energy = model.target_energy * energy_ratio
+        delivered_energy = target_energy * energy_ratio
         deviation = abs(offset)
         stability_score = model.stability(offset)
     efficiency_score = _efficiency(energy_ratio)
     return Calculation(
-        recommended_lr=model.recommended_lr,
+        recommended_lr=recommended_lr,
         adjusted_lr=adjusted_lr,
         offset=offset,
-        target_energy=model.target_energy,
+        target_energy=target_energy,
         delivered_energy=delivered_energy,
         energy_ratio=energy_ratio,
         deviation=deviation,
@@ -314,6 +371,11 @@ def _finish(model: _Model, offset: float, adjusted_lr: float, warmup_steps: int)
         risk_band=risk_band(stability_score),
         efficiency_band=efficiency_band(efficiency_score),
         warnings=model.warnings,
+        population_lr=model.recommended_lr,
+        personal_factor=personal.factor,
+        personal_runs=personal.runs,
+        recommended_low=recommended_lr / half_band,
+        recommended_high=recommended_lr * half_band,
     )
 
 
@@ -333,17 +395,28 @@ def check_adjustment(offset: float | None = None, learning_rate: float | None = 
         raise ConfigError(problems)
 
 
-def calculate(config: TrainingConfig, offset: float | None = None, learning_rate: float | None = None) -> Calculation:
+def calculate(
+    config: TrainingConfig,
+    offset: float | None = None,
+    learning_rate: float | None = None,
+    personalization: Personalization | None = None,
+) -> Calculation:
     """Recommend a learning rate for `config` and score it at `offset` (default 0),
-    or score a chosen `learning_rate` (its offset = learning_rate / recommended − 1, not clamped)."""
+    or score a chosen `learning_rate` (its offset = learning_rate / recommended − 1, not clamped).
+
+    `personalization` (what a run log says) scales the population's recommendation; the
+    lrtool-1.0 formula set reproduces LRTool 1.0 and is never personalized.
+    """
     if learning_rate is not None or not (offset is None or (type(offset) is float and -1.0 <= offset <= 1.0)):
         check_adjustment(offset, learning_rate)
     model = _memoized_model(config)
+    personal = model.population if personalization is None or model.parity_rounding else personalization
+    recommended_lr = model.recommended_lr * personal.factor
     warmup_steps = config.resolved.warmup_steps
     if learning_rate is not None:
-        return _finish(model, learning_rate / model.recommended_lr - 1.0, float(learning_rate), warmup_steps)
+        return _finish(model, learning_rate / recommended_lr - 1.0, float(learning_rate), warmup_steps, personal)
     chosen = 0.0 if offset is None else float(offset)
-    return _finish(model, chosen, model.recommended_lr * (1.0 + chosen), warmup_steps)
+    return _finish(model, chosen, recommended_lr * (1.0 + chosen), warmup_steps, personal)
 
 
 def evaluate(config: TrainingConfig, learning_rate: float) -> Calculation:
@@ -368,7 +441,7 @@ def calculate_batch(
     for index, request in enumerate(requests, start=first_index):
         try:
             raise_if_stopped()
-            results.append(calculate(request.config, request.offset, request.learning_rate))
+            results.append(calculate(request.config, request.offset, request.learning_rate, request.personalization))
         except Cancelled:
             raise Cancelled(len(results)) from None
         except ConfigError as error:

@@ -53,6 +53,14 @@ ALPHA_WARN_RATIO = 4.0
 #: A schedule whose multiplier is zero on at least this share of the steps.
 ZERO_SCHEDULE_WARN_FRACTION = 0.25
 
+# --- Recommendation band -------------------------------------------------------
+
+#: z of the 10th and 90th percentiles: recommended_low / _high bound an 80 % band.
+BAND_Z_80 = 1.2815515655446004
+#: Spread (1 sd of the natural log) of the best rate around the population's recommendation
+#: when no run log informs it.
+POPULATION_LOG_SD = 0.55
+
 # --- Slider ------------------------------------------------------------------
 
 OFFSET_MIN = -1.0

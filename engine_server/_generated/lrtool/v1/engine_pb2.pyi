@@ -10,7 +10,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class TrainingConfig(_message.Message):
-    __slots__ = ("model", "resolution", "steps", "images", "batch_size", "grad_accum", "rank", "alpha", "optimizer", "scheduler", "warmup_fraction", "warmup_steps", "objective", "formula", "trainer", "num_cycles", "power", "min_lr_ratio", "decay_steps", "timescale", "step_rules", "start_factor", "end_factor")
+    __slots__ = ("model", "resolution", "steps", "images", "batch_size", "grad_accum", "rank", "alpha", "optimizer", "scheduler", "warmup_fraction", "warmup_steps", "objective", "formula", "trainer", "num_cycles", "power", "min_lr_ratio", "decay_steps", "timescale", "step_rules", "start_factor", "end_factor", "network", "repeats")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     RESOLUTION_FIELD_NUMBER: _ClassVar[int]
     STEPS_FIELD_NUMBER: _ClassVar[int]
@@ -34,6 +34,8 @@ class TrainingConfig(_message.Message):
     STEP_RULES_FIELD_NUMBER: _ClassVar[int]
     START_FACTOR_FIELD_NUMBER: _ClassVar[int]
     END_FACTOR_FIELD_NUMBER: _ClassVar[int]
+    NETWORK_FIELD_NUMBER: _ClassVar[int]
+    REPEATS_FIELD_NUMBER: _ClassVar[int]
     model: str
     resolution: int
     steps: int
@@ -57,7 +59,9 @@ class TrainingConfig(_message.Message):
     step_rules: str
     start_factor: float
     end_factor: float
-    def __init__(self, model: _Optional[str] = ..., resolution: _Optional[int] = ..., steps: _Optional[int] = ..., images: _Optional[int] = ..., batch_size: _Optional[int] = ..., grad_accum: _Optional[int] = ..., rank: _Optional[int] = ..., alpha: _Optional[float] = ..., optimizer: _Optional[str] = ..., scheduler: _Optional[str] = ..., warmup_fraction: _Optional[float] = ..., warmup_steps: _Optional[int] = ..., objective: _Optional[str] = ..., formula: _Optional[str] = ..., trainer: _Optional[str] = ..., num_cycles: _Optional[float] = ..., power: _Optional[float] = ..., min_lr_ratio: _Optional[float] = ..., decay_steps: _Optional[int] = ..., timescale: _Optional[int] = ..., step_rules: _Optional[str] = ..., start_factor: _Optional[float] = ..., end_factor: _Optional[float] = ...) -> None: ...
+    network: str
+    repeats: int
+    def __init__(self, model: _Optional[str] = ..., resolution: _Optional[int] = ..., steps: _Optional[int] = ..., images: _Optional[int] = ..., batch_size: _Optional[int] = ..., grad_accum: _Optional[int] = ..., rank: _Optional[int] = ..., alpha: _Optional[float] = ..., optimizer: _Optional[str] = ..., scheduler: _Optional[str] = ..., warmup_fraction: _Optional[float] = ..., warmup_steps: _Optional[int] = ..., objective: _Optional[str] = ..., formula: _Optional[str] = ..., trainer: _Optional[str] = ..., num_cycles: _Optional[float] = ..., power: _Optional[float] = ..., min_lr_ratio: _Optional[float] = ..., decay_steps: _Optional[int] = ..., timescale: _Optional[int] = ..., step_rules: _Optional[str] = ..., start_factor: _Optional[float] = ..., end_factor: _Optional[float] = ..., network: _Optional[str] = ..., repeats: _Optional[int] = ...) -> None: ...
 
 class CalculateRequest(_message.Message):
     __slots__ = ("config", "offset", "learning_rate")
@@ -70,7 +74,7 @@ class CalculateRequest(_message.Message):
     def __init__(self, config: _Optional[_Union[TrainingConfig, _Mapping]] = ..., offset: _Optional[float] = ..., learning_rate: _Optional[float] = ...) -> None: ...
 
 class Calculation(_message.Message):
-    __slots__ = ("recommended_lr", "adjusted_lr", "offset", "target_energy", "delivered_energy", "energy_ratio", "deviation", "effective_batch", "exposure", "capacity", "resolution_scale", "scheduler_factor", "optimizer_modifier", "warmup_steps", "curvature_factor", "objective_sensitivity", "undershoot_k", "overshoot_k", "stability_score", "efficiency_score", "risk_band", "efficiency_band", "warnings")
+    __slots__ = ("recommended_lr", "adjusted_lr", "offset", "target_energy", "delivered_energy", "energy_ratio", "deviation", "effective_batch", "exposure", "capacity", "resolution_scale", "scheduler_factor", "optimizer_modifier", "warmup_steps", "curvature_factor", "objective_sensitivity", "undershoot_k", "overshoot_k", "stability_score", "efficiency_score", "risk_band", "efficiency_band", "warnings", "evidence", "factors", "population_lr", "personal_factor", "personal_runs", "recommended_low", "recommended_high")
     RECOMMENDED_LR_FIELD_NUMBER: _ClassVar[int]
     ADJUSTED_LR_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
@@ -94,6 +98,13 @@ class Calculation(_message.Message):
     RISK_BAND_FIELD_NUMBER: _ClassVar[int]
     EFFICIENCY_BAND_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    FACTORS_FIELD_NUMBER: _ClassVar[int]
+    POPULATION_LR_FIELD_NUMBER: _ClassVar[int]
+    PERSONAL_FACTOR_FIELD_NUMBER: _ClassVar[int]
+    PERSONAL_RUNS_FIELD_NUMBER: _ClassVar[int]
+    RECOMMENDED_LOW_FIELD_NUMBER: _ClassVar[int]
+    RECOMMENDED_HIGH_FIELD_NUMBER: _ClassVar[int]
     recommended_lr: float
     adjusted_lr: float
     offset: float
@@ -117,7 +128,50 @@ class Calculation(_message.Message):
     risk_band: str
     efficiency_band: str
     warnings: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, recommended_lr: _Optional[float] = ..., adjusted_lr: _Optional[float] = ..., offset: _Optional[float] = ..., target_energy: _Optional[float] = ..., delivered_energy: _Optional[float] = ..., energy_ratio: _Optional[float] = ..., deviation: _Optional[float] = ..., effective_batch: _Optional[float] = ..., exposure: _Optional[float] = ..., capacity: _Optional[float] = ..., resolution_scale: _Optional[float] = ..., scheduler_factor: _Optional[float] = ..., optimizer_modifier: _Optional[float] = ..., warmup_steps: _Optional[int] = ..., curvature_factor: _Optional[float] = ..., objective_sensitivity: _Optional[float] = ..., undershoot_k: _Optional[float] = ..., overshoot_k: _Optional[float] = ..., stability_score: _Optional[float] = ..., efficiency_score: _Optional[float] = ..., risk_band: _Optional[str] = ..., efficiency_band: _Optional[str] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
+    evidence: Evidence
+    factors: _containers.RepeatedCompositeFieldContainer[Factor]
+    population_lr: float
+    personal_factor: float
+    personal_runs: int
+    recommended_low: float
+    recommended_high: float
+    def __init__(self, recommended_lr: _Optional[float] = ..., adjusted_lr: _Optional[float] = ..., offset: _Optional[float] = ..., target_energy: _Optional[float] = ..., delivered_energy: _Optional[float] = ..., energy_ratio: _Optional[float] = ..., deviation: _Optional[float] = ..., effective_batch: _Optional[float] = ..., exposure: _Optional[float] = ..., capacity: _Optional[float] = ..., resolution_scale: _Optional[float] = ..., scheduler_factor: _Optional[float] = ..., optimizer_modifier: _Optional[float] = ..., warmup_steps: _Optional[int] = ..., curvature_factor: _Optional[float] = ..., objective_sensitivity: _Optional[float] = ..., undershoot_k: _Optional[float] = ..., overshoot_k: _Optional[float] = ..., stability_score: _Optional[float] = ..., efficiency_score: _Optional[float] = ..., risk_band: _Optional[str] = ..., efficiency_band: _Optional[str] = ..., warnings: _Optional[_Iterable[str]] = ..., evidence: _Optional[_Union[Evidence, _Mapping]] = ..., factors: _Optional[_Iterable[_Union[Factor, _Mapping]]] = ..., population_lr: _Optional[float] = ..., personal_factor: _Optional[float] = ..., personal_runs: _Optional[int] = ..., recommended_low: _Optional[float] = ..., recommended_high: _Optional[float] = ...) -> None: ...
+
+class Evidence(_message.Message):
+    __slots__ = ("family", "optimizer_family", "network", "count", "p10", "p25", "p50", "p75", "p90", "sources")
+    FAMILY_FIELD_NUMBER: _ClassVar[int]
+    OPTIMIZER_FAMILY_FIELD_NUMBER: _ClassVar[int]
+    NETWORK_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    P10_FIELD_NUMBER: _ClassVar[int]
+    P25_FIELD_NUMBER: _ClassVar[int]
+    P50_FIELD_NUMBER: _ClassVar[int]
+    P75_FIELD_NUMBER: _ClassVar[int]
+    P90_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
+    family: str
+    optimizer_family: str
+    network: str
+    count: int
+    p10: float
+    p25: float
+    p50: float
+    p75: float
+    p90: float
+    sources: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, family: _Optional[str] = ..., optimizer_family: _Optional[str] = ..., network: _Optional[str] = ..., count: _Optional[int] = ..., p10: _Optional[float] = ..., p25: _Optional[float] = ..., p50: _Optional[float] = ..., p75: _Optional[float] = ..., p90: _Optional[float] = ..., sources: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Factor(_message.Message):
+    __slots__ = ("name", "value", "multiplier", "explanation")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    MULTIPLIER_FIELD_NUMBER: _ClassVar[int]
+    EXPLANATION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    value: str
+    multiplier: float
+    explanation: str
+    def __init__(self, name: _Optional[str] = ..., value: _Optional[str] = ..., multiplier: _Optional[float] = ..., explanation: _Optional[str] = ...) -> None: ...
 
 class CalculateBatchRequest(_message.Message):
     __slots__ = ("requests",)
