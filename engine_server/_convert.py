@@ -137,10 +137,11 @@ def catalog_to_proto() -> pb.Catalog:
                 display_name=model.display_name,
                 aliases=model.aliases,
                 native_resolution=model.native_resolution,
-                base_energy=model.base_energy,
-                arch=model.arch.id,
-                fragility=model.arch.fragility,
-                resolution_exponent=model.arch.resolution_exponent,
+                # Models without LRTool 1.0 constants (calibrated formula set only) leave these unset.
+                base_energy=model.base_energy or 0.0,
+                arch=model.arch.id if model.arch else "",
+                fragility=model.arch.fragility if model.arch else 0.0,
+                resolution_exponent=model.arch.resolution_exponent if model.arch else 0.0,
             )
             for model in catalog.MODELS
         ],
@@ -154,7 +155,7 @@ def catalog_to_proto() -> pb.Catalog:
             for arch in catalog.ARCHITECTURES
         ],
         optimizers=[
-            pb.OptimizerInfo(id=o.id, display_name=o.display_name, aliases=o.aliases, modifier=o.modifier)
+            pb.OptimizerInfo(id=o.id, display_name=o.display_name, aliases=o.aliases, modifier=o.modifier or 0.0)
             for o in catalog.OPTIMIZERS
         ],
         objectives=[

@@ -45,7 +45,8 @@ _CONFIG_FLAGS: list[tuple[str, str, Callable[[str], Any], str]] = [
     ("--model", "model", str, "base model, e.g. SDXL, flux, 'Pony (SDXL)'"),
     ("--resolution", "resolution", int, "training edge length in px"),
     ("--steps", "steps", int, "total optimizer steps"),
-    ("--images", "images", int, "images in the dataset"),
+    ("--images", "images", int, "distinct images in the dataset"),
+    ("--repeats", "repeats", int, "passes over each image per epoch (default 1)"),
     ("--batch-size", "batch_size", int, "batch size (default 1)"),
     ("--grad-accum", "grad_accum", int, "gradient accumulation steps (default 1)"),
     ("--rank", "rank", int, "LoRA rank (network_dim)"),
@@ -54,7 +55,8 @@ _CONFIG_FLAGS: list[tuple[str, str, Callable[[str], Any], str]] = [
     ("--scheduler", "scheduler", str, "schedule, e.g. cosine, constant_with_warmup"),
     ("--warmup-steps", "warmup_steps", int, "warmup as a number of steps"),
     ("--objective", "objective", str, "Style, Concept, Character or Fidelity"),
-    ("--formula", "formula", str, "energy (default) or lrtool-1.0"),
+    ("--network", "network", str, "LoRA (default), LoCon, LoHa, LoKr or DoRA"),
+    ("--formula", "formula", str, "calibrated (default), energy or lrtool-1.0"),
     ("--trainer", "trainer", str, "huggingface (default), onetrainer or ai-toolkit"),
     ("--num-cycles", "num_cycles", float, "cosine cycles / restarts"),
     ("--power", "power", float, "polynomial power"),
@@ -77,7 +79,8 @@ _SUMMARY_ROWS = [
 _STATISTICS_ROWS = [
     field.name
     for field in pb.Calculation.DESCRIPTOR.fields
-    if field.name not in {name for name, _ in _SUMMARY_ROWS} | {"risk_band", "efficiency_band", "warnings"}
+    if field.name
+    not in {name for name, _ in _SUMMARY_ROWS} | {"risk_band", "efficiency_band", "warnings", "evidence", "factors"}
 ]
 
 
@@ -226,6 +229,22 @@ def _print_calculation(result: Any) -> None:
     for field in _STATISTICS_ROWS:
         value = getattr(result, field)
         print(f"  {field:<22} {value:.6g}" if isinstance(value, float) else f"  {field:<22} {value}")
+    if result.factors:
+        print()
+        print("Why this rate (factor by factor):")
+        for factor in result.factors:
+            multiplier = _format_rate(factor.multiplier) if factor.name == "family" else f"×{factor.multiplier:.3g}"
+            print(f"  {factor.name:<18} {multiplier:<26} {factor.value}")
+            print(f"  {'':<18} {factor.explanation}")
+    if result.HasField("evidence") and result.evidence.count:
+        evidence = result.evidence
+        print()
+        print(
+            f"What {evidence.count} public {evidence.family} {evidence.optimizer_family} presets ({evidence.network})"
+            f" use: p10 {evidence.p10:.3g} · p25 {evidence.p25:.3g} · median {evidence.p50:.3g}"
+            f" · p75 {evidence.p75:.3g} · p90 {evidence.p90:.3g}"
+        )
+        print(f"  sources: {', '.join(evidence.sources)}")
     for warning in result.warnings:
         print(f"warning: {warning}")
 

@@ -20,17 +20,21 @@ from engine_server.engine._catalog import (
 
 def test_sizes() -> None:
     assert (len(MODELS), len(ARCHITECTURES), len(OPTIMIZERS), len(OBJECTIVES), len(TRAINERS), len(FORMULA_SETS)) == (
-        9,
+        49,
         6,
-        26,
+        35,
         4,
         3,
-        2,
+        3,
     )
+    # LRTool 1.0's own models and optimizers keep its constants.
+    assert sum(m.base_energy is not None for m in MODELS) == 9
+    assert sum(o.modifier is not None for o in OPTIMIZERS) == 26
 
 
 def test_reference_energy_is_the_mean_of_the_nine_built_in_models() -> None:
-    assert pytest.approx(sum(m.base_energy for m in MODELS) / 9, rel=1e-15) == catalog.REFERENCE_ENERGY
+    energies = [m.base_energy for m in MODELS if m.base_energy is not None]
+    assert pytest.approx(sum(energies) / 9, rel=1e-15) == catalog.REFERENCE_ENERGY
 
 
 @pytest.mark.parametrize(
@@ -43,7 +47,7 @@ def test_reference_energy_is_the_mean_of_the_nine_built_in_models() -> None:
         (OPTIMIZERS, "PagedAdamW8bit", "adamw_8bit"),
         (OPTIMIZERS, "Lion8bit", "lion_8bit"),
         (OPTIMIZERS, "LION_8BIT", "lion_8bit"),
-        (OPTIMIZERS, "Prodigy", None),
+        (OPTIMIZERS, "Prodigy", "prodigy"),
         (MODELS, "Pony (SDXL)", "pony"),
         (MODELS, "sdxl", "sdxl"),
         (MODELS, "flux", "flux1"),

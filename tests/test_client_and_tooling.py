@@ -47,7 +47,7 @@ def lrtool(*arguments: str, engine: str | None = None) -> subprocess.CompletedPr
 CALC = [
     "calc", "--model", "SDXL", "--resolution", "1024", "--steps", "2000", "--images", "40", "--grad-accum", "2",
     "--rank", "32", "--alpha", "16", "--optimizer", "AdamW", "--scheduler", "cosine", "--warmup", "10%",
-    "--objective", "Character",
+    "--objective", "Character", "--formula", "energy",
 ]  # fmt: skip
 
 

@@ -178,6 +178,8 @@ def test_lrtool_1_0_names_round_trip_for_every_catalog_entry() -> None:
     base = {**TYPICAL, "formula": "lrtool-1.0", "scheduler": "Constant"}
     for table, field in ((MODELS, "model"), (OPTIMIZERS, "optimizer"), (OBJECTIVES, "objective")):
         for entry in table:
+            if getattr(entry, "base_energy", 0.0) is None or getattr(entry, "modifier", 0.0) is None:
+                continue  # calibrated-only entries: LRTool 1.0 never had them
             config = TrainingConfig(**{**base, field: entry.id})
             written, read = round_trip(config, 0.0)
             assert written["configuration"][field] == entry.display_name
@@ -520,7 +522,7 @@ def test_a_bad_file_names_the_problem_and_where(content: bytes, path: str, messa
     ((got_path, got_message),) = problems
     assert got_path == path
     assert message in got_message
-    assert len(got_message) < 600  # the engine lists the accepted names
+    assert len(got_message) < 800  # the engine lists the accepted names (49 models)
 
 
 def test_every_problem_is_reported_at_once_in_file_order() -> None:

@@ -14,6 +14,7 @@ from engine_server.engine._catalog import (
     FORMULA_SETS,
     LRTOOL_1_0_SCHEDULES,
     MODELS,
+    NETWORKS,
     OBJECTIVES,
     OPTIMIZERS,
     TRAINERS,
@@ -64,8 +65,13 @@ def schedule_fields(draw: st.DrawFn, steps: int) -> dict[str, Any]:
 @st.composite
 def configs(draw: st.DrawFn, max_steps: int = 20_000) -> TrainingConfig:
     steps = draw(st.integers(1, max_steps))
+    schedule = draw(schedule_fields(steps))
+    # Only LRTool 1.0's models and optimizers have the constants of formula sets energy and lrtool-1.0.
+    legacy = schedule["formula"] != "calibrated"
+    models = [m for m in MODELS if m.base_energy is not None or not legacy]
+    optimizers = [o for o in OPTIMIZERS if o.modifier is not None or not legacy]
     fields: dict[str, Any] = {
-        "model": draw(st.sampled_from([m.display_name for m in MODELS] + list(MODELS.ids))),
+        "model": draw(st.sampled_from([m.display_name for m in models] + [m.id for m in models])),
         "resolution": draw(st.integers(64, 8192)),
         "steps": steps,
         "images": draw(st.integers(1, 10_000_000)),
@@ -73,9 +79,11 @@ def configs(draw: st.DrawFn, max_steps: int = 20_000) -> TrainingConfig:
         "grad_accum": draw(st.integers(1, 4096)),
         "rank": draw(st.integers(1, 4096)),
         "alpha": draw(st.floats(min_value=0.0, max_value=4096.0, exclude_min=True, allow_nan=False)),
-        "optimizer": draw(st.sampled_from([o.display_name for o in OPTIMIZERS])),
+        "optimizer": draw(st.sampled_from([o.display_name for o in optimizers])),
         "objective": draw(st.sampled_from(OBJECTIVES.ids)),
-        **draw(schedule_fields(steps)),
+        "network": draw(st.sampled_from(NETWORKS.ids)),
+        "repeats": draw(st.integers(1, 10_000)),
+        **schedule,
     }
     return TrainingConfig(**fields)
 

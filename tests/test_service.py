@@ -31,7 +31,7 @@ from engine_server.engine import TrainingConfig, calculate, catalog
 def test_catalog_lists_everything_the_engine_accepts(client: LRToolClient) -> None:
     answer = client.get_catalog()
     assert [m.display_name for m in answer.models] == [m.display_name for m in catalog.MODELS]
-    assert len(answer.optimizers) == 26 and len(answer.objectives) == 4 and len(answer.architectures) == 6
+    assert len(answer.optimizers) == 35 and len(answer.objectives) == 4 and len(answer.architectures) == 6
     trainers = {t.id: t for t in answer.trainers}
     assert set(trainers) == {"huggingface", "onetrainer", "ai-toolkit"}
     cosine = next(s for s in trainers["huggingface"].schedules if s.id == "cosine")
@@ -43,7 +43,7 @@ def test_catalog_lists_everything_the_engine_accepts(client: LRToolClient) -> No
     assert ranges["steps"].maximum == 10_000_000 and ranges["steps"].description.startswith("an integer")
     assert {h.field for h in answer.field_help} >= set(TrainingConfig.model_fields)
     assert answer.bands.stability_safe == 85 and answer.bands.efficiency_suboptimal == 60
-    assert answer.default_formula == "energy" and answer.default_trainer == "huggingface"
+    assert answer.default_formula == "calibrated" and answer.default_trainer == "huggingface"
 
 
 def test_calculate_equals_the_engine_in_process(client: LRToolClient) -> None:

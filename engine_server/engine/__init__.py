@@ -8,8 +8,6 @@ from . import _catalog as catalog
 from ._calculate import (
     CalculateRequest,
     Calculation,
-    Evidence,
-    Factor,
     Personalization,
     ScheduleCurve,
     ScoreCurve,
@@ -23,6 +21,7 @@ from ._calculate import (
     score_curve,
     sweep,
 )
+from ._calibrated import Evidence, Factor
 from ._cancel import stop_when
 from ._config import TrainingConfig
 from ._exceptions import Cancelled, ConfigError, FieldViolation, LRToolError

@@ -9,7 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from . import _calibrated as calibrated
 from . import _catalog as catalog
+from ._calibrated import Evidence, Factor
 from ._cancel import raise_if_stopped, stop_when
 from ._config import Resolved, ScheduleArgs, TrainingConfig, show_value
 from ._exceptions import Cancelled, ConfigError, FieldViolation
@@ -61,33 +63,6 @@ class Calculation:
     # (formula set "calibrated" only).
     evidence: Evidence | None = None
     factors: tuple[Factor, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Evidence:
-    """What public presets of one family, optimizer family and network type train with."""
-
-    family: str
-    optimizer_family: str
-    network: str
-    count: int
-    p10: float
-    p25: float
-    p50: float
-    p75: float
-    p90: float
-    sources: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Factor:
-    """One factor of a recommendation: its input value, its multiplier on the family's
-    reference rate, and what it means in a trainer's words."""
-
-    name: str
-    value: str
-    multiplier: float
-    explanation: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +121,10 @@ class _Model:
     parity_rounding: bool  # reproduce LRTool 1.0's floating-point steps (formula lrtool-1.0)
     schedule_args: ScheduleArgs  # as integrated, polynomial's default floor solved
     population: Personalization  # no run log: factor 1, the population's own spread
+    undershoot_k: float = catalog.UNDERSHOOT_K
+    efficiency_sensitivity: float = catalog.EFFICIENCY_SENSITIVITY
+    factors: tuple[Factor, ...] = ()
+    evidence: Evidence | None = None
 
     def delivered_energy(self, learning_rate: float) -> float:
         """learning_rate · scheduler_factor · exposure · capacity · resolution_scale · optimizer_modifier,
@@ -161,8 +140,11 @@ class _Model:
 
     def stability(self, offset: float) -> float:
         deviation = abs(offset)
-        k = self.overshoot_k if offset > 0 else catalog.UNDERSHOOT_K
+        k = self.overshoot_k if offset > 0 else self.undershoot_k
         return 100.0 * math.exp(-k * deviation * deviation)
+
+    def efficiency(self, energy_ratio: float) -> float:
+        return 100.0 * math.exp(-self.efficiency_sensitivity * (energy_ratio - 1.0) ** 2)
 
 
 def risk_band(stability_score: float) -> str:
@@ -181,10 +163,6 @@ def efficiency_band(efficiency_score: float) -> str:
     return "Inefficient"
 
 
-def _efficiency(energy_ratio: float) -> float:
-    return 100.0 * math.exp(-catalog.EFFICIENCY_SENSITIVITY * (energy_ratio - 1.0) ** 2)
-
-
 def _schedule_owner(resolved: Resolved) -> str:
     return resolved.trainer.id if resolved.formula.uses_trainer else LRTOOL_1_0
 
@@ -193,14 +171,42 @@ def _integrate(config: TrainingConfig, resolved: Resolved, args: ScheduleArgs) -
     return integrate(_schedule_owner(resolved), resolved.schedule.id, config.steps, resolved.warmup_steps, args)
 
 
+def _schedule_integral(
+    config: TrainingConfig, resolved: Resolved, rate_for: Callable[[Integral], float]
+) -> tuple[Integral, ScheduleArgs]:
+    """The schedule integrated as the trainer applies it (polynomial's default floor solved for
+    the rate it produces); a schedule that never trains is an input error."""
+    args = resolved.schedule_args
+    if _uses_polynomial_default(resolved):
+        floor, integral = _polynomial_default_floor(config, args, rate_for)
+        args = replace(args, min_lr_ratio=floor)
+    else:
+        integral = _integrate(config, resolved, args)
+    if integral.scheduler_factor <= 0.0:
+        raise ConfigError(
+            [FieldViolation("scheduler", f"schedule {resolved.schedule.id!r} is zero at every step: it never trains")]
+        )
+    return integral, args
+
+
 def _model(config: TrainingConfig) -> _Model:
+    if config.resolved.formula.id == catalog.CALIBRATED:
+        return _calibrated_model(config)
+    return _energy_model(config)
+
+
+def _energy_model(config: TrainingConfig) -> _Model:
+    """Formula sets energy and lrtool-1.0: LRTool 1.0's constants."""
     resolved = config.resolved
     model = resolved.model
     arch = model.arch
     objective = resolved.objective
+    # Validation admits only LRTool 1.0's models and optimizers here.
+    assert arch is not None and model.base_energy is not None and resolved.optimizer.modifier is not None
 
     effective_batch = config.batch_size + catalog.ACCUM_EFFICIENCY * (config.grad_accum - 1)
-    exposure = math.sqrt(config.steps * effective_batch / config.images)
+    # LRTool 1.0 counted repeats as extra images.
+    exposure = math.sqrt(config.steps * effective_batch / (config.images * config.repeats))
     rank_per_alpha = config.rank / config.alpha
     # A vanishingly small alpha overflows the ratio; the square roots apart stay finite.
     capacity = (
@@ -209,21 +215,13 @@ def _model(config: TrainingConfig) -> _Model:
     resolution_scale = (config.resolution / model.native_resolution) ** arch.resolution_exponent
     optimizer_modifier = resolved.optimizer.modifier
     target_energy = model.base_energy * objective.energy_modifier
+    scale_without_schedule = exposure * capacity * resolution_scale * optimizer_modifier
 
-    args = resolved.schedule_args
-    if _uses_polynomial_default(resolved):
-        floor, integral = _polynomial_default_floor(
-            config, args, target_energy, exposure * capacity * resolution_scale * optimizer_modifier
-        )
-        args = replace(args, min_lr_ratio=floor)
-    else:
-        integral = _integrate(config, resolved, args)
-    if integral.scheduler_factor <= 0.0:
-        raise ConfigError(
-            [FieldViolation("scheduler", f"schedule {resolved.schedule.id!r} is zero at every step: it never trains")]
-        )
+    integral, args = _schedule_integral(
+        config, resolved, lambda integral: target_energy / (integral.scheduler_factor * scale_without_schedule)
+    )
     energy_scale = integral.scheduler_factor * exposure * capacity * resolution_scale * optimizer_modifier
-    recommended_lr = target_energy / energy_scale
+    recommended_lr = target_energy / energy_scale  # multiplied in LRTool 1.0's order: parity
 
     curvature_factor = math.sqrt(model.base_energy / catalog.REFERENCE_ENERGY)
     noise_factor = max(catalog.NOISE_FACTOR_FLOOR, math.sqrt(1.0 / effective_batch))
@@ -247,6 +245,89 @@ def _model(config: TrainingConfig) -> _Model:
     )
 
 
+def _calibrated_model(config: TrainingConfig) -> _Model:
+    """Formula set calibrated (docs/calibration.md)."""
+    resolved = config.resolved
+    objective = resolved.objective
+    integral, args = _schedule_integral(
+        config, resolved, lambda integral: calibrated.recommend(config, integral.scheduler_factor).learning_rate
+    )
+    recommendation = calibrated.recommend(config, integral.scheduler_factor)
+    recommended_lr = recommendation.learning_rate
+    widths = _score_widths(recommendation)
+    factor = {f.name: f.multiplier for f in recommendation.factors}
+    effective_batch = float(config.batch_size * config.grad_accum)
+    warnings = _warnings(config, resolved, recommended_lr, integral) + _evidence_warnings(recommendation)
+    return _Model(
+        recommended_lr=recommended_lr,
+        # The rate-time product the run delivers at the recommendation: its "energy".
+        target_energy=recommended_lr * integral.scheduler_factor,
+        effective_batch=effective_batch,
+        exposure=math.sqrt(config.steps * effective_batch / config.images),
+        capacity=factor.get("alpha_ratio", 1.0),
+        resolution_scale=factor.get("resolution", 1.0),
+        integral=integral,
+        optimizer_modifier=factor.get("optimizer", 1.0),
+        curvature_factor=1.0,
+        objective_sensitivity=objective.overshoot_sensitivity,
+        overshoot_k=widths.overshoot_k,
+        warnings=warnings,
+        parity_rounding=False,
+        schedule_args=args,
+        population=Personalization(1.0, 0, recommendation.log_sd),
+        undershoot_k=widths.undershoot_k,
+        efficiency_sensitivity=widths.efficiency_sensitivity,
+        factors=recommendation.factors,
+        evidence=recommendation.evidence,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _ScoreWidths:
+    overshoot_k: float
+    undershoot_k: float
+    efficiency_sensitivity: float
+
+
+def _score_widths(recommendation: calibrated.Recommendation) -> _ScoreWidths:
+    """Stability and efficiency widths from the evidence's spread: the 80 % band of where the
+    best rate lies stays Safe, and a rate up to the 90th percentile of the matching presets is
+    never Risky."""
+    spread = catalog.BAND_Z_80 * recommendation.log_sd
+    over = math.expm1(spread)  # the band's upper edge, as an offset
+    under = -math.expm1(-spread)
+    overshoot_k = -math.log(catalog.STABILITY_SAFE / 100.0) / over**2
+    evidence = recommendation.evidence
+    if evidence is not None and evidence.p90 > recommendation.learning_rate:
+        shown_working = evidence.p90 / recommendation.learning_rate - 1.0
+        overshoot_k = min(overshoot_k, -math.log(catalog.STABILITY_CAUTION / 100.0) / shown_working**2)
+    undershoot_k = -math.log(catalog.STABILITY_SAFE / 100.0) / under**2
+    efficiency_sensitivity = -math.log(catalog.EFFICIENCY_SUBOPTIMAL / 100.0) / over**2
+    return _ScoreWidths(overshoot_k, undershoot_k, efficiency_sensitivity)
+
+
+def _evidence_warnings(recommendation: calibrated.Recommendation) -> tuple[str, ...]:
+    """Say why a recommendation leaves what the matching presets use."""
+    evidence = recommendation.evidence
+    rate = recommendation.learning_rate
+    if evidence is None or evidence.p10 <= rate <= evidence.p90:
+        return ()
+    side, edge = ("below", evidence.p10) if rate < evidence.p10 else ("above", evidence.p90)
+    drivers = sorted(
+        (f for f in recommendation.factors[1:] if f.multiplier != 1.0),
+        key=lambda f: abs(math.log(f.multiplier)),
+        reverse=True,
+    )
+    pulling = [f for f in drivers if (f.multiplier < 1.0) == (side == "below")][:2]
+    because = "; ".join(f"{f.name} {f.value}: ×{f.multiplier:.2g}" for f in pulling) or "the family's own rate"
+    percentile = "10th" if side == "below" else "90th"
+    return (
+        f"recommended_lr: {rate:.3g} is {side} what {evidence.count} public {evidence.family}"
+        f" {evidence.optimizer_family} presets ({evidence.network}) use ({percentile} percentile {edge:.3g}),"
+        f" because of {because}",
+    )
+
+
 def _memoized_model(config: TrainingConfig) -> _Model:
     """_model(config), computed once per configuration object (two threads may both compute it; same result)."""
     private: dict[str, Any] = config.__pydantic_private__  # type: ignore[assignment]
@@ -265,17 +346,17 @@ def _uses_polynomial_default(resolved: Resolved) -> bool:
 
 
 def _polynomial_default_floor(
-    config: TrainingConfig, args: ScheduleArgs, target_energy: float, scale_without_schedule: float
+    config: TrainingConfig, args: ScheduleArgs, rate_for: Callable[[Integral], float]
 ) -> tuple[float, Integral]:
     """transformers' polynomial ends at lr_end = 1e-7, so its floor ratio depends on the LR itself.
 
-    Solve lr = target / (factor(1e-7 / lr) · scale) by fixed-point iteration: the
-    factor barely depends on the floor, so a few rounds settle to machine precision.
+    Solve lr = rate_for(integral(1e-7 / lr)) by fixed-point iteration: the factor barely
+    depends on the floor, so a few rounds settle to machine precision.
     """
     floor = 0.0
     integral = _integrate(config, config.resolved, replace(args, min_lr_ratio=floor))
     for _ in range(_POLYNOMIAL_FIXED_POINT_ROUNDS):
-        learning_rate = target_energy / (integral.scheduler_factor * scale_without_schedule)
+        learning_rate = rate_for(integral)
         next_floor = _POLYNOMIAL_DEFAULT_LR_END / learning_rate
         if next_floor >= 1.0:
             raise ConfigError(
@@ -346,7 +427,7 @@ def _finish(
         delivered_energy = target_energy * energy_ratio
         deviation = abs(offset)
         stability_score = model.stability(offset)
-    efficiency_score = _efficiency(energy_ratio)
+    efficiency_score = model.efficiency(energy_ratio)
     return Calculation(
         recommended_lr=recommended_lr,
         adjusted_lr=adjusted_lr,
@@ -364,7 +445,7 @@ def _finish(
         warmup_steps=warmup_steps,
         curvature_factor=model.curvature_factor,
         objective_sensitivity=model.objective_sensitivity,
-        undershoot_k=catalog.UNDERSHOOT_K,
+        undershoot_k=model.undershoot_k,
         overshoot_k=model.overshoot_k,
         stability_score=stability_score,
         efficiency_score=efficiency_score,
@@ -376,6 +457,8 @@ def _finish(
         personal_runs=personal.runs,
         recommended_low=recommended_lr / half_band,
         recommended_high=recommended_lr * half_band,
+        evidence=model.evidence,
+        factors=model.factors,
     )
 
 
@@ -480,7 +563,7 @@ def score_curve(config: TrainingConfig, points: int = 201) -> ScoreCurve:
     return ScoreCurve(
         tuple(offsets),
         tuple(model.stability(offset) for offset in offsets),
-        tuple(_efficiency(1.0 + offset) for offset in offsets),
+        tuple(model.efficiency(1.0 + offset) for offset in offsets),
     )
 
 

@@ -95,19 +95,68 @@ class Architecture:
 
 @dataclass(frozen=True, slots=True)
 class Model:
+    """A base model (or a fine-tune of one). `family` is the calibrated formula set's model
+    family (fine-tunes share their base's); `base_energy` and `arch` are LRTool 1.0's
+    calibration, which only its nine models have (formula sets energy and lrtool-1.0)."""
+
     id: str
     display_name: str
     native_resolution: int
-    base_energy: float
-    arch: Architecture
+    base_energy: float | None
+    arch: Architecture | None
+    aliases: tuple[str, ...] = ()
+    family: str = ""
+    note: str = ""  # said with every calibrated result for this model (e.g. what it resolves to)
+
+    @property
+    def family_id(self) -> str:
+        return self.family or self.id
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """A model family of the calibrated formula set; `group` shares evidence between
+    families of one architecture when a family has few presets of its own."""
+
+    id: str
+    display_name: str
+    group: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """A network type (LoRA and the LyCORIS family)."""
+
+    id: str
+    display_name: str
+    description: str
     aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Optimizer:
+    """`modifier` is LRTool 1.0's; `family` groups optimizers whose rates scale alike for the
+    calibrated formula set (OPTIMIZER_FAMILIES)."""
+
     id: str
     display_name: str
-    modifier: float
+    modifier: float | None
+    aliases: tuple[str, ...] = ()
+    family: str = "adamw"
+
+
+@dataclass(frozen=True, slots=True)
+class OptimizerFamily:
+    """How an optimizer family's rate relates to AdamW's, and why."""
+
+    id: str
+    display_name: str
+    #: The rate's scale against AdamW; None: fitted to the preset corpus (calibration data).
+    scale: float | None
+    reason: str
+    #: Adaptive step size: the rate is a multiplier, recommended as 1.0.
+    adaptive: bool = False
     aliases: tuple[str, ...] = ()
 
 
@@ -223,6 +272,10 @@ class FormulaSet:
     aliases: tuple[str, ...] = ()
 
 
+#: Accepted-name lists name ids beside display names for tables up to this size.
+_SHOW_IDS_UP_TO = 40
+
+
 @dataclass(frozen=True)
 class NamedTable(Generic[EntryT]):
     """Entries looked up by id, display name or alias, case- and punctuation-insensitively."""
@@ -270,8 +323,10 @@ class NamedTable(Generic[EntryT]):
     def accepted_text(self) -> str:
         """The accepted names for an error message: display names (with ids where they differ)."""
         parts = []
+        # A long table (the models) lists display names alone, to keep the message readable.
+        show_ids = len(self.entries) <= _SHOW_IDS_UP_TO
         for entry in self.entries:
-            if name_key(entry.display_name) == name_key(entry.id):
+            if not show_ids or name_key(entry.display_name) == name_key(entry.id):
                 parts.append(entry.display_name)
             else:
                 parts.append(f"{entry.display_name} ({entry.id})")
@@ -298,6 +353,77 @@ ARCHITECTURES: NamedTable[Architecture] = NamedTable(
     (CLASSIC_LDM, SDXL_BACKBONE, FLUX, DISTILLED_SDXL, LIGHTNING_SDXL, HIGHLY_COMPRESSED),
 )
 
+#: Groups of model families (architectures), for sharing evidence between families.
+FAMILY_GROUPS: Mapping[str, str] = {
+    "unet": "SD 1.x / 2.x UNets",
+    "sdxl": "SDXL-class UNets",
+    "flux": "FLUX-class rectified-flow transformers",
+    "dit": "Other image diffusion transformers",
+    "video": "Video diffusion transformers",
+}
+
+FAMILIES: NamedTable[Family] = NamedTable(
+    "model family",
+    tuple(
+        Family(family_id, display_name, group)
+        for family_id, display_name, group in (
+            ("sd15", "SD1.5", "unet"),
+            ("sd21", "SD2.1", "unet"),
+            ("sdxl", "SDXL", "sdxl"),
+            ("kolors", "Kolors", "sdxl"),
+            ("playground_v25", "Playground v2.5", "sdxl"),
+            ("stable_cascade", "Stable Cascade", "sdxl"),
+            ("flux1", "FLUX.1", "flux"),
+            ("flux2_dev", "FLUX.2", "flux"),
+            ("flex", "Flex", "flux"),
+            ("chroma", "Chroma", "flux"),
+            ("z_image", "Z-Image", "dit"),
+            ("qwen_image", "Qwen-Image", "dit"),
+            ("sd35", "SD3.5", "dit"),
+            ("hidream", "HiDream", "dit"),
+            ("hidream_o1", "HiDream-O1", "dit"),
+            ("lumina2", "Lumina 2", "dit"),
+            ("krea2", "Krea 2", "dit"),
+            ("cosmos3", "Cosmos 3", "dit"),
+            ("ideogram4", "Ideogram 4", "dit"),
+            ("ernie_image", "ERNIE-Image", "dit"),
+            ("mage_flow", "Mage-Flow", "dit"),
+            ("anima", "Anima", "dit"),
+            ("pixart_sigma", "PixArt-Sigma", "dit"),
+            ("omnigen2", "OmniGen2", "dit"),
+            ("boogu_image", "Boogu-Image", "dit"),
+            ("longcat_image", "LongCat-Image", "dit"),
+            ("prx_pixel", "PRXPixel", "dit"),
+            ("auraflow", "AuraFlow", "dit"),
+            ("bria", "Bria", "dit"),
+            ("kandinsky5_image", "Kandinsky5-Image", "dit"),
+            ("sana", "Sana", "dit"),
+            ("zlab_i1", "ZLab-I1", "dit"),
+            ("wan", "Wan", "video"),
+            ("hunyuan_video", "HunyuanVideo", "video"),
+            ("ltx2", "LTX-2", "video"),
+            ("ltx_video", "LTX-Video", "video"),
+            ("cogvideox", "CogVideoX", "video"),
+            ("framepack", "FramePack", "video"),
+            ("kandinsky5", "Kandinsky5", "video"),
+            ("kandinsky5_video", "Kandinsky5-Video", "video"),
+            ("longcat_video", "LongCat-Video", "video"),
+            ("sana_video", "SANA-Video", "video"),
+            ("minimax_h3", "MiniMax-H3", "video"),
+        )
+    ),
+)
+
+
+def _family_model(family: Family, native_resolution: int, *aliases: str) -> Model:
+    """A model that is its family's base, known to the calibrated formula set only."""
+    return Model(family.id, family.display_name, native_resolution, None, None, aliases, family=family.id)
+
+
+_NATIVE_RESOLUTION_1024 = 1024
+#: Video families train at video sizes; 480p is their common native bucket.
+_NATIVE_RESOLUTION_VIDEO = 480
+
 MODELS: NamedTable[Model] = NamedTable(
     "model",
     (
@@ -307,7 +433,7 @@ MODELS: NamedTable[Model] = NamedTable(
             512,
             0.000630,
             CLASSIC_LDM,
-            ("SD 1.5", "Stable Diffusion 1.5", "sd_v1", "v1", "STABLE_DIFFUSION_15"),
+            ("SD 1.5", "Stable Diffusion 1.5", "sd_v1", "v1", "STABLE_DIFFUSION_15", "SD1", "AnyLoRA"),
         ),
         Model(
             "sd21",
@@ -315,7 +441,7 @@ MODELS: NamedTable[Model] = NamedTable(
             768,
             0.000665,
             CLASSIC_LDM,
-            ("SD 2.1", "Stable Diffusion 2.1", "sd_v2", "v2", "STABLE_DIFFUSION_21"),
+            ("SD 2.1", "Stable Diffusion 2.1", "sd_v2", "v2", "STABLE_DIFFUSION_21", "SD2.x", "SD2"),
         ),
         Model(
             "sdxl",
@@ -325,19 +451,132 @@ MODELS: NamedTable[Model] = NamedTable(
             SDXL_BACKBONE,
             ("SDXL 1.0", "sdxl_base", "Stable Diffusion XL", "STABLE_DIFFUSION_XL_10_BASE"),
         ),
-        Model("pony", "Pony (SDXL)", 1024, 0.000690, SDXL_BACKBONE, ("Pony XL", "Pony Diffusion", "ponyxl")),
-        Model("sdxl_turbo", "SDXL Turbo", 1024, 0.000660, DISTILLED_SDXL, ("sdxlturbo",)),
-        Model("sdxl_lightning", "SDXL Lightning", 1024, 0.000650, LIGHTNING_SDXL, ("sdxllightning",)),
+        Model(
+            "pony",
+            "Pony (SDXL)",
+            1024,
+            0.000690,
+            SDXL_BACKBONE,
+            ("Pony XL", "Pony Diffusion", "ponyxl", "Pony"),
+            family="sdxl",
+            note="Pony is an SDXL fine-tune: calibrated from SDXL-family presets",
+        ),
+        Model(
+            "illustrious",
+            "Illustrious (SDXL)",
+            1024,
+            None,
+            None,
+            ("Illustrious", "Illustrious XL", "illustriousxl"),
+            family="sdxl",
+            note="Illustrious is an SDXL fine-tune: calibrated from SDXL-family presets",
+        ),
+        Model(
+            "noobai",
+            "NoobAI (SDXL)",
+            1024,
+            None,
+            None,
+            ("NoobAI", "NoobAI XL", "noobaixl"),
+            family="sdxl",
+            note="NoobAI is an SDXL fine-tune: calibrated from SDXL-family presets",
+        ),
+        Model(
+            "sdxl_turbo",
+            "SDXL Turbo",
+            1024,
+            0.000660,
+            DISTILLED_SDXL,
+            ("sdxlturbo",),
+            family="sdxl",
+            note="SDXL Turbo is a distilled SDXL: calibrated from SDXL-family presets",
+        ),
+        Model(
+            "sdxl_lightning",
+            "SDXL Lightning",
+            1024,
+            0.000650,
+            LIGHTNING_SDXL,
+            ("sdxllightning",),
+            family="sdxl",
+            note="SDXL Lightning is a distilled SDXL: calibrated from SDXL-family presets",
+        ),
         Model(
             "flux1",
             "FLUX.1",
             1024,
             0.000657,
             FLUX,
-            ("flux", "FLUX.1 Dev", "flux1-dev", "FLUX_DEV_1", "flux.1-schnell"),
+            ("flux", "FLUX.1 Dev", "flux1-dev", "FLUX_DEV_1", "FLUX.1 Krea", "flux1-krea-dev"),
+        ),
+        Model(
+            "flux1_schnell",
+            "FLUX.1 schnell",
+            1024,
+            None,
+            None,
+            ("flux1-schnell", "FLUX_SCHNELL_1", "schnell"),
+            family="flux1",
+            note=(
+                "FLUX.1 schnell is step-distilled; LoRAs for it are trained like FLUX.1 dev ones (with a"
+                " de-distillation adapter), so it is calibrated from FLUX.1 presets"
+            ),
         ),
         Model("flux2_dev", "FLUX.2 Dev", 1024, 0.000657, FLUX, ("flux2", "FLUX.2", "FLUX_2", "flux2-dev")),
-        Model("z_image", "Z-Image", 1024, 0.000602, HIGHLY_COMPRESSED, ("zimage", "Z-Image Turbo", "Z_IMAGE")),
+        Model(
+            "z_image",
+            "Z-Image",
+            1024,
+            0.000602,
+            HIGHLY_COMPRESSED,
+            ("zimage", "Z-Image Turbo", "Z_IMAGE", "Z-Image Base"),
+        ),
+        *(
+            _family_model(FAMILIES.by_id(family_id), native, *aliases)
+            for family_id, native, aliases in (
+                ("kolors", _NATIVE_RESOLUTION_1024, ()),
+                ("playground_v25", _NATIVE_RESOLUTION_1024, ("Playground-v2.5", "playground")),
+                ("stable_cascade", _NATIVE_RESOLUTION_1024, ("StableCascade", "Wuerstchen")),
+                ("flex", _NATIVE_RESOLUTION_1024, ("Flex.1", "Flex.2", "flex1", "flex2")),
+                ("chroma", _NATIVE_RESOLUTION_1024, ("Chroma1", "Chroma1-HD")),
+                ("qwen_image", _NATIVE_RESOLUTION_1024, ("QwenImage", "Qwen-Image-Edit", "qwen_image_edit")),
+                (
+                    "sd35",
+                    _NATIVE_RESOLUTION_1024,
+                    ("SD3", "SD 3.5", "SD3.5 Large", "SD3.5 Medium", "Stable Diffusion 3.5"),
+                ),
+                ("hidream", _NATIVE_RESOLUTION_1024, ("HiDream-I1", "HiDream I1")),
+                ("hidream_o1", _NATIVE_RESOLUTION_1024, ()),
+                ("lumina2", _NATIVE_RESOLUTION_1024, ("Lumina2", "Lumina-Image-2.0")),
+                ("krea2", _NATIVE_RESOLUTION_1024, ()),
+                ("cosmos3", _NATIVE_RESOLUTION_1024, ()),
+                ("ideogram4", _NATIVE_RESOLUTION_1024, ()),
+                ("ernie_image", _NATIVE_RESOLUTION_1024, ()),
+                ("mage_flow", _NATIVE_RESOLUTION_1024, ()),
+                ("anima", _NATIVE_RESOLUTION_1024, ()),
+                ("pixart_sigma", _NATIVE_RESOLUTION_1024, ("PixArt", "PixArt-Σ")),
+                ("omnigen2", _NATIVE_RESOLUTION_1024, ()),
+                ("boogu_image", _NATIVE_RESOLUTION_1024, ()),
+                ("longcat_image", _NATIVE_RESOLUTION_1024, ()),
+                ("prx_pixel", _NATIVE_RESOLUTION_1024, ()),
+                ("auraflow", _NATIVE_RESOLUTION_1024, ()),
+                ("bria", _NATIVE_RESOLUTION_1024, ()),
+                ("kandinsky5_image", _NATIVE_RESOLUTION_1024, ()),
+                ("sana", _NATIVE_RESOLUTION_1024, ()),
+                ("zlab_i1", _NATIVE_RESOLUTION_1024, ()),
+                ("wan", _NATIVE_RESOLUTION_VIDEO, ("Wan2.1", "Wan 2.1", "Wan2.2", "Wan 2.2")),
+                ("hunyuan_video", _NATIVE_RESOLUTION_VIDEO, ("Hunyuan Video", "hunyuan-video")),
+                ("ltx2", _NATIVE_RESOLUTION_VIDEO, ()),
+                ("ltx_video", _NATIVE_RESOLUTION_VIDEO, ("LTXV",)),
+                ("cogvideox", _NATIVE_RESOLUTION_VIDEO, ()),
+                ("framepack", _NATIVE_RESOLUTION_VIDEO, ()),
+                ("kandinsky5", _NATIVE_RESOLUTION_VIDEO, ()),
+                ("kandinsky5_video", _NATIVE_RESOLUTION_VIDEO, ()),
+                ("longcat_video", _NATIVE_RESOLUTION_VIDEO, ()),
+                ("sana_video", _NATIVE_RESOLUTION_VIDEO, ()),
+                ("minimax_h3", _NATIVE_RESOLUTION_VIDEO, ()),
+            )
+        ),
     ),
 )
 
@@ -349,15 +588,75 @@ REFERENCE_ENERGY = (
 
 # --- Optimizers (ENGINE.md §2; aliases as trainers spell them) ---------------
 
+OPTIMIZER_FAMILIES: NamedTable[OptimizerFamily] = NamedTable(
+    "optimizer family",
+    (
+        OptimizerFamily(
+            "adamw",
+            "AdamW family",
+            1.0,
+            "Adam-type updates (normalised by the gradient's running RMS): the reference the presets train with",
+        ),
+        OptimizerFamily(
+            "lion",
+            "Lion family",
+            1.0 / 3.0,
+            "sign updates are larger than Adam's: Lion's authors (Chen et al. 2023) advise a rate 3–10× below"
+            " AdamW's; the few public Lion presets (one trainer) keep AdamW's rate, so the gentle end, 3×",
+        ),
+        OptimizerFamily(
+            "adafactor",
+            "Adafactor (fixed rate)",
+            None,
+            "Adafactor with relative_step=False takes a fixed rate like Adam; its scale is fitted to the presets",
+        ),
+        OptimizerFamily(
+            "sgd",
+            "SGD family",
+            10.0,
+            "plain gradient steps are not normalised, so they need a far larger rate; no public preset to fit,"
+            " so ×10 is a starting point to refine with your own runs",
+        ),
+        OptimizerFamily(
+            "muon",
+            "Muon family",
+            1.0,
+            "trainers match Muon's update RMS to AdamW's (Moonlight, Liu et al. 2025), so AdamW's rate carries"
+            " over; no public preset to fit",
+        ),
+        OptimizerFamily(
+            "adaptive",
+            "Adaptive step size (Prodigy, D-Adaptation)",
+            None,
+            "the optimizer estimates its own step size; the learning rate is a multiplier on it, 1.0 by default",
+            adaptive=True,
+        ),
+    ),
+)
+
 OPTIMIZERS: NamedTable[Optimizer] = NamedTable(
     "optimizer",
     (
-        Optimizer("adamw", "AdamW", 1.00, ("torch.optim.AdamW", "adamw_torch", "adamw_torch_fused")),
+        Optimizer(
+            "adamw",
+            "AdamW",
+            1.00,
+            (
+                "torch.optim.AdamW",
+                "adamw_torch",
+                "adamw_torch_fused",
+                "adamw_bf16",
+                "torch-adamw",
+                "adamw_optimi",
+                "optimi-adamw",
+                "StableAdamW",
+            ),
+        ),
         Optimizer(
             "adamw_8bit",
             "AdamW (8-Bit)",
             1.02,
-            ("PagedAdamW8bit", "paged_adamw_8bit", "bitsandbytes.optim.AdamW8bit", "adamw_bnb_8bit"),
+            ("PagedAdamW8bit", "paged_adamw_8bit", "bitsandbytes.optim.AdamW8bit", "adamw_bnb_8bit", "AdamW8bitKahan"),
         ),
         Optimizer("adam", "Adam", 1.02, ("torch.optim.Adam",)),
         Optimizer("adam_8bit", "Adam (8-Bit)", 1.04, ("PagedAdam8bit", "paged_adam_8bit")),
@@ -365,28 +664,50 @@ OPTIMIZERS: NamedTable[Optimizer] = NamedTable(
         Optimizer("adagrad_8bit", "Adagrad (8-Bit)", 1.10),
         Optimizer("rmsprop", "RMSprop", 1.05),
         Optimizer("rmsprop_8bit", "RMSprop (8-Bit)", 1.07),
-        Optimizer("adafactor", "Adafactor", 0.90, ("transformers.optimization.Adafactor",)),
+        Optimizer("adafactor", "Adafactor", 0.90, ("transformers.optimization.Adafactor",), family="adafactor"),
         Optimizer("ademamix", "AdEMAMix", 0.97),
         Optimizer("ademamix_8bit", "AdEMAMix (8-Bit)", 1.00, ("PagedAdEMAMix8bit", "paged_ademamix_8bit")),
         Optimizer("simplified_ademamix", "Simplified AdEMAMix", 0.98),
-        Optimizer("sgd", "SGD", 0.85, ("SGDNesterov", "sgd_nesterov")),
-        Optimizer("sgd_8bit", "SGD (8-Bit)", 0.88, ("SGDNesterov8bit", "sgd_nesterov_8bit")),
-        Optimizer("lars", "Lars", 0.88),
-        Optimizer("lars_8bit", "Lars (8-Bit)", 0.90),
+        Optimizer("sgd", "SGD", 0.85, ("SGDNesterov", "sgd_nesterov"), family="sgd"),
+        Optimizer("sgd_8bit", "SGD (8-Bit)", 0.88, ("SGDNesterov8bit", "sgd_nesterov_8bit"), family="sgd"),
+        Optimizer("lars", "Lars", 0.88, family="sgd"),
+        Optimizer("lars_8bit", "Lars (8-Bit)", 0.90, family="sgd"),
         Optimizer("lamb", "Lam", 0.90, ("LAMB",)),
         Optimizer("lamb_8bit", "Lam (8-Bit)", 0.92, ("Lamb8bit", "LAMB_8BIT")),
-        Optimizer("lion", "Lion", 0.90, ("lion_pytorch",)),
-        Optimizer("lion_8bit", "Lion (8-Bit)", 0.93, ("PagedLion8bit", "paged_lion_8bit")),
-        Optimizer("muon", "Muon", 0.80),
-        Optimizer("adamuon", "AdaMuon", 0.85),
+        Optimizer("lion", "Lion", 0.90, ("lion_pytorch", "optimi-lion", "lion_optimi"), family="lion"),
+        Optimizer("lion_8bit", "Lion (8-Bit)", 0.93, ("PagedLion8bit", "paged_lion_8bit"), family="lion"),
+        Optimizer("muon", "Muon", 0.80, family="muon"),
+        Optimizer("adamuon", "AdaMuon", 0.85, family="muon"),
         Optimizer("came", "CAME", 0.95),
         Optimizer("came_8bit", "CAME (8-Bit)", 0.98),
         Optimizer("adopt", "Adopt", 0.92),
-        Optimizer("tiger", "Tiger", 0.88),
+        Optimizer("tiger", "Tiger", 0.88, family="lion"),
+        # Schedule-free optimizers run their own schedule: only the calibrated formula set takes them.
+        Optimizer("adamw_schedulefree", "AdamW (schedule-free)", None, ("AdamWScheduleFree", "RAdamScheduleFree")),
+        Optimizer("sgd_schedulefree", "SGD (schedule-free)", None, ("SGDScheduleFree",), family="sgd"),
+        # Adaptive step sizes: the rate is a multiplier (1.0).
+        Optimizer("prodigy", "Prodigy", None, ("prodigyopt",), family="adaptive"),
+        Optimizer("prodigy_schedulefree", "Prodigy (schedule-free)", None, ("ProdigyScheduleFree",), family="adaptive"),
+        Optimizer(
+            "dadapt_adam", "D-Adaptation Adam", None, ("DAdaptAdam", "DAdaptAdamW", "DAdaptation"), family="adaptive"
+        ),
+        Optimizer("dadapt_lion", "D-Adaptation Lion", None, ("DAdaptLion",), family="adaptive"),
+        Optimizer("dadapt_adagrad", "D-Adaptation AdaGrad", None, ("DAdaptAdaGrad",), family="adaptive"),
+        Optimizer("dadapt_sgd", "D-Adaptation SGD", None, ("DAdaptSGD",), family="adaptive"),
+        Optimizer("dadapt_adan", "D-Adaptation Adan", None, ("DAdaptAdan", "DAdaptAdanIP"), family="adaptive"),
     ),
 )
 
-#: Optimizers that run their own schedule internally; named so the error can say why.
+#: What the settings of an adaptive optimizer mean for its rate (shown with the recommendation).
+ADAPTIVE_SETTINGS = (
+    "keep lr = 1.0 and steer with the optimizer's own settings: d_coef scales the estimated step"
+    " (0.5–2; lower it if the LoRA burns), safeguard_warmup=True and use_bias_correction=True for"
+    " diffusion, decouple=True for AdamW-style weight decay; pair it with a constant or cosine"
+    " schedule, never with restarts"
+)
+
+#: Optimizers that run their own schedule or step size: formula sets energy and lrtool-1.0
+#: cannot integrate them (the calibrated formula set can: OPTIMIZERS holds them).
 SCHEDULE_FREE_OPTIMIZERS: Mapping[str, str] = {
     name_key(spelling): spelling
     for spelling in (
@@ -408,6 +729,38 @@ SCHEDULE_FREE_OPTIMIZERS: Mapping[str, str] = {
         "DAdaptAdanIP",
     )
 }
+
+# --- Network types -------------------------------------------------------------
+
+NETWORKS: NamedTable[Network] = NamedTable(
+    "network",
+    (
+        Network(
+            "lora", "LoRA", "Low-rank adapter: ΔW = (alpha / rank) · B·A.", ("Standard", "networks.lora", "peft-lora")
+        ),
+        Network(
+            "locon",
+            "LoCon",
+            "LoRA that also adapts convolution layers (LyCORIS).",
+            ("LyCORIS/LoCon", "lycoris_locon", "LoRA-C3Lier", "C3Lier", "Kohya LoCon"),
+        ),
+        Network("loha", "LoHa", "Hadamard product of two low-rank pairs (LyCORIS).", ("LyCORIS/LoHa", "lycoris_loha")),
+        Network(
+            "lokr",
+            "LoKr",
+            "Kronecker product of small factors (LyCORIS); a rank of 10,000 or more means the full matrix.",
+            ("LyCORIS/LoKr", "lycoris_lokr", "lycoris-lokr"),
+        ),
+        Network(
+            "dora", "DoRA", "Weight-decomposed LoRA: a learned magnitude plus a LoRA direction.", ("LyCORIS/DoRA",)
+        ),
+    ),
+)
+
+#: LyCORIS presets write a rank (dim) of 10,000 or more to mean "the full matrix", where alpha is
+#: ignored; the calibrated formula set then leaves out the alpha / rank factor.
+FULL_MATRIX_RANK = 10_000
+DEFAULT_NETWORK = "lora"
 
 # --- Objectives (ENGINE.md §2) -----------------------------------------------
 
@@ -706,6 +1059,13 @@ FORMULA_SETS: NamedTable[FormulaSet] = NamedTable(
     "formula",
     (
         FormulaSet(
+            "calibrated",
+            "Calibrated (fitted to public presets)",
+            "The energy model's named factors with trainer-exact schedules, but exponents and per-family rates"
+            " fitted to public presets; every result carries the evidence band and its reasons.",
+            uses_trainer=True,
+        ),
+        FormulaSet(
             "energy",
             "Energy (trainer-exact schedules)",
             "The LRTool energy model with each schedule integrated exactly as the chosen trainer applies it.",
@@ -721,7 +1081,9 @@ FORMULA_SETS: NamedTable[FormulaSet] = NamedTable(
     ),
 )
 
-DEFAULT_FORMULA = "energy"
+DEFAULT_FORMULA = "calibrated"
+#: The formula set that fits and explains (evidence band, factors).
+CALIBRATED = "calibrated"
 
 
 def schedules_for(formula: FormulaSet, trainer: Trainer) -> NamedTable[Schedule]:
@@ -737,9 +1099,10 @@ INPUT_RANGES: Mapping[str, NumberRange] = {
     "resolution": NumberRange("int", 64, 8192),
     "steps": NumberRange("int", 1, MAX_STEPS),
     "images": NumberRange("int", 1, 10_000_000),
+    "repeats": NumberRange("int", 1, 10_000),
     "batch_size": NumberRange("int", 1, 4096),
     "grad_accum": NumberRange("int", 1, 4096),
-    "rank": NumberRange("int", 1, 4096),
+    "rank": NumberRange("int", 1, 100_000),  # LyCORIS writes 10,000+ for a full-matrix LoKr
     "alpha": NumberRange("float", 0.0, 4096.0, minimum_exclusive=True),
     "warmup_fraction": NumberRange("float", 0.0, 0.99),
     "warmup_steps": NumberRange("int", 0, MAX_STEPS - 1),
@@ -753,7 +1116,9 @@ FIELD_HELP: Mapping[str, str] = {
     "model": "Base model the LoRA is trained on; sets base energy, native resolution and fragility.",
     "resolution": "Training edge length in pixels (e.g. 1024 for 1024×1024 buckets).",
     "steps": "Total optimizer steps of the run (after gradient accumulation).",
-    "images": "Number of images in the dataset (count repeats as extra images).",
+    "images": "Number of distinct images in the dataset (repeats are a separate input).",
+    "repeats": "Passes over each image per epoch (kohya's folder prefix, ai-toolkit's num_repeats); default 1.",
+    "network": "Network type: LoRA (default), LoCon, LoHa, LoKr or DoRA.",
     "batch_size": "Images per forward pass.",
     "grad_accum": "Gradient accumulation steps per optimizer step.",
     "rank": "LoRA rank (network_dim).",
@@ -763,7 +1128,8 @@ FIELD_HELP: Mapping[str, str] = {
     "warmup_fraction": "Warmup as a fraction of the steps (0 … 0.99).",
     "warmup_steps": "Warmup as a number of steps (0 … steps − 1).",
     "objective": "What the LoRA should learn; sets target energy and overshoot sensitivity.",
-    "formula": "energy: trainer-exact schedules (default); lrtool-1.0: LRTool 1.0 parity.",
+    "formula": "calibrated: fitted to public presets (default); energy: LRTool 1.0's constants with"
+    " trainer-exact schedules; lrtool-1.0: LRTool 1.0 parity.",
     "trainer": "Whose schedule implementation the energy formula integrates.",
     "offset": "Slider: learning rate = recommended × (1 + offset), −1 … +1.",
     "learning_rate": "A learning rate you already have in mind, to score it.",

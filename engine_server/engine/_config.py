@@ -30,6 +30,7 @@ from ._catalog import (
     FORMULA_SETS,
     INPUT_RANGES,
     MODELS,
+    NETWORKS,
     OBJECTIVES,
     OPTIMIZERS,
     SCHEDULE_FREE_OPTIMIZERS,
@@ -124,6 +125,8 @@ class TrainingConfig(BaseModel):
     objective: str
     formula: str = catalog.DEFAULT_FORMULA
     trainer: str = catalog.DEFAULT_TRAINER
+    network: str = catalog.DEFAULT_NETWORK
+    repeats: Annotated[int, _bounded("repeats")] = 1
     num_cycles: Annotated[float | None, _bounded("num_cycles")] = None
     power: Annotated[float | None, _bounded("power")] = None
     min_lr_ratio: Annotated[float | None, _bounded("min_lr_ratio")] = None
@@ -167,7 +170,7 @@ class TrainingConfig(BaseModel):
         resolved: Resolved = self.__pydantic_private__["_resolved"]  # type: ignore[index]
         return resolved
 
-    @field_validator("model", "optimizer", "objective", "formula", "trainer")
+    @field_validator("model", "optimizer", "objective", "formula", "trainer", "network")
     @classmethod
     def _resolve_name(cls, value: str, info: ValidationInfo) -> str:
         """Store each name as its catalog id; an unknown name lists the accepted ones."""
@@ -187,6 +190,8 @@ class TrainingConfig(BaseModel):
         problems: list[FieldViolation] = []
         formula = FORMULA_SETS.by_id(self.formula)
         trainer = TRAINERS.by_id(self.trainer)
+        if formula.id != catalog.CALIBRATED:
+            problems.extend(_needs_lrtool_1_0_calibration(self.model, self.optimizer, formula))
         schedules = catalog.schedules_for(formula, trainer)
         schedule = schedules.get(self.scheduler)
         if schedule is None:
@@ -301,7 +306,34 @@ class TrainingConfig(BaseModel):
         return ScheduleArgs(**values), ignored
 
 
+def _needs_lrtool_1_0_calibration(model_id: str, optimizer_id: str, formula: FormulaSet) -> list[FieldViolation]:
+    """Formula sets energy and lrtool-1.0 run on LRTool 1.0's constants, which only its own
+    models and optimizers have."""
+    problems = []
+    model = MODELS.by_id(model_id)
+    if model.base_energy is None:
+        problems.append(
+            FieldViolation(
+                "model",
+                f"{model.display_name!r} has no LRTool 1.0 constants, so formula {formula.id!r} cannot use it;"
+                f" use formula {catalog.CALIBRATED!r} (fitted to public presets)",
+            )
+        )
+    optimizer = OPTIMIZERS.by_id(optimizer_id)
+    if optimizer.modifier is None:
+        problems.append(
+            FieldViolation(
+                "optimizer",
+                f"{optimizer.display_name!r} sets its own step size or schedule inside the optimizer, so formula"
+                f" {formula.id!r} cannot integrate its schedule; use formula {catalog.CALIBRATED!r}, which"
+                " recommends its multiplier",
+            )
+        )
+    return problems
+
+
 _NAME_TABLES: Mapping[str, NamedTable[Any]] = {
+    "network": NETWORKS,
     "model": MODELS,
     "optimizer": OPTIMIZERS,
     "objective": OBJECTIVES,
@@ -405,7 +437,7 @@ def _describe_field(field_name: str) -> str:
     accepted: NumberRange | None = INPUT_RANGES.get(field_name)
     if accepted is not None:
         return f"must be {accepted.describe()}"
-    if field_name in ("model", "optimizer", "objective", "formula", "trainer", "scheduler"):
+    if field_name in ("model", "optimizer", "objective", "formula", "trainer", "scheduler", "network"):
         return "must be a name from the catalog"
     if field_name == "step_rules":
         return "must be text like '1:500,0.5:1000,0.1'"

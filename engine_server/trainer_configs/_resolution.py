@@ -55,7 +55,7 @@ def settle(draft: Draft, edges: Sequence[int], how: str) -> None:
         if "resolution" in draft.overridden:
             return
         model = catalog.MODELS.get(str(draft.config.get("model", "")))
-        exponent = model.arch.resolution_exponent if model is not None else 1.0
+        exponent = model.arch.resolution_exponent if model is not None and model.arch is not None else 1.0
         draft.config["resolution"] = combine(edges, exponent)
         sizes = ", ".join(str(size) for size in edges)
         draft.warn(

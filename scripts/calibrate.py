@@ -1,0 +1,641 @@
+#!/usr/bin/env python3
+"""Fit the calibrated formula set to public presets and write the data the engine ships.
+
+    .venv/bin/python scripts/calibrate.py            # fit, print the figures, write the files
+    .venv/bin/python scripts/calibrate.py --check    # fit and compare with the shipped files
+
+Reads `tests/data/preset_corpus/presets.tsv` (public presets, with sources) and
+`tests/data/seed_004_runs.tsv` (one practitioner's tuning log), and writes
+`engine_server/engine/_calibration_data.py` (the fitted constants and the evidence bands),
+`docs/calibration_figures.md` (cross-validated figures beside the baselines) and
+`docs/calibration.svg` (predicted against preset rates). docs/calibration.md explains the method.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import math
+import pathlib
+import sys
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from engine_server.engine import ConfigError, TrainingConfig, calculate, catalog  # noqa: E402
+from engine_server.engine._calibrated import features  # noqa: E402
+from engine_server.engine._schedules import integrate  # noqa: E402
+
+CORPUS = ROOT / "tests" / "data" / "preset_corpus" / "presets.tsv"
+SEED_LOG = ROOT / "tests" / "data" / "seed_004_runs.tsv"
+DATA_MODULE = ROOT / "engine_server" / "engine" / "_calibration_data.py"
+FIGURES = ROOT / "docs" / "calibration_figures.md"
+PLOT = ROOT / "docs" / "calibration.svg"
+
+# --- Row rules: a corpus row as a configuration (the same rules score held-out presets) -----
+
+#: Trainers built on kohya's sd-scripts, whose network_alpha defaults to 1.
+SD_SCRIPTS_TRAINERS = ("sd-scripts", "kohya", "fluxgym", "lora-scripts", "LoRA_Easy", "musubi")
+DEFAULT_IMAGES = 20
+DEFAULT_STEPS = 2000
+SEED_SOURCE = "seed-004"
+#: The seed log's setup (SD1.5, 512 px, 20 images, AdamW8bit, cosine with restarts, alpha = rank).
+SEED_SETUP = dict(
+    model="SD1.5",
+    resolution=512,
+    images=20,
+    optimizer="AdamW8bit",
+    scheduler="cosine_with_restarts",
+    num_cycles=3.0,
+    objective="Character",
+)
+#: Notes that mark a preset as untuned (a smoke test) or not a plain LoRA: weighted down or out.
+UNTUNED_MARKS = ("smoke-test", "not be tuned", "open-ended")
+UNTUNED_WEIGHT = 0.3
+NOT_A_LORA_MARKS = ("ControlNet",)
+CORPUS_NAME = {"SD3": "SD3.5", "SD2.x": "SD2.1"}
+
+# --- The fit's priors (literature anchors) and shrinkage -----------------------------------
+
+#: (mean, sd) of each exponent before the data: alpha/rank (LoRA's scale; rsLoRA: between
+#: alpha/rank and alpha/√rank), batch (Adam: √batch, Malladi et al. 2022), distinct images,
+#: resolution (multi-size presets are read at their first size, so the data cannot tell: kept
+#: near 0), schedule (the energy model's 1/RMS, halved: presets rarely raise the peak for cosine).
+PRIORS = {
+    "alpha_ratio": (-0.5, 0.3),
+    "batch": (0.5, 0.2),
+    "images": (0.1, 0.1),
+    "resolution": (0.0, 0.05),
+    "schedule": (0.5, 0.3),
+}
+#: Horizon: the power law of Bjorck et al. 2025 (exponent about 0.3) as the prior, updated by the
+#: only controlled comparison of run length (the seed log); its residual sd per run.
+HORIZON_PRIOR = (-0.3, 0.15)
+SEED_RUN_LOG_SD = 0.3
+HORIZON_SCALE_STEPS = 1000.0
+#: Spread of trainers' conventions, of model groups around the global rate, and of families
+#: around their group (sd of the natural log).
+SOURCE_SD = 0.3
+GROUP_SD = 0.15
+FAMILY_SD = 0.1
+#: Scales of networks and optimizer families without a literature value: prior sd around 1.
+SCALE_SD = 0.5
+#: Robust loss: residuals beyond this (natural log) count linearly, not squared.
+HUBER = 0.1
+IRLS_ROUNDS = 25
+FOLDS = 5
+FOLD_SEED = 0
+BASELINE_RATE = 1e-4
+#: Networks whose scale comes from the literature rather than presets.
+NETWORK_LITERATURE = {
+    "locon": "LyCORIS trains LoCon at LoRA's rates (its guideline: same rate, alpha ≤ dim)",
+    "dora": "DoRA's authors train at LoRA's rate (Liu et al. 2024)",
+}
+
+
+@dataclass
+class Row:
+    source: str
+    trainer: str
+    family: str
+    optimizer_family: str
+    network: str
+    lr: float
+    config: TrainingConfig | None  # None: an adaptive optimizer's multiplier (evidence only)
+    weight: float = 1.0
+    in_scope: bool = False  # scored by the evaluation protocol (AdamW family, LoRA/LoCon/DoRA)
+    x: dict[str, float] = field(default_factory=dict)
+
+
+def _number(text: str, default: float | None = None) -> float | None:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return default
+
+
+def _model_name(corpus_family: str) -> str:
+    name = CORPUS_NAME.get(corpus_family, corpus_family)
+    return name.removeprefix("other:")
+
+
+def _config(fields: dict[str, object]) -> TrainingConfig:
+    """The row as a calibrated configuration; a schedule the trainer does not know becomes constant."""
+    try:
+        return TrainingConfig(**fields)
+    except ConfigError as error:
+        if any(v.field == "scheduler" or v.field.startswith("warmup") for v in error.violations):
+            return TrainingConfig(**{**fields, "scheduler": "constant"})
+        raise
+
+
+def corpus_rows(path: pathlib.Path = CORPUS) -> list[Row]:
+    rows = []
+    with path.open(newline="") as handle:
+        for record in csv.DictReader(handle, delimiter="\t"):
+            row = _corpus_row(record)
+            if row is not None:
+                rows.append(row)
+    return rows
+
+
+def _corpus_row(record: dict[str, str]) -> Row | None:
+    model = catalog.MODELS.get(_model_name(record["model_family"]))
+    optimizer = catalog.OPTIMIZERS.get(record["optimizer"] or "AdamW")
+    network = catalog.NETWORKS.get(record["network_type"])
+    lr = _number(record["lr"])
+    if model is None or optimizer is None or network is None or lr is None or lr <= 0:
+        return None
+    family = catalog.FAMILIES.by_id(model.family_id).id
+    optimizer_family = optimizer.family
+    common = dict(source=record["source_repo"], trainer=record["trainer"], family=family, network=network.id, lr=lr)
+    if catalog.OPTIMIZER_FAMILIES.by_id(optimizer_family).adaptive:
+        return Row(optimizer_family=optimizer_family, config=None, **common)  # type: ignore[arg-type]
+    if any(mark in record["notes"] for mark in NOT_A_LORA_MARKS) or "relative-step" in record["notes"]:
+        return None
+    rank = _number(record["rank"])
+    if not rank:
+        return None
+    alpha = _number(record["alpha"])
+    if alpha is None:
+        alpha = 1.0 if any(name in record["trainer"] for name in SD_SCRIPTS_TRAINERS) else rank
+    batch = int(_number(record["batch_size"], 1) or 1)
+    accumulation = int(_number(record["grad_accum"], 1) or 1)
+    images = int(_number(record["images"], DEFAULT_IMAGES) or DEFAULT_IMAGES)
+    repeats = int(_number(record["repeats"], 1) or 1)
+    steps = _number(record["steps"])
+    if not steps:
+        epochs = _number(record["epochs"])
+        steps = math.ceil(epochs * images * repeats / (batch * accumulation)) if epochs else DEFAULT_STEPS
+    fields: dict[str, object] = dict(
+        model=model.id,
+        rank=int(rank),
+        alpha=float(alpha),
+        batch_size=batch,
+        grad_accum=accumulation,
+        images=images,
+        repeats=repeats,
+        steps=int(steps),
+        optimizer=optimizer.id,
+        scheduler=(record["scheduler"] or "constant").lower(),
+        network=network.id,
+        objective="Character",
+        resolution=model.native_resolution,
+    )
+    resolution = record["resolution"].split(",")[0].strip()
+    if resolution.isdigit():
+        fields["resolution"] = int(resolution)
+    untuned = any(mark in record["notes"] for mark in UNTUNED_MARKS)
+    return Row(
+        optimizer_family=optimizer_family,
+        config=_config(fields),
+        weight=UNTUNED_WEIGHT if untuned else 1.0,
+        in_scope=optimizer_family == "adamw" and network.id in ("lora", "locon", "dora"),
+        **common,  # type: ignore[arg-type]
+    )
+
+
+def seed_rows(path: pathlib.Path = SEED_LOG) -> list[Row]:
+    """The seed log's judged runs: each rate was good up to its best checkpoint."""
+    rows = []
+    with path.open(newline="") as handle:
+        for record in csv.DictReader(handle, delimiter="\t"):
+            if not record["best_step"]:
+                continue
+            rank = int(record["rank"])
+            config = TrainingConfig(**SEED_SETUP, steps=int(record["best_step"]), rank=rank, alpha=float(rank))
+            rows.append(Row(SEED_SOURCE, "seed", "sd15", "adamw", "lora", float(record["learning_rate"]), config))
+    return rows
+
+
+def scheduler_factor(config: TrainingConfig) -> float:
+    resolved = config.resolved
+    integral = integrate(
+        resolved.trainer.id, resolved.schedule.id, config.steps, resolved.warmup_steps, resolved.schedule_args
+    )
+    return integral.scheduler_factor
+
+
+def add_features(rows: Iterable[Row]) -> None:
+    for row in rows:
+        if row.config is not None:
+            values = features(row.config, scheduler_factor(row.config), HORIZON_SCALE_STEPS)
+            row.x = {
+                name: getattr(values, name)
+                for name in ("alpha_ratio", "batch", "horizon", "images", "resolution", "schedule")
+            }
+
+
+# --- The fit --------------------------------------------------------------------------------
+
+
+@dataclass
+class Fit:
+    exponents: dict[str, float]
+    intercept: float
+    group_effect: dict[str, float]
+    family_effect: dict[str, float]
+    network_log_scale: dict[str, float]
+    optimizer_log_scale: dict[str, float]
+
+    def log_rate(self, row: Row) -> float:
+        family = catalog.FAMILIES.by_id(row.family)
+        value = self.intercept + self.group_effect.get(family.group, 0.0) + self.family_effect.get(row.family, 0.0)
+        value += sum(self.exponents[name] * row.x[name] for name in self.exponents)
+        value += self.network_log_scale.get(row.network, 0.0)
+        value += fixed_optimizer_log_scale(row.optimizer_family)
+        value += self.optimizer_log_scale.get(row.optimizer_family, 0.0)
+        return value
+
+    def family_log_rate(self, family_id: str) -> float:
+        group = catalog.FAMILIES.by_id(family_id).group
+        return self.intercept + self.group_effect.get(group, 0.0) + self.family_effect[family_id]
+
+
+def fixed_optimizer_log_scale(optimizer_family: str) -> float:
+    scale = catalog.OPTIMIZER_FAMILIES.by_id(optimizer_family).scale
+    return math.log(scale) if scale is not None else 0.0
+
+
+def fit_horizon(seed: Sequence[Row]) -> float:
+    """The horizon exponent: the literature prior updated by the seed log (same user, data and
+    settings at different lengths), a conjugate normal update on the slope."""
+    x = np.array([row.x["horizon"] for row in seed])
+    y = np.array([math.log(row.lr) + (-0.0) for row in seed])
+    # Remove each rank's mean rate so only the length varies (ranks are otherwise the same setup).
+    by_rank: dict[int, list[int]] = defaultdict(list)
+    for index, row in enumerate(seed):
+        assert row.config is not None
+        by_rank[row.config.rank].append(index)
+    xc, yc = x.copy(), y.copy()
+    for indices in by_rank.values():
+        xc[indices] -= x[indices].mean()
+        yc[indices] -= y[indices].mean()
+    prior_mean, prior_sd = HORIZON_PRIOR
+    precision = 1.0 / prior_sd**2 + float(xc @ xc) / SEED_RUN_LOG_SD**2
+    return float((prior_mean / prior_sd**2 + float(xc @ yc) / SEED_RUN_LOG_SD**2) / precision)
+
+
+def fit(rows: Sequence[Row], horizon: float) -> Fit:
+    """MAP fit of the log-rate: named exponents with literature priors, trainers' conventions as
+    random effects (averaged out when predicting), families shrunk to their group, Huber loss."""
+    train = [row for row in rows if row.config is not None and row.weight > 0]
+    sources = sorted({row.source for row in train})
+    groups = sorted(catalog.FAMILY_GROUPS)
+    families = sorted({row.family for row in train})
+    networks = sorted({row.network for row in train} - {"lora"} - set(NETWORK_LITERATURE))
+    optimizers = sorted(
+        {row.optimizer_family for row in train if catalog.OPTIMIZER_FAMILIES.by_id(row.optimizer_family).scale is None}
+    )
+    names = list(PRIORS)
+    columns = (
+        ["intercept"]
+        + names
+        + [f"source:{s}" for s in sources]
+        + [f"group:{g}" for g in groups]
+        + [f"family:{f}" for f in families]
+        + [f"network:{n}" for n in networks]
+        + [f"optimizer:{o}" for o in optimizers]
+    )
+    index = {column: i for i, column in enumerate(columns)}
+    design = np.zeros((len(train), len(columns)))
+    target = np.zeros(len(train))
+    for i, row in enumerate(train):
+        design[i, 0] = 1.0
+        for name in names:
+            design[i, index[name]] = row.x[name]
+        for key in (
+            f"source:{row.source}",
+            f"group:{catalog.FAMILIES.by_id(row.family).group}",
+            f"family:{row.family}",
+            f"network:{row.network}",
+            f"optimizer:{row.optimizer_family}",
+        ):
+            if key in index:
+                design[i, index[key]] = 1.0
+        target[i] = math.log(row.lr) - horizon * row.x["horizon"] - fixed_optimizer_log_scale(row.optimizer_family)
+    prior_mean = np.zeros(len(columns))
+    prior_precision = np.zeros(len(columns))
+    prior_mean[0] = math.log(BASELINE_RATE)
+    prior_precision[0] = 1e-4  # essentially free
+    for column, i in index.items():
+        kind = column.split(":")[0]
+        if column in PRIORS:
+            prior_mean[i], sd = PRIORS[column]
+            prior_precision[i] = 1.0 / sd**2
+        elif kind != "intercept":
+            sd = {"source": SOURCE_SD, "group": GROUP_SD, "family": FAMILY_SD}.get(kind, SCALE_SD)
+            prior_precision[i] = 1.0 / sd**2
+    quality = np.array([row.weight for row in train])
+    weights = quality.copy()
+    scale = 1.0 / RESIDUAL_SCALE**2
+    for _ in range(IRLS_ROUNDS):
+        lhs = (design.T * weights) @ design * scale + np.diag(prior_precision)
+        rhs = (design.T * weights) @ target * scale + prior_precision * prior_mean
+        beta = np.linalg.solve(lhs, rhs)
+        residual = np.abs(target - design @ beta)
+        weights = quality * np.where(residual <= HUBER, 1.0, HUBER / np.maximum(residual, 1e-12))
+    values = dict(zip(columns, beta.tolist(), strict=True))
+    return Fit(
+        exponents={**{name: values[name] for name in names}, "horizon": horizon},
+        intercept=values["intercept"],
+        group_effect={g: values[f"group:{g}"] for g in groups},
+        family_effect={f: values[f"family:{f}"] for f in families},
+        network_log_scale={n: values[f"network:{n}"] for n in networks},
+        optimizer_log_scale={o: values[f"optimizer:{o}"] for o in optimizers},
+    )
+
+
+#: The residual scale the priors are weighed against (natural log): the spread of the presets
+#: around what their features explain.
+RESIDUAL_SCALE = 0.5
+
+
+def fit_all(rows: Sequence[Row]) -> Fit:
+    seed = [row for row in rows if row.source == SEED_SOURCE]
+    return fit(rows, fit_horizon(seed))
+
+
+# --- Cross-validation and baselines ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Score:
+    within_2x: float
+    mean_abs_log2: float
+    count: int
+
+    def text(self) -> str:
+        return f"{self.within_2x:.0%} within 2×, mean |log2| {self.mean_abs_log2:.2f} (n = {self.count})"
+
+
+def score(pairs: Sequence[tuple[float, float]]) -> Score:
+    errors = [abs(math.log2(preset / predicted)) for preset, predicted in pairs]
+    return Score(sum(e <= 1.0 + 1e-9 for e in errors) / len(errors), sum(errors) / len(errors), len(errors))
+
+
+def held_out_predictions(rows: Sequence[Row], splits: Iterable[Callable[[Row], bool]]) -> dict[int, float]:
+    """Each in-scope row's prediction from a fit that did not see it."""
+    predictions: dict[int, float] = {}
+    for held_out in splits:
+        model = fit_all([row for row in rows if not held_out(row)])
+        for i, row in enumerate(rows):
+            if row.in_scope and held_out(row):
+                predictions[i] = math.exp(model.log_rate(row))
+    return predictions
+
+
+def _source_is(source: str) -> Callable[[Row], bool]:
+    return lambda row: row.source == source
+
+
+def leave_one_source_out(rows: Sequence[Row]) -> dict[int, float]:
+    return held_out_predictions(rows, [_source_is(source) for source in sorted({row.source for row in rows})])
+
+
+def k_fold(rows: Sequence[Row]) -> dict[int, float]:
+    """Five folds of rows drawn at random (fixed seed)."""
+    order = np.random.default_rng(FOLD_SEED).permutation(len(rows))
+    fold_of = {id(rows[int(i)]): n % FOLDS for n, i in enumerate(order)}
+
+    def in_fold(fold: int) -> Callable[[Row], bool]:
+        return lambda row: fold_of[id(row)] == fold
+
+    return held_out_predictions(rows, [in_fold(fold) for fold in range(FOLDS)])
+
+
+def energy_rate(row: Row) -> float | None:
+    """The `energy` formula set's recommendation for the row, where LRTool 1.0 has constants for it."""
+    assert row.config is not None
+    try:
+        config = TrainingConfig(**{**row.config.model_dump(exclude_none=True), "formula": "energy"})
+        return calculate(config).recommended_lr
+    except ConfigError:
+        return None
+
+
+# --- Evidence bands -------------------------------------------------------------------------
+
+
+def evidence(rows: Sequence[Row]) -> dict[tuple[str, str, str], tuple[int, tuple[float, ...], tuple[str, ...]]]:
+    """Percentiles of what presets use, per (family, optimizer family, network), per family and
+    optimizer family, and per model group and optimizer family."""
+    slices: dict[tuple[str, str, str], list[Row]] = defaultdict(list)
+    for row in rows:
+        if row.source == SEED_SOURCE:
+            continue
+        group = catalog.FAMILIES.by_id(row.family).group
+        for key in (
+            (row.family, row.optimizer_family, row.network),
+            (row.family, row.optimizer_family, "*"),
+            ("group:" + group, row.optimizer_family, "*"),
+        ):
+            slices[key].append(row)
+    table = {}
+    for key in sorted(slices):
+        members = slices[key]
+        rates = np.array([row.lr for row in members])
+        percentiles = tuple(float(f"{value:.4g}") for value in np.percentile(rates, [10, 25, 50, 75, 90]))
+        table[key] = (len(members), percentiles, tuple(sorted({row.source for row in members})))
+    return table
+
+
+# --- Output ---------------------------------------------------------------------------------
+
+
+def digest(paths: Sequence[pathlib.Path]) -> str:
+    hasher = hashlib.sha256()
+    for path in paths:
+        hasher.update(path.read_bytes())
+    return hasher.hexdigest()
+
+
+def _round(value: float) -> float:
+    return float(f"{value:.6g}")
+
+
+def _rounded(values: dict[str, float]) -> dict[str, float]:
+    return {key: _round(value) for key, value in values.items()}
+
+
+def data_module(model: Fit, rows: Sequence[Row], residual_log_sd: float) -> str:
+    fitted_families = {f: _round(model.family_log_rate(f)) for f in sorted(model.family_effect)}
+    groups = {g: _round(model.intercept + model.group_effect[g]) for g in sorted(model.group_effect)}
+    network_reasons = dict(NETWORK_LITERATURE)
+    for network in model.network_log_scale:
+        network_reasons[network] = f"fitted to public {catalog.NETWORKS.by_id(network).display_name} presets"
+    lines = [
+        '"""Fitted constants of the calibrated formula set: written by scripts/calibrate.py, not by hand.',
+        "",
+        "Run `python scripts/calibrate.py` after changing the corpus or the method; a test re-runs the",
+        'fit and fails when this file is stale."""',
+        "",
+        f"CORPUS_SHA256 = {digest([CORPUS, SEED_LOG])!r}",
+        f"HORIZON_SCALE_STEPS = {HORIZON_SCALE_STEPS!r}",
+        "#: The exponent of each factor (docs/calibration.md).",
+        f"EXPONENTS: dict[str, float] = {{{', '.join(f'{k!r}: {_round(v)!r}' for k, v in model.exponents.items())}}}",
+        "#: ln(rate) of each family with presets of its own, at the reference setup.",
+        f"FAMILY_LOG_RATE: dict[str, float] = {fitted_families!r}",
+        "#: ln(rate) of each model group at the reference setup, for families without presets.",
+        f"GROUP_LOG_RATE: dict[str, float] = {groups!r}",
+        f"OPTIMIZER_FAMILY_LOG_SCALE: dict[str, float] = {_rounded(model.optimizer_log_scale)!r}",
+        f"NETWORK_LOG_SCALE: dict[str, float] = {_rounded(model.network_log_scale)!r}",
+        f"NETWORK_REASONS: dict[str, str] = {network_reasons!r}",
+        "#: Spread of the best rate around the recommendation: 1.4826 × the median absolute",
+        "#: leave-one-source-out error (natural log).",
+        f"RESIDUAL_LOG_SD = {_round(residual_log_sd)!r}",
+        "#: Adaptive optimizers: the multiplier's spread (presets keep 1.0; d_coef moves it by about ±30 %).",
+        "ADAPTIVE_LOG_SD = 0.3",
+        "#: (family or 'group:…', optimizer family, network or '*') → (presets, p10 … p90, sources).",
+        "EVIDENCE: dict[tuple[str, str, str], tuple[int, tuple[float, ...], tuple[str, ...]]] = {",
+    ]
+    for key, value in evidence(rows).items():
+        lines.append(f"    {key!r}: {value!r},")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def figures_markdown(rows: Sequence[Row], loso: dict[int, float], folds: dict[int, float], model: Fit) -> str:
+    scope = [i for i, row in enumerate(rows) if row.in_scope]
+    pairs = {
+        "calibrated, leave one source out": [(rows[i].lr, loso[i]) for i in scope],
+        "calibrated, 5-fold": [(rows[i].lr, folds[i]) for i in scope],
+        "calibrated, fitted on all rows": [(rows[i].lr, math.exp(model.log_rate(rows[i]))) for i in scope],
+        "always 1e-4": [(rows[i].lr, BASELINE_RATE) for i in scope],
+    }
+    answered = [(i, rate) for i in scope if (rate := energy_rate(rows[i])) is not None]
+    lines = [
+        "# Calibration figures",
+        "",
+        "Written by `scripts/calibrate.py`; the method is in [calibration.md](calibration.md).",
+        "",
+        f"Rows scored: the {len(scope)} AdamW-family LoRA / LoCon / DoRA presets of the corpus, by the",
+        "row rules of calibration.md. Error = |log2(preset rate / predicted rate)|.",
+        "",
+        "| predictor | within 2× | mean abs log2 error | rows |",
+        "|---|---|---|---|",
+    ]
+    for name, rows_pairs in pairs.items():
+        result = score(rows_pairs)
+        lines.append(f"| {name} | {result.within_2x:.0%} | {result.mean_abs_log2:.2f} | {result.count} |")
+    lines += [
+        "",
+        f"On the {len(answered)} rows whose model and optimizer LRTool 1.0 has constants for:",
+        "",
+        "| predictor | within 2× | mean abs log2 error | rows |",
+        "|---|---|---|---|",
+    ]
+    same_rows: dict[str, dict[int, float]] = {
+        "energy (LRTool 1.0 constants)": dict(answered),
+        "calibrated, leave one source out": loso,
+        "calibrated, 5-fold": folds,
+        "always 1e-4": {i: BASELINE_RATE for i, _ in answered},
+    }
+    for name, rate_of in same_rows.items():
+        result = score([(rows[i].lr, rate_of[i]) for i, _ in answered])
+        lines.append(f"| {name} | {result.within_2x:.0%} | {result.mean_abs_log2:.2f} | {result.count} |")
+    lines += [
+        "",
+        "Per family (leave one source out beside always 1e-4):",
+        "",
+        "| family | rows | calibrated | always 1e-4 |",
+        "|---|---|---|---|",
+    ]
+    by_family: dict[str, list[int]] = defaultdict(list)
+    for i in scope:
+        by_family[rows[i].family].append(i)
+    for family, members in sorted(by_family.items(), key=lambda item: -len(item[1])):
+        ours = score([(rows[i].lr, loso[i]) for i in members])
+        constant = score([(rows[i].lr, BASELINE_RATE) for i in members])
+        name = catalog.FAMILIES.by_id(family).display_name
+        lines.append(f"| {name} | {len(members)} | {ours.text()} | {constant.text()} |")
+    lines += ["", "Fitted exponents:", "", "| factor | exponent |", "|---|---|"]
+    lines += [f"| {name} | {value:+.3f} |" for name, value in model.exponents.items()]
+    return "\n".join(lines) + "\n"
+
+
+def plot_svg(rows: Sequence[Row], predictions: dict[int, float]) -> str:
+    """Predicted (leave one source out) against preset rates on log axes, as a small SVG."""
+    size, margin, low, high = 420, 50, 1e-6, 2e-3
+
+    def position(rate: float) -> float:
+        share = (math.log10(rate) - math.log10(low)) / (math.log10(high) - math.log10(low))
+        return margin + max(0.0, min(1.0, share)) * (size - 2 * margin)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}"'
+        ' font-family="sans-serif" font-size="11">',
+        f'<rect width="{size}" height="{size}" fill="white"/>',
+    ]
+    lo, hi = position(low), position(high)
+    # The band within 2× of the diagonal.
+    corners = [
+        (lo, position(low * 2)),
+        (position(high / 2), hi),
+        (hi, hi),
+        (hi, position(high / 2)),
+        (position(low * 2), lo),
+        (lo, lo),
+    ]
+    points = " ".join(f"{x:.1f},{size - y:.1f}" for x, y in corners)
+    parts.append(f'<polygon points="{points}" fill="#e8f0fe"/>')
+    parts.append(f'<line x1="{lo}" y1="{size - lo}" x2="{hi}" y2="{size - hi}" stroke="#888" stroke-dasharray="4"/>')
+    for exponent in range(-6, -2):
+        tick = position(10.0**exponent)
+        parts.append(f'<text x="{tick - 12}" y="{size - margin + 16}">1e{exponent}</text>')
+        parts.append(f'<text x="{margin - 40}" y="{size - tick + 4}">1e{exponent}</text>')
+    for i, rate in sorted(predictions.items()):
+        x, y = position(rate), size - position(rows[i].lr)
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="#1a73e8" fill-opacity="0.5"/>')
+    parts.append(f'<text x="{size / 2 - 90}" y="{size - 10}">recommended (leave one source out)</text>')
+    parts.append(f'<text x="12" y="{margin - 20}">preset rate; shaded: within 2×</text>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def all_rows() -> list[Row]:
+    rows = corpus_rows() + seed_rows()
+    add_features(rows)
+    return rows
+
+
+def outputs() -> dict[pathlib.Path, str]:
+    rows = all_rows()
+    model = fit_all(rows)
+    loso = leave_one_source_out(rows)
+    folds = k_fold(rows)
+    errors = sorted(abs(math.log(rows[i].lr / rate)) for i, rate in loso.items())
+    residual_log_sd = 1.4826 * float(np.median(errors))
+    return {
+        DATA_MODULE: data_module(model, rows, residual_log_sd),
+        FIGURES: figures_markdown(rows, loso, folds, model),
+        PLOT: plot_svg(rows, loso),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="compare with the shipped files instead of writing")
+    args = parser.parse_args()
+    stale = []
+    for path, text in outputs().items():
+        if args.check:
+            if not path.exists() or path.read_text() != text:
+                stale.append(path)
+        else:
+            path.write_text(text)
+    print(FIGURES.read_text() if not args.check else "")
+    if stale:
+        print("stale: " + ", ".join(str(p.relative_to(ROOT)) for p in stale) + " (run scripts/calibrate.py)")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
