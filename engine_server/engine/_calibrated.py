@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cache
 
 from . import _calibration_data as fitted
 from . import _catalog as catalog
@@ -44,7 +45,7 @@ class Evidence:
     sources: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # built ten per calculation: not frozen, which is cheaper to build
 class Factor:
     """One factor of a recommendation: its input as a person reads it, its multiplier on the
     rate (the first factor is the family's reference rate itself) and what it means."""
@@ -116,6 +117,7 @@ def network_scale(network_id: str) -> float:
     return math.exp(fitted.NETWORK_LOG_SCALE.get(network_id, 0.0))
 
 
+@cache
 def evidence_for(family_id: str, optimizer_family: str, network: str) -> Evidence | None:
     """What public presets use, from the most specific slice that has any: the family with
     this optimizer family and network, then with any network, then the family's group."""
@@ -148,102 +150,115 @@ class Recommendation:
     log_sd: float
 
 
-def _exponent_factor(name: str, feature: float, value: str, why: str) -> Factor:
-    return Factor(name, value, math.exp(fitted.EXPONENTS[name] * feature), why)
+# The explanations depend on the fitted constants only: written once, here.
+_EXPONENT = fitted.EXPONENTS
+_WHY = {
+    "alpha_ratio": "LoRA scales its update by alpha / rank, so a smaller ratio needs a higher rate"
+    f" (rate ∝ (alpha/rank)^{_EXPONENT['alpha_ratio']:.2f})",
+    "full_matrix": "alpha does not scale a full-matrix LyCORIS network",
+    "batch": "averaging more samples per step lowers gradient noise, so Adam-type optimizers take a higher rate"
+    f" (rate ∝ batch^{_EXPONENT['batch']:.2f})",
+    "horizon": "a longer run of the same data wants a lower rate, falling more slowly than 1/steps"
+    f" (rate ∝ (1 + steps/{fitted.HORIZON_SCALE_STEPS:,.0f})^{_EXPONENT['horizon']:.2f})",
+    "images": "more distinct images spread the same steps over more data; repeats are extra passes, not new"
+    f" images (rate ∝ images^{_EXPONENT['images']:.2f})",
+    "resolution": f"training size against the model's native size (rate ∝ (size/native)^{_EXPONENT['resolution']:.2f})",
+    "schedule": "a decaying or warming schedule delivers less than its peak, so the peak may be higher"
+    f" (rate ∝ (1/RMS)^{_EXPONENT['schedule']:.2f})",
+}
 
 
-def recommend(config: TrainingConfig, scheduler_factor: float) -> Recommendation:
-    """The calibrated recommendation for `config`, factor by factor."""
-    resolved = config.resolved
-    model = resolved.model
+@cache
+def _family_factor(model_id: str) -> Factor:
+    model = catalog.MODELS.by_id(model_id)
     family = catalog.FAMILIES.by_id(model.family_id)
-    optimizer_family = catalog.OPTIMIZER_FAMILIES.by_id(resolved.optimizer.family)
-    evidence = evidence_for(family.id, optimizer_family.id, config.network)
-    if optimizer_family.adaptive:
-        adaptive = Factor(
-            "adaptive optimizer",
-            resolved.optimizer.display_name,
-            1.0,
-            f"{optimizer_family.reason}: {catalog.ADAPTIVE_SETTINGS}",
-        )
-        return Recommendation(1.0, (adaptive,), evidence, fitted.ADAPTIVE_LOG_SD)
-
-    x = features(config, scheduler_factor)
-    exponents = fitted.EXPONENTS
-    effective_batch = config.batch_size * config.grad_accum
-    full_matrix = is_full_matrix(config.network, config.rank)
-    alpha_text = (
-        f"full-matrix {config.network} (rank {config.rank:,})"
-        if full_matrix
-        else f"alpha {config.alpha:g} of rank {config.rank:,}"
+    return Factor(
+        "family",
+        model.display_name,
+        math.exp(family_log_rate(family.id)),
+        f"what {family.display_name} presets train with at the reference setup (alpha = rank, batch 1,"
+        f" {REFERENCE_STEPS:,} steps, {REFERENCE_IMAGES} images, native size, constant rate, AdamW, LoRA)"
+        + (f"; {model.note}" if model.note else ""),
     )
-    factors = [
-        Factor(
-            "family",
-            model.display_name,
-            math.exp(family_log_rate(family.id)),
-            f"what {family.display_name} presets train with at the reference setup (alpha = rank, batch 1,"
-            f" {REFERENCE_STEPS:,} steps, {REFERENCE_IMAGES} images, native size, constant rate, AdamW, LoRA)"
-            + (f"; {model.note}" if model.note else ""),
-        ),
-        _exponent_factor(
-            "alpha_ratio",
-            x.alpha_ratio,
-            alpha_text,
-            "alpha is ignored by a full-matrix LyCORIS network"
-            if full_matrix
-            else f"LoRA scales its update by alpha / rank, so a smaller ratio needs a higher rate"
-            f" (rate ∝ (alpha/rank)^{exponents['alpha_ratio']:.2f})",
-        ),
-        _exponent_factor(
-            "batch",
-            x.batch,
-            f"batch {config.batch_size} × accumulation {config.grad_accum} = {effective_batch:,}",
-            f"averaging more samples per step lowers gradient noise, so Adam-type optimizers take a higher rate"
-            f" (rate ∝ batch^{exponents['batch']:.2f})",
-        ),
-        _exponent_factor(
-            "horizon",
-            x.horizon,
-            f"{config.steps:,} steps",
-            f"a longer run of the same data wants a lower rate, falling more slowly than 1/steps"
-            f" (rate ∝ (1 + steps/{fitted.HORIZON_SCALE_STEPS:,.0f})^{exponents['horizon']:.2f})",
-        ),
-        _exponent_factor(
-            "images",
-            x.images,
-            f"{config.images:,} distinct images" + (f" × {config.repeats} repeats" if config.repeats > 1 else ""),
-            f"more distinct images spread the same steps over more data; repeats are extra passes, not new"
-            f" images (rate ∝ images^{exponents['images']:.2f})",
-        ),
-        _exponent_factor(
-            "resolution",
-            x.resolution,
-            f"{config.resolution} px of native {model.native_resolution}",
-            f"training size against the model's native size (rate ∝ (size/native)^{exponents['resolution']:.2f})",
-        ),
-        _exponent_factor(
-            "schedule",
-            x.schedule,
-            f"{resolved.schedule.display_name}, RMS multiplier {scheduler_factor:.3f}",
-            "a decaying or warming schedule delivers less than its peak, so the peak may be higher"
-            f" (rate ∝ (1/RMS)^{exponents['schedule']:.2f})",
-        ),
-        Factor(
-            "optimizer", resolved.optimizer.display_name, optimizer_scale(optimizer_family), optimizer_family.reason
-        ),
+
+
+@cache
+def _fixed_factors(optimizer_id: str, network_id: str, objective_id: str) -> tuple[Factor, Factor, Factor]:
+    optimizer = catalog.OPTIMIZERS.by_id(optimizer_id)
+    optimizer_family = catalog.OPTIMIZER_FAMILIES.by_id(optimizer.family)
+    objective = catalog.OBJECTIVES.by_id(objective_id)
+    return (
+        Factor("optimizer", optimizer.display_name, optimizer_scale(optimizer_family), optimizer_family.reason),
         Factor(
             "network",
-            catalog.NETWORKS.by_id(config.network).display_name,
-            network_scale(config.network),
-            fitted.NETWORK_REASONS.get(config.network, "the reference network type"),
+            catalog.NETWORKS.by_id(network_id).display_name,
+            network_scale(network_id),
+            fitted.NETWORK_REASONS.get(network_id, "the reference network type"),
         ),
         Factor(
             "objective",
-            resolved.objective.display_name,
-            resolved.objective.energy_modifier,
+            objective.display_name,
+            objective.energy_modifier,
             "LRTool 1.0's objective modifier (no public evidence separates objectives)",
         ),
-    ]
-    learning_rate = math.prod(factor.multiplier for factor in factors)
-    return Recommendation(learning_rate, tuple(factors), evidence, fitted.RESIDUAL_LOG_SD)
+    )
+
+
+@cache
+def _adaptive(optimizer_id: str) -> Factor:
+    optimizer = catalog.OPTIMIZERS.by_id(optimizer_id)
+    reason = catalog.OPTIMIZER_FAMILIES.by_id(optimizer.family).reason
+    return Factor("adaptive optimizer", optimizer.display_name, 1.0, f"{reason}: {catalog.ADAPTIVE_SETTINGS}")
+
+
+def recommend(config: TrainingConfig, scheduler_factor: float) -> Recommendation:
+    """The calibrated recommendation for `config`, factor by factor (their product is the rate)."""
+    resolved = config.resolved
+    model = resolved.model
+    optimizer = resolved.optimizer
+    evidence = evidence_for(model.family_id, optimizer.family, config.network)
+    if catalog.OPTIMIZER_FAMILIES.by_id(optimizer.family).adaptive:
+        return Recommendation(1.0, (_adaptive(optimizer.id),), evidence, fitted.ADAPTIVE_LOG_SD)
+
+    x = features(config, scheduler_factor)
+    exp = math.exp
+    full_matrix = is_full_matrix(config.network, config.rank)
+    factors = (
+        _family_factor(model.id),
+        Factor(
+            "alpha_ratio",
+            f"full-matrix {config.network} (rank {config.rank:,})"
+            if full_matrix
+            else f"alpha {config.alpha:g} of rank {config.rank:,}",
+            exp(_EXPONENT["alpha_ratio"] * x.alpha_ratio),
+            _WHY["full_matrix" if full_matrix else "alpha_ratio"],
+        ),
+        Factor(
+            "batch",
+            f"batch {config.batch_size} × accumulation {config.grad_accum}",
+            exp(_EXPONENT["batch"] * x.batch),
+            _WHY["batch"],
+        ),
+        Factor("horizon", f"{config.steps:,} steps", exp(_EXPONENT["horizon"] * x.horizon), _WHY["horizon"]),
+        Factor(
+            "images",
+            f"{config.images:,} distinct images" + (f" × {config.repeats} repeats" if config.repeats > 1 else ""),
+            exp(_EXPONENT["images"] * x.images),
+            _WHY["images"],
+        ),
+        Factor(
+            "resolution",
+            f"{config.resolution} px of native {model.native_resolution}",
+            exp(_EXPONENT["resolution"] * x.resolution),
+            _WHY["resolution"],
+        ),
+        Factor(
+            "schedule",
+            f"{resolved.schedule.display_name}, RMS multiplier {scheduler_factor:.3f}",
+            exp(_EXPONENT["schedule"] * x.schedule),
+            _WHY["schedule"],
+        ),
+        *_fixed_factors(optimizer.id, config.network, resolved.objective.id),
+    )
+    learning_rate = math.prod([factor.multiplier for factor in factors])
+    return Recommendation(learning_rate, factors, evidence, fitted.RESIDUAL_LOG_SD)
