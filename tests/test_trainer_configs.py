@@ -92,6 +92,7 @@ EXAMPLES = [
             "scheduler": "constant_with_warmup",
             "warmup_steps": 100,
             "trainer": HF,
+            "network": "locon",  # network_args conv_dim: kohya's LoCon
         },
         (("optimizer_arguments.learning_rate", 1e-5),),
         ("steps", "images", "objective"),  # max_train_epochs = 10 over an in_json image list
@@ -113,6 +114,7 @@ EXAMPLES = [
             "scheduler": "constant",
             "warmup_steps": 0,
             "trainer": HF,
+            "network": "lora",
         },
         (("learning_rate", 5e-4),),  # unet_lr and text_encoder_lr 0.0 fall back to it
         ("images", "objective"),
@@ -134,6 +136,7 @@ EXAMPLES = [
             "scheduler": "constant",  # ai-toolkit's default
             "warmup_steps": 0,
             "trainer": "ai-toolkit",
+            "network": "lora",
         },
         (("config.process[0].train.lr", 1e-4),),  # `lr: 1e-4`, text under YAML 1.1
         ("images", "objective"),
@@ -153,6 +156,7 @@ EXAMPLES = [
             "scheduler": "constant",
             "warmup_steps": 200,
             "trainer": "onetrainer",
+            "network": "lora",
         },
         (("learning_rate", 3e-4),),
         ("steps", "images", "objective"),  # 100 epochs by default
@@ -174,6 +178,7 @@ EXAMPLES = [
             "scheduler": "cosine_with_restarts",
             "warmup_fraction": 0.05,
             "trainer": HF,
+            "network": "lora",
             "num_cycles": 3.0,
         },
         (
@@ -202,6 +207,7 @@ EXAMPLES = [
             "scheduler": "cosine",
             "warmup_fraction": 0.1,  # lr_warmup 10 %
             "trainer": HF,
+            "network": "lora",
         },
         (("learning_rate", 1e-4), ("text_encoder_lr", 5e-5)),
         ("steps", "images", "objective"),
@@ -224,6 +230,7 @@ EXAMPLES = [
             "scheduler": "cosine",
             "warmup_steps": 0,
             "trainer": "ai-toolkit",
+            "network": "lora",
         },
         (("config.process[0].train.lr", 2e-4),),
         ("images", "objective"),
@@ -243,6 +250,7 @@ EXAMPLES = [
             "scheduler": "cosine",
             "warmup_fraction": 0.1,
             "trainer": "onetrainer",
+            "network": "lora",
             "min_lr_ratio": 0.1,
         },
         (("transformer.learning_rate", 1e-4), ("learning_rate", 2e-4)),
@@ -266,6 +274,7 @@ EXAMPLES = [
             "scheduler": "rex",
             "warmup_steps": 50,
             "trainer": HF,
+            "network": "lora",
             "min_lr_ratio": 0.05,
         },
         (("optimizer.learning_rate", 1e-4),),
@@ -671,6 +680,12 @@ def test_polynomial_lr_end_becomes_a_ratio_of_the_rate() -> None:
     assert any("min_lr_ratio" in warning for warning in imported.warnings)
 
 
+@pytest.mark.parametrize(("name", "optimizer"), [("Prodigy", "prodigy"), ("AdamWScheduleFree", "adamw_schedulefree")])
+def test_optimizers_that_set_their_own_step_size_are_read_for_the_calibrated_formula(name: str, optimizer: str) -> None:
+    imported = sd_scripts(f'optimizer_type = "{name}"')
+    assert imported.config["optimizer"] == optimizer and "optimizer" not in imported.missing_fields
+
+
 @pytest.mark.parametrize(
     ("text", "field_name", "says"),
     [
@@ -679,8 +694,7 @@ def test_polynomial_lr_end_becomes_a_ratio_of_the_rate() -> None:
         ('lr_scheduler_type = "torch.optim.lr_scheduler.StepLR"', "scheduler", "custom scheduler class"),
         ('lr_scheduler = "rex"', "scheduler", "'rex' is not a schedule LRTool can integrate"),  # musubi-tuner only
         ('lr_scheduler = "cosine_with_min_lr"', "min_lr_ratio", "needs lr_scheduler_min_lr_ratio"),
-        ('optimizer_type = "Prodigy"', "optimizer", "sets its own step size"),
-        ('optimizer_type = "AdamWScheduleFree"', "optimizer", "sets its own step size"),
+        ('optimizer_type = "automagic"', "optimizer", "sets its own step size"),
         ('optimizer_type = "Sophia"', "optimizer", "'Sophia' is not in LRTool's optimizer list"),
     ],
 )
@@ -828,6 +842,7 @@ def test_onetrainer_defaults_fill_a_partial_preset() -> None:
         "grad_accum": 1,
         "rank": 16,
         "alpha": 1.0,
+        "network": "lora",
         "optimizer": "adamw",
         "scheduler": "constant",
         "warmup_steps": 200,
@@ -849,11 +864,13 @@ def test_onetrainer_rules() -> None:
     assert (restarts.config["num_cycles"], restarts.config["min_lr_ratio"]) == (2.5, 0.0)
     assert "ADAFACTOR" in hint(onetrainer(learning_rate_scheduler="ADAFACTOR"), "scheduler")
     assert "CUSTOM" in hint(onetrainer(learning_rate_scheduler="CUSTOM"), "scheduler")
-    assert "sets its own step size" in hint(onetrainer(optimizer={"optimizer": "PRODIGY"}), "optimizer")
+    assert onetrainer(optimizer={"optimizer": "PRODIGY"}).config["optimizer"] == "prodigy"
     assert onetrainer(optimizer="LION").config["optimizer"] == "lion"  # an old preset's plain name
     assert onetrainer(model_type="Z_IMAGE").config["model"] == "z_image"
-    assert "Qwen" not in " ".join(onetrainer(model_type="QWEN").config)
-    assert "no calibration" in hint(onetrainer(model_type="QWEN"), "model")
+    assert onetrainer(model_type="QWEN").config["model"] == "qwen_image"
+    assert "no calibration" in hint(onetrainer(model_type="STABLE_DIFFUSION_15_FANCY"), "model")
+    assert onetrainer(peft_type="LOHA").config["network"] == "loha"
+    assert onetrainer(lora_decompose=True).config["network"] == "dora"
     sd = onetrainer(unet={"learning_rate": 5e-5}, learning_rate=1e-4)
     assert sd.learning_rates == (
         FoundLearningRate("unet.learning_rate", 5e-5),
@@ -895,9 +912,9 @@ def test_ai_toolkit_rules() -> None:
     assert "sets its own step size" in hint(ai_toolkit("        optimizer: automagic"), "optimizer")
     assert ai_toolkit("        optimizer: adamw8").config["optimizer"] == "adamw_8bit"
     assert ai_toolkit(model="name_or_path: Tongyi-MAI/Z-Image-Turbo\n        arch: zimage").config["model"] == "z_image"
-    assert "no calibration" in hint(
-        ai_toolkit(model="name_or_path: Qwen/Qwen-Image\n        arch: qwen_image"), "model"
-    )
+    assert ai_toolkit(model="name_or_path: Qwen/Qwen-Image\n        arch: qwen_image").config["model"] == "qwen_image"
+    assert ai_toolkit(model="name_or_path: Wan-AI/Wan2.1-T2V-14B\n        arch: 'wan21:14b'").config["model"] == "wan"
+    assert "no calibration" in hint(ai_toolkit(model="name_or_path: x/y\n        arch: hunyuan_image"), "model")
     unflagged = ai_toolkit(model="name_or_path: black-forest-labs/FLUX.1-dev")
     assert unflagged.config["model"] == "sd15"  # without arch or flags ai-toolkit loads SD 1.x
     assert any("looks like FLUX.1, but no arch or model flag" in warning for warning in unflagged.warnings)
@@ -916,7 +933,7 @@ def test_musubi_tuner_rules() -> None:
     )
     assert "FLUX.2 Klein, which LRTool has no calibration for" in hint(klein, "model")
     wan = musubi('dit = "/m/wan2.1_t2v_14B_bf16.safetensors"\nnetwork_module = "networks.lora_wan"\n')
-    assert "Wan" in hint(wan, "model")
+    assert wan.config["model"] == "wan"
     video = musubi(
         'dit = "/m/z_image.safetensors"\n',
         b'[[datasets]]\nvideo_directory = "/v"\nnum_repeats = 2\n',
@@ -933,13 +950,14 @@ def test_musubi_tuner_rules() -> None:
         ("/models/ponyDiffusionV6XL_v6.safetensors", "pony"),
         ("z_image_turbo_bf16.safetensors", "z_image"),
         ("black-forest-labs/FLUX.2-dev", "flux2_dev"),
-        ("flux1-schnell.safetensors", "flux1"),
+        ("flux1-schnell.safetensors", "flux1_schnell"),
         ("stabilityai/stable-diffusion-2-1", "sd21"),
         ("stable-diffusion-v1-5/stable-diffusion-v1-5", "sd15"),
         ("RealVisXL_V4.0.safetensors", "sdxl"),
         ("sdxl_lightning_8step_unet.safetensors", "sdxl_lightning"),
         ("black-forest-labs/FLUX.2-klein-4B", Unsupported("FLUX.2 Klein")),
-        ("Qwen/Qwen-Image", Unsupported("Qwen-Image")),
+        ("Qwen/Qwen-Image", "qwen_image"),
+        ("tencent/HunyuanImage-2.1", Unsupported("HunyuanImage")),
         ("my_model.safetensors", None),
     ],
 )

@@ -228,6 +228,7 @@ _NAMED: Mapping[str, catalog.NamedTable[Any]] = {
     "objective": catalog.OBJECTIVES,
     "formula": catalog.FORMULA_SETS,
     "trainer": catalog.TRAINERS,
+    "network": catalog.NETWORKS,
 }
 
 

@@ -45,15 +45,40 @@ _ARCHES: Mapping[str, str | Unsupported] = {
     "flux_kontext": "flux1",
     "flux2": "flux2",
     "zimage": "zimage",
+    "chroma": "chroma",
+    "flex1": "flex",
+    "flex2": "flex",
+    "qwen_image": "qwen_image",
+    "qwen_image_edit": "qwen_image",
+    "qwen_image_edit_plus": "qwen_image",
+    "hidream": "hidream",
+    "hidream_e1": "hidream",
+    "hidream_o1": "hidream_o1",
+    "lumina2": "lumina2",
+    "omnigen2": "omnigen2",
+    "wan21": "wan",
+    "wan21_i2v": "wan",
+    "wan22_14b": "wan",
+    "wan22_14b_i2v": "wan",
+    "wan22_5b": "wan",
+    "ltx2": "ltx2",
+    "ltx2.3": "ltx2",
+    "krea2": "krea2",
+    "ideogram4": "ideogram4",
+    "ernie_image": "ernie_image",
+    "boogu_image": "boogu_image",
+    "prx_pixel": "prx_pixel",
+    "flux2_klein_4b": Unsupported("FLUX.2 Klein"),
+    "flux2_klein_9b": Unsupported("FLUX.2 Klein"),
 }
 
 #: The flags ai-toolkit tests when there is no arch, in its order.
 _FLAGS: tuple[tuple[str, str | Unsupported], ...] = (
     ("is_flux", "flux1"),
-    ("is_v3", Unsupported("Stable Diffusion 3")),
-    ("is_pixart", Unsupported("PixArt")),
-    ("is_auraflow", Unsupported("AuraFlow")),
-    ("is_lumina2", Unsupported("Lumina 2")),
+    ("is_v3", "sd35"),
+    ("is_pixart", "pixart_sigma"),
+    ("is_auraflow", "auraflow"),
+    ("is_lumina2", "lumina2"),
     ("is_ssd", Unsupported("SSD-1B")),
     ("is_vega", Unsupported("Vega")),
     ("is_xl", "sdxl"),
@@ -99,7 +124,8 @@ def _model(draft: Draft, model: Section | None) -> None:
     arch = model.text("arch")
     family: str | Unsupported | None
     if arch:
-        family = _ARCHES.get(arch.lower(), Unsupported(f"the '{arch}' architecture"))
+        # "wan21:14b", "krea2:o_edit": the part before the colon names the architecture.
+        family = _ARCHES.get(arch.lower().split(":")[0], Unsupported(f"the '{arch}' architecture"))
         source = f"arch {show(arch)}"
         if arch.lower() == "flux_kontext":
             draft.warn("model: FLUX.1 Kontext is modelled as FLUX.1")
@@ -116,9 +142,7 @@ def _network(draft: Draft, network: Section | None) -> None:
     if network is None:
         draft.warn("the file has no network section, so it does not train a LoRA; LRTool models LoRA training")
         network = Section({}, draft, ("config", "process", 0, "network"))
-    kind = network.text("type") or "lora"
-    if kind.lower() not in ("lora", "locon"):
-        draft.warn(f"network type {show(kind)}: LRTool's capacity term is calibrated for plain LoRA")
+    _names.resolve_network(draft, network.text("type") or "lora", "network.type")
     rank = network.integer("rank") if network.has("rank") else network.integer("linear", DEFAULT_RANK)
     alpha = network.number("alpha", 1.0)
     draft.set("rank", rank)

@@ -66,10 +66,10 @@ OPTIMIZER_ALIASES = {name_key("PagedAdamW"): "adamw", name_key("PagedAdamW32bit"
 _NETWORK_FAMILIES: Mapping[str, str | Unsupported] = {
     "networks.lora_flux": "flux1",
     "networks.oft_flux": "flux1",
-    "networks.lora_sd3": Unsupported("Stable Diffusion 3"),
-    "networks.lora_lumina": Unsupported("Lumina"),
+    "networks.lora_sd3": "sd35",
+    "networks.lora_lumina": "lumina2",
     "networks.lora_hunyuan_image": Unsupported("HunyuanImage"),
-    "networks.lora_anima": Unsupported("Anima"),
+    "networks.lora_anima": "anima",
 }
 
 
@@ -131,12 +131,36 @@ def read_model(draft: Draft, args: Section) -> None:
         family, source = "sd2", "v2 = true"
     if family is None and args.has("ae") and args.has("t5xxl"):
         family, source = "flux1", "the FLUX autoencoder and T5 settings"
-    if module.startswith("lycoris"):
-        draft.warn(f"{source}: a LyCORIS network; LRTool's capacity term is calibrated for plain LoRA")
     _models.settle(draft, family, [args.text("pretrained_model_name_or_path") or ""], source)
 
 
+#: LyCORIS algorithms (network_args algo=…) and the network types they train; its default is "lora",
+#: which adapts convolutions too (LoCon).
+_LYCORIS_ALGORITHMS = {"lora": "locon", "locon": "locon", "loha": "loha", "lokr": "lokr"}
+
+
+def network_arguments(args: Section) -> dict[str, str]:
+    """network_args ["algo=lokr", "conv_dim=8", …] as a mapping."""
+    found = {}
+    for item in args.sequence("network_args"):
+        if isinstance(item, str) and "=" in item:
+            key, _, value = item.partition("=")
+            found[key.strip().lower()] = value.strip()
+    return found
+
+
 def read_network(draft: Draft, args: Section, label: str = "sd-scripts") -> None:
+    module = args.text("network_module") or ""
+    extra = network_arguments(args)
+    if extra.get("dora_wd", "").lower() == "true":
+        draft.set("network", "dora")
+    elif module.startswith("lycoris"):
+        algorithm = extra.get("algo", "lora").lower()
+        _names.resolve_network(draft, _LYCORIS_ALGORITHMS.get(algorithm, algorithm), f"LyCORIS algo {show(algorithm)}:")
+    elif "conv_dim" in extra:
+        draft.set("network", "locon")  # kohya's LoRA with conv_dim adapts the 3×3 convolutions: LoCon
+    else:
+        draft.set("network", "lora")
     draft.set("rank", args.integer("network_dim", DEFAULT_RANK))
     draft.set("alpha", args.number("network_alpha", DEFAULT_ALPHA))
     if not args.has("network_dim"):

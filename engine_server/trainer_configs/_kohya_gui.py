@@ -21,7 +21,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from . import _kohya, _models
+from . import _kohya, _models, _names
 from ._common import Draft, Path, Section, format_number, show, to_float
 from ._models import Unsupported
 
@@ -57,8 +57,6 @@ _ARGUMENTS = {
     "dataset_config": "dataset_config",
 }
 
-_LYCORIS_WORDS = ("lycoris", "loha", "lokr", "dylora", "oft", "ia3", "glora", "fine-tuning")
-
 
 def read(data: Any, dataset: Mapping[str, Any] | None, draft: Draft) -> None:
     if not isinstance(data, Mapping):
@@ -79,8 +77,10 @@ def read(data: Any, dataset: Mapping[str, Any] | None, draft: Draft) -> None:
     if "LoRA_type" not in data and "network_dim" not in data:
         draft.warn("the file has no LoRA settings (a DreamBooth or fine-tuning config?); LRTool models LoRA training")
     lora_type = gui.text("LoRA_type") or "Standard"
-    if any(word in lora_type.lower() for word in _LYCORIS_WORDS):
-        draft.warn(f"LoRA_type {show(lora_type)}: LRTool's capacity term is calibrated for plain LoRA")
+    if gui.flag("dora_wd"):
+        draft.set("network", "dora")
+    else:
+        _names.resolve_network(draft, lora_type, "LoRA_type")
     draft.set("grad_accum", values["gradient_accumulation_steps"])
     found = _kohya.read_datasets(draft, args, dataset)
     if processes > 1 and isinstance(draft.config.get("batch_size"), int):

@@ -16,18 +16,23 @@ from engine_server.engine import catalog
 
 from ._common import Draft, show
 
-#: The architecture family of each catalog model: names may refine a flag only within its family.
-FAMILY = {
+#: The architecture family of LRTool 1.0's models and their fine-tunes: names may refine a flag
+#: only within its family. Every other catalog model is a family of its own (its id).
+_LRTOOL_1_0_FAMILY = {
     "sd15": "sd1",
     "sd21": "sd2",
     "sdxl": "sdxl",
     "pony": "sdxl",
+    "illustrious": "sdxl",
+    "noobai": "sdxl",
     "sdxl_turbo": "sdxl",
     "sdxl_lightning": "sdxl",
     "flux1": "flux1",
+    "flux1_schnell": "flux1",
     "flux2_dev": "flux2",
     "z_image": "zimage",
 }
+FAMILY = {model.id: _LRTOOL_1_0_FAMILY.get(model.id, model.id) for model in catalog.MODELS}
 #: The model a family flag means when no name says more.
 BASE_OF_FAMILY = {
     "sd1": "sd15",
@@ -36,6 +41,7 @@ BASE_OF_FAMILY = {
     "flux1": "flux1",
     "flux2": "flux2_dev",
     "zimage": "z_image",
+    **{model.id: model.id for model in catalog.MODELS if model.id not in _LRTOOL_1_0_FAMILY},
 }
 
 
@@ -52,22 +58,29 @@ _NAME_PATTERNS: tuple[tuple[re.Pattern[str], str | Unsupported], ...] = tuple(
     (re.compile(pattern), target)
     for pattern, target in (
         (r"klein", Unsupported("FLUX.2 Klein")),
-        (r"chroma", Unsupported("Chroma")),
+        (r"chroma", "chroma"),
         (r"z[-_ ]?image", "z_image"),
         (r"flux[-_. ]?2", "flux2_dev"),
+        (r"flux[-_. ]?1[-_. ]?schnell|schnell", "flux1_schnell"),
         (r"flux", "flux1"),
-        (r"(?<![a-z])sd[-_ ]?3|stable[-_ ]diffusion[-_ ]3", Unsupported("Stable Diffusion 3")),
-        (r"qwen", Unsupported("Qwen-Image")),
-        (r"(?<![a-z])wan[-_ ]?\d", Unsupported("Wan")),
-        (r"hunyuan|(?<![a-z])hv[-_]", Unsupported("HunyuanVideo / HunyuanImage")),
-        (r"framepack|frame_pack", Unsupported("FramePack")),
-        (r"hidream", Unsupported("HiDream")),
-        (r"lumina", Unsupported("Lumina")),
-        (r"pixart", Unsupported("PixArt")),
-        (r"(?<![a-z])sana", Unsupported("Sana")),
+        (r"(?<![a-z])sd[-_ ]?3|stable[-_ ]diffusion[-_ ]3", "sd35"),
+        (r"qwen", "qwen_image"),
+        (r"(?<![a-z])wan[-_ ]?\d", "wan"),
+        (r"hunyuan[-_ ]?video|(?<![a-z])hv[-_]", "hunyuan_video"),
+        (r"hunyuan", Unsupported("HunyuanImage")),
+        (r"framepack|frame_pack", "framepack"),
+        (r"hidream[-_ ]?o1", "hidream_o1"),
+        (r"hidream", "hidream"),
+        (r"lumina", "lumina2"),
+        (r"pixart", "pixart_sigma"),
+        (r"(?<![a-z])sana[-_ ]?video", "sana_video"),
+        (r"(?<![a-z])sana", "sana"),
         (r"kandinsky", Unsupported("Kandinsky")),
-        (r"cascade|wuerstchen|würstchen", Unsupported("Stable Cascade / Würstchen")),
-        (r"auraflow", Unsupported("AuraFlow")),
+        (r"cascade|wuerstchen|würstchen", "stable_cascade"),
+        (r"auraflow", "auraflow"),
+        (r"ltx[-_ ]?2", "ltx2"),
+        (r"ltx", "ltx_video"),
+        (r"cogvideo", "cogvideox"),
         (r"pony", "pony"),
         (r"lightning", "sdxl_lightning"),
         (r"turbo(?=.*xl)|xl.*turbo", "sdxl_turbo"),

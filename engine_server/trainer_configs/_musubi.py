@@ -28,18 +28,18 @@ DEFAULT_RESOLUTION = (960, 544)
 
 #: Each training script's network module, and the model it trains.
 _NETWORK_FAMILIES: Mapping[str, str | Unsupported] = {
-    "networks.lora": Unsupported("HunyuanVideo"),
+    "networks.lora": "hunyuan_video",
     "networks.lora_hv_1_5": Unsupported("HunyuanVideo 1.5"),
-    "networks.lora_wan": Unsupported("Wan"),
-    "networks.lora_framepack": Unsupported("FramePack"),
+    "networks.lora_wan": "wan",
+    "networks.lora_framepack": "framepack",
     "networks.lora_flux": "flux1",
     "networks.lora_flux_2": "flux2",
     "networks.lora_zimage": "zimage",
-    "networks.lora_qwen_image": Unsupported("Qwen-Image"),
-    "networks.lora_kandinsky": Unsupported("Kandinsky"),
-    "networks.lora_krea2": Unsupported("Krea 2"),
-    "networks.lora_ideogram4": Unsupported("Ideogram 4"),
-    "networks.lora_hidream_o1": Unsupported("HiDream-O1"),
+    "networks.lora_qwen_image": "qwen_image",
+    "networks.lora_kandinsky": "kandinsky5",
+    "networks.lora_krea2": "krea2",
+    "networks.lora_ideogram4": "ideogram4",
+    "networks.lora_hidream_o1": "hidream_o1",
 }
 
 

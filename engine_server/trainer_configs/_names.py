@@ -25,14 +25,14 @@ def resolve_optimizer(draft: Draft, name: str, where: str, aliases: Mapping[str,
     if alias is not None:
         draft.set("optimizer", alias)
         return
-    if key in catalog.SCHEDULE_FREE_OPTIMIZERS or any(fragment in key for fragment in _ADAPTIVE_FRAGMENTS):
+    entry = catalog.OPTIMIZERS.get(name) or catalog.OPTIMIZERS.get(name.rsplit(".", 1)[-1])
+    if entry is None and any(fragment in key for fragment in _ADAPTIVE_FRAGMENTS):
         draft.miss(
             "optimizer",
-            f"{where} {show(name)} sets its own step size or schedule inside the optimizer, so LRTool cannot"
-            " model it; choose the optimizer nearest to it to get a recommendation",
+            f"{where} {show(name)} sets its own step size or schedule inside the optimizer, and LRTool does not"
+            " know this one; choose the optimizer nearest to it to get a recommendation",
         )
         return
-    entry = catalog.OPTIMIZERS.get(name) or catalog.OPTIMIZERS.get(name.rsplit(".", 1)[-1])
     if entry is None:
         draft.miss(
             "optimizer",
@@ -76,3 +76,16 @@ def takes(trainer_id: str, schedule_id: str, parameter: str) -> bool:
 def takes_warmup(trainer_id: str, schedule_id: str) -> bool:
     schedule = catalog.TRAINERS.by_id(trainer_id).schedules.get(schedule_id)
     return schedule is not None and schedule.takes_warmup
+
+
+def resolve_network(draft: Draft, name: str, where: str) -> None:
+    """Set `network` to the catalog id `name` stands for; a network LRTool does not calibrate is
+    modelled as LoRA, and said so."""
+    entry = catalog.NETWORKS.get(name)
+    if entry is None:
+        draft.warn(
+            f"network: {where} {show(name)} is not one LRTool calibrates ({catalog.NETWORKS.accepted_text()});"
+            " modelled as LoRA"
+        )
+        return
+    draft.set("network", entry.id)

@@ -67,10 +67,30 @@ _MODEL_TYPES: Mapping[str, str] = {
     "FLUX_FILL_DEV_1": "flux1",
     "FLUX_2": "flux2",
     "Z_IMAGE": "zimage",
+    "STABLE_DIFFUSION_3": "sd35",
+    "STABLE_DIFFUSION_35": "sd35",
+    "WUERSTCHEN_2": "stable_cascade",
+    "STABLE_CASCADE_1": "stable_cascade",
+    "PIXART_ALPHA": "pixart_sigma",
+    "PIXART_SIGMA": "pixart_sigma",
+    "SANA": "sana",
+    "HUNYUAN_VIDEO": "hunyuan_video",
+    "HI_DREAM_FULL": "hidream",
+    "CHROMA_1": "chroma",
+    "QWEN": "qwen_image",
+    "QWEN_IMAGE_EDIT": "qwen_image",
+    "ANIMA": "anima",
+    "KREA_2": "krea2",
+    "ERNIE": "ernie_image",
+    "IDEOGRAM_4": "ideogram4",
+    "WAN_T2V": "wan",
+    "WAN_I2V": "wan",
+    "KANDINSKY_5": "kandinsky5",
 }
 #: The model types that are exactly a catalog model (the others are variants of one).
 _EXACT_MODEL_TYPES = {"STABLE_DIFFUSION_15", "STABLE_DIFFUSION_21", "STABLE_DIFFUSION_XL_10_BASE", "FLUX_DEV_1"}
-_EXACT_MODEL_TYPES |= {"FLUX_2", "Z_IMAGE"}
+_EXACT_MODEL_TYPES |= {"FLUX_2", "Z_IMAGE", "STABLE_DIFFUSION_35", "PIXART_SIGMA", "SANA", "HUNYUAN_VIDEO"}
+_EXACT_MODEL_TYPES |= {"HI_DREAM_FULL", "CHROMA_1", "QWEN", "ANIMA", "KREA_2", "ERNIE", "IDEOGRAM_4"}
 
 #: The model part holding the U-Net / DiT, and the text encoders each family has.
 _DENOISER = {"sd1": "unet", "sd2": "unet", "sdxl": "unet", "flux1": "transformer", "flux2": "transformer"}
@@ -100,9 +120,13 @@ def read(data: Any, dataset: Any, draft: Draft) -> None:
     def value(key: str) -> Any:
         return config.raw(key) if config.has(key) else DEFAULTS[key]
 
-    for key, expected in (("training_method", "LORA"), ("peft_type", "LORA")):
-        if str(value(key)).upper() != expected:
-            draft.warn(f"{key} {show(value(key))}: LRTool models LoRA training")
+    if str(value("training_method")).upper() != "LORA":
+        draft.warn(f"training_method {show(value('training_method'))}: LRTool models LoRA training")
+    peft_type = str(value("peft_type")).upper()
+    if peft_type == "LORA" and config.flag("lora_decompose"):
+        draft.set("network", "dora")  # OneTrainer's weight-decomposed LoRA
+    else:
+        _names.resolve_network(draft, peft_type, "peft_type")
     family = _model(draft, config, value)
     rank = config.integer("lora_rank", DEFAULTS["lora_rank"])
     alpha = config.number("lora_alpha", DEFAULTS["lora_alpha"])
