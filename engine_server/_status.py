@@ -1,4 +1,4 @@
-"""gRPC status for every failure, as API.md specifies (google.rpc.Status with details)."""
+"""gRPC status for every failure, as docs/api.md specifies (google.rpc.Status with details)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """LRTool 1.0 profile files: read the JSON files the original desktop program saved, and write them back.
 
-A profile file is one JSON object (API.md, ExportProfile / ImportProfile)::
+A profile file is one JSON object (docs/api.md, ExportProfile / ImportProfile)::
 
     {"meta": {"app": "LRTool", "version": "1.0.0"},
      "configuration": {"steps": "2000", "batch": "1", ..., "warmup": "10%", "slider_offset": 0.0},

@@ -75,7 +75,7 @@ Handler = Callable[[Any, RequestT, grpc.ServicerContext], ResponseT]
 
 
 def _rpc(handler: Handler[RequestT, ResponseT]) -> Handler[RequestT, ResponseT]:
-    """Map every failure to its status (API.md) and log one line for it; nothing escapes as UNKNOWN."""
+    """Map every failure to its status (docs/api.md) and log one line for it; nothing escapes as UNKNOWN."""
     name = handler.__name__
 
     @functools.wraps(handler)

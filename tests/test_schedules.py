@@ -1,4 +1,4 @@
-"""Schedules integrate exactly as the trainers apply them (ENGINE.md §5)."""
+"""Schedules integrate exactly as the trainers apply them (docs/model.md §5)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def test_huggingface_reference_cases(case: dict[str, Any]) -> None:
     assert math.isclose(curve.multipliers[-1], case["last"], rel_tol=1e-9, abs_tol=1e-15)
 
 
-# ENGINE.md §5 reference values for N = 1000 (six digits).
+# docs/model.md §5 reference values for N = 1000 (six digits).
 SPEC_VALUES = [
     ("huggingface", "constant_with_warmup", 100, {}, 0.965834),
     ("huggingface", "linear", 100, {}, 0.577352),

@@ -1,4 +1,4 @@
-"""The LRTool engine: pure computation of the learning-rate model (ENGINE.md).
+"""The LRTool engine: pure computation of the learning-rate model (docs/model.md).
 
 No I/O and no networking: the gRPC service maps its messages onto these
 functions and types. Everything public is re-exported here.

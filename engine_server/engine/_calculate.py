@@ -1,4 +1,4 @@
-"""The LRTool energy model (ENGINE.md §3): recommend, adjust, evaluate, score."""
+"""The LRTool energy model (docs/model.md §3): recommend, adjust, evaluate, score."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ class Calculation:
     risk_band: str
     efficiency_band: str
     warnings: tuple[str, ...] = ()
-    # Personalization by a run log (API.md "The run log"): the population's recommendation,
+    # Personalization by a run log (docs/api.md "The run log"): the population's recommendation,
     # the factor the user's own runs put on it, how many runs informed it, and an 80 % band.
     population_lr: float = 0.0
     personal_factor: float = 1.0

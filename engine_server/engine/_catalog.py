@@ -2,7 +2,7 @@
 
 Models, architectures, optimizers, objectives, trainers with their schedules,
 formula sets, the calibration constants and the accepted input ranges. The
-values are LRTool 1.0's calibration (ENGINE.md §2); the aliases are the
+values are LRTool 1.0's calibration (docs/model.md §2); the aliases are the
 spellings trainers write in their config files.
 """
 
@@ -15,7 +15,7 @@ from typing import Generic, Literal, Protocol, TypeVar
 
 from ._names import name_key
 
-# --- Calibration constants (ENGINE.md §2) -----------------------------------
+# --- Calibration constants (docs/model.md §2) -----------------------------------
 
 #: Each extra accumulation step counts as 0.7 of a real batch sample.
 ACCUM_EFFICIENCY = 0.7
@@ -339,7 +339,7 @@ class NamedTable(Generic[EntryT]):
         return self._index[close[0]].display_name if close else None
 
 
-# --- Architectures and models (ENGINE.md §2) ----------------------------------
+# --- Architectures and models (docs/model.md §2) ----------------------------------
 
 CLASSIC_LDM = Architecture("classic_ldm", "Classic LDM (SD 1.x / 2.x)", 1.0, 0.95)
 SDXL_BACKBONE = Architecture("sdxl_backbone", "SDXL backbone", 1.2, 0.925)
@@ -586,7 +586,7 @@ REFERENCE_ENERGY = (
     0.000630 + 0.000665 + 0.000712 + 0.000690 + 0.000660 + 0.000650 + 0.000657 + 0.000657 + 0.000602
 ) / 9
 
-# --- Optimizers (ENGINE.md §2; aliases as trainers spell them) ---------------
+# --- Optimizers (docs/model.md §2; aliases as trainers spell them) ---------------
 
 OPTIMIZER_FAMILIES: NamedTable[OptimizerFamily] = NamedTable(
     "optimizer family",
@@ -762,7 +762,7 @@ NETWORKS: NamedTable[Network] = NamedTable(
 FULL_MATRIX_RANK = 10_000
 DEFAULT_NETWORK = "lora"
 
-# --- Objectives (ENGINE.md §2) -----------------------------------------------
+# --- Objectives (docs/model.md §2) -----------------------------------------------
 
 OBJECTIVES: NamedTable[Objective] = NamedTable(
     "objective",
@@ -1091,7 +1091,7 @@ def schedules_for(formula: FormulaSet, trainer: Trainer) -> NamedTable[Schedule]
     return trainer.schedules if formula.uses_trainer else LRTOOL_1_0_SCHEDULES
 
 
-# --- Input ranges (ENGINE.md §1) ---------------------------------------------
+# --- Input ranges (docs/model.md §1) ---------------------------------------------
 
 MAX_STEPS = 10_000_000
 

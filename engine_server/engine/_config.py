@@ -1,4 +1,4 @@
-"""The training configuration: validated input of every calculation (ENGINE.md §1).
+"""The training configuration: validated input of every calculation (docs/model.md §1).
 
 `TrainingConfig` is a pydantic model. Building one either yields a fully checked
 configuration (names resolved to catalog ids, schedule parameters defaulted and

@@ -54,7 +54,7 @@ class Integral:
     closed_form: bool
 
 
-# --- LRTool 1.0 (ENGINE.md §4): steps t = 1 … N --------------------------------
+# --- LRTool 1.0 (docs/model.md §4): steps t = 1 … N --------------------------------
 #
 # Bit-for-bit parity with LRTool 1.0 needs its exact arithmetic: Python's math
 # functions step by step (numpy's exp differs from libm in the last bit) and a
@@ -113,7 +113,7 @@ _LRTOOL_CURVES: dict[str, Curve] = {
 }
 
 
-# --- transformers / diffusers get_scheduler (ENGINE.md §5): steps t = 0 … N−1 ----
+# --- transformers / diffusers get_scheduler (docs/model.md §5): steps t = 0 … N−1 ----
 
 
 def _hf_warmup(t: IntArray, warmup: int) -> FloatArray:

@@ -5,7 +5,7 @@ LRTool engine service: learning-rate recommendations for diffusion LoRA training
 
 One engine server holds the calculation and the profile store; every client
 (web UI, ComfyUI nodes, the Python client, other tools) asks it and never
-recomputes anything itself. The model is specified in ENGINE.md.
+recomputes anything itself. The model is specified in docs/model.md.
 
 Errors (google.rpc.Status):
   INVALID_ARGUMENT  a bad field; details carry a google.rpc.BadRequest with one
