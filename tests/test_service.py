@@ -174,7 +174,7 @@ def test_raw_stub_gets_bad_request_details(engine: RunningEngine) -> None:
         bad_request = error_details_pb2.BadRequest()
         status.details[0].Unpack(bad_request)
         fields = {v.field for v in bad_request.field_violations}
-        assert {"config.steps", "config.resolution", "config.rank"} <= fields
+        assert {"config.steps", "config.images", "config.rank"} <= fields  # resolution defaults to native
 
 
 # --- Profiles ------------------------------------------------------------------

@@ -1114,7 +1114,7 @@ INPUT_RANGES: Mapping[str, NumberRange] = {
 #: One-line help for every configuration field, shown by every client.
 FIELD_HELP: Mapping[str, str] = {
     "model": "Base model the LoRA is trained on; sets base energy, native resolution and fragility.",
-    "resolution": "Training edge length in pixels (e.g. 1024 for 1024×1024 buckets).",
+    "resolution": "Training edge length in pixels (e.g. 1024 for 1024×1024 buckets); default: the model's native size.",
     "steps": "Total optimizer steps of the run (after gradient accumulation).",
     "images": "Number of distinct images in the dataset (repeats are a separate input).",
     "repeats": "Passes over each image per epoch (kohya's folder prefix, ai-toolkit's num_repeats); default 1.",

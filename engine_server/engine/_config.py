@@ -170,6 +170,16 @@ class TrainingConfig(BaseModel):
         resolved: Resolved = self.__pydantic_private__["_resolved"]  # type: ignore[index]
         return resolved
 
+    @model_validator(mode="before")
+    @classmethod
+    def _native_resolution_by_default(cls, data: Any) -> Any:
+        """No resolution given: the model's native size (what a trainer's default bucket is)."""
+        if isinstance(data, dict) and data.get("resolution") is None and isinstance(data.get("model"), str):
+            model = MODELS.get(data["model"])
+            if model is not None:
+                return {**data, "resolution": model.native_resolution}
+        return data
+
     @field_validator("model", "optimizer", "objective", "formula", "trainer", "network")
     @classmethod
     def _resolve_name(cls, value: str, info: ValidationInfo) -> str:
