@@ -464,7 +464,7 @@ def _rounded(values: dict[str, float]) -> dict[str, float]:
     return {key: _round(value) for key, value in values.items()}
 
 
-def data_module(model: Fit, rows: Sequence[Row], residual_log_sd: float) -> str:
+def data_module(model: Fit, rows: Sequence[Row], residual_log_sd: float, energy_log_sd: float) -> str:
     fitted_families = {f: _round(model.family_log_rate(f)) for f in sorted(model.family_effect)}
     groups = {g: _round(model.intercept + model.group_effect[g]) for g in sorted(model.group_effect)}
     network_reasons = dict(NETWORK_LITERATURE)
@@ -490,6 +490,8 @@ def data_module(model: Fit, rows: Sequence[Row], residual_log_sd: float) -> str:
         "#: Spread of the best rate around the recommendation: 1.4826 × the median absolute",
         "#: leave-one-source-out error (natural log).",
         f"RESIDUAL_LOG_SD = {_round(residual_log_sd)!r}",
+        "#: The same spread for formula set energy (LRTool 1.0's constants) on the rows it answers.",
+        f"ENERGY_RESIDUAL_LOG_SD = {_round(energy_log_sd)!r}",
         "#: Adaptive optimizers: the multiplier's spread (presets keep 1.0; d_coef moves it by about ±30 %).",
         "ADAPTIVE_LOG_SD = 0.3",
         "#: (family or 'group:…', optimizer family, network or '*') → (presets, p10 … p90, sources).",
@@ -612,8 +614,12 @@ def outputs() -> dict[pathlib.Path, str]:
     folds = k_fold(rows)
     errors = sorted(abs(math.log(rows[i].lr / rate)) for i, rate in loso.items())
     residual_log_sd = 1.4826 * float(np.median(errors))
+    energy_errors = [
+        abs(math.log(row.lr / rate)) for row in rows if row.in_scope and (rate := energy_rate(row)) is not None
+    ]
+    energy_log_sd = 1.4826 * float(np.median(energy_errors))
     return {
-        DATA_MODULE: data_module(model, rows, residual_log_sd),
+        DATA_MODULE: data_module(model, rows, residual_log_sd, energy_log_sd),
         FIGURES: figures_markdown(rows, loso, folds, model),
         PLOT: plot_svg(rows, loso),
     }

@@ -310,7 +310,8 @@ def _evidence_warnings(recommendation: calibrated.Recommendation) -> tuple[str, 
     """Say why a recommendation leaves what the matching presets use."""
     evidence = recommendation.evidence
     rate = recommendation.learning_rate
-    if evidence is None or evidence.p10 <= rate <= evidence.p90:
+    tolerance = catalog.EVIDENCE_ROUNDING
+    if evidence is None or evidence.p10 / tolerance <= rate <= evidence.p90 * tolerance:
         return ()
     side, edge = ("below", evidence.p10) if rate < evidence.p10 else ("above", evidence.p90)
     drivers = sorted(

@@ -176,7 +176,7 @@ def _family_factor(model_id: str) -> Factor:
         "family",
         model.display_name,
         math.exp(family_log_rate(family.id)),
-        f"what {family.display_name} presets train with at the reference setup (alpha = rank, batch 1,"
+        f"the fitted rate of {family.display_name} at the reference setup (alpha = rank, batch 1,"
         f" {REFERENCE_STEPS:,} steps, {REFERENCE_IMAGES} images, native size, constant rate, AdamW, LoRA)"
         + (f"; {model.note}" if model.note else ""),
     )

@@ -17,6 +17,8 @@ NETWORK_REASONS: dict[str, str] = {'locon': "LyCORIS trains LoCon at LoRA's rate
 #: Spread of the best rate around the recommendation: 1.4826 × the median absolute
 #: leave-one-source-out error (natural log).
 RESIDUAL_LOG_SD = 0.927231
+#: The same spread for formula set energy (LRTool 1.0's constants) on the rows it answers.
+ENERGY_RESIDUAL_LOG_SD = 1.03788
 #: Adaptive optimizers: the multiplier's spread (presets keep 1.0; d_coef moves it by about ±30 %).
 ADAPTIVE_LOG_SD = 0.3
 #: (family or 'group:…', optimizer family, network or '*') → (presets, p10 … p90, sources).

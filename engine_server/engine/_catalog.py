@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Generic, Literal, Protocol, TypeVar
 
+from . import _calibration_data
 from ._names import name_key
 
 # --- Calibration constants (docs/model.md §2) -----------------------------------
@@ -57,9 +58,13 @@ ZERO_SCHEDULE_WARN_FRACTION = 0.25
 
 #: z of the 10th and 90th percentiles: recommended_low / _high bound an 80 % band.
 BAND_Z_80 = 1.2815515655446004
-#: Spread (1 sd of the natural log) of the best rate around the population's recommendation
-#: when no run log informs it.
-POPULATION_LOG_SD = 0.55
+#: Presets write round rates (1e-4, 2e-4): a recommendation within this factor of the evidence
+#: band's 10th–90th percentiles is not said to leave it.
+EVIDENCE_ROUNDING = 1.25
+#: Spread (1 sd of the natural log) of the best rate around formula set energy's
+#: recommendation, as measured on public presets (scripts/calibrate.py); the calibrated
+#: formula set carries its own.
+POPULATION_LOG_SD = _calibration_data.ENERGY_RESIDUAL_LOG_SD
 
 # --- Slider ------------------------------------------------------------------
 
