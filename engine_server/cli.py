@@ -19,6 +19,7 @@ from typing import Any
 
 from google.protobuf import json_format
 
+from . import presenting
 from ._generated.lrtool.v1 import engine_pb2 as pb
 from .client import (
     EngineUnavailable,
@@ -229,22 +230,10 @@ def _print_calculation(result: Any) -> None:
     for field in _STATISTICS_ROWS:
         value = getattr(result, field)
         print(f"  {field:<22} {value:.6g}" if isinstance(value, float) else f"  {field:<22} {value}")
-    if result.factors:
+    reasons = presenting.reasons_text(result)
+    if reasons:
         print()
-        print("Why this rate (factor by factor):")
-        for factor in result.factors:
-            multiplier = _format_rate(factor.multiplier) if factor.name == "family" else f"×{factor.multiplier:.3g}"
-            print(f"  {factor.name:<18} {multiplier:<26} {factor.value}")
-            print(f"  {'':<18} {factor.explanation}")
-    if result.HasField("evidence") and result.evidence.count:
-        evidence = result.evidence
-        print()
-        print(
-            f"What {evidence.count} public {evidence.family} {evidence.optimizer_family} presets ({evidence.network})"
-            f" use: p10 {evidence.p10:.3g} · p25 {evidence.p25:.3g} · median {evidence.p50:.3g}"
-            f" · p75 {evidence.p75:.3g} · p90 {evidence.p90:.3g}"
-        )
-        print(f"  sources: {', '.join(evidence.sources)}")
+        print(reasons)
     for warning in result.warnings:
         print(f"warning: {warning}")
 
