@@ -154,3 +154,19 @@ def test_the_fit_beats_the_baselines_where_its_figures_say() -> None:
     energy = calibrate.score([(rows[i].lr, rate) for i, rate in answered])
     ours_same_rows = calibrate.score([(rows[i].lr, folds[i]) for i, _ in answered])
     assert ours_same_rows.within_2x > energy.within_2x and ours_same_rows.mean_abs_log2 < energy.mean_abs_log2
+
+
+def test_the_presenter_shows_every_factor_the_band_and_the_evidence() -> None:
+    from engine_server import presenting
+    from engine_server._convert import calculation_to_proto
+
+    message = calculation_to_proto(calculate(TrainingConfig(**{**SEED, "rank": 16, "alpha": 1.0})))
+    text = presenting.reasons_text(message)
+    for factor in message.factors:
+        assert factor.name in text and factor.explanation in text
+    assert "alpha 1 of rank 16" in text and "×2.0" in text
+    assert "80 % band" in text and "public SD1.5" in text and "sources:" in text
+    legacy = calculation_to_proto(
+        calculate(TrainingConfig(**{**SEED, "formula": "lrtool-1.0", "scheduler": "Constant"}))
+    )
+    assert presenting.factor_rows(legacy) == [] and presenting.evidence_summary(legacy) == ""
