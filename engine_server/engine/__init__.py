@@ -26,6 +26,7 @@ from ._calculate import (
 from ._cancel import stop_when
 from ._config import TrainingConfig
 from ._exceptions import Cancelled, ConfigError, FieldViolation, LRToolError
+from ._personal import LoggedRun, Outcome, check_run, model_family, personalize
 
 __all__ = [
     "CalculateRequest",
@@ -36,6 +37,8 @@ __all__ = [
     "Factor",
     "FieldViolation",
     "LRToolError",
+    "LoggedRun",
+    "Outcome",
     "Personalization",
     "ScheduleCurve",
     "ScoreCurve",
@@ -44,8 +47,11 @@ __all__ = [
     "calculate_batch",
     "catalog",
     "check_adjustment",
+    "check_run",
     "efficiency_band",
     "evaluate",
+    "model_family",
+    "personalize",
     "risk_band",
     "schedule_curve",
     "score_curve",
