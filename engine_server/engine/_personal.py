@@ -30,18 +30,16 @@ from ._exceptions import ConfigError, FieldViolation
 #: The grid of θ: ±4 in ln (÷55 … ×55) holds any plausible user; 801 points resolve the band to 1 %.
 THETA_LIMIT = 4.0
 THETA_POINTS = 801
-#: GOOD: the best rate lies near the one used, 1 sd = 35 % in ln: people call runs "good" over
-#: roughly a 1.5× span of rates, so one GOOD run cannot pin the rate closer than that.
-GOOD_LOG_SD = 0.35
-#: UNDERTRAINED / OVERTRAINED say on which side the best rate lies; a rate within about 25 %
-#: of the best can be judged either way, so the step is soft by that much.
-SIDE_LOG_SD = 0.25
+#: GOOD: the rate used was within this much (in ln, ×1.28) of the best. People cannot tell
+#: rates closer than that apart by the samples, so repeated GOOD runs at one rate say "the best
+#: is within ±28 % of it" and never pin it closer: the likelihood is a plateau, not a peak.
+GOOD_LOG_TOLERANCE = 0.25
+#: How soft every judgement's edge is (in ln): a rate a little outside the tolerance may still
+#: be called GOOD, one a little under the best may be called UNDERTRAINED or GOOD.
+JUDGEMENT_LOG_SD = 0.2
 #: DIVERGED: the rate was far above the best. LoRA training under Adam-type optimizers burns
 #: at 1.5–3× its best rate and blows up (noise, NaN loss) beyond about 3×.
 DIVERGED_LOG_MARGIN = math.log(3.0)
-#: The best checkpoint reached the target at its step: read as GOOD at steps = best_step, with
-#: the same spread (checkpoints are usually a tenth of the run or less apart).
-BEST_STEP_LOG_SD = GOOD_LOG_SD
 #: A run of another model family says little about this one: its terms get this much more spread
 #: (in quadrature), so ten such runs weigh less than one of the family itself.
 OTHER_FAMILY_LOG_SD = 1.0
@@ -135,9 +133,14 @@ def personalize(config: TrainingConfig, runs: Iterable[LoggedRun]) -> Personaliz
         terms = _evidence(run, formula)
         if not terms:
             continue
-        widen = 0.0 if model_family(run.config) == family else OTHER_FAMILY_LOG_SD
-        for outcome, x, spread in terms:
-            log_posterior += np.log(MISJUDGED + (1.0 - MISJUDGED) * _likelihood(outcome, x, math.hypot(spread, widen)))
+        # Another family's runs are read with much softer edges: they say little about this one.
+        spread = (
+            JUDGEMENT_LOG_SD
+            if model_family(run.config) == family
+            else math.hypot(JUDGEMENT_LOG_SD, OTHER_FAMILY_LOG_SD)
+        )
+        for outcome, x in terms:
+            log_posterior += np.log(MISJUDGED + (1.0 - MISJUDGED) * _likelihood(outcome, x, spread))
         informed += 1
     if not informed:
         return _POPULATION
@@ -149,27 +152,28 @@ def personalize(config: TrainingConfig, runs: Iterable[LoggedRun]) -> Personaliz
     return Personalization(math.exp(median), informed, (high - low) / (2.0 * catalog.BAND_Z_80))
 
 
-def _evidence(run: LoggedRun, formula: str) -> list[tuple[Outcome, float, float]]:
-    """(outcome, x, spread) terms of one run, x = ln(rate used / population rate of its configuration)."""
+def _evidence(run: LoggedRun, formula: str) -> list[tuple[Outcome, float]]:
+    """(outcome, x) terms of one run, x = ln(rate used / population rate of its configuration)."""
     steps = run.config.steps
-    terms: list[tuple[Outcome, float, float]] = []
+    terms: list[tuple[Outcome, float]] = []
     if run.best_step is not None and run.best_step < steps:
-        # The target was reached at best_step: the rate was right for a run that long.
+        # The target was reached at best_step: the rate was right (GOOD) for a run that long.
         population = _population_lr(run.config, formula, run.best_step)
         if population is not None:
-            terms.append((Outcome.GOOD, math.log(run.learning_rate / population), BEST_STEP_LOG_SD))
+            terms.append((Outcome.GOOD, math.log(run.learning_rate / population)))
     if run.outcome is not Outcome.UNSPECIFIED:
         population = _population_lr(run.config, formula, steps)
         if population is not None:
-            spread = GOOD_LOG_SD if run.outcome is Outcome.GOOD else SIDE_LOG_SD
-            terms.append((run.outcome, math.log(run.learning_rate / population), spread))
+            terms.append((run.outcome, math.log(run.learning_rate / population)))
     return terms
 
 
 def _likelihood(outcome: Outcome, x: float, spread: float) -> npt.NDArray[np.float64]:
     """P(outcome | θ) on the grid, for a run whose rate stood at x against the population."""
-    if outcome is Outcome.GOOD:
-        return np.exp(-0.5 * ((_THETA - x) / spread) ** 2)
+    if outcome is Outcome.GOOD:  # within the tolerance of x, either side
+        return _normal_cdf((_THETA - x + GOOD_LOG_TOLERANCE) / spread) - _normal_cdf(
+            (_THETA - x - GOOD_LOG_TOLERANCE) / spread
+        )
     if outcome is Outcome.UNDERTRAINED:  # the best rate is above the one used: θ > x
         return _normal_cdf((_THETA - x) / spread)
     if outcome is Outcome.OVERTRAINED:  # below it: θ < x
