@@ -366,9 +366,23 @@ class LRToolClient:
         return list(response.results)
 
     def get_curves(
-        self, config: ConfigInput, *, offset: float = 0.0, points: int = 200, timeout: float | None = None
+        self,
+        config: ConfigInput,
+        *,
+        offset: float = 0.0,
+        points: int = 200,
+        run_log: str = "",
+        population_only: bool = False,
+        timeout: float | None = None,
     ) -> pb.Curves:
-        request = pb.GetCurvesRequest(config=config_message(config), offset=offset, points=points)
+        """Plot data, and the calculation at `offset` (learning from `run_log` as calculate does)."""
+        request = pb.GetCurvesRequest(
+            config=config_message(config),
+            offset=offset,
+            points=points,
+            run_log=run_log,
+            population_only=population_only,
+        )
         return self._call(self._stub.GetCurves, request, timeout)
 
     # --- Profiles --------------------------------------------------------------

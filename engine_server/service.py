@@ -266,7 +266,8 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
         points = request.points or self._limits.default_curve_points
         if not 2 <= points <= self._limits.max_curve_points:
             raise _invalid("points", f"must be an integer from 2 to {self._limits.max_curve_points:,}; got {points:,}")
-        calculation = _calculate(config, request.offset, None, "config")
+        personal = self._personalization(config, request, "run_log", {})
+        calculation = _calculate(config, request.offset, None, "config", personal)
         return _convert.curves_to_proto(schedule_curve(config, points), score_curve(config, points), calculation)
 
     # --- Profiles ------------------------------------------------------------
@@ -391,7 +392,7 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
     def _personalization(
         self,
         config: TrainingConfig,
-        request: pb.CalculateRequest,
+        request: pb.CalculateRequest | pb.GetCurvesRequest,
         path: str,
         learned: dict[tuple[str, str, str], Personalization | None],
     ) -> Personalization | None:

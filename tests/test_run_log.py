@@ -124,6 +124,9 @@ def test_population_only_ignores_the_log(engine: LRToolClient) -> None:
     # The statistics follow the personal rate: offset 0 is the personal recommendation.
     assert personal.adjusted_lr == personal.recommended_lr
     assert personal.recommended_low < personal.recommended_lr < personal.recommended_high
+    # The plot data's calculation learns the same way.
+    assert engine.get_curves(SD15, offset=0.1).calculation == engine.calculate(SD15, offset=0.1)
+    assert engine.get_curves(SD15, population_only=True).calculation == population
 
 
 def test_a_best_step_halfway_lowers_the_rate(engine: LRToolClient) -> None:

@@ -204,14 +204,18 @@ class CalculateBatchResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[Calculation, _Mapping]]] = ...) -> None: ...
 
 class GetCurvesRequest(_message.Message):
-    __slots__ = ("config", "offset", "points")
+    __slots__ = ("config", "offset", "points", "run_log", "population_only")
     CONFIG_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
     POINTS_FIELD_NUMBER: _ClassVar[int]
+    RUN_LOG_FIELD_NUMBER: _ClassVar[int]
+    POPULATION_ONLY_FIELD_NUMBER: _ClassVar[int]
     config: TrainingConfig
     offset: float
     points: int
-    def __init__(self, config: _Optional[_Union[TrainingConfig, _Mapping]] = ..., offset: _Optional[float] = ..., points: _Optional[int] = ...) -> None: ...
+    run_log: str
+    population_only: bool
+    def __init__(self, config: _Optional[_Union[TrainingConfig, _Mapping]] = ..., offset: _Optional[float] = ..., points: _Optional[int] = ..., run_log: _Optional[str] = ..., population_only: _Optional[bool] = ...) -> None: ...
 
 class Curves(_message.Message):
     __slots__ = ("steps", "multipliers", "offsets", "stability", "efficiency", "calculation")
