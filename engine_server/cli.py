@@ -275,7 +275,8 @@ def _personal_line(result: Any) -> str:
     """Population and personal rates side by side, as the web UI shows them."""
     band = f"80 % band {result.recommended_low:.3e} … {result.recommended_high:.3e}"
     if not result.personal_runs:
-        return f"Population LR    {result.population_lr:.3e}  (no logged runs of this model apply; {band})"
+        nudged = f"; runs of other models nudge it ×{result.personal_factor:.2f}" if result.personal_factor != 1 else ""
+        return f"Population LR    {result.population_lr:.3e}  (no logged runs of this model{nudged}; {band})"
     runs = "run" if result.personal_runs == 1 else "runs"
     return (
         f"Population LR    {result.population_lr:.3e}  ->  your runs: ×{result.personal_factor:.2f},"

@@ -144,7 +144,7 @@ SD15_FLAGS = [
 def test_runs_commands_and_the_personal_line(engine: RunningEngine, tmp_path: Path) -> None:
     before = lrtool("calc", *SD15_FLAGS, "--run-log", "cli runs", engine=engine.address)
     assert before.returncode == 0, before.stderr
-    assert "no logged runs of this model apply" in before.stdout
+    assert "no logged runs of this model;" in before.stdout
     imported = lrtool("runs", "import", str(SEED_RUNS), "--alpha", "32", "--log", "cli runs", engine=engine.address)
     assert imported.returncode == 0, imported.stderr
     assert "imported 10 runs into log 'cli runs'" in imported.stdout and "your runs: ×" in imported.stdout

@@ -98,7 +98,9 @@ def test_a_run_with_nothing_to_say_is_not_counted() -> None:
 
 def test_other_families_inform_weakly() -> None:
     same = personalize(config(), [run_at(2.0, Outcome.GOOD)]).factor
-    other = personalize(config(), [run_at(2.0, Outcome.GOOD, model="SDXL", resolution=1024)]).factor
+    nudged = personalize(config(), [run_at(2.0, Outcome.GOOD, model="SDXL", resolution=1024)])
+    other = nudged.factor
+    assert nudged.runs == 0  # only this family's runs are counted
     assert model_family(config(model="SDXL", resolution=1024)) != model_family(config())
     assert 1.0 < other < 1.0 + (same - 1.0) / 3
     assert OTHER_FAMILY_LOG_SD > catalog.POPULATION_LOG_SD

@@ -119,29 +119,29 @@ def check_run(config: TrainingConfig, learning_rate: float, best_step: int | Non
 def personalize(config: TrainingConfig, runs: Iterable[LoggedRun]) -> Personalization:
     """This user's factor on the population's recommendation for `config`, from the logged runs.
 
-    Runs of `config`'s model family inform it fully, others weakly; runs with neither an
-    outcome nor an early best checkpoint say nothing and are not counted. With no informative
-    run the answer is the population itself (factor 1, the population's spread).
+    Runs of `config`'s model family inform it fully and are counted (`runs`); runs of other
+    families nudge it weakly and are not counted; runs with neither an outcome nor an early best
+    checkpoint say nothing. With no informative run the answer is the population itself
+    (factor 1, the population's spread).
     """
     if not config.resolved.formula.uses_trainer:  # lrtool-1.0 reproduces LRTool 1.0: never personalized
         return _POPULATION
     family = model_family(config)
     formula = config.formula
     log_posterior = -0.5 * (_THETA / catalog.POPULATION_LOG_SD) ** 2
-    informed = 0
+    own_runs = 0  # runs of this family: the count a person is shown
+    informed = False
     for run in runs:
         terms = _evidence(run, formula)
         if not terms:
             continue
+        own = model_family(run.config) == family
         # Another family's runs are read with much softer edges: they say little about this one.
-        spread = (
-            JUDGEMENT_LOG_SD
-            if model_family(run.config) == family
-            else math.hypot(JUDGEMENT_LOG_SD, OTHER_FAMILY_LOG_SD)
-        )
+        spread = JUDGEMENT_LOG_SD if own else math.hypot(JUDGEMENT_LOG_SD, OTHER_FAMILY_LOG_SD)
         for outcome, x in terms:
             log_posterior += np.log(MISJUDGED + (1.0 - MISJUDGED) * _likelihood(outcome, x, spread))
-        informed += 1
+        own_runs += own
+        informed = True
     if not informed:
         return _POPULATION
     posterior = np.exp(log_posterior - log_posterior.max())
@@ -149,7 +149,7 @@ def personalize(config: TrainingConfig, runs: Iterable[LoggedRun]) -> Personaliz
     cumulative /= cumulative[-1]
     low, median, high = (float(np.interp(q, cumulative, _THETA)) for q in BAND_QUANTILES)
     # The band is kept as a spread around the median: the 10th–90th percentile width in z units.
-    return Personalization(math.exp(median), informed, (high - low) / (2.0 * catalog.BAND_Z_80))
+    return Personalization(math.exp(median), own_runs, (high - low) / (2.0 * catalog.BAND_Z_80))
 
 
 def _evidence(run: LoggedRun, formula: str) -> list[tuple[Outcome, float]]:
