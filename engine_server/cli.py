@@ -598,9 +598,7 @@ def _runs(arguments: argparse.Namespace, engine: LRToolClient) -> int:
             return _fail(f"cannot read {arguments.file}: {error.strerror}", EXIT_INVALID)
         runs = engine.import_runs(content, arguments.log, filename=arguments.file.name, base=_config_fields(arguments))
         log = runs[0].log if runs else arguments.log or "default"
-        print(f"imported {len(runs)} runs into log {log!r}")
-        if runs:
-            print(_personal_line(engine.calculate(runs[-1].config, run_log=log)))
+        print(f"imported {len(runs)} runs into log {log!r}; `lrtool calc ... --run-log {log}` learns from them")
     elif action == "export":
         exported = engine.export_runs(arguments.log)
         try:

@@ -955,7 +955,6 @@ def build_demo() -> gr.Blocks:
                     with gr.Column():
                         runs_summary = gr.HTML(elem_id="runs-summary")
                         runs_chart = gr.ScatterPlot(
-                            views.runs_frame([], [], pb.Outcome, None),
                             x="steps",
                             y="× recommendation",
                             color="outcome",
