@@ -46,8 +46,8 @@ from .store import (
     StoreError,
     VersionConflict,
     _check_expected_version,
+    _check_judgement,
     _check_new_runs,
-    _check_run_fields,
     _check_run_page,
     _check_save_arguments,
     _decode_page_token,
@@ -786,7 +786,7 @@ class PostgresProfileStore(ProfileStore):
 
     def update_run(self, run_id: str, outcome: str, best_step: int | None, notes: str) -> StoredRun:
         key = _run_key(run_id)
-        _check_run_fields(1.0, outcome, best_step, notes)
+        _check_judgement(outcome, best_step, notes)
         _refuse_nul("notes", notes)
         row = self._run(
             lambda conn: conn.execute(

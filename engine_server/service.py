@@ -234,7 +234,7 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
             )
         problems: list[FieldViolation] = []
         requests: list[CalculateRequest] = []
-        learned: dict[tuple[str, str, str], Personalization | None] = {}  # one fit per log, family and formula
+        learned: dict[tuple[str, str, str], Personalization] = {}  # one fit per log, family and formula
         for index, item in enumerate(request.requests):
             if index % _DEADLINE_CHECK_EVERY == 0:
                 _check_deadline(context)
@@ -394,7 +394,7 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
         config: TrainingConfig,
         request: pb.CalculateRequest | pb.GetCurvesRequest,
         path: str,
-        learned: dict[tuple[str, str, str], Personalization | None],
+        learned: dict[tuple[str, str, str], Personalization],
     ) -> Personalization | None:
         """What the request's run log says about `config` (None: the population's recommendation).
 
@@ -406,11 +406,8 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
         log = _log_name(request.run_log, path)
         key = (log, model_family(config), config.formula)
         if key not in learned:
-            learned[key] = personalize(config, self._logged_runs(log)) if self._log_has_runs(log) else None
+            learned[key] = personalize(config, self._logged_runs(log))
         return learned[key]
-
-    def _log_has_runs(self, log_name: str) -> bool:
-        return bool(self._store.list_runs(log_name, page_size=1)[0])
 
     def _logged_runs(self, log_name: str) -> list[LoggedRun]:
         """A log's runs as the engine learns from them. A run whose stored configuration this engine

@@ -367,7 +367,8 @@ def _check_new_runs(runs: Sequence[NewRun]) -> None:
         if not isinstance(run, NewRun):
             raise ValueError(f"runs[{index}]: must be a NewRun; got a {type(run).__name__}")
         validate_log_name(run.log)
-        _check_run_fields(run.learning_rate, run.outcome, run.best_step, run.notes, f"runs[{index}].")
+        _check_learning_rate(run.learning_rate, f"runs[{index}].")
+        _check_judgement(run.outcome, run.best_step, run.notes, f"runs[{index}].")
         if not isinstance(run.model, str) or not run.model:
             raise ValueError(f"runs[{index}].model: must be a model id; got {run.model!r}")
         if not isinstance(run.config, dict):
@@ -376,11 +377,15 @@ def _check_new_runs(runs: Sequence[NewRun]) -> None:
             raise ValueError(f"runs[{index}].loss: must be floats")
 
 
-def _check_run_fields(learning_rate: float, outcome: str, best_step: int | None, notes: str, where: str = "") -> None:
+def _check_learning_rate(learning_rate: float, where: str) -> None:
     if isinstance(learning_rate, bool) or not isinstance(learning_rate, float) or not learning_rate > 0:
         raise ValueError(f"{where}learning_rate: must be a float above 0; got {learning_rate!r}")
     if not math.isfinite(learning_rate):
         raise ValueError(f"{where}learning_rate: must be finite; got {learning_rate!r}")
+
+
+def _check_judgement(outcome: str, best_step: int | None, notes: str, where: str = "") -> None:
+    """How a run came out: the outcome word, the best step (None or ≥ 1) and notes."""
     if not isinstance(outcome, str) or not outcome:
         raise ValueError(f"{where}outcome: must be an outcome word; got {outcome!r}")
     if best_step is not None and (isinstance(best_step, bool) or not isinstance(best_step, int) or best_step < 1):
@@ -963,7 +968,7 @@ class SQLiteProfileStore(ProfileStore):
 
     def update_run(self, run_id: str, outcome: str, best_step: int | None, notes: str) -> StoredRun:
         key = _run_key(run_id)
-        _check_run_fields(1.0, outcome, best_step, notes)
+        _check_judgement(outcome, best_step, notes)
         with self._write() as conn:
             conn.execute(
                 "UPDATE runs SET outcome = ?, best_step = ?, notes = ? WHERE id = ?", (outcome, best_step, notes, key)
