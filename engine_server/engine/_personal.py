@@ -128,22 +128,27 @@ def personalize(config: TrainingConfig, runs: Iterable[LoggedRun]) -> Personaliz
         return _POPULATION
     family = model_family(config)
     formula = config.formula
-    log_posterior = -0.5 * (_THETA / catalog.POPULATION_LOG_SD) ** 2
+    # Each outcome's terms as (x, spread) pairs, evaluated together on the grid below.
+    terms: dict[Outcome, list[tuple[float, float]]] = {}
     own_runs = 0  # runs of this family: the count a person is shown
-    informed = False
     for run in runs:
-        terms = _evidence(run, formula)
-        if not terms:
+        evidence = _evidence(run, formula)
+        if not evidence:
             continue
         own = model_family(run.config) == family
         # Another family's runs are read with much softer edges: they say little about this one.
         spread = JUDGEMENT_LOG_SD if own else math.hypot(JUDGEMENT_LOG_SD, OTHER_FAMILY_LOG_SD)
-        for outcome, x in terms:
-            log_posterior += np.log(MISJUDGED + (1.0 - MISJUDGED) * _likelihood(outcome, x, spread))
+        for outcome, x in evidence:
+            terms.setdefault(outcome, []).append((x, spread))
         own_runs += own
-        informed = True
-    if not informed:
+    if not terms:
         return _POPULATION
+    log_posterior = -0.5 * (_THETA / catalog.POPULATION_LOG_SD) ** 2
+    for outcome, pairs in terms.items():
+        # One row per term (x and spread as a column), one column per grid point.
+        x, spread = np.array(pairs).T[:, :, np.newaxis]
+        likelihood = _likelihood(outcome, x, spread)
+        log_posterior += np.log(MISJUDGED + (1.0 - MISJUDGED) * likelihood).sum(axis=0)
     posterior = np.exp(log_posterior - log_posterior.max())
     cumulative = np.cumsum(posterior)
     cumulative /= cumulative[-1]
@@ -168,8 +173,10 @@ def _evidence(run: LoggedRun, formula: str) -> list[tuple[Outcome, float]]:
     return terms
 
 
-def _likelihood(outcome: Outcome, x: float, spread: float) -> npt.NDArray[np.float64]:
-    """P(outcome | θ) on the grid, for a run whose rate stood at x against the population."""
+def _likelihood(
+    outcome: Outcome, x: npt.NDArray[np.float64], spread: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """P(outcome | θ) on the grid (one row per term), for runs whose rates stood at x against the population."""
     if outcome is Outcome.GOOD:  # within the tolerance of x, either side
         return _normal_cdf((_THETA - x + GOOD_LOG_TOLERANCE) / spread) - _normal_cdf(
             (_THETA - x - GOOD_LOG_TOLERANCE) / spread
