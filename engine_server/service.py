@@ -665,7 +665,10 @@ def _row_message(base: pb.TrainingConfig, row: RunRow, where: str) -> pb.Run:
     except ValueError as error:
         problems.append(FieldViolation(f"{where}.outcome", f"line {row.line}: {error}"))
     if row.best_step is not None:
-        run.best_step = row.best_step
+        try:
+            run.best_step = row.best_step
+        except ValueError:
+            problems.append(FieldViolation(f"{where}.best_step", f"line {row.line}: {row.best_step} is not a step"))
     if problems:
         raise ConfigError(problems)
     return run

@@ -231,6 +231,8 @@ def test_csv_rows_take_what_they_leave_out_from_the_base(engine: LRToolClient) -
         (b"learning_rate\n-1e-4\n", "content.rows[1].learning_rate", "above 0"),
         (b"learning_rate\n1e-4\nfast\n", "content.rows[2].learning_rate", "line 3: must be a number"),
         (b"learning_rate,best_step\n1e-4,1300\n", "content.rows[1].best_step", "from 1 to steps (1,200)"),
+        (b"learning_rate,best_step\n1e-4,1e30\n", "content.rows[1].best_step", "line 2: 10000000000"),
+        (b"learning_rate,rank\n1e-4,99999999999\n", "content.rows[1].rank", "line 2: cannot be 99999999999"),
         (b"learning_rate,outcome\n1e-4,GOOD\n1e-4,burned\n", "content.rows[2].outcome", "UNDERTRAINED, GOOD"),
         (b"learning_rate,steps\n1e-4,1200\n1e-4\n", "content.rows[2]", "has 1 cells but the header names 2"),
         (b"learning_rate,steps\n1e-4,0\n", "content.rows[1].steps", "line 2"),
