@@ -176,6 +176,13 @@ def config_from_form(values: Sequence[Any]) -> dict[str, Any]:
     return config
 
 
+def split_run_log(values: Sequence[Any]) -> tuple[Sequence[Any], str]:
+    """The form's values, and the run log the page learns from: an extra last value ("" = the default log)."""
+    if len(values) > len(ALL_FIELDS):
+        return values[: len(ALL_FIELDS)], str(values[len(ALL_FIELDS)] or "").strip()
+    return values, ""
+
+
 def form_from_config(config: pb.TrainingConfig) -> list[Any]:
     """Form values showing a stored configuration."""
     values: dict[str, Any] = {name: getattr(config, name) for name, _ in FORM_FIELDS if hasattr(config, name)}
@@ -216,10 +223,11 @@ def _banner_for(error: EngineUnavailable) -> Any:
 
 
 def recalculate(offset_percent: float, *values: Any) -> tuple[Any, ...]:
-    """Everything at once: rates, scores, warnings, statistics and both plots."""
+    """Everything at once: rates, scores, warnings, statistics and both plots (learning from the run log)."""
+    form, run_log = split_run_log(values)
     try:
-        config = config_from_form(values)
-        curves = ENGINE.client.get_curves(config, offset=offset_percent / 100.0, points=201)
+        config = config_from_form(form)
+        curves = ENGINE.client.get_curves(config, offset=offset_percent / 100.0, points=201, run_log=run_log)
     except EngineUnavailable as error:
         return (gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), _banner_for(error))
     except InvalidArgument as error:
@@ -237,8 +245,9 @@ def recalculate(offset_percent: float, *values: Any) -> tuple[Any, ...]:
 
 def move_offset(offset_percent: float, *values: Any) -> tuple[Any, ...]:
     """The slider's fast path: one Calculate, numbers only (plots follow on release)."""
+    form, run_log = split_run_log(values)
     try:
-        calculation = ENGINE.client.calculate(config_from_form(values), offset=offset_percent / 100.0)
+        calculation = ENGINE.client.calculate(config_from_form(form), offset=offset_percent / 100.0, run_log=run_log)
     except EngineUnavailable as error:
         return (gr.skip(), gr.skip(), _banner_for(error))
     except InvalidArgument as error:
@@ -250,8 +259,11 @@ def evaluate_rate(learning_rate: float | None, *values: Any) -> str:
     """Score a learning rate the user already has in mind."""
     if learning_rate is None:
         return views.notice("Type a learning rate to score, e.g. 1e-4.", "info")
+    form, run_log = split_run_log(values)
     try:
-        calculation = ENGINE.client.calculate(config_from_form(values), learning_rate=float(learning_rate))
+        calculation = ENGINE.client.calculate(
+            config_from_form(form), learning_rate=float(learning_rate), run_log=run_log
+        )
     except EngineUnavailable as error:
         return views.notice(error.message, "error")
     except InvalidArgument as error:
@@ -335,8 +347,11 @@ def export_config(loaded: dict[str, Any] | None, offset_percent: float, *values:
     """The imported file with the adjusted learning rate written into it."""
     if not loaded:
         return views.notice("Import a trainer config first.", "info"), gr.update(visible=False)
+    form, run_log = split_run_log(values)
     try:
-        rate = ENGINE.client.calculate(config_from_form(values), offset=offset_percent / 100.0).adjusted_lr
+        rate = ENGINE.client.calculate(
+            config_from_form(form), offset=offset_percent / 100.0, run_log=run_log
+        ).adjusted_lr
         content = ENGINE.client.export_trainer_config(
             loaded["content"], rate, loaded["filename"], format=loaded["format"]
         )
@@ -927,7 +942,7 @@ def build_demo() -> gr.Blocks:
                 gr.Markdown(
                     "Record the runs you really trained and how they came out: LRTool learns your factor on its "
                     "recommendation for the same model, and the band narrows as runs agree. The Calculator learns "
-                    "from the **default** log."
+                    "from the run log named here."
                 )
                 with gr.Row():
                     with gr.Column():
@@ -1014,10 +1029,12 @@ def build_demo() -> gr.Blocks:
         fast_outputs = [card, statistics, banner]
 
         # Registered first so that the public endpoint keeps the plain name "recalculate".
-        offset.release(recalculate, [offset, *form], outputs, api_name="recalculate", trigger_mode="always_last")
+        offset.release(
+            recalculate, [offset, *form, run_log], outputs, api_name="recalculate", trigger_mode="always_last"
+        )
 
         def recalculating(event: Any) -> None:
-            event(recalculate, [offset, *form], outputs, api_visibility="private", trigger_mode="always_last")
+            event(recalculate, [offset, *form, run_log], outputs, api_visibility="private", trigger_mode="always_last")
 
         for component in form:
             if component not in (formula, trainer, scheduler):
@@ -1028,18 +1045,25 @@ def build_demo() -> gr.Blocks:
             [formula, trainer, scheduler],
             [scheduler, trainer, *parameters, warmup_value],
             api_visibility="private",
-        ).then(recalculate, [offset, *form], outputs, api_visibility="private")
+        ).then(recalculate, [offset, *form, run_log], outputs, api_visibility="private")
         scheduler.input(
             show_parameters, [formula, trainer, scheduler], [*parameters, warmup_value], api_visibility="private"
-        ).then(recalculate, [offset, *form], outputs, api_visibility="private")
+        ).then(recalculate, [offset, *form, run_log], outputs, api_visibility="private")
 
         offset.input(
-            move_offset, [offset, *form], fast_outputs, api_name="move_offset", trigger_mode="always_last", queue=False
+            move_offset,
+            [offset, *form, run_log],
+            fast_outputs,
+            api_name="move_offset",
+            trigger_mode="always_last",
+            queue=False,
         )
         reset.click(lambda: 0, None, offset, api_visibility="private", queue=False).then(
-            recalculate, [offset, *form], outputs, api_visibility="private"
+            recalculate, [offset, *form, run_log], outputs, api_visibility="private"
         )
-        gr.on([evaluate.click, my_rate.submit], evaluate_rate, [my_rate, *form], evaluation, api_name="evaluate")
+        gr.on(
+            [evaluate.click, my_rate.submit], evaluate_rate, [my_rate, *form, run_log], evaluation, api_name="evaluate"
+        )
 
         trainer_import.click(
             import_config,
@@ -1048,11 +1072,11 @@ def build_demo() -> gr.Blocks:
             api_name="import_trainer_config",
         ).then(
             show_parameters, [formula, trainer, scheduler], [*parameters, warmup_value], api_visibility="private"
-        ).then(recalculate, [offset, *form], outputs, api_visibility="private").then(
-            evaluate_rate, [my_rate, *form], evaluation, api_visibility="private"
+        ).then(recalculate, [offset, *form, run_log], outputs, api_visibility="private").then(
+            evaluate_rate, [my_rate, *form, run_log], evaluation, api_visibility="private"
         )
         trainer_export.click(
-            export_config, [trainer_loaded, offset, *form], [trainer_status, trainer_download],
+            export_config, [trainer_loaded, offset, *form, run_log], [trainer_status, trainer_download],
             api_name="export_trainer_config",
         )  # fmt: skip
 
@@ -1064,18 +1088,19 @@ def build_demo() -> gr.Blocks:
         runs_outputs = [runs_table, runs_chart, run_id, runs_summary]
         refreshed = [runs_status, *runs_outputs]
         gr.on([runs_tab.select, run_log.submit], show_runs, [run_log, *form], runs_outputs, api_name="show_runs")
+        run_log.submit(recalculate, [offset, *form, run_log], outputs, api_visibility="private")
         run_record.click(
             record_run, [run_log, run_rate, run_outcome, run_best_step, run_notes, *form], refreshed,
             api_name="record_run",
-        ).then(recalculate, [offset, *form], outputs, api_visibility="private")  # fmt: skip
+        ).then(recalculate, [offset, *form, run_log], outputs, api_visibility="private")  # fmt: skip
         run_set.click(
             set_run_outcome, [run_log, run_id, run_new_outcome, *form], refreshed, api_name="set_run_outcome"
-        ).then(recalculate, [offset, *form], outputs, api_visibility="private")
+        ).then(recalculate, [offset, *form, run_log], outputs, api_visibility="private")
         run_delete.click(delete_run, [run_log, run_id, *form], refreshed, api_name="delete_run").then(
-            recalculate, [offset, *form], outputs, api_visibility="private"
+            recalculate, [offset, *form, run_log], outputs, api_visibility="private"
         )
         runs_import.click(import_runs, [run_log, runs_upload, *form], refreshed, api_name="import_runs").then(
-            recalculate, [offset, *form], outputs, api_visibility="private"
+            recalculate, [offset, *form, run_log], outputs, api_visibility="private"
         )
         runs_export.click(export_runs, run_log, [runs_status, runs_download], api_name="export_runs")
 
@@ -1084,7 +1109,7 @@ def build_demo() -> gr.Blocks:
         )
         load.click(load_profile, profiles, [profile_status, offset, notes, *form], api_name="load_profile").then(
             show_parameters, [formula, trainer, scheduler], [*parameters, warmup_value], api_visibility="private"
-        ).then(recalculate, [offset, *form], outputs, api_visibility="private")
+        ).then(recalculate, [offset, *form, run_log], outputs, api_visibility="private")
         delete.click(delete_profile, profiles, [profile_status, profiles], api_name="delete_profile")
         make_default.click(set_default, profiles, [profile_status, profiles], api_name="set_default_profile")
         download.click(export_profile, profiles, [profile_status, download_file], api_name="export_profile")
@@ -1098,7 +1123,9 @@ def build_demo() -> gr.Blocks:
             show_parameters, [formula, trainer, scheduler], [*parameters, warmup_value], api_visibility="private"
         )
         timer = gr.Timer(3.0)
-        timer.tick(watch_engine, [page_state, offset, *form], page_outputs, api_visibility="private", queue=False)
+        timer.tick(
+            watch_engine, [page_state, offset, *form, run_log], page_outputs, api_visibility="private", queue=False
+        )
     return demo
 
 

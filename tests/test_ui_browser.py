@@ -174,7 +174,9 @@ def test_the_runs_tab_records_imports_edits_and_learns(page: Any) -> None:
     page.wait_for_selector("#runs-summary:has-text('5 runs')")
     first = newest_run(page)
     assert run_count(page) == 10 and first[8] == "undertrained" and first[9] == "2750"
-    summary = page.locator("#lr-personal").last
+    # The Calculator learns from the log named on this tab.
+    page.wait_for_selector("#result-card #lr-personal[data-runs='5']", state="attached")  # on the hidden tab
+    summary = page.locator("#runs-summary #lr-personal")
     factor = float(summary.get_attribute("data-factor"))
     population = float(summary.get_attribute("data-population"))
     assert summary.get_attribute("data-runs") == "5" and population > 0 and factor != 1.0
@@ -187,7 +189,7 @@ def test_the_runs_tab_records_imports_edits_and_learns(page: Any) -> None:
     page.locator("#run-record").click()
     page.wait_for_selector("#runs-status:has-text('Recorded run')")
     page.wait_for_selector("#runs-summary:has-text('6 runs')")
-    recorded_factor = float(page.locator("#lr-personal").last.get_attribute("data-factor"))
+    recorded_factor = float(page.locator("#runs-summary #lr-personal").get_attribute("data-factor"))
     assert recorded_factor > factor
     newest = newest_run(page)
     assert newest[8] == "good" and newest[10] == "recorded in the browser" and float(newest[7]) == pytest.approx(2.0)
@@ -198,9 +200,7 @@ def test_the_runs_tab_records_imports_edits_and_learns(page: Any) -> None:
     page.locator("#run-set-outcome").click()
     page.wait_for_selector(f"#runs-status:has-text('Run {newest[0]} is now')")
     page.wait_for_function(
-        "old => Number(document.querySelectorAll('#lr-personal')[document.querySelectorAll('#lr-personal').length - 1]"
-        ".dataset.factor) < old",
-        arg=recorded_factor,
+        "old => Number(document.querySelector('#runs-summary #lr-personal').dataset.factor) < old", arg=recorded_factor
     )
     assert newest_run(page)[8] == "overtrained"
 
@@ -218,7 +218,7 @@ def test_the_runs_tab_records_imports_edits_and_learns(page: Any) -> None:
     page.locator("#run-delete").click()
     page.wait_for_selector(f"#runs-status:has-text('Deleted run {newest[0]}')")
     page.wait_for_selector("#runs-summary:has-text('5 runs')")
-    assert float(page.locator("#lr-personal").last.get_attribute("data-factor")) == pytest.approx(factor)
+    assert float(page.locator("#runs-summary #lr-personal").get_attribute("data-factor")) == pytest.approx(factor)
     assert run_count(page) == 10
 
     # Export: the same CSV the engine writes.

@@ -220,5 +220,12 @@ def test_runs_handlers_record_refuse_and_summarize(web: Any, engine: RunningEngi
     personal = calculate(engine_config())
     assert float(re.search(r'data-factor="([^"]+)"', summary).group(1)) > 1.0  # type: ignore[union-attr]
     assert personal.personal_runs == 0  # the engine alone knows no log
+    # The calculator learns from the log the page names (its last input; the default log when left out).
+    learned, *_ = web.predict(0, *form(), "ui runs", api_name="/recalculate")
+    population, *_ = web.predict(0, *form(), api_name="/recalculate")
+    assert 'data-runs="1"' in learned and 'data-runs="0"' in population
+    assert data_value(learned, "lr-recommended") > data_value(population, "lr-recommended")
+    fast, *_ = web.predict(0, *form(), "ui runs", api_name="/move_offset")
+    assert data_value(fast, "lr-recommended") == data_value(learned, "lr-recommended")
     _rows, _chart, _ids, refused = web.predict("bad/log", *form(), api_name="/show_runs")
     assert "log: must be 1–128 characters" in text(refused)
