@@ -372,7 +372,7 @@ _TRAINING_OUTPUT_TOOLTIPS = (
     "Batch size, the same value LRTool used: wire it to the trainer's batch_size.",
     "Gradient accumulation steps, the same value LRTool used: wire it to grad_accumulation_steps.",
     "LoRA rank, the same value LRTool used: wire it to the trainer's rank.",
-    "The whole configuration, for LRTool Evaluate LR and LRTool Save Profile.",
+    "The whole configuration, for LRTool Evaluate LR, Save Profile and Record Run.",
 )
 
 
@@ -434,6 +434,16 @@ class LRToolRecommendLR:
             accepted = ", ".join(schedule.id for schedule in schedules)
             return f"scheduler: {scheduler!r} is not a schedule of {who}; choose one of: {accepted}"
         return True
+
+    @classmethod
+    def IS_CHANGED(cls, **_: Any) -> str | float:
+        """What the default run log holds: the recommendation learns from it, so the node runs again
+        when a run is recorded or judged (ComfyUI reruns it anyway when an input changes)."""
+        try:
+            runs = list(connection.connect().iter_runs())
+        except (NodeError, LRToolClientError):
+            return math.nan  # run, and show the error there
+        return _fingerprint(*((run.id, run.outcome, run.best_step, run.config) for run in runs))
 
     def recommend(self, **inputs: Any) -> dict[str, Any]:
         settings = settings_from_inputs(connection.catalog(), inputs)
@@ -646,11 +656,215 @@ class LRToolSaveProfile:
         return _with_summary(summary, (profile.name, profile.version))
 
 
+# --- The run log --------------------------------------------------------------------------------
+
+#: ComfyUI's Train LoRA node outputs its loss history as {"loss": [one float per micro-step]}.
+LOSS_MAP_TYPE = "LOSS_MAP"
+#: The outcome choices: the run log's words, and "not judged" for a run looked at later.
+NOT_JUDGED = "not judged"
+OUTCOME_WORDS = [NOT_JUDGED, "undertrained", "good", "overtrained", "diverged"]
+#: A loss whose last fifth runs this many times above its first fifth (medians: the loss of
+#: diffusion training jumps with the random noise level of each step) has blown up, even
+#: without NaN: a LoRA that trains settles at or below where it started.
+EXPLOSION_RATIO = 3.0
+#: The share of the loss curve at each end that the explosion test compares.
+LOSS_END_SHARE = 0.2
+#: Runs of the log searched for this training's earlier record (the newest ones).
+RECENT_RUNS = 20
+#: Loss values sent with a run at most; longer curves are thinned evenly (the engine takes up to 10⁶).
+MAX_LOSS_VALUES = 10_000
+
+
+def loss_values(loss_map: Any) -> list[float]:
+    """The loss curve of a LOSS_MAP (a dict with a "loss" list, as ComfyUI's Train LoRA node makes it)."""
+    if not isinstance(loss_map, Mapping) or "loss" not in loss_map:
+        raise NodeError("loss: connect the loss output (LOSS_MAP) of ComfyUI's Train LoRA node")
+    try:
+        return [float(value) for value in loss_map["loss"]]
+    except (TypeError, ValueError):
+        raise NodeError('loss: the loss map\'s "loss" entry must be a list of numbers') from None
+
+
+def divergence(loss: list[float]) -> str | None:
+    """Why the loss says the run diverged (NaN or infinite values, or an explosion), or None."""
+    broken = sum(1 for value in loss if not math.isfinite(value))
+    if broken:
+        first = next(index for index, value in enumerate(loss) if not math.isfinite(value))
+        return f"the loss is NaN or infinite at {broken:,} of {len(loss):,} points (first at point {first + 1:,})"
+    span = max(1, int(len(loss) * LOSS_END_SHARE))
+    if len(loss) < 2 * span + 1:
+        return None
+    start, end = _median(loss[:span]), _median(loss[-span:])
+    if start > 0 and end > EXPLOSION_RATIO * start:
+        return f"the loss rose from a median {start:.4g} at the start to {end:.4g} at the end (×{end / start:.1f})"
+    return None
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def _thinned(loss: list[float]) -> list[float]:
+    if len(loss) <= MAX_LOSS_VALUES:
+        return loss
+    return [loss[index * len(loss) // MAX_LOSS_VALUES] for index in range(MAX_LOSS_VALUES)]
+
+
+def _same_run(run: pb.Run, steps: int, learning_rate: float, loss: list[float]) -> bool:
+    """The run already recorded for this training (ComfyUI runs the node again when only its outcome changed):
+    the same rate, length and loss curve, which no other training repeats."""
+    if run.config.steps != steps or run.learning_rate != learning_rate or len(run.loss) != len(loss) or not loss:
+        return False
+    return all(a == b or (math.isnan(a) and math.isnan(b)) for a, b in zip(run.loss, loss, strict=True))
+
+
+class LRToolRecordRun:
+    """Record the run ComfyUI's Train LoRA node just trained in the run log, so LRTool learns from it."""
+
+    DESCRIPTION = (
+        "Records the run that ComfyUI's Train LoRA node trained — the configuration and learning rate from LRTool"
+        " Recommend LR, the trainer's loss and steps — with how it came out, in the LRTool run log. A NaN or"
+        " exploding loss is flagged as diverged by itself. Recommend LR then learns from the log: change the outcome"
+        " after looking at the samples and queue again, and the same run is updated."
+    )
+    CATEGORY = CATEGORY
+    FUNCTION = "record"
+    OUTPUT_NODE = True
+    RETURN_TYPES = ("STRING", "STRING", "FLOAT", "STRING")
+    RETURN_NAMES = ("run_id", "outcome", "next_learning_rate", "report")
+    OUTPUT_TOOLTIPS = (
+        "The run's id in the log (lrtool runs list).",
+        "The outcome recorded: the one chosen, or diverged when the loss says so.",
+        "What LRTool now recommends for this configuration, having learned from the log.",
+        "A readable report: the run, its outcome, and the recommendation before and after.",
+    )
+
+    @classmethod
+    def INPUT_TYPES(cls) -> InputTypes:
+        learning_rate = (
+            "FLOAT",
+            {
+                "default": 1e-4,
+                "min": 1e-10,
+                "max": 10.0,
+                "step": 1e-6,
+                "round": False,
+                "tooltip": "The learning rate the trainer used: link the learning_rate that fed Train LoRA.",
+            },
+        )
+        return {
+            "required": {
+                "config": (CONFIG_TYPE, {"tooltip": "The configuration trained: the config output of Recommend LR."}),
+                "learning_rate": learning_rate,
+                "loss": (LOSS_MAP_TYPE, {"tooltip": "The loss output of ComfyUI's Train LoRA node."}),
+                "steps": (
+                    "INT",
+                    {
+                        "default": 1,
+                        "min": 1,
+                        "max": 10_000_000,
+                        "tooltip": "The steps output of Train LoRA: the steps really trained.",
+                    },
+                ),
+                "outcome": (
+                    OUTCOME_WORDS,
+                    {
+                        "default": NOT_JUDGED,
+                        "tooltip": (
+                            "How the final LoRA came out: undertrained (weak likeness or style), good, overtrained"
+                            " (burned, rigid, artifacts), diverged (noise). Leave 'not judged' until you have looked"
+                            " at samples, then set it and queue again: the same run is updated."
+                        ),
+                    },
+                ),
+            },
+            "optional": {
+                "best_step": (
+                    "INT",
+                    {
+                        "default": 0,
+                        "min": 0,
+                        "max": 10_000_000,
+                        "tooltip": "The step of the checkpoint that looked best, if you saved several; 0: not known.",
+                    },
+                ),
+                "notes": ("STRING", {"default": "", "multiline": True, "tooltip": "What you saw."}),
+                "log": (
+                    "STRING",
+                    {
+                        "default": "default",
+                        "multiline": False,
+                        "tooltip": "The run log (one per user or team). Recommend LR learns from 'default'.",
+                    },
+                ),
+            },
+        }
+
+    def record(
+        self,
+        config: Any,
+        learning_rate: float,
+        loss: Any,
+        steps: int,
+        outcome: str,
+        best_step: int = 0,
+        notes: str = "",
+        log: str = "default",
+    ) -> dict[str, Any]:
+        settings = _settings_of(config)
+        rate = float(learning_rate)
+        if not math.isfinite(rate) or rate <= 0:
+            raise NodeError(f"learning_rate: must be a finite number above 0; got {learning_rate!r}")
+        if outcome not in OUTCOME_WORDS:
+            raise NodeError(f"outcome: must be one of {', '.join(OUTCOME_WORDS)}; got {outcome!r}")
+        curve = loss_values(loss)
+        diverged = divergence(curve)
+        chosen = "diverged" if diverged else outcome
+        trained = {**settings["config"], "steps": int(steps)}  # what the trainer ran, e.g. after an existing LoRA
+        sent = _thinned(curve)
+        word = "" if chosen == NOT_JUDGED else chosen
+        best = int(best_step) if best_step else None
+
+        def action(client: LRToolClient) -> tuple[pb.Run, pb.Calculation, pb.Calculation, bool]:
+            before = client.calculate(trained, run_log=log)
+            recent = client.list_runs(log, page_size=RECENT_RUNS).runs
+            existing = next((run for run in recent if _same_run(run, int(steps), rate, sent)), None)
+            if existing is not None:
+                run = client.update_run(existing.id, outcome=word, best_step=best, notes=notes)
+            else:
+                run = client.record_run(trained, rate, outcome=word, best_step=best, notes=notes, loss=sent, log=log)
+            after = client.calculate(trained, run_log=log)
+            return run, before, after, existing is not None
+
+        run, before, after, updated = connection.call(action)
+        described = describe_run(trained, connection.catalog())
+        lines = [
+            f"{'updated' if updated else 'recorded'} run {run.id} in log {run.log!r}: {described}",
+            f"learning rate {rate:.3e} over {int(steps):,} steps; outcome: {chosen}"
+            + (f"; best checkpoint at step {best:,}" if best else ""),
+        ]
+        if diverged:
+            lines.append(f"flagged as diverged: {diverged}")
+        lines.append(
+            f"recommendation for this configuration: {before.recommended_lr:.3e} before, {after.recommended_lr:.3e}"
+            f" now (population {after.population_lr:.3e}; your runs ×{after.personal_factor:.2f},"
+            f" {after.personal_runs} of this model;"
+            f" 80 % band {after.recommended_low:.3e} … {after.recommended_high:.3e})"
+        )
+        summary = f"run {run.id}: {chosen}\nnext LR {after.recommended_lr:.3e} (×{after.personal_factor:.2f})"
+        if diverged:
+            summary += "\n⚠ diverged loss"
+        return _with_summary(summary, (run.id, chosen, after.recommended_lr, "\n".join(lines)))
+
+
 NODE_CLASS_MAPPINGS: dict[str, type] = {
     "LRToolRecommendLR": LRToolRecommendLR,
     "LRToolEvaluateLR": LRToolEvaluateLR,
     "LRToolLoadProfile": LRToolLoadProfile,
     "LRToolSaveProfile": LRToolSaveProfile,
+    "LRToolRecordRun": LRToolRecordRun,
 }
 
 NODE_DISPLAY_NAME_MAPPINGS: dict[str, str] = {
@@ -658,4 +872,5 @@ NODE_DISPLAY_NAME_MAPPINGS: dict[str, str] = {
     "LRToolEvaluateLR": "LRTool Evaluate LR",
     "LRToolLoadProfile": "LRTool Load Profile",
     "LRToolSaveProfile": "LRTool Save Profile",
+    "LRToolRecordRun": "LRTool Record Run",
 }

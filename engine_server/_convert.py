@@ -11,7 +11,7 @@ from typing import Any
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from ._generated.lrtool.v1 import engine_pb2 as pb
-from .engine import Calculation, ScheduleCurve, ScoreCurve, TrainingConfig, catalog
+from .engine import Calculation, Outcome, ScheduleCurve, ScoreCurve, TrainingConfig, catalog
 
 #: Scalar and string statistics; the evidence band and the factors are messages of their own.
 _NESTED_FIELDS = frozenset({"evidence", "factors"})
@@ -70,6 +70,16 @@ def calculation_from_dict(values: Mapping[str, Any]) -> pb.Calculation:
     if values.get("evidence"):
         message.evidence.CopyFrom(pb.Evidence(**values["evidence"]))
     return message
+
+
+def outcome_from_proto(value: int) -> Outcome:
+    """The engine's Outcome of a proto enum value (ValueError for a number the enum lacks)."""
+    name = pb.Outcome.Name(value)  # proto3 keeps numbers the enum lacks: refuse them here
+    return Outcome.UNSPECIFIED if value == pb.OUTCOME_UNSPECIFIED else Outcome[name]
+
+
+def outcome_to_proto(outcome: Outcome) -> pb.Outcome:
+    return pb.OUTCOME_UNSPECIFIED if outcome is Outcome.UNSPECIFIED else getattr(pb, outcome.name)
 
 
 def curves_to_proto(schedule: ScheduleCurve, scores: ScoreCurve, calculation: Calculation) -> pb.Curves:

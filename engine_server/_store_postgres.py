@@ -19,7 +19,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
@@ -34,20 +34,30 @@ from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from .store import (
     MAX_PAGE_SIZE,
+    NewRun,
     ProfileExists,
     ProfileNotFound,
     ProfileStore,
     ProfileSummary,
+    RunNotFound,
     StoreBusy,
     StoredProfile,
+    StoredRun,
     StoreError,
     VersionConflict,
     _check_expected_version,
+    _check_judgement,
+    _check_new_runs,
+    _check_run_page,
     _check_save_arguments,
     _decode_page_token,
+    _decode_run_page_token,
     _encode_page_token,
+    _encode_run_page_token,
     _Migration,
+    _run_key,
     _to_json,
+    validate_log_name,
     validate_profile_name,
 )
 
@@ -125,17 +135,42 @@ _MIGRATIONS: tuple[_Migration, ...] = (
             "INSERT INTO lrtool_settings (id, default_profile) VALUES (1, NULL)",
         ),
     ),
+    _Migration(
+        3,
+        "runs table (the run log)",
+        (
+            # An identity column never hands a deleted run's id to another run.
+            # loss: float8[] keeps NaN and infinities exactly.
+            """CREATE TABLE lrtool_runs (
+                id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                log           text COLLATE "C" NOT NULL CHECK (char_length(log) BETWEEN 1 AND 128),
+                model         text NOT NULL,
+                config        jsonb NOT NULL CHECK (jsonb_typeof(config) = 'object'),
+                learning_rate double precision NOT NULL
+                              CHECK (learning_rate > 0 AND learning_rate < 'Infinity'::float8),
+                outcome       text NOT NULL,
+                best_step     bigint CHECK (best_step >= 1),
+                notes         text NOT NULL DEFAULT '',
+                loss          double precision[] NOT NULL,
+                recorded_at   timestamptz NOT NULL
+            )""",
+            # Lists and learning read one log, newest or oldest first.
+            "CREATE INDEX lrtool_runs_by_log ON lrtool_runs (log, id)",
+        ),
+    ),
 )
 
 #: The schema version this code writes; databases at a higher version are refused.
 PG_SCHEMA_VERSION: int = _MIGRATIONS[-1].version
-_TABLES = ("lrtool_schema_migrations", "lrtool_profiles", "lrtool_settings")
+_TABLES = ("lrtool_schema_migrations", "lrtool_profiles", "lrtool_settings", "lrtool_runs")
 _KEYS = (
     ("lrtool_schema_migrations", "p", "primary key"),
     ("lrtool_profiles", "p", "primary key"),
     ("lrtool_settings", "p", "primary key"),
     ("lrtool_settings", "f", "foreign key to lrtool_profiles"),
+    ("lrtool_runs", "p", "primary key"),
 )
+_RUN_COLUMNS = "id, log, model, config::text, learning_rate, outcome, best_step, notes, loss, recorded_at"
 
 
 # --------------------------------------------------------------------------- values
@@ -221,6 +256,27 @@ def _profile(row: tuple[Any, ...]) -> StoredProfile:
         created_at=_utc(row[6]),
         updated_at=_utc(row[7]),
     )
+
+
+def _run(row: tuple[Any, ...]) -> StoredRun:
+    return StoredRun(
+        id=str(row[0]),
+        log=str(row[1]),
+        model=str(row[2]),
+        config=_from_jsonb_text("config", row[3]),
+        learning_rate=float(row[4]),
+        outcome=str(row[5]),
+        best_step=None if row[6] is None else int(row[6]),
+        notes=str(row[7]),
+        loss=tuple(float(value) for value in row[8]),
+        recorded_at=_utc(row[9]),
+    )
+
+
+def _refuse_nul(field_name: str, text: str) -> None:
+    # PostgreSQL text cannot hold U+0000; refuse it instead of a server error.
+    if "\x00" in text:
+        raise ValueError(f"{field_name}: must not contain NUL (U+0000) characters in a PostgreSQL store")
 
 
 # --------------------------------------------------------------------------- URLs
@@ -651,6 +707,107 @@ class PostgresProfileStore(ProfileStore):
             mode="read",
         )
         return None if row is None else str(row[0])
+
+    # ---------------------------------------------------------------- runs
+
+    def record_runs(self, runs: Sequence[NewRun]) -> builtins.list[StoredRun]:
+        _check_new_runs(runs)
+        rows = []
+        for index, run in enumerate(runs):
+            _refuse_nul(f"runs[{index}].notes", run.notes)
+            rows.append(
+                (
+                    validate_log_name(run.log),
+                    run.model,
+                    _to_jsonb_text(f"runs[{index}].config", run.config),
+                    run.learning_rate,
+                    run.outcome,
+                    run.best_step,
+                    run.notes,
+                    list(run.loss),
+                )
+            )
+
+        def write(conn: _Connection) -> builtins.list[StoredRun]:
+            # One transaction: an import is recorded whole or not at all; one timestamp for the batch.
+            return [
+                _run(
+                    _fetch(
+                        conn.execute(
+                            "INSERT INTO lrtool_runs"
+                            " (log, model, config, learning_rate, outcome, best_step, notes, loss, recorded_at)"
+                            " VALUES (%s, %s, %s::jsonb, %s, %s, %s, %s, %s::float8[], statement_timestamp())"
+                            f" RETURNING {_RUN_COLUMNS}",
+                            row,
+                        )
+                    )
+                )
+                for row in rows
+            ]
+
+        return self._run(write, mode="transaction")
+
+    def get_run(self, run_id: str) -> StoredRun:
+        key = _run_key(run_id)
+        row = self._run(
+            lambda conn: conn.execute(f"SELECT {_RUN_COLUMNS} FROM lrtool_runs WHERE id = %s", (key,)).fetchone(),
+            mode="read",
+        )
+        if row is None:
+            raise RunNotFound(run_id)
+        return _run(row)
+
+    def list_runs(
+        self, log: str, model: str = "", page_size: int = 50, page_token: str = ""
+    ) -> tuple[builtins.list[StoredRun], str]:
+        log = _check_run_page(log, model, page_size)
+        before = _decode_run_page_token(page_token) if page_token else None
+        rows = self._run(
+            lambda conn: conn.execute(
+                f"SELECT {_RUN_COLUMNS} FROM lrtool_runs WHERE log = %s AND (%s = '' OR model = %s)"
+                " AND (%s::bigint IS NULL OR id < %s) ORDER BY id DESC LIMIT %s",
+                (log, model, model, before, before, page_size + 1),
+            ).fetchall(),
+            mode="read",
+        )
+        runs = [_run(row) for row in rows[:page_size]]
+        next_token = _encode_run_page_token(int(runs[-1].id)) if len(rows) > page_size else ""
+        return runs, next_token
+
+    def log_runs(self, log: str) -> builtins.list[StoredRun]:
+        log = validate_log_name(log)
+        rows = self._run(
+            lambda conn: conn.execute(
+                f"SELECT {_RUN_COLUMNS} FROM lrtool_runs WHERE log = %s ORDER BY id", (log,)
+            ).fetchall(),
+            mode="read",
+        )
+        return [_run(row) for row in rows]
+
+    def update_run(self, run_id: str, outcome: str, best_step: int | None, notes: str) -> StoredRun:
+        key = _run_key(run_id)
+        _check_judgement(outcome, best_step, notes)
+        _refuse_nul("notes", notes)
+        row = self._run(
+            lambda conn: conn.execute(
+                "UPDATE lrtool_runs SET outcome = %s, best_step = %s, notes = %s WHERE id = %s"
+                f" RETURNING {_RUN_COLUMNS}",
+                (outcome, best_step, notes, key),
+            ).fetchone(),
+            mode="write",
+        )
+        if row is None:
+            raise RunNotFound(run_id)
+        return _run(row)
+
+    def delete_run(self, run_id: str) -> None:
+        key = _run_key(run_id)
+        deleted = self._run(
+            lambda conn: conn.execute("DELETE FROM lrtool_runs WHERE id = %s RETURNING id", (key,)).fetchone(),
+            mode="write",
+        )
+        if deleted is None:
+            raise RunNotFound(run_id)
 
     def close(self) -> None:
         with self._close_lock:

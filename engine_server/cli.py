@@ -1,4 +1,4 @@
-"""The `lrtool` command: run the engine, calculate from the shell, manage profiles.
+"""The `lrtool` command: run the engine, calculate from the shell, manage profiles and the run log.
 
 Every command that talks to an engine takes --engine HOST:PORT (default
 LRTOOL_ENGINE, else 127.0.0.1:50051). Failures print one line, never a traceback.
@@ -28,6 +28,7 @@ from .client import (
     LRToolClientError,
     ProfileAlreadyExists,
     ProfileNotFound,
+    RunNotFound,
     VersionConflict,
     default_engine_address,
 )
@@ -83,6 +84,7 @@ _STATISTICS_ROWS = [
     if field.name
     not in {name for name, _ in _SUMMARY_ROWS} | {"risk_band", "efficiency_band", "warnings", "evidence", "factors"}
 ]
+_OUTCOME_WORDS = ["undertrained", "good", "overtrained", "diverged"]
 
 
 def _warmup(text: str) -> float:
@@ -176,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
     adjust.add_argument("--offset", type=float, help="slider offset −1 … +1: LR = recommended × (1 + offset)")
     adjust.add_argument("--lr", type=float, dest="learning_rate", help="score this learning rate instead")
     calc.add_argument("--json", action="store_true", help="print the full result as JSON")
+    learning = calc.add_mutually_exclusive_group()
+    learning.add_argument("--run-log", default="", metavar="LOG", help="learn from this run log (default: 'default')")
+    learning.add_argument(
+        "--population-only", action="store_true", help="ignore every run log: the population's recommendation"
+    )
     engine_option(calc)
 
     profiles = commands.add_parser("profiles", help="list, show, delete, export and import saved profiles")
@@ -202,6 +209,40 @@ def build_parser() -> argparse.ArgumentParser:
     default.add_argument("name", nargs="?", help="profile to make the default")
     default.add_argument("--clear", action="store_true", help="clear the default")
     engine_option(default)
+
+    runs = commands.add_parser("runs", help="the run log: runs you trained and how they came out")
+    run_actions = runs.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    def log_option(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--log", default="", help="the run log (default: 'default')")
+        engine_option(command)
+
+    add = run_actions.add_parser("add", help="record a run: its configuration, the rate it used, how it came out")
+    for flag, field, kind, text in _CONFIG_FLAGS:
+        add.add_argument(flag, dest=field, type=kind, help=text)
+    add.add_argument("--warmup", dest="warmup_fraction", type=_warmup, help="warmup as a fraction (0.1) or 10%%")
+    add.add_argument("--lr", dest="learning_rate", type=float, required=True, help="the peak rate the run used")
+    add.add_argument(
+        "--outcome", choices=_OUTCOME_WORDS, type=str.lower, default="", help="how the final checkpoint came out"
+    )
+    add.add_argument("--best-step", type=int, help="the step of the checkpoint that looked best")
+    add.add_argument("--notes", default="", help="what you saw")
+    log_option(add)
+    listing_runs = run_actions.add_parser("list", help="list the runs of a log, newest first")
+    listing_runs.add_argument("--model", default="", help="only runs of this model")
+    listing_runs.add_argument("--json", action="store_true", help="print them as JSON")
+    log_option(listing_runs)
+    load_runs = run_actions.add_parser("import", help="record every run of a CSV tuning log (all or none)")
+    load_runs.add_argument("file", type=Path)
+    for flag, field, kind, text in _CONFIG_FLAGS:
+        load_runs.add_argument(flag, dest=field, type=kind, help=f"for rows that leave it out: {text}")
+    log_option(load_runs)
+    export_runs = run_actions.add_parser("export", help="write a log as a CSV tuning log")
+    export_runs.add_argument("file", type=Path)
+    log_option(export_runs)
+    delete_run = run_actions.add_parser("delete", help="delete a run by its id (see 'runs list')")
+    delete_run.add_argument("id")
+    engine_option(delete_run)
     return parser
 
 
@@ -236,6 +277,19 @@ def _print_calculation(result: Any) -> None:
         print(reasons)
     for warning in result.warnings:
         print(f"warning: {warning}")
+
+
+def _personal_line(result: Any) -> str:
+    """Population and personal rates side by side, as the web UI shows them."""
+    band = f"80 % band {result.recommended_low:.3e} … {result.recommended_high:.3e}"
+    if not result.personal_runs:
+        nudged = f"; runs of other models nudge it ×{result.personal_factor:.2f}" if result.personal_factor != 1 else ""
+        return f"Population LR    {result.population_lr:.3e}  (no logged runs of this model{nudged}; {band})"
+    runs = "run" if result.personal_runs == 1 else "runs"
+    return (
+        f"Population LR    {result.population_lr:.3e}  ->  your runs: ×{result.personal_factor:.2f},"
+        f" {result.personal_runs} {runs}  ({band})"
+    )
 
 
 def _to_json(message: Any) -> str:
@@ -377,11 +431,18 @@ def _up(arguments: argparse.Namespace) -> int:
 def _calc(arguments: argparse.Namespace, engine: LRToolClient) -> int:
     fields = {field: getattr(arguments, field) for _, field, _, _ in _CONFIG_FLAGS}
     fields["warmup_fraction"] = arguments.warmup_fraction
-    result = engine.calculate(fields, offset=arguments.offset, learning_rate=arguments.learning_rate)
+    result = engine.calculate(
+        fields,
+        offset=arguments.offset,
+        learning_rate=arguments.learning_rate,
+        run_log=arguments.run_log,
+        population_only=arguments.population_only,
+    )
     if arguments.json:
         print(_to_json(result))
     else:
         _print_calculation(result)
+        print(_personal_line(result))
     return EXIT_OK
 
 
@@ -503,6 +564,62 @@ def _profiles(arguments: argparse.Namespace, engine: LRToolClient) -> int:
     return EXIT_OK
 
 
+def _config_fields(arguments: argparse.Namespace) -> dict[str, Any]:
+    fields = {field: getattr(arguments, field) for _, field, _, _ in _CONFIG_FLAGS}
+    fields["warmup_fraction"] = getattr(arguments, "warmup_fraction", None)
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def _runs(arguments: argparse.Namespace, engine: LRToolClient) -> int:
+    action = arguments.action
+    if action == "add":
+        run = engine.record_run(
+            _config_fields(arguments),
+            arguments.learning_rate,
+            outcome=arguments.outcome,
+            best_step=arguments.best_step,
+            notes=arguments.notes,
+            log=arguments.log,
+        )
+        print(f"recorded run {run.id} in log {run.log!r}")
+        print(_personal_line(engine.calculate(run.config, run_log=run.log)))
+    elif action == "list":
+        runs = list(engine.iter_runs(arguments.log, model=arguments.model))
+        if arguments.json:
+            print(json.dumps([json_format.MessageToDict(r, preserving_proto_field_name=True) for r in runs], indent=2))
+            return EXIT_OK
+        if not runs:
+            print(f"no runs in log {arguments.log or 'default'!r}")
+        for run in runs:
+            recorded = run.recorded_at.ToDatetime().strftime("%Y-%m-%d %H:%M")
+            outcome = pb.Outcome.Name(run.outcome).lower() if run.outcome else "-"
+            best = f"best {run.best_step:,}" if run.HasField("best_step") else ""
+            config = run.config
+            print(
+                f"{run.id:>6}  {recorded}  {config.model:<10} {config.steps:>7,} steps  rank {config.rank:<4}"
+                f" lr {run.learning_rate:.3e}  {outcome:<12} {best:<12} {run.notes}".rstrip()
+            )
+    elif action == "import":
+        try:
+            content = arguments.file.read_bytes()
+        except OSError as error:
+            return _fail(f"cannot read {arguments.file}: {error.strerror}", EXIT_INVALID)
+        runs = engine.import_runs(content, arguments.log, filename=arguments.file.name, base=_config_fields(arguments))
+        log = runs[0].log if runs else arguments.log or "default"
+        print(f"imported {len(runs)} runs into log {log!r}; `lrtool calc ... --run-log {log}` learns from them")
+    elif action == "export":
+        exported = engine.export_runs(arguments.log)
+        try:
+            arguments.file.write_bytes(exported.content)
+        except OSError as error:
+            return _fail(f"cannot write {arguments.file}: {error.strerror}", EXIT_FAILED)
+        print(f"wrote {arguments.file}")
+    elif action == "delete":
+        engine.delete_run(arguments.id)
+        print(f"deleted run {arguments.id}")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     if arguments.command == "serve":
@@ -530,6 +647,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _calc(arguments, engine)
             if arguments.command == "import":
                 return _import(arguments, engine)
+            if arguments.command == "runs":
+                return _runs(arguments, engine)
             return _profiles(arguments, engine)
     except InvalidArgument as error:
         print("lrtool: the engine rejected the input:", file=sys.stderr)
@@ -542,7 +661,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(error), EXIT_INVALID)
     except EngineUnavailable as error:
         return _fail(error.message, EXIT_UNAVAILABLE)
-    except ProfileNotFound as error:
+    except (ProfileNotFound, RunNotFound) as error:
         return _fail(error.message, EXIT_CONFLICT)
     except (VersionConflict, ProfileAlreadyExists) as error:
         hint = " (use --replace to overwrite)" if isinstance(error, ProfileAlreadyExists) else ""

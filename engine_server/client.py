@@ -14,7 +14,8 @@ violations attached). This module imports neither numpy, the engine nor the stor
     LRToolClientError
     ├── EngineUnavailable      UNAVAILABLE: nothing answers at the address, or it is shutting down
     ├── InvalidArgument        INVALID_ARGUMENT: .violations lists (field, description)
-    ├── ProfileNotFound        NOT_FOUND
+    ├── ProfileNotFound        NOT_FOUND (a profile)
+    ├── RunNotFound            NOT_FOUND (a run of the run log)
     ├── VersionConflict        ABORTED: compare-and-set lost; reload and retry
     ├── ProfileAlreadyExists   ALREADY_EXISTS
     ├── DeadlineExceeded       DEADLINE_EXCEEDED
@@ -59,6 +60,8 @@ CHANNEL_OPTIONS: tuple[tuple[str, int], ...] = (
 )
 
 ConfigInput = Mapping[str, Any] | pb.TrainingConfig
+#: An outcome: a word ("good", "OVERTRAINED"; "" for none) or the enum's value (pb.GOOD).
+OutcomeInput = str | int
 
 
 def default_engine_address() -> str:
@@ -118,6 +121,10 @@ class ProfileNotFound(LRToolClientError):
     pass
 
 
+class RunNotFound(LRToolClientError):
+    pass
+
+
 class VersionConflict(LRToolClientError):
     pass
 
@@ -154,7 +161,9 @@ _ERRORS: dict[grpc.StatusCode, type[LRToolClientError]] = {
 }
 
 
-def _error_from(error: grpc.RpcError, target: str) -> LRToolClientError:
+def _error_from(
+    error: grpc.RpcError, target: str, not_found: type[LRToolClientError] = ProfileNotFound
+) -> LRToolClientError:
     call: Any = error
     code: grpc.StatusCode = call.code()
     details: str = call.details() or code.name
@@ -174,6 +183,8 @@ def _error_from(error: grpc.RpcError, target: str) -> LRToolClientError:
                 detail.Unpack(bad_request)
                 violations.extend(Violation(v.field, v.description) for v in bad_request.field_violations)
         return InvalidArgument(details, violations, code)
+    if code == grpc.StatusCode.NOT_FOUND:
+        return not_found(details, code)
     return _ERRORS.get(code, ServerError)(details, code)
 
 
@@ -200,10 +211,30 @@ def config_message(config: ConfigInput) -> pb.TrainingConfig:
     return message
 
 
+def outcome_value(outcome: OutcomeInput) -> pb.Outcome:
+    """The Outcome enum value of a word ("good", "Overtrained", "" for none) or of a value already."""
+    if isinstance(outcome, int):
+        return outcome  # type: ignore[return-value]  # the engine checks the number
+    word = outcome.strip().upper()
+    if not word:
+        return pb.OUTCOME_UNSPECIFIED
+    if word == "OUTCOME_UNSPECIFIED" or word not in pb.Outcome.keys():  # noqa: SIM118 (an enum wrapper, not a dict)
+        accepted = ", ".join(name for name in pb.Outcome.keys() if name != "OUTCOME_UNSPECIFIED")  # noqa: SIM118
+        problem = Violation("outcome", f"must be one of {accepted} (or empty); got {outcome!r}")
+        raise InvalidArgument(str(problem), [problem])
+    return pb.Outcome.Value(word)  # type: ignore[return-value]
+
+
 def calculate_request(
-    config: ConfigInput, offset: float | None = None, learning_rate: float | None = None
+    config: ConfigInput,
+    offset: float | None = None,
+    learning_rate: float | None = None,
+    *,
+    run_log: str = "",
+    population_only: bool = False,
 ) -> pb.CalculateRequest:
-    request = pb.CalculateRequest(config=config_message(config))
+    """A CalculateRequest; `run_log` personalizes it ("" = the default log), `population_only` ignores every log."""
+    request = pb.CalculateRequest(config=config_message(config), run_log=run_log, population_only=population_only)
     if offset is not None:
         request.offset = offset
     if learning_rate is not None:
@@ -265,11 +296,17 @@ class LRToolClient:
         if self._owns_channel:
             self._channel.close()
 
-    def _call(self, method: Callable[..., ResponseT], request: Any, timeout: float | None) -> ResponseT:
+    def _call(
+        self,
+        method: Callable[..., ResponseT],
+        request: Any,
+        timeout: float | None,
+        not_found: type[LRToolClientError] = ProfileNotFound,
+    ) -> ResponseT:
         try:
             return method(request, timeout=self.timeout if timeout is None else timeout, metadata=self._metadata)
         except grpc.RpcError as error:
-            raise _error_from(error, self.target) from None
+            raise _error_from(error, self.target, not_found) from None
 
     # --- Service state ---------------------------------------------------------
 
@@ -303,10 +340,17 @@ class LRToolClient:
         *,
         offset: float | None = None,
         learning_rate: float | None = None,
+        run_log: str = "",
+        population_only: bool = False,
         timeout: float | None = None,
     ) -> pb.Calculation:
-        """Recommend a learning rate (and score it at `offset`), or score `learning_rate`."""
-        return self._call(self._stub.Calculate, calculate_request(config, offset, learning_rate), timeout)
+        """Recommend a learning rate (and score it at `offset`), or score `learning_rate`.
+
+        The recommendation learns from the runs of `run_log` ("" = the default log) unless
+        `population_only`; population_lr always holds the population's own recommendation.
+        """
+        request = calculate_request(config, offset, learning_rate, run_log=run_log, population_only=population_only)
+        return self._call(self._stub.Calculate, request, timeout)
 
     def calculate_batch(
         self, requests: Iterable[pb.CalculateRequest | ConfigInput], *, timeout: float | None = None
@@ -322,9 +366,23 @@ class LRToolClient:
         return list(response.results)
 
     def get_curves(
-        self, config: ConfigInput, *, offset: float = 0.0, points: int = 200, timeout: float | None = None
+        self,
+        config: ConfigInput,
+        *,
+        offset: float = 0.0,
+        points: int = 200,
+        run_log: str = "",
+        population_only: bool = False,
+        timeout: float | None = None,
     ) -> pb.Curves:
-        request = pb.GetCurvesRequest(config=config_message(config), offset=offset, points=points)
+        """Plot data, and the calculation at `offset` (learning from `run_log` as calculate does)."""
+        request = pb.GetCurvesRequest(
+            config=config_message(config),
+            offset=offset,
+            points=points,
+            run_log=run_log,
+            population_only=population_only,
+        )
         return self._call(self._stub.GetCurves, request, timeout)
 
     # --- Profiles --------------------------------------------------------------
@@ -432,6 +490,88 @@ class LRToolClient:
             request.expected_version = expected_version
         return self._call(self._stub.ImportProfile, request, timeout)
 
+    # --- The run log -----------------------------------------------------------
+
+    def record_run(
+        self,
+        config: ConfigInput,
+        learning_rate: float,
+        *,
+        outcome: OutcomeInput = "",
+        best_step: int | None = None,
+        notes: str = "",
+        loss: Iterable[float] = (),
+        log: str = "",
+        timeout: float | None = None,
+    ) -> pb.Run:
+        """Record a run that was really trained ("" = the default log); its id and time are assigned."""
+        run = pb.Run(
+            log=log,
+            config=config_message(config),
+            learning_rate=learning_rate,
+            outcome=outcome_value(outcome),
+            notes=notes,
+            loss=list(loss),
+        )
+        if best_step is not None:
+            run.best_step = best_step
+        return self._call(self._stub.RecordRun, pb.RecordRunRequest(run=run), timeout, RunNotFound)
+
+    def list_runs(
+        self, log: str = "", *, model: str = "", page_size: int = 50, page_token: str = "", timeout: float | None = None
+    ) -> pb.ListRunsResponse:
+        """One page of a log's runs, newest first (only `model`'s, if given)."""
+        request = pb.ListRunsRequest(log=log, model=model, page_size=page_size, page_token=page_token)
+        return self._call(self._stub.ListRuns, request, timeout, RunNotFound)
+
+    def iter_runs(self, log: str = "", *, model: str = "", page_size: int = 200) -> Iterator[pb.Run]:
+        """Every run of a log, newest first, page by page."""
+        token = ""
+        while True:
+            page = self.list_runs(log, model=model, page_size=page_size, page_token=token)
+            yield from page.runs
+            token = page.next_page_token
+            if not token:
+                return
+
+    def update_run(
+        self,
+        run_id: str,
+        *,
+        outcome: OutcomeInput = "",
+        best_step: int | None = None,
+        notes: str = "",
+        timeout: float | None = None,
+    ) -> pb.Run:
+        """Set how a run came out (its outcome, best step and notes; the rest is what was trained)."""
+        run = pb.Run(id=run_id, outcome=outcome_value(outcome), notes=notes)
+        if best_step is not None:
+            run.best_step = best_step
+        return self._call(self._stub.UpdateRun, pb.UpdateRunRequest(run=run), timeout, RunNotFound)
+
+    def delete_run(self, run_id: str, *, timeout: float | None = None) -> None:
+        self._call(self._stub.DeleteRun, pb.DeleteRunRequest(id=run_id), timeout, RunNotFound)
+
+    def import_runs(
+        self,
+        content: bytes,
+        log: str = "",
+        *,
+        filename: str = "",
+        base: ConfigInput | None = None,
+        timeout: float | None = None,
+    ) -> list[pb.Run]:
+        """Record every run of a CSV tuning log, or none (INVALID_ARGUMENT names each bad row and field).
+        Fields a row leaves out come from `base`."""
+        request = pb.ImportRunsRequest(log=log, content=content, filename=filename)
+        if base is not None:
+            request.base.CopyFrom(config_message(base))
+        return list(self._call(self._stub.ImportRuns, request, timeout, RunNotFound).runs)
+
+    def export_runs(self, log: str = "", *, timeout: float | None = None) -> pb.ExportRunsResponse:
+        """A log as the CSV import_runs reads (content and a suggested file name)."""
+        return self._call(self._stub.ExportRuns, pb.ExportRunsRequest(log=log), timeout, RunNotFound)
+
 
 __all__ = [
     "DEFAULT_ENGINE",
@@ -443,6 +583,7 @@ __all__ = [
     "LRToolClientError",
     "ProfileAlreadyExists",
     "ProfileNotFound",
+    "RunNotFound",
     "ServerError",
     "Unauthenticated",
     "VersionConflict",
@@ -452,4 +593,5 @@ __all__ = [
     "default_ca_file",
     "default_engine_address",
     "default_token",
+    "outcome_value",
 ]

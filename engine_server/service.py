@@ -20,23 +20,35 @@ from .engine import (
     Cancelled,
     ConfigError,
     FieldViolation,
+    LoggedRun,
+    Outcome,
+    Personalization,
     TrainingConfig,
     calculate,
     calculate_batch,
+    catalog,
     check_adjustment,
+    check_run,
+    model_family,
+    personalize,
     schedule_curve,
     score_curve,
     stop_when,
 )
 from .profile_files import ProfileFile, ProfileFileError, read_profile_file, write_profile_file
+from .run_files import RunFileError, RunRow, read_run_file, write_run_file
 from .store import (
     InvalidProfileName,
+    NewRun,
     ProfileExists,
     ProfileNotFound,
     ProfileStore,
+    RunNotFound,
     StoreBusy,
     StoredProfile,
+    StoredRun,
     VersionConflict,
+    validate_log_name,
     validate_profile_name,
 )
 from .trainer_configs import TrainerConfigError, export_trainer_config, import_trainer_config
@@ -59,6 +71,7 @@ class Limits:
     max_notes_characters: int = 10_000
     default_page_size: int = 50
     max_page_size: int = 1000
+    max_loss_values: int = 1_000_000
 
 
 class _Abort(Exception):
@@ -96,6 +109,9 @@ def _rpc(handler: Handler[RequestT, ResponseT]) -> Handler[RequestT, ResponseT]:
         except ProfileNotFound as error:
             summary = f"no profile named {error.name!r}"
             status = _status.plain(grpc.StatusCode.NOT_FOUND, summary)
+        except RunNotFound as error:
+            summary = str(error)
+            status = _status.plain(grpc.StatusCode.NOT_FOUND, summary)
         except VersionConflict as error:
             summary = str(error)
             status = _status.plain(grpc.StatusCode.ABORTED, summary)
@@ -130,10 +146,16 @@ def _config(message: pb.TrainingConfig, path: str) -> TrainingConfig:
         raise error.under(path) from None
 
 
-def _calculate(config: TrainingConfig, offset: float | None, learning_rate: float | None, path: str) -> Calculation:
+def _calculate(
+    config: TrainingConfig,
+    offset: float | None,
+    learning_rate: float | None,
+    path: str,
+    personalization: Personalization | None = None,
+) -> Calculation:
     """calculate(), with configuration problems reported under `path` (e.g. "config")."""
     try:
-        return calculate(config, offset, learning_rate)
+        return calculate(config, offset, learning_rate, personalization)
     except ConfigError as error:
         raise ConfigError(
             violation if violation.field in ("offset", "learning_rate") else violation.under(path)
@@ -147,6 +169,20 @@ def _profile_name(name: str, path: str) -> str:
     except InvalidProfileName as error:
         message = str(error).removeprefix("name: ")
         raise _invalid(path, message) from None
+
+
+def _log_name(log: str, path: str) -> str:
+    try:
+        return validate_log_name(log)
+    except InvalidProfileName as error:
+        raise _invalid(path, str(error).removeprefix("log: ")) from None
+
+
+def _run_id(run_id: str) -> str:
+    """`run_id` if it can name a run; INVALID_ARGUMENT otherwise (NOT_FOUND is for ids that could)."""
+    if run_id.isascii() and run_id.isdigit() and 0 < len(run_id) <= 18:
+        return run_id
+    raise _invalid("id", f"must be a run id, the digits ListRuns gives; got {run_id!r}")
 
 
 def _expired(context: grpc.ServicerContext) -> bool:
@@ -183,7 +219,8 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
     def Calculate(self, request: pb.CalculateRequest, context: grpc.ServicerContext) -> pb.Calculation:
         config = _config(request.config, "config")
         offset, learning_rate = _adjustment(request)
-        return _convert.calculation_to_proto(_calculate(config, offset, learning_rate, "config"))
+        personal = self._personalization(config, request, "run_log", {})
+        return _convert.calculation_to_proto(_calculate(config, offset, learning_rate, "config", personal))
 
     @_rpc
     def CalculateBatch(
@@ -197,6 +234,7 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
             )
         problems: list[FieldViolation] = []
         requests: list[CalculateRequest] = []
+        learned: dict[tuple[str, str, str], Personalization] = {}  # one fit per log, family and formula
         for index, item in enumerate(request.requests):
             if index % _DEADLINE_CHECK_EVERY == 0:
                 _check_deadline(context)
@@ -210,7 +248,12 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
             except ConfigError as error:
                 problems.extend(error.under(f"requests[{index}].config").violations)
                 continue
-            requests.append(CalculateRequest(config, offset, learning_rate))
+            try:
+                personal = self._personalization(config, item, f"requests[{index}].run_log", learned)
+            except ConfigError as error:
+                problems.extend(error.violations)
+                continue
+            requests.append(CalculateRequest(config, offset, learning_rate, personal))
         if problems:
             raise ConfigError(problems)
         calculations = calculate_batch(requests)  # stops at the deadline: see _rpc
@@ -223,7 +266,8 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
         points = request.points or self._limits.default_curve_points
         if not 2 <= points <= self._limits.max_curve_points:
             raise _invalid("points", f"must be an integer from 2 to {self._limits.max_curve_points:,}; got {points:,}")
-        calculation = _calculate(config, request.offset, None, "config")
+        personal = self._personalization(config, request, "run_log", {})
+        calculation = _calculate(config, request.offset, None, "config", personal)
         return _convert.curves_to_proto(schedule_curve(config, points), score_curve(config, points), calculation)
 
     # --- Profiles ------------------------------------------------------------
@@ -343,6 +387,202 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
         expected = request.expected_version if request.HasField("expected_version") else None
         return self._save(request.name, config, profile_file.offset, "", expected)
 
+    # --- The run log -----------------------------------------------------------
+
+    def _personalization(
+        self,
+        config: TrainingConfig,
+        request: pb.CalculateRequest | pb.GetCurvesRequest,
+        path: str,
+        learned: dict[tuple[str, str, str], Personalization],
+    ) -> Personalization | None:
+        """What the request's run log says about `config` (None: the population's recommendation).
+
+        `learned` keeps fits within one call: a fit depends only on the log, the configuration's
+        model family and its formula set, so a batch reads each log and fits each family once.
+        """
+        if request.population_only:
+            return None
+        log = _log_name(request.run_log, path)
+        key = (log, model_family(config), config.formula)
+        if key not in learned:
+            learned[key] = personalize(config, self._logged_runs(log))
+        return learned[key]
+
+    def _logged_runs(self, log_name: str) -> list[LoggedRun]:
+        """A log's runs as the engine learns from them. A run whose stored configuration this engine
+        no longer accepts (a catalog change) is left out, rather than failing every calculation."""
+        runs = []
+        for stored in self._store.log_runs(log_name):
+            try:
+                config = TrainingConfig(**stored.config)
+            except ConfigError as error:
+                log.warning("run %s of log %r is not learned from: %s", stored.id, stored.log, error)
+                continue
+            runs.append(LoggedRun(config, stored.learning_rate, Outcome[stored.outcome], stored.best_step))
+        return runs
+
+    def _run_message(self, stored: StoredRun) -> pb.Run:
+        message = pb.Run(
+            id=stored.id,
+            log=stored.log,
+            config=_convert.config_to_proto(stored.config),
+            learning_rate=stored.learning_rate,
+            outcome=_convert.outcome_to_proto(Outcome[stored.outcome]),
+            notes=stored.notes,
+            loss=stored.loss,
+            recorded_at=_convert.timestamp(stored.recorded_at),
+        )
+        if stored.best_step is not None:
+            message.best_step = stored.best_step
+        return message
+
+    def _new_run(self, run: pb.Run, log: str, path: str, config_path: str) -> NewRun:
+        """A run to record, every problem named: run fields under `path`, configuration fields under `config_path`."""
+        config: TrainingConfig | None = None
+        outcome = Outcome.UNSPECIFIED
+        problems: list[FieldViolation] = []
+        try:
+            config = _convert.config_from_proto(run.config)
+        except ConfigError as error:
+            problems.extend(error.under(config_path).violations)
+        try:
+            outcome = _convert.outcome_from_proto(run.outcome)
+        except ValueError:
+            problems.append(FieldViolation(f"{path}.outcome", f"must be one of {_outcomes()}; got {run.outcome}"))
+        best_step = run.best_step if run.HasField("best_step") else None
+        if config is not None:
+            try:
+                check_run(config, run.learning_rate, best_step)
+            except ConfigError as error:
+                problems.extend(error.under(path).violations)
+        problems.extend(self._note_problems(run.notes, f"{path}.notes"))
+        if len(run.loss) > self._limits.max_loss_values:
+            problems.append(
+                FieldViolation(
+                    f"{path}.loss",
+                    f"at most {self._limits.max_loss_values:,} values; got {len(run.loss):,}: downsample the curve",
+                )
+            )
+        if problems:
+            raise ConfigError(problems)
+        assert config is not None
+        return NewRun(
+            log=log,
+            model=config.resolved.model.id,
+            config=config.model_dump(exclude_none=True),
+            learning_rate=run.learning_rate,
+            outcome=outcome.name,
+            best_step=best_step,
+            notes=run.notes,
+            loss=tuple(run.loss),
+        )
+
+    def _note_problems(self, notes: str, path: str) -> list[FieldViolation]:
+        if len(notes) > self._limits.max_notes_characters:
+            return [
+                FieldViolation(
+                    path, f"must be at most {self._limits.max_notes_characters:,} characters; got {len(notes):,}"
+                )
+            ]
+        return []
+
+    @_rpc
+    def RecordRun(self, request: pb.RecordRunRequest, context: grpc.ServicerContext) -> pb.Run:
+        run = request.run
+        log = _log_name(run.log, "run.log")
+        (stored,) = self._store.record_runs([self._new_run(run, log, "run", "run.config")])
+        return self._run_message(stored)
+
+    @_rpc
+    def ListRuns(self, request: pb.ListRunsRequest, context: grpc.ServicerContext) -> pb.ListRunsResponse:
+        log = _log_name(request.log, "log")
+        page_size = request.page_size or self._limits.default_page_size
+        if not 1 <= page_size <= self._limits.max_page_size:
+            raise _invalid(
+                "page_size", f"must be an integer from 1 to {self._limits.max_page_size:,}; got {page_size:,}"
+            )
+        model = ""
+        if request.model:
+            found = catalog.MODELS.get(request.model)
+            if found is None:
+                raise _invalid("model", f"unknown model {request.model!r}; GetCatalog lists the models")
+            model = found.id
+        try:
+            runs, next_token = self._store.list_runs(log, model, page_size, request.page_token)
+        except ValueError as error:
+            raise _invalid("page_token", str(error).removeprefix("page_token: ")) from None
+        return pb.ListRunsResponse(runs=[self._run_message(run) for run in runs], next_page_token=next_token)
+
+    @_rpc
+    def UpdateRun(self, request: pb.UpdateRunRequest, context: grpc.ServicerContext) -> pb.Run:
+        run = request.run
+        stored = self._store.get_run(_run_id(run.id))
+        problems = self._note_problems(run.notes, "run.notes")
+        outcome = Outcome.UNSPECIFIED
+        try:
+            outcome = _convert.outcome_from_proto(run.outcome)
+        except ValueError:
+            problems.append(FieldViolation("run.outcome", f"must be one of {_outcomes()}; got {run.outcome}"))
+        best_step = run.best_step if run.HasField("best_step") else None
+        try:
+            check_run(TrainingConfig(**stored.config), stored.learning_rate, best_step)
+        except ConfigError as error:
+            problems.extend(error.under("run").violations)
+        if problems:
+            raise ConfigError(problems)
+        return self._run_message(self._store.update_run(stored.id, outcome.name, best_step, run.notes))
+
+    @_rpc
+    def DeleteRun(self, request: pb.DeleteRunRequest, context: grpc.ServicerContext) -> pb.DeleteRunResponse:
+        self._store.delete_run(_run_id(request.id))
+        return pb.DeleteRunResponse()
+
+    @_rpc
+    def ImportRuns(self, request: pb.ImportRunsRequest, context: grpc.ServicerContext) -> pb.ImportRunsResponse:
+        log = _log_name(request.log, "log")
+        try:
+            rows = read_run_file(request.content)
+        except RunFileError as error:
+            raise ConfigError(
+                FieldViolation(f"content.{path}" if path else "content", text) for path, text in error.problems
+            ) from None
+        runs: list[NewRun] = []
+        problems: list[FieldViolation] = []
+        for row in rows:
+            where = f"content.rows[{row.number}]"
+            try:
+                message = _row_message(request.base, row, where)
+            except ConfigError as error:
+                problems.extend(error.violations)
+                continue
+            try:
+                runs.append(self._new_run(message, log, where, where))
+            except ConfigError as error:
+                problems.extend(FieldViolation(v.field, f"line {row.line}: {v.description}") for v in error.violations)
+        if problems:
+            raise ConfigError(problems)  # nothing is recorded unless every row is sound
+        stored = self._store.record_runs(runs)
+        return pb.ImportRunsResponse(runs=[self._run_message(run) for run in stored])
+
+    @_rpc
+    def ExportRuns(self, request: pb.ExportRunsRequest, context: grpc.ServicerContext) -> pb.ExportRunsResponse:
+        log = _log_name(request.log, "log")
+        rows = [
+            RunRow(
+                number=index,
+                line=index + 1,
+                config=run.config,
+                learning_rate=run.learning_rate,
+                outcome="" if run.outcome == Outcome.UNSPECIFIED.name else run.outcome,
+                best_step=run.best_step,
+                notes=run.notes,
+            )
+            for index, run in enumerate(self._store.log_runs(log), start=1)
+        ]
+        stem = re.sub(r"[^0-9A-Za-z._-]+", "_", log).strip("._") or "runs"
+        return pb.ExportRunsResponse(content=write_run_file(rows), filename=f"{stem}_runs.csv")
+
     # --- Trainer config files --------------------------------------------------
 
     @_rpc
@@ -399,6 +639,39 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
         except TrainerConfigError as error:
             raise _file_problems(error, "content") from None
         return pb.ExportTrainerConfigResponse(content=content, filename=request.filename)
+
+
+def _outcomes() -> str:
+    return ", ".join(outcome.name for outcome in Outcome if outcome is not Outcome.UNSPECIFIED)
+
+
+def _row_message(base: pb.TrainingConfig, row: RunRow, where: str) -> pb.Run:
+    """A CSV row as a Run: the base configuration with the row's own fields over it."""
+    config = pb.TrainingConfig()
+    config.CopyFrom(base)
+    problems: list[FieldViolation] = []
+    for name, value in row.config.items():
+        try:  # a oneof member (warmup_fraction / warmup_steps) replaces the base's other one
+            setattr(config, name, value)
+        except (TypeError, ValueError) as error:
+            problems.append(FieldViolation(f"{where}.{name}", f"line {row.line}: cannot be {value!r} ({error})"))
+    run = pb.Run(config=config, notes=row.notes)
+    if row.learning_rate is None:
+        problems.append(FieldViolation(f"{where}.learning_rate", f"line {row.line}: is empty; give the peak rate used"))
+    else:
+        run.learning_rate = row.learning_rate
+    try:
+        run.outcome = _convert.outcome_to_proto(Outcome.from_word(row.outcome))
+    except ValueError as error:
+        problems.append(FieldViolation(f"{where}.outcome", f"line {row.line}: {error}"))
+    if row.best_step is not None:
+        try:
+            run.best_step = row.best_step
+        except ValueError:
+            problems.append(FieldViolation(f"{where}.best_step", f"line {row.line}: {row.best_step} is not a step"))
+    if problems:
+        raise ConfigError(problems)
+    return run
 
 
 def _all_checked(*checks: Callable[[], Any]) -> list[Any]:

@@ -9,7 +9,11 @@ StoreError
 ├── ProfileNotFound      no profile of that name (also a KeyError)
 ├── ProfileExists        create-only save over an existing name
 ├── VersionConflict      compare-and-set failed: the profile is at another version
+├── RunNotFound          no run of that id (also a KeyError)
 └── StoreBusy            the database stayed locked for longer than the busy timeout
+
+Runs (the run log) live in the same store: each belongs to a named log, gets an id counting up
+from 1, and a batch of runs (an imported CSV) is recorded in one transaction, all or nothing.
 
 On SQLite, every write runs inside ``BEGIN IMMEDIATE`` … ``COMMIT`` on a WAL database with
 ``synchronous=FULL``, so a save is durable once it returns and a version check and the
@@ -19,6 +23,7 @@ write it guards are one atomic step. Each thread gets its own connection.
 from __future__ import annotations
 
 import abc
+import array
 import base64
 import binascii
 import builtins
@@ -27,9 +32,10 @@ import math
 import os
 import random
 import sqlite3
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,18 +44,23 @@ from types import TracebackType
 from typing import Any, Self
 
 __all__ = [
+    "DEFAULT_LOG",
     "SCHEMA_VERSION",
     "InvalidProfileName",
+    "NewRun",
     "ProfileExists",
     "ProfileNotFound",
     "ProfileStore",
     "ProfileSummary",
+    "RunNotFound",
     "SQLiteProfileStore",
     "StoreBusy",
     "StoreError",
     "StoredProfile",
+    "StoredRun",
     "VersionConflict",
     "open_store",
+    "validate_log_name",
     "validate_profile_name",
 ]
 
@@ -61,6 +72,9 @@ _NAME_RULE = (
     "(not starting or ending with a space)"
 )
 _PAGE_TOKEN_PREFIX = b"p1:"
+_RUN_PAGE_TOKEN_PREFIX = b"r1:"
+#: The log a run goes to when none is named.
+DEFAULT_LOG = "default"
 
 
 # --------------------------------------------------------------------------- errors
@@ -105,6 +119,17 @@ class VersionConflict(StoreError):
         super().__init__(f"profile {name!r}: expected version {expected_version}, but {current}")
 
 
+class RunNotFound(StoreError, KeyError):
+    """No run of that id exists."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(f"no run with id {run_id!r}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 class StoreBusy(StoreError):
     """The database stayed locked by other writers for longer than the busy timeout.
 
@@ -139,10 +164,53 @@ class ProfileSummary:
     updated_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class NewRun:
+    """A run to record: what was trained (`config`, of base model `model`), how it came out.
+
+    `outcome` is the run log's word for it (the service's Outcome names); `loss` may hold NaN
+    and infinities (a diverged run's loss is kept as it was).
+    """
+
+    log: str
+    model: str
+    config: dict[str, Any]
+    learning_rate: float
+    outcome: str
+    best_step: int | None = None
+    notes: str = ""
+    loss: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRun:
+    """One recorded run as read back from the store."""
+
+    id: str
+    log: str
+    model: str
+    config: dict[str, Any]
+    learning_rate: float
+    outcome: str
+    best_step: int | None
+    notes: str
+    loss: tuple[float, ...]
+    recorded_at: datetime
+
+
 def validate_profile_name(name: str) -> str:
     """Return `name` unchanged if it follows the naming rule; raise InvalidProfileName otherwise."""
+    return _validate_name(name, "name")
+
+
+def validate_log_name(log: str) -> str:
+    """A run log's name ("" means DEFAULT_LOG), following the profile naming rule; InvalidProfileName otherwise."""
+    return _validate_name(log, "log") if log != "" else DEFAULT_LOG
+
+
+def _validate_name(name: str, field_name: str) -> str:
     if not isinstance(name, str):
-        raise InvalidProfileName(f"name: {_NAME_RULE}; got a {type(name).__name__}")
+        raise InvalidProfileName(f"{field_name}: {_NAME_RULE}; got a {type(name).__name__}")
     if (
         not 1 <= len(name) <= MAX_NAME_LENGTH
         or name[0] == " "
@@ -150,7 +218,7 @@ def validate_profile_name(name: str) -> str:
         or not all(ch.isalnum() or ch in _NAME_PUNCTUATION for ch in name)
     ):
         shown = repr(name) if len(name) <= MAX_NAME_LENGTH else f"{name[:MAX_NAME_LENGTH]!r}… ({len(name)} characters)"
-        raise InvalidProfileName(f"name: {_NAME_RULE}; got {shown}")
+        raise InvalidProfileName(f"{field_name}: {_NAME_RULE}; got {shown}")
     return name
 
 
@@ -195,6 +263,32 @@ class ProfileStore(abc.ABC):
     @abc.abstractmethod
     def get_default(self) -> str | None:
         """The default profile's name, or None (also once that profile is deleted)."""
+
+    @abc.abstractmethod
+    def record_runs(self, runs: Sequence[NewRun]) -> builtins.list[StoredRun]:
+        """Record runs in one transaction (all or none); durable once it returns. Ids count up in order."""
+
+    @abc.abstractmethod
+    def get_run(self, run_id: str) -> StoredRun:
+        """The run with this id; RunNotFound if there is none."""
+
+    @abc.abstractmethod
+    def list_runs(
+        self, log: str, model: str = "", page_size: int = 50, page_token: str = ""
+    ) -> tuple[builtins.list[StoredRun], str]:
+        """One page of a log's runs (of `model` only, unless ""), newest first, and the next page's token."""
+
+    @abc.abstractmethod
+    def log_runs(self, log: str) -> builtins.list[StoredRun]:
+        """Every run of a log, oldest first."""
+
+    @abc.abstractmethod
+    def update_run(self, run_id: str, outcome: str, best_step: int | None, notes: str) -> StoredRun:
+        """Set how a run came out; RunNotFound if there is none."""
+
+    @abc.abstractmethod
+    def delete_run(self, run_id: str) -> None:
+        """Delete a run; RunNotFound if there is none."""
 
     @abc.abstractmethod
     def close(self) -> None:
@@ -265,6 +359,88 @@ def _check_save_arguments(
     if not isinstance(notes, str):
         raise ValueError(f"notes: must be a string; got a {type(notes).__name__}")
     return config_json, statistics_json, offset
+
+
+def _check_new_runs(runs: Sequence[NewRun]) -> None:
+    """record_runs()'s checks, the same for every store (the service has checked the values' meaning)."""
+    for index, run in enumerate(runs):
+        if not isinstance(run, NewRun):
+            raise ValueError(f"runs[{index}]: must be a NewRun; got a {type(run).__name__}")
+        validate_log_name(run.log)
+        _check_learning_rate(run.learning_rate, f"runs[{index}].")
+        _check_judgement(run.outcome, run.best_step, run.notes, f"runs[{index}].")
+        if not isinstance(run.model, str) or not run.model:
+            raise ValueError(f"runs[{index}].model: must be a model id; got {run.model!r}")
+        if not isinstance(run.config, dict):
+            raise ValueError(f"runs[{index}].config: must be a JSON object (dict); got a {type(run.config).__name__}")
+        if not all(isinstance(value, float) for value in run.loss):
+            raise ValueError(f"runs[{index}].loss: must be floats")
+
+
+def _check_learning_rate(learning_rate: float, where: str) -> None:
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, float) or not learning_rate > 0:
+        raise ValueError(f"{where}learning_rate: must be a float above 0; got {learning_rate!r}")
+    if not math.isfinite(learning_rate):
+        raise ValueError(f"{where}learning_rate: must be finite; got {learning_rate!r}")
+
+
+def _check_judgement(outcome: str, best_step: int | None, notes: str, where: str = "") -> None:
+    """How a run came out: the outcome word, the best step (None or ≥ 1) and notes."""
+    if not isinstance(outcome, str) or not outcome:
+        raise ValueError(f"{where}outcome: must be an outcome word; got {outcome!r}")
+    if best_step is not None and (isinstance(best_step, bool) or not isinstance(best_step, int) or best_step < 1):
+        raise ValueError(f"{where}best_step: must be None or an integer ≥ 1; got {best_step!r}")
+    if not isinstance(notes, str):
+        raise ValueError(f"{where}notes: must be a string; got a {type(notes).__name__}")
+
+
+def _run_key(run_id: str) -> int:
+    """A run id's row key; ValueError for text that no run id can be."""
+    if isinstance(run_id, str) and run_id.isascii() and run_id.isdigit() and 0 < len(run_id) <= 18:
+        return int(run_id)
+    raise ValueError(f"id: must be a run id (the digits ListRuns gives); got {run_id!r}")
+
+
+def _loss_bytes(loss: Sequence[float]) -> bytes:
+    """A loss curve as little-endian float64s: exact, NaN and infinities included, 8 bytes a value."""
+    values = array.array("d", loss)
+    if sys.byteorder != "little":  # pragma: no cover - every supported platform is little-endian
+        values.byteswap()
+    return values.tobytes()
+
+
+def _loss_values(data: bytes) -> tuple[float, ...]:
+    values = array.array("d")
+    values.frombytes(data)
+    if sys.byteorder != "little":  # pragma: no cover
+        values.byteswap()
+    return tuple(values)
+
+
+def _encode_run_page_token(last_id: int) -> str:
+    return base64.urlsafe_b64encode(_RUN_PAGE_TOKEN_PREFIX + str(last_id).encode("ascii")).decode("ascii")
+
+
+def _decode_run_page_token(token: str) -> int:
+    malformed = ValueError(f"page_token: malformed token {token!r}; pass back a next_page_token exactly as returned")
+    if not isinstance(token, str):
+        raise ValueError(f"page_token: must be a string; got a {type(token).__name__}")
+    try:
+        raw = base64.b64decode(token.encode("ascii"), altchars=b"-_", validate=True)
+        if not raw.startswith(_RUN_PAGE_TOKEN_PREFIX):
+            raise malformed
+        return _run_key(raw[len(_RUN_PAGE_TOKEN_PREFIX) :].decode("ascii"))
+    except (UnicodeError, binascii.Error, ValueError) as exc:
+        raise malformed from exc
+
+
+def _check_run_page(log: str, model: str, page_size: int) -> str:
+    """list_runs()'s checks; the log's name ("" is the default log)."""
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValueError(f"page_size: must be an integer from 1 to {MAX_PAGE_SIZE}; got {page_size!r}")
+    if not isinstance(model, str):
+        raise ValueError(f"model: must be a string; got a {type(model).__name__}")
+    return validate_log_name(log)
 
 
 def _timestamp(value: datetime) -> str:
@@ -340,6 +516,28 @@ _MIGRATIONS: tuple[_Migration, ...] = (
                 default_profile TEXT REFERENCES profiles (name) ON DELETE SET NULL ON UPDATE CASCADE
             )""",
             "INSERT INTO settings (id, default_profile) VALUES (1, NULL)",
+        ),
+    ),
+    _Migration(
+        3,
+        "runs table (the run log)",
+        (
+            # AUTOINCREMENT: a deleted run's id is never given to another run.
+            # loss: little-endian float64s (NaN and infinities kept exactly).
+            """CREATE TABLE runs (
+                id            INTEGER PRIMARY KEY AUTOINCREMENT,
+                log           TEXT NOT NULL,
+                model         TEXT NOT NULL,
+                config        TEXT NOT NULL,
+                learning_rate REAL NOT NULL CHECK (learning_rate > 0),
+                outcome       TEXT NOT NULL,
+                best_step     INTEGER CHECK (best_step >= 1),
+                notes         TEXT NOT NULL DEFAULT '',
+                loss          BLOB NOT NULL,
+                recorded_at   TEXT NOT NULL
+            )""",
+            # Lists and learning read one log, newest or oldest first.
+            "CREATE INDEX runs_by_log ON runs (log, id)",
         ),
     ),
 )
@@ -673,6 +871,118 @@ class SQLiteProfileStore(ProfileStore):
                 "SELECT p.name FROM settings AS s JOIN profiles AS p ON p.name = s.default_profile WHERE s.id = 1"
             ).fetchone()
         return None if row is None else str(row[0])
+
+    # ---------------------------------------------------------------- runs
+
+    def record_runs(self, runs: Sequence[NewRun]) -> builtins.list[StoredRun]:
+        _check_new_runs(runs)
+        rows = [
+            (
+                validate_log_name(run.log),
+                run.model,
+                _to_json("config", run.config),
+                run.learning_rate,
+                run.outcome,
+                run.best_step,
+                run.notes,
+                _loss_bytes(run.loss),
+            )
+            for run in runs
+        ]
+        now = datetime.now(UTC)
+        ids: builtins.list[int] = []
+        with self._write() as conn:
+            for row in rows:
+                cursor = conn.execute(
+                    "INSERT INTO runs (log, model, config, learning_rate, outcome, best_step, notes, loss, recorded_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*row, _timestamp(now)),
+                )
+                assert cursor.lastrowid is not None
+                ids.append(cursor.lastrowid)
+        return [
+            StoredRun(
+                str(run_id),
+                row[0],
+                row[1],
+                _from_json("config", row[2]),
+                row[3],
+                row[4],
+                row[5],
+                row[6],
+                tuple(run.loss),
+                now,
+            )
+            for run_id, row, run in zip(ids, rows, runs, strict=True)
+        ]
+
+    _RUN_COLUMNS = "id, log, model, config, learning_rate, outcome, best_step, notes, loss, recorded_at"
+
+    @staticmethod
+    def _run(row: tuple[Any, ...]) -> StoredRun:
+        return StoredRun(
+            id=str(row[0]),
+            log=row[1],
+            model=row[2],
+            config=_from_json("config", row[3]),
+            learning_rate=float(row[4]),
+            outcome=row[5],
+            best_step=None if row[6] is None else int(row[6]),
+            notes=row[7],
+            loss=_loss_values(row[8]),
+            recorded_at=_parse_timestamp(row[9]),
+        )
+
+    def get_run(self, run_id: str) -> StoredRun:
+        key = _run_key(run_id)
+        with self._connection() as conn:
+            row = conn.execute(f"SELECT {self._RUN_COLUMNS} FROM runs WHERE id = ?", (key,)).fetchone()
+        if row is None:
+            raise RunNotFound(run_id)
+        return self._run(row)
+
+    def list_runs(
+        self, log: str, model: str = "", page_size: int = 50, page_token: str = ""
+    ) -> tuple[builtins.list[StoredRun], str]:
+        log = _check_run_page(log, model, page_size)
+        before = _decode_run_page_token(page_token) if page_token else None
+        query = f"SELECT {self._RUN_COLUMNS} FROM runs WHERE log = ?"
+        parameters: builtins.list[Any] = [log]
+        if model:
+            query += " AND model = ?"
+            parameters.append(model)
+        if before is not None:
+            query += " AND id < ?"
+            parameters.append(before)
+        with self._connection() as conn:
+            rows = conn.execute(f"{query} ORDER BY id DESC LIMIT ?", (*parameters, page_size + 1)).fetchall()
+        runs = [self._run(row) for row in rows[:page_size]]
+        next_token = _encode_run_page_token(int(runs[-1].id)) if len(rows) > page_size else ""
+        return runs, next_token
+
+    def log_runs(self, log: str) -> builtins.list[StoredRun]:
+        log = validate_log_name(log)
+        with self._connection() as conn:
+            rows = conn.execute(f"SELECT {self._RUN_COLUMNS} FROM runs WHERE log = ? ORDER BY id", (log,)).fetchall()
+        return [self._run(row) for row in rows]
+
+    def update_run(self, run_id: str, outcome: str, best_step: int | None, notes: str) -> StoredRun:
+        key = _run_key(run_id)
+        _check_judgement(outcome, best_step, notes)
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE runs SET outcome = ?, best_step = ?, notes = ? WHERE id = ?", (outcome, best_step, notes, key)
+            )
+            row = conn.execute(f"SELECT {self._RUN_COLUMNS} FROM runs WHERE id = ?", (key,)).fetchone()
+        if row is None:
+            raise RunNotFound(run_id)
+        return self._run(row)
+
+    def delete_run(self, run_id: str) -> None:
+        key = _run_key(run_id)
+        with self._write() as conn:
+            if not conn.execute("DELETE FROM runs WHERE id = ?", (key,)).rowcount:
+                raise RunNotFound(run_id)
 
     def close(self) -> None:
         with self._registry_lock:

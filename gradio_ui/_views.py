@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -75,14 +76,35 @@ def result_card(calculation: Any, *, evaluated: bool = False) -> str:
         f'<span class="lrtool-rate" id="lr-adjusted" data-value="{calculation.adjusted_lr!r}">'
         f"{html.escape(rate_text(calculation.adjusted_lr))}</span>"
         f'<span class="lrtool-offset" id="lr-offset" data-value="{calculation.offset!r}">'
-        f"offset {calculation.offset:+.1%}</span></div>"
-        "</div>"
+        f"offset {calculation.offset:+.1%}</span></div>" + personal_line(calculation) + "</div>"
         '<div class="lrtool-scores">'
         + _band("Stability", calculation.stability_score, calculation.risk_band, "stability")
         + _band("Efficiency", calculation.efficiency_score, calculation.efficiency_band, "efficiency")
         + "</div>"
         "</div>"
     )
+
+
+def personal_line(calculation: Any) -> str:
+    """The population's rate beside what the user's own runs make of it, with the 80 % band."""
+    band = f"80 % band {rate_short(calculation.recommended_low)} … {rate_short(calculation.recommended_high)}"
+    if calculation.personal_runs:
+        runs = "run" if calculation.personal_runs == 1 else "runs"
+        learned = f"your runs: ×{calculation.personal_factor:.2f}, {calculation.personal_runs} {runs}"
+    elif calculation.personal_factor != 1.0:
+        learned = f"no logged runs of this model yet (runs of others nudge it ×{calculation.personal_factor:.2f})"
+    else:
+        learned = "no logged runs of this model yet"
+    return (
+        f'<div class="lrtool-personal" id="lr-personal" data-factor="{calculation.personal_factor!r}"'
+        f' data-runs="{calculation.personal_runs}" data-population="{calculation.population_lr!r}">'
+        f'<span class="lrtool-label">Population</span> {html.escape(rate_short(calculation.population_lr))}'
+        f" · {html.escape(learned)} · {html.escape(band)}</div>"
+    )
+
+
+def rate_short(value: float) -> str:
+    return f"{value:.3e}"
 
 
 def warnings_list(warnings: Iterable[str]) -> str:
@@ -164,6 +186,84 @@ def score_frame(curves: Any, offset: float) -> pd.DataFrame:
     return frame
 
 
+#: How the run log's outcomes are named on the page, and their colours in the chart.
+OUTCOME_LABELS = {
+    "UNDERTRAINED": "undertrained",
+    "GOOD": "good",
+    "OVERTRAINED": "overtrained",
+    "DIVERGED": "diverged",
+    "OUTCOME_UNSPECIFIED": "not judged",
+}
+RUNS_COLOURS = {
+    "undertrained": "#1a73e8",
+    "good": "#1e8e3e",
+    "overtrained": "#e37400",
+    "diverged": "#c5221f",
+    "not judged": "#9aa0a6",
+    "your band": "#7b1fa2",
+}
+RUN_COLUMNS = [
+    "id", "recorded", "model", "steps", "rank", "alpha", "learning rate", "× recommendation", "outcome",
+    "best step", "notes",
+]  # fmt: skip
+#: Points drawn along each edge of the band in the runs chart.
+_BAND_POINTS = 24
+
+
+def outcome_label(run: Any, names: Any) -> str:
+    return OUTCOME_LABELS.get(names.Name(run.outcome), "not judged")
+
+
+def runs_rows(runs: Iterable[Any], populations: Iterable[float], names: Any) -> list[list[Any]]:
+    """The run log as a table, newest first: what was trained, the rate against the population's, the outcome."""
+    rows = []
+    for run, population in zip(runs, populations, strict=True):
+        config = run.config
+        rows.append(
+            [
+                run.id,
+                run.recorded_at.ToDatetime().strftime("%Y-%m-%d %H:%M"),
+                config.model,
+                config.steps,
+                config.rank,
+                config.alpha,
+                f"{run.learning_rate:.3e}",
+                round(run.learning_rate / population, 3) if population > 0 else "",
+                outcome_label(run, names),
+                run.best_step if run.HasField("best_step") else "",
+                run.notes,
+            ]
+        )
+    return rows
+
+
+def runs_frame(runs: Iterable[Any], populations: Iterable[float], names: Any, calculation: Any) -> pd.DataFrame:
+    """Each run's rate ÷ the population's recommendation for its own configuration, over its steps, by outcome;
+    with the user's 80 % band (as the same ratio) across the chart."""
+    steps: list[float] = []
+    ratios: list[float] = []
+    series: list[str] = []
+    for run, population in zip(runs, populations, strict=True):
+        if population > 0:
+            steps.append(float(run.config.steps))
+            ratios.append(run.learning_rate / population)
+            series.append(outcome_label(run, names))
+    if calculation is not None and calculation.population_lr > 0:
+        last = max(steps, default=1.0)
+        for index in range(_BAND_POINTS):
+            at = last * index / (_BAND_POINTS - 1)
+            for edge in (calculation.recommended_low, calculation.recommended_high):
+                steps.append(at)
+                ratios.append(edge / calculation.population_lr)
+                series.append("your band")
+    # One empty point per series: Gradio keeps the series a plot first showed, so all must be there from the start.
+    for name in RUNS_COLOURS:
+        steps.append(math.nan)
+        ratios.append(math.nan)
+        series.append(name)
+    return pd.DataFrame({"steps": steps, "× recommendation": ratios, "outcome": series})
+
+
 def schedule_frame(curves: Any, learning_rate: float) -> pd.DataFrame:
     """The learning rate at each optimizer step, as the trainer applies it (warmup included)."""
     return pd.DataFrame(
@@ -178,6 +278,7 @@ CSS = """
 .lrtool-label { font-size: .8rem; opacity: .75; }
 .lrtool-rate { font-size: 1.6rem; font-weight: 600; font-variant-numeric: tabular-nums; }
 .lrtool-offset { font-size: .85rem; opacity: .8; }
+.lrtool-personal { font-size: .85rem; }
 .lrtool-scores { display: flex; gap: .75rem; flex: 1 1 14rem; }
 .lrtool-score { flex: 1; border-radius: .5rem; padding: .5rem .75rem; color: white;
                 display: flex; flex-direction: column; }

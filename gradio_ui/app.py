@@ -176,6 +176,13 @@ def config_from_form(values: Sequence[Any]) -> dict[str, Any]:
     return config
 
 
+def split_run_log(values: Sequence[Any]) -> tuple[Sequence[Any], str]:
+    """The form's values, and the run log the page learns from: an extra last value ("" = the default log)."""
+    if len(values) > len(ALL_FIELDS):
+        return values[: len(ALL_FIELDS)], str(values[len(ALL_FIELDS)] or "").strip()
+    return values, ""
+
+
 def form_from_config(config: pb.TrainingConfig) -> list[Any]:
     """Form values showing a stored configuration."""
     values: dict[str, Any] = {name: getattr(config, name) for name, _ in FORM_FIELDS if hasattr(config, name)}
@@ -216,10 +223,11 @@ def _banner_for(error: EngineUnavailable) -> Any:
 
 
 def recalculate(offset_percent: float, *values: Any) -> tuple[Any, ...]:
-    """Everything at once: rates, scores, warnings, statistics and both plots."""
+    """Everything at once: rates, scores, warnings, statistics and both plots (learning from the run log)."""
+    form, run_log = split_run_log(values)
     try:
-        config = config_from_form(values)
-        curves = ENGINE.client.get_curves(config, offset=offset_percent / 100.0, points=201)
+        config = config_from_form(form)
+        curves = ENGINE.client.get_curves(config, offset=offset_percent / 100.0, points=201, run_log=run_log)
     except EngineUnavailable as error:
         return (gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), _banner_for(error))
     except InvalidArgument as error:
@@ -237,8 +245,9 @@ def recalculate(offset_percent: float, *values: Any) -> tuple[Any, ...]:
 
 def move_offset(offset_percent: float, *values: Any) -> tuple[Any, ...]:
     """The slider's fast path: one Calculate, numbers only (plots follow on release)."""
+    form, run_log = split_run_log(values)
     try:
-        calculation = ENGINE.client.calculate(config_from_form(values), offset=offset_percent / 100.0)
+        calculation = ENGINE.client.calculate(config_from_form(form), offset=offset_percent / 100.0, run_log=run_log)
     except EngineUnavailable as error:
         return (gr.skip(), gr.skip(), _banner_for(error))
     except InvalidArgument as error:
@@ -250,8 +259,11 @@ def evaluate_rate(learning_rate: float | None, *values: Any) -> str:
     """Score a learning rate the user already has in mind."""
     if learning_rate is None:
         return views.notice("Type a learning rate to score, e.g. 1e-4.", "info")
+    form, run_log = split_run_log(values)
     try:
-        calculation = ENGINE.client.calculate(config_from_form(values), learning_rate=float(learning_rate))
+        calculation = ENGINE.client.calculate(
+            config_from_form(form), learning_rate=float(learning_rate), run_log=run_log
+        )
     except EngineUnavailable as error:
         return views.notice(error.message, "error")
     except InvalidArgument as error:
@@ -335,8 +347,11 @@ def export_config(loaded: dict[str, Any] | None, offset_percent: float, *values:
     """The imported file with the adjusted learning rate written into it."""
     if not loaded:
         return views.notice("Import a trainer config first.", "info"), gr.update(visible=False)
+    form, run_log = split_run_log(values)
     try:
-        rate = ENGINE.client.calculate(config_from_form(values), offset=offset_percent / 100.0).adjusted_lr
+        rate = ENGINE.client.calculate(
+            config_from_form(form), offset=offset_percent / 100.0, run_log=run_log
+        ).adjusted_lr
         content = ENGINE.client.export_trainer_config(
             loaded["content"], rate, loaded["filename"], format=loaded["format"]
         )
@@ -569,6 +584,135 @@ def import_profile(upload: Any, name: str) -> tuple[str, Any]:
     return views.notice(f"Imported '{profile.name}'.", "ok"), refresh_profiles(profile.name)
 
 
+# --- The run log ------------------------------------------------------------------------------
+
+#: (label, outcome word) for the outcome choices; "" is a run not judged (yet).
+OUTCOME_CHOICES: list[tuple[str, str]] = [
+    ("Undertrained (weak likeness or style)", "undertrained"),
+    ("Good", "good"),
+    ("Overtrained (burned, rigid, artifacts)", "overtrained"),
+    ("Diverged (noise, NaN loss)", "diverged"),
+    ("Not judged", ""),
+]
+
+
+def _log(name: str | None) -> str:
+    return (name or "").strip()
+
+
+def _runs_view(log: str, values: Sequence[Any]) -> tuple[Any, ...]:
+    """The log as a table and a chart, the run ids to pick, and what the log makes of the current configuration."""
+    runs = list(ENGINE.client.iter_runs(_log(log)))
+    requests = [calculate_request(run.config, population_only=True) for run in runs]
+    populations = [result.population_lr for result in ENGINE.client.calculate_batch(requests)] if requests else []
+    calculation = None
+    try:
+        calculation = ENGINE.client.calculate(config_from_form(values), run_log=_log(log))
+        summary = views.personal_line(calculation)
+    except InvalidArgument as error:  # the Calculator's form is incomplete: the log still shows
+        summary = views.problems(error.violations, error.message)
+    ids = [
+        (f"{run.id}: {run.config.model}, {run.config.steps:,} steps, {run.learning_rate:.3g}", run.id) for run in runs
+    ]
+    return (
+        views.runs_rows(runs, populations, pb.Outcome),
+        views.runs_frame(runs, populations, pb.Outcome, calculation),
+        gr.update(choices=ids, value=None),
+        summary,
+    )
+
+
+def show_runs(log: str, *values: Any) -> tuple[Any, ...]:
+    try:
+        return _runs_view(log, values)
+    except InvalidArgument as error:
+        return (gr.skip(), gr.skip(), gr.skip(), views.problems(error.violations, error.message))
+    except LRToolClientError as error:
+        return (gr.skip(), gr.skip(), gr.skip(), views.notice(error.message, "error"))
+
+
+def _with_runs(status: str, log: str, values: Sequence[Any]) -> tuple[Any, ...]:
+    """A status line, then the refreshed log."""
+    return (status, *show_runs(log, *values))
+
+
+def record_run(
+    log: str, learning_rate: float | None, outcome: str, best_step: float | None, notes: str, *values: Any
+) -> tuple[Any, ...]:
+    """Record the current configuration's run with the rate it used and how it came out."""
+    if learning_rate is None:
+        return _with_runs(views.notice("Type the learning rate the run used, e.g. 1e-4.", "info"), log, values)
+    try:
+        run = ENGINE.client.record_run(
+            config_from_form(values),
+            float(learning_rate),
+            outcome=outcome or "",
+            best_step=int(best_step) if best_step else None,  # 0: not known
+            notes=notes or "",
+            log=_log(log),
+        )
+    except InvalidArgument as error:
+        return _with_runs(views.problems(error.violations, error.message), log, values)
+    except LRToolClientError as error:
+        return _with_runs(views.notice(error.message, "error"), log, values)
+    return _with_runs(views.notice(f"Recorded run {run.id} in log '{run.log}'.", "ok"), log, values)
+
+
+def set_run_outcome(log: str, run_id: str | None, outcome: str, *values: Any) -> tuple[Any, ...]:
+    """Correct how a run came out (its best step and notes stay)."""
+    if not run_id:
+        return _with_runs(views.notice("Choose a run first.", "info"), log, values)
+    try:
+        current = next((run for run in ENGINE.client.iter_runs(_log(log)) if run.id == run_id), None)
+        if current is None:
+            return _with_runs(views.notice(f"Run {run_id} is not in this log.", "error"), log, values)
+        best_step = current.best_step if current.HasField("best_step") else None
+        ENGINE.client.update_run(run_id, outcome=outcome or "", best_step=best_step, notes=current.notes)
+    except LRToolClientError as error:
+        return _with_runs(views.notice(error.message, "error"), log, values)
+    return _with_runs(views.notice(f"Run {run_id} is now '{outcome or 'not judged'}'.", "ok"), log, values)
+
+
+def delete_run(log: str, run_id: str | None, *values: Any) -> tuple[Any, ...]:
+    if not run_id:
+        return _with_runs(views.notice("Choose a run to delete.", "info"), log, values)
+    try:
+        ENGINE.client.delete_run(run_id)
+    except LRToolClientError as error:
+        return _with_runs(views.notice(error.message, "error"), log, values)
+    return _with_runs(views.notice(f"Deleted run {run_id}.", "ok"), log, values)
+
+
+def import_runs(log: str, upload: Any, *values: Any) -> tuple[Any, ...]:
+    """Record a CSV tuning log; fields its rows leave out come from the Calculator's form."""
+    if upload is None:
+        return _with_runs(views.notice("Choose a CSV tuning log first.", "info"), log, values)
+    content, filename = _upload_bytes(upload)
+    try:
+        base = config_from_form(values)
+    except LRToolClientError:
+        base = {}
+    try:
+        runs = ENGINE.client.import_runs(content, _log(log), filename=filename, base=base)
+    except InvalidArgument as error:
+        return _with_runs(views.problems(error.violations, error.message), log, values)
+    except LRToolClientError as error:
+        return _with_runs(views.notice(error.message, "error"), log, values)
+    return _with_runs(views.notice(f"Imported {len(runs)} runs from {filename}.", "ok"), log, values)
+
+
+def export_runs(log: str) -> tuple[str, Any]:
+    try:
+        exported = ENGINE.client.export_runs(_log(log))
+    except LRToolClientError as error:
+        return views.notice(error.message, "error"), gr.update(visible=False)
+    path = Path(tempfile.mkdtemp(prefix="lrtool-")) / exported.filename
+    path.write_bytes(exported.content)
+    return views.notice(f"The log as a CSV tuning log: {exported.filename}", "ok"), gr.update(
+        value=str(path), visible=True
+    )
+
+
 # --- Page load and recovery ------------------------------------------------------------------
 
 
@@ -794,6 +938,65 @@ def build_demo() -> gr.Blocks:
                     clear = gr.Button("Clear", elem_id="compare-clear")
                     download_csv = gr.DownloadButton("Download CSV", visible=False, elem_id="compare-csv")
                 compare_note = gr.HTML()
+            with gr.Tab("Runs", id="runs") as runs_tab:
+                gr.Markdown(
+                    "Record the runs you really trained and how they came out: LRTool learns your factor on its "
+                    "recommendation for the same model, and the band narrows as runs agree. The Calculator learns "
+                    "from the run log named here."
+                )
+                with gr.Row():
+                    with gr.Column():
+                        run_log = gr.Textbox(
+                            value="default", label="Run log", info="A name per user or team", elem_id="runs-log"
+                        )
+                        with gr.Row():
+                            run_rate = gr.Number(
+                                value=None, placeholder="e.g. 1e-4", label="Learning rate used", elem_id="run-rate"
+                            )
+                            run_best_step = gr.Number(
+                                value=None,
+                                precision=0,
+                                label="Best checkpoint (step; 0 = not known)",
+                                elem_id="run-best-step",
+                            )
+                        run_outcome = gr.Radio(
+                            OUTCOME_CHOICES, value="good", label="How the final checkpoint came out",
+                            elem_id="run-outcome",
+                        )  # fmt: skip
+                        run_notes = gr.Textbox(label="Notes", lines=2, elem_id="run-notes")
+                        run_record = gr.Button(
+                            "Record the Calculator's configuration as a run", variant="primary", elem_id="run-record"
+                        )
+                    with gr.Column():
+                        runs_summary = gr.HTML(elem_id="runs-summary")
+                        runs_chart = gr.ScatterPlot(
+                            x="steps",
+                            y="× recommendation",
+                            color="outcome",
+                            title="Rate used ÷ the recommendation for that run, by outcome",
+                            color_map=views.RUNS_COLOURS,
+                            elem_id="runs-chart",
+                            height=280,
+                        )
+                runs_table = gr.Dataframe(headers=views.RUN_COLUMNS, interactive=False, wrap=True, elem_id="runs-table")
+                with gr.Row():
+                    run_id = gr.Dropdown(label="Run", elem_id="run-id", scale=2)
+                    run_new_outcome = gr.Dropdown(
+                        OUTCOME_CHOICES, value="good", label="Outcome", elem_id="run-edit-outcome", scale=2
+                    )
+                    run_set = gr.Button("Set outcome", elem_id="run-set-outcome", scale=1)
+                    run_delete = gr.Button("Delete run", variant="stop", elem_id="run-delete", scale=1)
+                with gr.Row():
+                    runs_upload = gr.File(
+                        label="Import a CSV tuning log (missing columns come from the Calculator's form)",
+                        file_types=[".csv"],
+                        elem_id="runs-upload",
+                    )
+                    with gr.Column():
+                        runs_import = gr.Button("Import", elem_id="runs-import")
+                        runs_export = gr.Button("Export the log as CSV", elem_id="runs-export")
+                        runs_download = gr.DownloadButton("Save file", visible=False, elem_id="runs-file")
+                runs_status = gr.HTML(elem_id="runs-status")
             with gr.Tab("Profiles", id="profiles"):
                 with gr.Row():
                     with gr.Column():
@@ -826,10 +1029,12 @@ def build_demo() -> gr.Blocks:
         fast_outputs = [card, statistics, banner]
 
         # Registered first so that the public endpoint keeps the plain name "recalculate".
-        offset.release(recalculate, [offset, *form], outputs, api_name="recalculate", trigger_mode="always_last")
+        offset.release(
+            recalculate, [offset, *form, run_log], outputs, api_name="recalculate", trigger_mode="always_last"
+        )
 
         def recalculating(event: Any) -> None:
-            event(recalculate, [offset, *form], outputs, api_visibility="private", trigger_mode="always_last")
+            event(recalculate, [offset, *form, run_log], outputs, api_visibility="private", trigger_mode="always_last")
 
         for component in form:
             if component not in (formula, trainer, scheduler):
@@ -840,18 +1045,25 @@ def build_demo() -> gr.Blocks:
             [formula, trainer, scheduler],
             [scheduler, trainer, *parameters, warmup_value],
             api_visibility="private",
-        ).then(recalculate, [offset, *form], outputs, api_visibility="private")
+        ).then(recalculate, [offset, *form, run_log], outputs, api_visibility="private")
         scheduler.input(
             show_parameters, [formula, trainer, scheduler], [*parameters, warmup_value], api_visibility="private"
-        ).then(recalculate, [offset, *form], outputs, api_visibility="private")
+        ).then(recalculate, [offset, *form, run_log], outputs, api_visibility="private")
 
         offset.input(
-            move_offset, [offset, *form], fast_outputs, api_name="move_offset", trigger_mode="always_last", queue=False
+            move_offset,
+            [offset, *form, run_log],
+            fast_outputs,
+            api_name="move_offset",
+            trigger_mode="always_last",
+            queue=False,
         )
         reset.click(lambda: 0, None, offset, api_visibility="private", queue=False).then(
-            recalculate, [offset, *form], outputs, api_visibility="private"
+            recalculate, [offset, *form, run_log], outputs, api_visibility="private"
         )
-        gr.on([evaluate.click, my_rate.submit], evaluate_rate, [my_rate, *form], evaluation, api_name="evaluate")
+        gr.on(
+            [evaluate.click, my_rate.submit], evaluate_rate, [my_rate, *form, run_log], evaluation, api_name="evaluate"
+        )
 
         trainer_import.click(
             import_config,
@@ -860,11 +1072,11 @@ def build_demo() -> gr.Blocks:
             api_name="import_trainer_config",
         ).then(
             show_parameters, [formula, trainer, scheduler], [*parameters, warmup_value], api_visibility="private"
-        ).then(recalculate, [offset, *form], outputs, api_visibility="private").then(
-            evaluate_rate, [my_rate, *form], evaluation, api_visibility="private"
+        ).then(recalculate, [offset, *form, run_log], outputs, api_visibility="private").then(
+            evaluate_rate, [my_rate, *form, run_log], evaluation, api_visibility="private"
         )
         trainer_export.click(
-            export_config, [trainer_loaded, offset, *form], [trainer_status, trainer_download],
+            export_config, [trainer_loaded, offset, *form, run_log], [trainer_status, trainer_download],
             api_name="export_trainer_config",
         )  # fmt: skip
 
@@ -873,12 +1085,31 @@ def build_demo() -> gr.Blocks:
         run_compare.click(compare, [table, formula, trainer], [table, compare_note, download_csv], api_name="compare")
         clear.click(clear_compare, None, [table, compare_note, download_csv], api_visibility="private")
 
+        runs_outputs = [runs_table, runs_chart, run_id, runs_summary]
+        refreshed = [runs_status, *runs_outputs]
+        gr.on([runs_tab.select, run_log.submit], show_runs, [run_log, *form], runs_outputs, api_name="show_runs")
+        run_log.submit(recalculate, [offset, *form, run_log], outputs, api_visibility="private")
+        run_record.click(
+            record_run, [run_log, run_rate, run_outcome, run_best_step, run_notes, *form], refreshed,
+            api_name="record_run",
+        ).then(recalculate, [offset, *form, run_log], outputs, api_visibility="private")  # fmt: skip
+        run_set.click(
+            set_run_outcome, [run_log, run_id, run_new_outcome, *form], refreshed, api_name="set_run_outcome"
+        ).then(recalculate, [offset, *form, run_log], outputs, api_visibility="private")
+        run_delete.click(delete_run, [run_log, run_id, *form], refreshed, api_name="delete_run").then(
+            recalculate, [offset, *form, run_log], outputs, api_visibility="private"
+        )
+        runs_import.click(import_runs, [run_log, runs_upload, *form], refreshed, api_name="import_runs").then(
+            recalculate, [offset, *form, run_log], outputs, api_visibility="private"
+        )
+        runs_export.click(export_runs, run_log, [runs_status, runs_download], api_name="export_runs")
+
         save.click(
             save_profile, [profile_name, notes, offset, *form], [profile_status, profiles], api_name="save_profile"
         )
         load.click(load_profile, profiles, [profile_status, offset, notes, *form], api_name="load_profile").then(
             show_parameters, [formula, trainer, scheduler], [*parameters, warmup_value], api_visibility="private"
-        ).then(recalculate, [offset, *form], outputs, api_visibility="private")
+        ).then(recalculate, [offset, *form, run_log], outputs, api_visibility="private")
         delete.click(delete_profile, profiles, [profile_status, profiles], api_name="delete_profile")
         make_default.click(set_default, profiles, [profile_status, profiles], api_name="set_default_profile")
         download.click(export_profile, profiles, [profile_status, download_file], api_name="export_profile")
@@ -892,7 +1123,9 @@ def build_demo() -> gr.Blocks:
             show_parameters, [formula, trainer, scheduler], [*parameters, warmup_value], api_visibility="private"
         )
         timer = gr.Timer(3.0)
-        timer.tick(watch_engine, [page_state, offset, *form], page_outputs, api_visibility="private", queue=False)
+        timer.tick(
+            watch_engine, [page_state, offset, *form, run_log], page_outputs, api_visibility="private", queue=False
+        )
     return demo
 
 

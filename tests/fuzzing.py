@@ -70,8 +70,45 @@ def training_configs() -> st.SearchStrategy[pb.TrainingConfig]:
 _ADJUSTMENTS = st.one_of(
     st.just({}), st.builds(lambda v: {"offset": v}, NUMBERS), st.builds(lambda v: {"learning_rate": v}, NUMBERS)
 )
+LOG_NAMES = st.one_of(st.text(max_size=140), st.sampled_from(["", "default", "fuzz log", "a/b", " x"]))
 CALCULATE_REQUESTS = st.builds(
-    lambda config, adjustment: pb.CalculateRequest(config=config, **adjustment), training_configs(), _ADJUSTMENTS
+    lambda config, adjustment, log, population_only: pb.CalculateRequest(
+        config=config, run_log=log, population_only=population_only, **adjustment
+    ),
+    training_configs(),
+    _ADJUSTMENTS,
+    LOG_NAMES,
+    st.booleans(),
+)
+#: Outcome values on the wire, including numbers the enum lacks (proto3 enums are open).
+OUTCOMES = st.one_of(st.sampled_from(list(pb.Outcome.values())), INT32)
+RUN_IDS = st.one_of(st.text(max_size=20), st.integers(0, 200).map(str), st.sampled_from(["", "1", "-1", "1e3"]))
+
+
+def _run(config: Any, rate: float, outcome: int, best_step: int | None, notes: str, loss: list[float], log: str) -> Any:
+    run = pb.Run(config=config, learning_rate=rate, outcome=outcome, notes=notes, loss=loss, log=log)
+    if best_step is not None:
+        run.best_step = best_step
+    return run
+
+
+RUNS = st.builds(
+    _run,
+    training_configs(),
+    NUMBERS,
+    OUTCOMES,
+    st.one_of(st.none(), STEPS),
+    st.text(max_size=50),
+    st.lists(NUMBERS, max_size=8),
+    LOG_NAMES,
+)
+CSV_FILES = st.one_of(
+    st.binary(max_size=200),
+    st.text(max_size=200).map(lambda text: text.encode("utf-8")),
+    st.builds(
+        lambda rows: ("steps,rank,learning_rate,outcome,best_step,notes\n" + "\n".join(rows)).encode("utf-8"),
+        st.lists(st.text(alphabet='0123456789,.e-+GODUNRVTIagodunrvt" ', max_size=30), max_size=4),
+    ),
 )
 PROFILE_NAMES = st.one_of(st.text(max_size=140), st.sampled_from(["fuzz", "fuzz profile", "a/b", "", " x"]))
 VERSIONS = st.one_of(st.none(), INT64)
@@ -124,6 +161,38 @@ CALLS = st.one_of(
             lambda size, token: pb.ListProfilesRequest(page_size=size, page_token=token), INT32, st.text(max_size=30)
         ),
     ),
+    st.tuples(st.just("RecordRun"), st.builds(lambda run: pb.RecordRunRequest(run=run), RUNS)),
+    st.tuples(
+        st.just("UpdateRun"),
+        st.builds(
+            lambda run, i: pb.UpdateRunRequest(
+                run=pb.Run(id=i, outcome=run.outcome, best_step=run.best_step, notes=run.notes)
+            ),
+            RUNS,
+            RUN_IDS,
+        ),
+    ),
+    st.tuples(st.just("DeleteRun"), st.builds(lambda i: pb.DeleteRunRequest(id=i), RUN_IDS)),
+    st.tuples(
+        st.just("ListRuns"),
+        st.builds(
+            lambda log, model, size, token: pb.ListRunsRequest(log=log, model=model, page_size=size, page_token=token),
+            LOG_NAMES,
+            TEXT,
+            INT32,
+            st.text(max_size=30),
+        ),
+    ),
+    st.tuples(
+        st.just("ImportRuns"),
+        st.builds(
+            lambda content, log, base: pb.ImportRunsRequest(content=content, log=log, base=base),
+            CSV_FILES,
+            LOG_NAMES,
+            training_configs(),
+        ),
+    ),
+    st.tuples(st.just("ExportRuns"), st.builds(lambda log: pb.ExportRunsRequest(log=log), LOG_NAMES)),
     st.tuples(
         st.just("ImportProfile"),
         st.builds(lambda content, name: pb.ImportProfileRequest(content=content, name=name), _FILES, PROFILE_NAMES),

@@ -132,3 +132,45 @@ def test_output_cut_short_is_not_an_error(engine: RunningEngine) -> None:
     result = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, timeout=60)
     assert result.stdout.startswith("Recommended LR")
     assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
+
+
+SEED_RUNS = ROOT / "docs" / "examples" / "seed_004_sd15_runs.csv"
+SD15_FLAGS = [
+    "--model", "SD1.5", "--resolution", "512", "--steps", "1200", "--images", "20", "--rank", "64",
+    "--alpha", "32", "--optimizer", "AdamW8bit", "--scheduler", "cosine_with_restarts", "--objective", "Character",
+]  # fmt: skip
+
+
+def test_runs_commands_and_the_personal_line(engine: RunningEngine, tmp_path: Path) -> None:
+    before = lrtool("calc", *SD15_FLAGS, "--run-log", "cli runs", engine=engine.address)
+    assert before.returncode == 0, before.stderr
+    assert "no logged runs of this model;" in before.stdout
+    imported = lrtool("runs", "import", str(SEED_RUNS), "--alpha", "32", "--log", "cli runs", engine=engine.address)
+    assert imported.returncode == 0, imported.stderr
+    assert "imported 10 runs into log 'cli runs'" in imported.stdout
+    after = lrtool("calc", *SD15_FLAGS, "--run-log", "cli runs", engine=engine.address)
+    assert "your runs: ×" in after.stdout and ", 5 runs" in after.stdout
+    population = lrtool("calc", *SD15_FLAGS, "--population-only", "--json", engine=engine.address)
+    assert json.loads(population.stdout).get("personal_runs", "0") in ("0", 0)
+
+    added = lrtool("runs", "add", *SD15_FLAGS, "--lr", "1.2e-4", "--outcome", "GOOD", "--best-step", "1000",
+                   "--notes", "from the shell", "--log", "cli runs", engine=engine.address)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    run_id = added.stdout.split()[2]
+    assert "6 runs" in added.stdout
+    listing = lrtool("runs", "list", "--log", "cli runs", engine=engine.address)
+    first = listing.stdout.splitlines()[0]
+    assert first.split()[0] == run_id and "good" in first and "best 1,000" in first and "from the shell" in first
+    assert len(listing.stdout.splitlines()) == 11
+
+    target = tmp_path / "runs.csv"
+    assert lrtool("runs", "export", str(target), "--log", "cli runs", engine=engine.address).returncode == 0
+    assert target.read_text(encoding="utf-8").splitlines()[0].endswith("learning_rate,outcome,best_step,notes")
+    assert lrtool("runs", "delete", run_id, engine=engine.address).returncode == 0
+    missing = lrtool("runs", "delete", run_id, engine=engine.address)
+    assert missing.returncode == 4 and f"no run with id '{run_id}'" in missing.stderr
+
+    refused = lrtool("runs", "add", *SD15_FLAGS, "--lr", "nan", "--best-step", "5000", engine=engine.address)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "run.learning_rate: must be a finite number above 0" in refused.stderr
+    assert "run.best_step: must be a step of the run, from 1 to steps (1,200)" in refused.stderr

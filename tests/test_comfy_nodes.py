@@ -6,6 +6,7 @@ import importlib.util
 import json
 import math
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -92,6 +93,7 @@ def test_pack_loads_like_a_custom_node(pack: ModuleType) -> None:
         "LRToolEvaluateLR",
         "LRToolLoadProfile",
         "LRToolSaveProfile",
+        "LRToolRecordRun",
     }
     assert set(pack.NODE_DISPLAY_NAME_MAPPINGS) == set(pack.NODE_CLASS_MAPPINGS)
     for node_id, display in pack.NODE_DISPLAY_NAME_MAPPINGS.items():
@@ -107,7 +109,9 @@ def test_client_only(pack: ModuleType) -> None:
     assert "engine_server.server" not in source and "engine_server.store" not in source
 
 
-@pytest.mark.parametrize("node_id", ["LRToolRecommendLR", "LRToolEvaluateLR", "LRToolLoadProfile", "LRToolSaveProfile"])
+@pytest.mark.parametrize(
+    "node_id", ["LRToolRecommendLR", "LRToolEvaluateLR", "LRToolLoadProfile", "LRToolSaveProfile", "LRToolRecordRun"]
+)
 def test_node_declarations(pack: ModuleType, node_id: str) -> None:
     cls = node(pack, node_id)
     assert cls.CATEGORY == "LRTool"
@@ -116,6 +120,7 @@ def test_node_declarations(pack: ModuleType, node_id: str) -> None:
     assert len(cls.RETURN_TYPES) == len(cls.RETURN_NAMES) == len(cls.OUTPUT_TOOLTIPS)
     assert all(cls.OUTPUT_TOOLTIPS)
     custom_types = {t for other in pack.NODE_CLASS_MAPPINGS.values() for t in other.RETURN_TYPES}
+    custom_types.add("LOSS_MAP")  # an output of ComfyUI's own Train LoRA node
     types = cls.INPUT_TYPES()
     assert set(types) <= {"required", "optional", "hidden"}
     for section in ("required", "optional"):
@@ -334,6 +339,115 @@ def test_save_and_load_profiles(pack: ModuleType, client: LRToolClient) -> None:
     assert math.isnan(load.IS_CHANGED(name=None))
 
 
+def train_lora_loss_map(
+    steps: int,
+    grad_accumulation_steps: int = 1,
+    *,
+    blow_up_at: float | None = None,
+    nan_at: int | None = None,
+    seed: int = 7,
+) -> dict[str, list[float]]:
+    """A loss map as ComfyUI's TrainLoraNode returns it: {"loss": [...]}, one float per micro-step, appended
+    by its TrainSampler's loss_callback(loss.item()). Diffusion losses jump with each step's random noise level."""
+    rng = random.Random(seed)
+    loss_map: dict[str, list[float]] = {"loss": []}
+
+    def loss_callback(loss: float) -> None:
+        loss_map["loss"].append(loss)
+
+    total = steps * grad_accumulation_steps
+    for index in range(total):
+        level = rng.random()  # percent_to_sigma(torch.rand(1)) in the trainer
+        loss = 0.02 + 0.25 * level * level * (1.0 - 0.3 * index / total)
+        if blow_up_at is not None and index >= blow_up_at * total:
+            loss *= 1.0 + 40.0 * (index / total - blow_up_at)
+        if nan_at is not None and index >= nan_at:
+            loss = math.nan
+        loss_callback(loss)
+    return loss_map  # fmt: skip
+
+
+def test_record_run_records_learns_and_updates(pack: ModuleType, client: LRToolClient) -> None:
+    record = node(pack, "LRToolRecordRun")
+    lr, _, _, _, steps, _, grad_accum, _, settings = recommend(
+        pack, model="SD1.5", resolution=512, steps=600, images=20, grad_accum=2
+    )["result"]
+    loss = train_lora_loss_map(steps, grad_accum)
+    assert len(loss["loss"]) == 1200 and divergence_of(pack, loss) is None
+
+    out = record().record(config=settings, learning_rate=lr, loss=loss, steps=steps, outcome="undertrained",
+                          notes="weak likeness", log="comfy runs")  # fmt: skip
+    run_id, outcome, next_rate, report = out["result"]
+    (stored,) = client.iter_runs("comfy runs")
+    assert stored.id == run_id and outcome == "undertrained" and stored.outcome == 1  # UNDERTRAINED
+    assert stored.learning_rate == lr and list(stored.loss) == loss["loss"] and stored.notes == "weak likeness"
+    assert stored.config.steps == 600 and stored.config.model == "sd15"
+    after = client.calculate(settings["config"], run_log="comfy runs")
+    assert next_rate == after.recommended_lr > lr and after.personal_runs == 1
+    assert f"recorded run {run_id} in log 'comfy runs'" in report and "run " in out["ui"]["text"][0]
+
+    # Looked at the samples, changed the outcome, queued again: the same run is updated.
+    again = record().record(config=settings, learning_rate=lr, loss=loss, steps=steps, outcome="good",
+                            best_step=500, notes="fine after all", log="comfy runs")  # fmt: skip
+    assert again["result"][0] == run_id and f"updated run {run_id}" in again["result"][3]
+    (updated,) = client.iter_runs("comfy runs")
+    assert updated.outcome == 2 and updated.best_step == 500 and updated.notes == "fine after all"
+
+    # The default log is what Recommend LR learns from: ComfyUI reruns it once the log changed.
+    changed = node(pack, "LRToolRecommendLR").IS_CHANGED
+    log_state = changed()
+    before = recommend(pack, model="SD1.5", resolution=512, steps=600, images=20, grad_accum=2)["result"][0]
+    record().record(config=settings, learning_rate=lr * 3, loss=train_lora_loss_map(steps, grad_accum, seed=8),
+                    steps=steps, outcome="overtrained")  # fmt: skip
+    after_default = recommend(pack, model="SD1.5", resolution=512, steps=600, images=20, grad_accum=2)["result"][0]
+    assert after_default != before and changed() != log_state
+
+
+@pytest.mark.parametrize(
+    ("loss", "flag"),
+    [
+        (
+            lambda: train_lora_loss_map(400, nan_at=250),
+            "the loss is NaN or infinite at 150 of 400 points (first at point 251)",
+        ),
+        (lambda: train_lora_loss_map(400, blow_up_at=0.5), "the loss rose from a median"),
+    ],
+)
+def test_record_run_flags_a_diverged_loss_itself(pack: ModuleType, client: LRToolClient, loss: Any, flag: str) -> None:
+    lr, *_, settings = recommend(pack, model="SDXL", steps=400)["result"]
+    log = "diverged NaN" if "NaN" in flag else "diverged explosion"
+    out = node(pack, "LRToolRecordRun")().record(
+        config=settings, learning_rate=lr * 10, loss=loss(), steps=400, outcome="good", log=log
+    )
+    run_id, outcome, _, report = out["result"]
+    assert outcome == "diverged" and f"flagged as diverged: {flag}" in report
+    assert "⚠ diverged loss" in out["ui"]["text"][0]
+    (stored,) = client.iter_runs(log)
+    assert stored.id == run_id and stored.outcome == 4  # DIVERGED
+    if "NaN" in flag:
+        assert math.isnan(stored.loss[300]) and len(stored.loss) == 400
+
+
+def test_record_run_refuses_what_is_not_a_training(pack: ModuleType) -> None:
+    record = node(pack, "LRToolRecordRun")
+    lr, *_, settings = recommend(pack)["result"]
+    with pytest.raises(Exception, match="connect the loss output"):
+        record().record(config=settings, learning_rate=lr, loss=[0.1, 0.2], steps=2000, outcome="good")
+    with pytest.raises(Exception, match="learning_rate: must be a finite number above 0"):
+        record().record(config=settings, learning_rate=math.nan, loss={"loss": [0.1]}, steps=2000, outcome="good")
+    with pytest.raises(Exception, match=r"run.best_step: must be a step of the run, from 1 to steps \(2,000\)"):
+        record().record(config=settings, learning_rate=lr, loss={"loss": [0.1]}, steps=2000, outcome="good",
+                        best_step=5000, log="refused")  # fmt: skip
+    with pytest.raises(Exception, match="connect the config output"):
+        record().record(config=None, learning_rate=lr, loss={"loss": [0.1]}, steps=2000, outcome="good")
+
+
+def divergence_of(pack: ModuleType, loss_map: dict[str, list[float]]) -> str | None:
+    nodes = sys.modules[f"{pack.__name__}.nodes"]
+    result: str | None = nodes.divergence(nodes.loss_values(loss_map))
+    return result
+
+
 def test_example_workflows(pack: ModuleType, client: LRToolClient) -> None:
     api = json.loads((WORKFLOWS / "api" / "lrtool_train_lora.json").read_text(encoding="utf-8"))
     ui = json.loads((WORKFLOWS / "lrtool_train_lora.json").read_text(encoding="utf-8"))
@@ -351,6 +465,15 @@ def test_example_workflows(pack: ModuleType, client: LRToolClient) -> None:
         assert trainer["inputs"][trainer_input] == [recommend_id, names.index(output)]
     saver = next(value for value in api.values() if value["class_type"] == "SaveLoRANode")
     assert saver["inputs"]["lora"][0] == next(key for key, value in api.items() if value is trainer)
+    # the run is recorded from what fed the trainer and what it returned
+    trainer_id = next(key for key, value in api.items() if value is trainer)
+    recorder = next(value for value in api.values() if value["class_type"] == "LRToolRecordRun")
+    assert recorder["inputs"]["config"] == [recommend_id, names.index("config")]
+    assert recorder["inputs"]["learning_rate"] == [recommend_id, names.index("learning_rate")]
+    assert recorder["inputs"]["loss"] == [trainer_id, 2] and recorder["inputs"]["steps"] == [trainer_id, 3]
+    record_specs = node(pack, "LRToolRecordRun").INPUT_TYPES()
+    assert set(recorder["inputs"]) == {*record_specs["required"], *record_specs["optional"]}
+    assert recorder["inputs"]["outcome"] in record_specs["required"]["outcome"][0]
 
     # the LRTool node's values are valid widget values, and it runs
     inputs = api[recommend_id]["inputs"]
@@ -481,7 +604,13 @@ def test_the_repository_root_loads_as_a_custom_node(engine: RunningEngine, tmp_p
     )
     assert finished.returncode == 0, finished.stderr
     loaded = json.loads(finished.stdout.strip().splitlines()[-1])
-    assert loaded["nodes"] == ["LRToolEvaluateLR", "LRToolLoadProfile", "LRToolRecommendLR", "LRToolSaveProfile"]
+    assert loaded["nodes"] == [
+        "LRToolEvaluateLR",
+        "LRToolLoadProfile",
+        "LRToolRecommendLR",
+        "LRToolRecordRun",
+        "LRToolSaveProfile",
+    ]
     assert Path(loaded["pack"]).is_relative_to(folder) and Path(loaded["engine_server"]).is_relative_to(folder)
     assert any(Path(loaded["web"]).glob("*.js"))
     assert loaded["learning_rate"] > 0

@@ -147,3 +147,49 @@ def test_a_comfyui_node_recovers_when_the_engine_comes_back(tmp_path: Path, monk
         assert node().recommend(**inputs)["result"][0] > 0  # the same loaded pack, no restart of ComfyUI
     finally:
         stop(engine)
+
+
+def record_until_the_engine_dies(port: int, writer: int, log: str, acknowledged: dict[str, float]) -> None:
+    with LRToolClient(f"127.0.0.1:{port}", timeout=5) as client:
+        for index in range(100_000):
+            rate = 1e-5 * (1 + (writer * 100_000 + index) % 997)
+            try:
+                recorded = client.record_run(TYPICAL, rate, outcome="GOOD", notes=f"w{writer} {index}", log=log)
+            except LRToolClientError:
+                return  # the engine died: from here on nothing is acknowledged
+            acknowledged[recorded.id] = rate
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_sigkill_during_run_recording_loses_no_acknowledged_run(tmp_path: Path, backend: str) -> None:
+    db = store_location(backend, tmp_path)
+    log = f"kill{random.randrange(10**9)}"  # a shared PostgreSQL may hold other tests' logs
+    port = free_port()
+    acknowledged: dict[str, float] = {}
+    for round_ in range(2):
+        engine = start_engine(db, port)
+        writers = [
+            threading.Thread(target=record_until_the_engine_dies, args=(port, n, log, acknowledged))
+            for n in range(WRITERS)
+        ]
+        for writer in writers:
+            writer.start()
+        time.sleep(random.Random(f"{log}{round_}").uniform(0.3, 1.0))
+        engine.send_signal(signal.SIGKILL)
+        engine.wait(timeout=30)
+        for writer in writers:
+            writer.join(timeout=60)
+    assert len(acknowledged) > 20, "the writers should have been acknowledged some runs"
+
+    engine = start_engine(db, port)
+    try:
+        with LRToolClient(f"127.0.0.1:{port}") as client:
+            stored = {run.id: run.learning_rate for run in client.iter_runs(log)}
+            missing = [run_id for run_id in acknowledged if run_id not in stored]
+            assert missing == [], f"acknowledged runs {missing[:5]} are missing"
+            assert all(stored[run_id] == rate for run_id, rate in acknowledged.items())
+            assert client.calculate(TYPICAL, run_log=log).personal_runs == len(stored)
+    finally:
+        stop(engine)
+    with open_store(db) as store:
+        assert store.integrity_check() == "ok"

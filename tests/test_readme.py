@@ -69,3 +69,17 @@ def test_grpcurl_examples(engine: RunningEngine) -> None:
         result = subprocess.run([grpcurl, *arguments[1:]], capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stderr
         assert "lrtool.v1.LRToolEngine" in result.stdout or "recommended_lr" in result.stdout
+
+
+def test_run_log_example_shows_what_the_commands_print(engine: RunningEngine) -> None:
+    lrtool = [sys.executable, "-m", "engine_server.cli"]
+    root = README.parent
+    printed: list[str] = []
+    for line in code_block("Learning from your runs", "sh").replace("\\\n", " ").splitlines():
+        arguments = shlex.split(line)
+        result = subprocess.run(
+            [*lrtool, *arguments[1:], "--engine", engine.address], capture_output=True, text=True, timeout=60, cwd=root
+        )
+        assert result.returncode == 0, result.stderr
+        printed += [out for out in result.stdout.splitlines() if out.startswith("Population LR")]
+    assert printed == code_block("Learning from your runs", "text").splitlines()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import math
 import os
 import random
 import signal
@@ -30,10 +31,12 @@ import pytest
 from engine_server.store import (
     SCHEMA_VERSION,
     InvalidProfileName,
+    NewRun,
     ProfileExists,
     ProfileNotFound,
     ProfileStore,
     ProfileSummary,
+    RunNotFound,
     SQLiteProfileStore,
     StoreBusy,
     StoredProfile,
@@ -740,6 +743,90 @@ def test_crash_keeps_every_acknowledged_save(store_factory: StoreFactory, tmp_pa
     assert time.monotonic() - started < 60
 
 
+# --------------------------------------------------------------------------- runs
+
+
+def _new_run(log: str = "default", rate: float = 1e-4, **changes: Any) -> NewRun:
+    fields: dict[str, Any] = {
+        "log": log,
+        "model": "sd15",
+        "config": {"model": "sd15", "steps": 1200, "rank": 64},
+        "learning_rate": rate,
+        "outcome": "GOOD",
+        **changes,
+    }
+    return NewRun(**fields)
+
+
+def test_runs_round_trip(store: ProfileStore) -> None:
+    loss = (0.25, 1e-300, math.inf, -math.inf, math.nan, 5e-324)
+    (recorded,) = store.record_runs([_new_run(best_step=800, notes="ünïcode notes", loss=loss)])
+    again = store.get_run(recorded.id)
+    assert again.config == {"model": "sd15", "steps": 1200, "rank": 64} and again.learning_rate == 1e-4
+    assert (again.outcome, again.best_step, again.notes, again.log) == ("GOOD", 800, "ünïcode notes", "default")
+    assert again.loss[:4] == loss[:4] and math.isnan(again.loss[4]) and again.loss[5] == 5e-324
+    assert abs(again.recorded_at - recorded.recorded_at) < timedelta(seconds=1)
+    assert recorded.loss[:4] == loss[:4] and recorded.id == again.id
+
+
+def test_runs_list_newest_first_by_log_and_model(store: ProfileStore) -> None:
+    recorded = store.record_runs(
+        [_new_run("a", rate=k / 100_000, model="sdxl" if k % 3 == 0 else "sd15") for k in range(1, 8)]
+    )
+    store.record_runs([_new_run("b")])
+    ids: list[str] = []
+    token = ""
+    while True:
+        page, token = store.list_runs("a", page_size=3, page_token=token)
+        ids += [run.id for run in page]
+        if not token:
+            break
+    assert ids == [run.id for run in reversed(recorded)]
+    assert [int(run_id) for run_id in ids] == sorted((int(run_id) for run_id in ids), reverse=True)
+    sdxl, _ = store.list_runs("a", model="sdxl")
+    assert [run.learning_rate for run in sdxl] == [6e-5, 3e-5]
+    assert [run.id for run in store.log_runs("a")] == [run.id for run in recorded]
+    assert store.list_runs("nobody") == ([], "")
+    assert store.list_runs("", page_size=1)[0] == []  # "" is the default log
+    with pytest.raises(ValueError, match="page_token"):
+        store.list_runs("a", page_token="bm90IGEgdG9rZW4=")
+
+
+def test_runs_update_and_delete(store: ProfileStore) -> None:
+    first, second = store.record_runs([_new_run(), _new_run(outcome="UNSPECIFIED")])
+    updated = store.update_run(second.id, "OVERTRAINED", 600, "burned at the end")
+    assert (updated.outcome, updated.best_step, updated.notes) == ("OVERTRAINED", 600, "burned at the end")
+    assert updated.learning_rate == second.learning_rate and updated.recorded_at == store.get_run(second.id).recorded_at
+    store.delete_run(first.id)
+    with pytest.raises(RunNotFound):
+        store.get_run(first.id)
+    with pytest.raises(RunNotFound):
+        store.delete_run(first.id)
+    with pytest.raises(RunNotFound):
+        store.update_run(first.id, "GOOD", None, "")
+    (third,) = store.record_runs([_new_run()])
+    assert int(third.id) > int(second.id)  # a deleted run's id is never handed out again
+    with pytest.raises(ValueError, match="id: must be a run id"):
+        store.get_run("x1")
+
+
+def test_a_batch_of_runs_is_recorded_whole_or_not_at_all(store: ProfileStore) -> None:
+    with pytest.raises(ValueError, match=r"runs\[1\].learning_rate"):
+        store.record_runs([_new_run("batch"), _new_run("batch", rate=math.nan)])
+    with pytest.raises(ValueError, match="log"):
+        store.record_runs([_new_run("batch"), _new_run(" bad log")])
+    assert store.log_runs("batch") == []
+    assert len(store.record_runs([_new_run("batch")] * 50)) == 50 == len(store.log_runs("batch"))
+
+
+def test_runs_survive_a_reopen(store_factory: StoreFactory) -> None:
+    with store_factory() as store:
+        recorded = store.record_runs([_new_run("kept", best_step=10)])
+    with store_factory() as store:
+        assert store.log_runs("kept") == recorded
+        assert store.integrity_check() == "ok"
+
+
 # --------------------------------------------------------------------------- migrations
 
 
@@ -852,6 +939,8 @@ def test_migrates_version_1_database(store_factory: StoreFactory) -> None:
         assert store.get_default() == "old one"
         updated = store.save("old one", {"rank": 32}, 0.0, {}, expected_version=3)
         assert updated.version == 4 and updated.created_at == old.created_at
+        (run,) = store.record_runs([_new_run("migrated")])  # the runs table of migration 3 works
+        assert store.log_runs("migrated") == [run]
         assert store.integrity_check() == "ok"
 
     rows = store_factory.query(f"SELECT version FROM {store_factory.migrations_table} ORDER BY version")

@@ -131,3 +131,108 @@ def test_the_desk_end_to_end(page: Any) -> None:
     page.wait_for_timeout(300)  # let the fade back to full opacity finish
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+SEED_RUNS = Path(__file__).resolve().parents[1] / "docs" / "examples" / "seed_004_sd15_runs.csv"
+RUNS_SCREENSHOT = SCREENSHOT.with_name("ui_runs.png")
+
+
+def choose(page: Any, element: str, option: str) -> None:
+    page.locator(f"#{element} input").first.click()
+    page.get_by_role("option", name=option, exact=True).first.click()
+
+
+def run_count(page: Any) -> int:
+    """Rows of the runs table (the grid counts its header row too; only visible rows are rendered)."""
+    return int(page.locator("#runs-table [role=grid]").first.get_attribute("aria-rowcount")) - 1
+
+
+def newest_run(page: Any) -> list[str]:
+    cells = page.locator('#runs-table .virtual-row[data-index="0"] [role=gridcell]')
+    return [cell.inner_text().strip() for cell in cells.all()]
+
+
+def test_the_runs_tab_records_imports_edits_and_learns(page: Any) -> None:
+    # The seed-004 setup in the Calculator (its CSV leaves alpha to the form).
+    page.get_by_role("tab", name="Calculator").click()
+    choose(page, "field-model", "SD1.5")
+    for field, value in (("resolution", "512"), ("steps", "1200"), ("images", "20"), ("rank", "64"), ("alpha", "32")):
+        set_number(page, field, value)
+    page.keyboard.press("Escape")  # Tab out of alpha opened the optimizer's list over the tabs
+    page.wait_for_function("() => document.querySelectorAll('.pending').length === 0")
+
+    page.get_by_role("tab", name="Runs").click()
+    log = page.locator("#runs-log textarea, #runs-log input").first
+    log.fill("browser runs")
+    log.press("Enter")
+    page.wait_for_selector("#runs-summary:has-text('no logged runs of this model yet')")
+
+    # Import the seed's tuning log: ten runs, five of which say something.
+    page.locator("#runs-upload input[type=file]").set_input_files(str(SEED_RUNS))
+    page.locator("#runs-import").click()
+    page.wait_for_selector("#runs-status:has-text('Imported 10 runs')")
+    page.wait_for_selector("#runs-summary:has-text('5 runs')")
+    first = newest_run(page)
+    assert run_count(page) == 10 and first[8] == "undertrained" and first[9] == "2750"
+    # The Calculator learns from the log named on this tab.
+    page.wait_for_selector("#result-card #lr-personal[data-runs='5']", state="attached")  # on the hidden tab
+    summary = page.locator("#runs-summary #lr-personal")
+    factor = float(summary.get_attribute("data-factor"))
+    population = float(summary.get_attribute("data-population"))
+    assert summary.get_attribute("data-runs") == "5" and population > 0 and factor != 1.0
+
+    # Record the current configuration's run: GOOD at twice the population's rate moves the factor up.
+    page.locator("#run-rate input").first.fill(repr(2 * population))
+    page.locator("#run-best-step input").first.fill("1200")
+    page.get_by_label("Good", exact=True).check()
+    page.locator("#run-notes textarea").first.fill("recorded in the browser")
+    page.locator("#run-record").click()
+    page.wait_for_selector("#runs-status:has-text('Recorded run')")
+    page.wait_for_selector("#runs-summary:has-text('6 runs')")
+    recorded_factor = float(page.locator("#runs-summary #lr-personal").get_attribute("data-factor"))
+    assert recorded_factor > factor
+    newest = newest_run(page)
+    assert newest[8] == "good" and newest[10] == "recorded in the browser" and float(newest[7]) == pytest.approx(2.0)
+
+    # Correct its outcome to overtrained: the factor falls back below.
+    choose_run(page, newest[0])
+    choose(page, "run-edit-outcome", "Overtrained (burned, rigid, artifacts)")
+    page.locator("#run-set-outcome").click()
+    page.wait_for_selector(f"#runs-status:has-text('Run {newest[0]} is now')")
+    page.wait_for_function(
+        "old => Number(document.querySelector('#runs-summary #lr-personal').dataset.factor) < old", arg=recorded_factor
+    )
+    assert newest_run(page)[8] == "overtrained"
+
+    # The chart plots every run by its outcome, and the band.
+    for outcome in ("overtrained", "undertrained", "good", "not judged", "your band"):
+        page.wait_for_selector(f"#runs-chart [aria-label*='outcome: {outcome}']")
+    assert page.locator("#runs-chart [aria-label*='outcome: good']").count() == 2
+    RUNS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.wait_for_function("() => document.querySelectorAll('.pending').length === 0")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(RUNS_SCREENSHOT), full_page=True)
+
+    # Delete it: back to the five runs of the import.
+    choose_run(page, newest[0])
+    page.locator("#run-delete").click()
+    page.wait_for_selector(f"#runs-status:has-text('Deleted run {newest[0]}')")
+    page.wait_for_selector("#runs-summary:has-text('5 runs')")
+    assert float(page.locator("#runs-summary #lr-personal").get_attribute("data-factor")) == pytest.approx(factor)
+    assert run_count(page) == 10
+
+    # Export: the same CSV the engine writes.
+    page.locator("#runs-export").click()
+    page.wait_for_selector("#runs-status:has-text('browser_runs_runs.csv')")
+    with page.expect_download() as download:
+        page.locator("#runs-file").click()
+    exported = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+    assert exported[0].endswith("learning_rate,outcome,best_step,notes") and len(exported) == 11
+
+
+def choose_run(page: Any, run_id: str) -> None:
+    """Pick a run in the dropdown by its id (the options read "ID: model, steps, rate")."""
+    box = page.locator("#run-id input").first
+    box.click()
+    box.fill(f"{run_id}:")
+    page.get_by_role("option").filter(has_text=f"{run_id}:").first.click()

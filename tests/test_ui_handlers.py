@@ -200,3 +200,32 @@ def test_engine_restart_under_a_running_page(tmp_path: Path) -> None:
         assert state["down"] is False and banner["visible"] is False
     finally:
         server.stop(0)
+
+
+def test_runs_handlers_record_refuse_and_summarize(web: Any, engine: RunningEngine) -> None:
+    ui.configure(engine.address)  # an earlier test may have pointed the page at an engine it stopped
+    web.predict(api_name="/load_page")  # the form's choices come from the catalog
+    status, rows, _chart, _ids, summary = web.predict("ui runs", -1e-4, "good", 0, "", *form(), api_name="/record_run")
+    assert "run.learning_rate: must be a finite number above 0" in text(status)
+    status, _rows, _chart, _ids, _summary = web.predict(
+        "ui runs", 1e-4, "good", 99_999, "", *form(), api_name="/record_run"
+    )
+    assert "run.best_step: must be a step of the run, from 1 to steps (2,000)" in text(status)
+    status, rows, _chart, _ids, summary = web.predict(
+        "ui runs", 2e-4, "undertrained", 0, "weak likeness", *form(), api_name="/record_run"
+    )
+    assert "Recorded run" in text(status) and "your runs: ×" in text(summary) and "1 run" in text(summary)
+    table = rows["data"] if isinstance(rows, dict) else rows
+    assert table[0][8] == "undertrained" and table[0][9] in ("", None) and table[0][10] == "weak likeness"
+    personal = calculate(engine_config())
+    assert float(re.search(r'data-factor="([^"]+)"', summary).group(1)) > 1.0  # type: ignore[union-attr]
+    assert personal.personal_runs == 0  # the engine alone knows no log
+    # The calculator learns from the log the page names (its last input; the default log when left out).
+    learned, *_ = web.predict(0, *form(), "ui runs", api_name="/recalculate")
+    population, *_ = web.predict(0, *form(), api_name="/recalculate")
+    assert 'data-runs="1"' in learned and 'data-runs="0"' in population
+    assert data_value(learned, "lr-recommended") > data_value(population, "lr-recommended")
+    fast, *_ = web.predict(0, *form(), "ui runs", api_name="/move_offset")
+    assert data_value(fast, "lr-recommended") == data_value(learned, "lr-recommended")
+    _rows, _chart, _ids, refused = web.predict("bad/log", *form(), api_name="/show_runs")
+    assert "log: must be 1–128 characters" in text(refused)

@@ -2,7 +2,13 @@
 import { app } from "../../scripts/app.js";
 import { ComfyWidgets } from "../../scripts/widgets.js";
 
-const LRTOOL_NODES = new Set(["LRToolRecommendLR", "LRToolEvaluateLR", "LRToolLoadProfile", "LRToolSaveProfile"]);
+const LRTOOL_NODES = new Set([
+  "LRToolRecommendLR",
+  "LRToolEvaluateLR",
+  "LRToolLoadProfile",
+  "LRToolSaveProfile",
+  "LRToolRecordRun",
+]);
 const SUMMARY = "lrtool_summary";
 
 function summaryWidget(node) {

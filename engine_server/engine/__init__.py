@@ -25,6 +25,7 @@ from ._calibrated import Evidence, Factor
 from ._cancel import stop_when
 from ._config import TrainingConfig
 from ._exceptions import Cancelled, ConfigError, FieldViolation, LRToolError
+from ._personal import LoggedRun, Outcome, check_run, model_family, personalize
 
 __all__ = [
     "CalculateRequest",
@@ -35,6 +36,8 @@ __all__ = [
     "Factor",
     "FieldViolation",
     "LRToolError",
+    "LoggedRun",
+    "Outcome",
     "Personalization",
     "ScheduleCurve",
     "ScoreCurve",
@@ -43,8 +46,11 @@ __all__ = [
     "calculate_batch",
     "catalog",
     "check_adjustment",
+    "check_run",
     "efficiency_band",
     "evaluate",
+    "model_family",
+    "personalize",
     "risk_band",
     "schedule_curve",
     "score_curve",

@@ -2,12 +2,26 @@ import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class Outcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    OUTCOME_UNSPECIFIED: _ClassVar[Outcome]
+    UNDERTRAINED: _ClassVar[Outcome]
+    GOOD: _ClassVar[Outcome]
+    OVERTRAINED: _ClassVar[Outcome]
+    DIVERGED: _ClassVar[Outcome]
+OUTCOME_UNSPECIFIED: Outcome
+UNDERTRAINED: Outcome
+GOOD: Outcome
+OVERTRAINED: Outcome
+DIVERGED: Outcome
 
 class TrainingConfig(_message.Message):
     __slots__ = ("model", "resolution", "steps", "images", "batch_size", "grad_accum", "rank", "alpha", "optimizer", "scheduler", "warmup_fraction", "warmup_steps", "objective", "formula", "trainer", "num_cycles", "power", "min_lr_ratio", "decay_steps", "timescale", "step_rules", "start_factor", "end_factor", "network", "repeats")
@@ -64,14 +78,18 @@ class TrainingConfig(_message.Message):
     def __init__(self, model: _Optional[str] = ..., resolution: _Optional[int] = ..., steps: _Optional[int] = ..., images: _Optional[int] = ..., batch_size: _Optional[int] = ..., grad_accum: _Optional[int] = ..., rank: _Optional[int] = ..., alpha: _Optional[float] = ..., optimizer: _Optional[str] = ..., scheduler: _Optional[str] = ..., warmup_fraction: _Optional[float] = ..., warmup_steps: _Optional[int] = ..., objective: _Optional[str] = ..., formula: _Optional[str] = ..., trainer: _Optional[str] = ..., num_cycles: _Optional[float] = ..., power: _Optional[float] = ..., min_lr_ratio: _Optional[float] = ..., decay_steps: _Optional[int] = ..., timescale: _Optional[int] = ..., step_rules: _Optional[str] = ..., start_factor: _Optional[float] = ..., end_factor: _Optional[float] = ..., network: _Optional[str] = ..., repeats: _Optional[int] = ...) -> None: ...
 
 class CalculateRequest(_message.Message):
-    __slots__ = ("config", "offset", "learning_rate")
+    __slots__ = ("config", "offset", "learning_rate", "run_log", "population_only")
     CONFIG_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
     LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
+    RUN_LOG_FIELD_NUMBER: _ClassVar[int]
+    POPULATION_ONLY_FIELD_NUMBER: _ClassVar[int]
     config: TrainingConfig
     offset: float
     learning_rate: float
-    def __init__(self, config: _Optional[_Union[TrainingConfig, _Mapping]] = ..., offset: _Optional[float] = ..., learning_rate: _Optional[float] = ...) -> None: ...
+    run_log: str
+    population_only: bool
+    def __init__(self, config: _Optional[_Union[TrainingConfig, _Mapping]] = ..., offset: _Optional[float] = ..., learning_rate: _Optional[float] = ..., run_log: _Optional[str] = ..., population_only: _Optional[bool] = ...) -> None: ...
 
 class Calculation(_message.Message):
     __slots__ = ("recommended_lr", "adjusted_lr", "offset", "target_energy", "delivered_energy", "energy_ratio", "deviation", "effective_batch", "exposure", "capacity", "resolution_scale", "scheduler_factor", "optimizer_modifier", "warmup_steps", "curvature_factor", "objective_sensitivity", "undershoot_k", "overshoot_k", "stability_score", "efficiency_score", "risk_band", "efficiency_band", "warnings", "evidence", "factors", "population_lr", "personal_factor", "personal_runs", "recommended_low", "recommended_high")
@@ -186,14 +204,18 @@ class CalculateBatchResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[Calculation, _Mapping]]] = ...) -> None: ...
 
 class GetCurvesRequest(_message.Message):
-    __slots__ = ("config", "offset", "points")
+    __slots__ = ("config", "offset", "points", "run_log", "population_only")
     CONFIG_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
     POINTS_FIELD_NUMBER: _ClassVar[int]
+    RUN_LOG_FIELD_NUMBER: _ClassVar[int]
+    POPULATION_ONLY_FIELD_NUMBER: _ClassVar[int]
     config: TrainingConfig
     offset: float
     points: int
-    def __init__(self, config: _Optional[_Union[TrainingConfig, _Mapping]] = ..., offset: _Optional[float] = ..., points: _Optional[int] = ...) -> None: ...
+    run_log: str
+    population_only: bool
+    def __init__(self, config: _Optional[_Union[TrainingConfig, _Mapping]] = ..., offset: _Optional[float] = ..., points: _Optional[int] = ..., run_log: _Optional[str] = ..., population_only: _Optional[bool] = ...) -> None: ...
 
 class Curves(_message.Message):
     __slots__ = ("steps", "multipliers", "offsets", "stability", "efficiency", "calculation")
@@ -582,6 +604,102 @@ class ExportTrainerConfigRequest(_message.Message):
     def __init__(self, content: _Optional[bytes] = ..., filename: _Optional[str] = ..., format: _Optional[str] = ..., learning_rate: _Optional[float] = ...) -> None: ...
 
 class ExportTrainerConfigResponse(_message.Message):
+    __slots__ = ("content", "filename")
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    content: bytes
+    filename: str
+    def __init__(self, content: _Optional[bytes] = ..., filename: _Optional[str] = ...) -> None: ...
+
+class Run(_message.Message):
+    __slots__ = ("id", "log", "config", "learning_rate", "outcome", "best_step", "notes", "loss", "recorded_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    LOG_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_FIELD_NUMBER: _ClassVar[int]
+    LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    BEST_STEP_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    LOSS_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    log: str
+    config: TrainingConfig
+    learning_rate: float
+    outcome: Outcome
+    best_step: int
+    notes: str
+    loss: _containers.RepeatedScalarFieldContainer[float]
+    recorded_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., log: _Optional[str] = ..., config: _Optional[_Union[TrainingConfig, _Mapping]] = ..., learning_rate: _Optional[float] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., best_step: _Optional[int] = ..., notes: _Optional[str] = ..., loss: _Optional[_Iterable[float]] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RecordRunRequest(_message.Message):
+    __slots__ = ("run",)
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    run: Run
+    def __init__(self, run: _Optional[_Union[Run, _Mapping]] = ...) -> None: ...
+
+class ListRunsRequest(_message.Message):
+    __slots__ = ("log", "model", "page_size", "page_token")
+    LOG_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    log: str
+    model: str
+    page_size: int
+    page_token: str
+    def __init__(self, log: _Optional[str] = ..., model: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListRunsResponse(_message.Message):
+    __slots__ = ("runs", "next_page_token")
+    RUNS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    runs: _containers.RepeatedCompositeFieldContainer[Run]
+    next_page_token: str
+    def __init__(self, runs: _Optional[_Iterable[_Union[Run, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class UpdateRunRequest(_message.Message):
+    __slots__ = ("run",)
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    run: Run
+    def __init__(self, run: _Optional[_Union[Run, _Mapping]] = ...) -> None: ...
+
+class DeleteRunRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class DeleteRunResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ImportRunsRequest(_message.Message):
+    __slots__ = ("log", "content", "filename", "base")
+    LOG_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    BASE_FIELD_NUMBER: _ClassVar[int]
+    log: str
+    content: bytes
+    filename: str
+    base: TrainingConfig
+    def __init__(self, log: _Optional[str] = ..., content: _Optional[bytes] = ..., filename: _Optional[str] = ..., base: _Optional[_Union[TrainingConfig, _Mapping]] = ...) -> None: ...
+
+class ImportRunsResponse(_message.Message):
+    __slots__ = ("runs",)
+    RUNS_FIELD_NUMBER: _ClassVar[int]
+    runs: _containers.RepeatedCompositeFieldContainer[Run]
+    def __init__(self, runs: _Optional[_Iterable[_Union[Run, _Mapping]]] = ...) -> None: ...
+
+class ExportRunsRequest(_message.Message):
+    __slots__ = ("log",)
+    LOG_FIELD_NUMBER: _ClassVar[int]
+    log: str
+    def __init__(self, log: _Optional[str] = ...) -> None: ...
+
+class ExportRunsResponse(_message.Message):
     __slots__ = ("content", "filename")
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     FILENAME_FIELD_NUMBER: _ClassVar[int]

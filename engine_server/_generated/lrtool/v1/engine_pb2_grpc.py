@@ -99,6 +99,36 @@ class LRToolEngineStub:
                 request_serializer=lrtool_dot_v1_dot_engine__pb2.ExportTrainerConfigRequest.SerializeToString,
                 response_deserializer=lrtool_dot_v1_dot_engine__pb2.ExportTrainerConfigResponse.FromString,
                 _registered_method=True)
+        self.RecordRun = channel.unary_unary(
+                '/lrtool.v1.LRToolEngine/RecordRun',
+                request_serializer=lrtool_dot_v1_dot_engine__pb2.RecordRunRequest.SerializeToString,
+                response_deserializer=lrtool_dot_v1_dot_engine__pb2.Run.FromString,
+                _registered_method=True)
+        self.ListRuns = channel.unary_unary(
+                '/lrtool.v1.LRToolEngine/ListRuns',
+                request_serializer=lrtool_dot_v1_dot_engine__pb2.ListRunsRequest.SerializeToString,
+                response_deserializer=lrtool_dot_v1_dot_engine__pb2.ListRunsResponse.FromString,
+                _registered_method=True)
+        self.UpdateRun = channel.unary_unary(
+                '/lrtool.v1.LRToolEngine/UpdateRun',
+                request_serializer=lrtool_dot_v1_dot_engine__pb2.UpdateRunRequest.SerializeToString,
+                response_deserializer=lrtool_dot_v1_dot_engine__pb2.Run.FromString,
+                _registered_method=True)
+        self.DeleteRun = channel.unary_unary(
+                '/lrtool.v1.LRToolEngine/DeleteRun',
+                request_serializer=lrtool_dot_v1_dot_engine__pb2.DeleteRunRequest.SerializeToString,
+                response_deserializer=lrtool_dot_v1_dot_engine__pb2.DeleteRunResponse.FromString,
+                _registered_method=True)
+        self.ImportRuns = channel.unary_unary(
+                '/lrtool.v1.LRToolEngine/ImportRuns',
+                request_serializer=lrtool_dot_v1_dot_engine__pb2.ImportRunsRequest.SerializeToString,
+                response_deserializer=lrtool_dot_v1_dot_engine__pb2.ImportRunsResponse.FromString,
+                _registered_method=True)
+        self.ExportRuns = channel.unary_unary(
+                '/lrtool.v1.LRToolEngine/ExportRuns',
+                request_serializer=lrtool_dot_v1_dot_engine__pb2.ExportRunsRequest.SerializeToString,
+                response_deserializer=lrtool_dot_v1_dot_engine__pb2.ExportRunsResponse.FromString,
+                _registered_method=True)
 
 
 class LRToolEngineServicer:
@@ -194,6 +224,45 @@ class LRToolEngineServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordRun(self, request, context):
+        """The run log: runs really trained and how they came out. Calculate learns from the
+        runs of its run_log (see docs/run-log.md).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRuns(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateRun(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteRun(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ImportRuns(self, request, context):
+        """A CSV tuning log, one run a row, recorded all together or not at all.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportRuns(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LRToolEngineServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -261,6 +330,36 @@ def add_LRToolEngineServicer_to_server(servicer, server):
                     servicer.ExportTrainerConfig,
                     request_deserializer=lrtool_dot_v1_dot_engine__pb2.ExportTrainerConfigRequest.FromString,
                     response_serializer=lrtool_dot_v1_dot_engine__pb2.ExportTrainerConfigResponse.SerializeToString,
+            ),
+            'RecordRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordRun,
+                    request_deserializer=lrtool_dot_v1_dot_engine__pb2.RecordRunRequest.FromString,
+                    response_serializer=lrtool_dot_v1_dot_engine__pb2.Run.SerializeToString,
+            ),
+            'ListRuns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRuns,
+                    request_deserializer=lrtool_dot_v1_dot_engine__pb2.ListRunsRequest.FromString,
+                    response_serializer=lrtool_dot_v1_dot_engine__pb2.ListRunsResponse.SerializeToString,
+            ),
+            'UpdateRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateRun,
+                    request_deserializer=lrtool_dot_v1_dot_engine__pb2.UpdateRunRequest.FromString,
+                    response_serializer=lrtool_dot_v1_dot_engine__pb2.Run.SerializeToString,
+            ),
+            'DeleteRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteRun,
+                    request_deserializer=lrtool_dot_v1_dot_engine__pb2.DeleteRunRequest.FromString,
+                    response_serializer=lrtool_dot_v1_dot_engine__pb2.DeleteRunResponse.SerializeToString,
+            ),
+            'ImportRuns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportRuns,
+                    request_deserializer=lrtool_dot_v1_dot_engine__pb2.ImportRunsRequest.FromString,
+                    response_serializer=lrtool_dot_v1_dot_engine__pb2.ImportRunsResponse.SerializeToString,
+            ),
+            'ExportRuns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportRuns,
+                    request_deserializer=lrtool_dot_v1_dot_engine__pb2.ExportRunsRequest.FromString,
+                    response_serializer=lrtool_dot_v1_dot_engine__pb2.ExportRunsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -614,6 +713,168 @@ class LRToolEngine:
             '/lrtool.v1.LRToolEngine/ExportTrainerConfig',
             lrtool_dot_v1_dot_engine__pb2.ExportTrainerConfigRequest.SerializeToString,
             lrtool_dot_v1_dot_engine__pb2.ExportTrainerConfigResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lrtool.v1.LRToolEngine/RecordRun',
+            lrtool_dot_v1_dot_engine__pb2.RecordRunRequest.SerializeToString,
+            lrtool_dot_v1_dot_engine__pb2.Run.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRuns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lrtool.v1.LRToolEngine/ListRuns',
+            lrtool_dot_v1_dot_engine__pb2.ListRunsRequest.SerializeToString,
+            lrtool_dot_v1_dot_engine__pb2.ListRunsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lrtool.v1.LRToolEngine/UpdateRun',
+            lrtool_dot_v1_dot_engine__pb2.UpdateRunRequest.SerializeToString,
+            lrtool_dot_v1_dot_engine__pb2.Run.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lrtool.v1.LRToolEngine/DeleteRun',
+            lrtool_dot_v1_dot_engine__pb2.DeleteRunRequest.SerializeToString,
+            lrtool_dot_v1_dot_engine__pb2.DeleteRunResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportRuns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lrtool.v1.LRToolEngine/ImportRuns',
+            lrtool_dot_v1_dot_engine__pb2.ImportRunsRequest.SerializeToString,
+            lrtool_dot_v1_dot_engine__pb2.ImportRunsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportRuns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lrtool.v1.LRToolEngine/ExportRuns',
+            lrtool_dot_v1_dot_engine__pb2.ExportRunsRequest.SerializeToString,
+            lrtool_dot_v1_dot_engine__pb2.ExportRunsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -12,7 +12,7 @@ Errors (google.rpc.Status):
                     FieldViolation per bad field, dotted paths such as
                     "config.steps" or "requests[17].config.alpha", and a message
                     that names the accepted range.
-  NOT_FOUND         unknown profile.
+  NOT_FOUND         unknown profile or run.
   ABORTED           version conflict on a compare-and-set; the message gives the
                     current version.
   ALREADY_EXISTS    create (expected_version 0) over an existing profile name.
@@ -84,6 +84,16 @@ class LRToolEngineStub:
     score every learning rate in the file; write a chosen rate back into the file.
     """
     ExportTrainerConfig: _grpc.UnaryUnaryMultiCallable[_engine_pb2.ExportTrainerConfigRequest, _engine_pb2.ExportTrainerConfigResponse]
+    RecordRun: _grpc.UnaryUnaryMultiCallable[_engine_pb2.RecordRunRequest, _engine_pb2.Run]
+    """The run log: runs really trained and how they came out. Calculate learns from the
+    runs of its run_log (see docs/run-log.md).
+    """
+    ListRuns: _grpc.UnaryUnaryMultiCallable[_engine_pb2.ListRunsRequest, _engine_pb2.ListRunsResponse]
+    UpdateRun: _grpc.UnaryUnaryMultiCallable[_engine_pb2.UpdateRunRequest, _engine_pb2.Run]
+    DeleteRun: _grpc.UnaryUnaryMultiCallable[_engine_pb2.DeleteRunRequest, _engine_pb2.DeleteRunResponse]
+    ImportRuns: _grpc.UnaryUnaryMultiCallable[_engine_pb2.ImportRunsRequest, _engine_pb2.ImportRunsResponse]
+    """A CSV tuning log, one run a row, recorded all together or not at all."""
+    ExportRuns: _grpc.UnaryUnaryMultiCallable[_engine_pb2.ExportRunsRequest, _engine_pb2.ExportRunsResponse]
 
 @_typing.type_check_only
 class LRToolEngineAsyncStub(LRToolEngineStub):
@@ -116,6 +126,16 @@ class LRToolEngineAsyncStub(LRToolEngineStub):
     score every learning rate in the file; write a chosen rate back into the file.
     """
     ExportTrainerConfig: _aio.UnaryUnaryMultiCallable[_engine_pb2.ExportTrainerConfigRequest, _engine_pb2.ExportTrainerConfigResponse]  # type: ignore[assignment]
+    RecordRun: _aio.UnaryUnaryMultiCallable[_engine_pb2.RecordRunRequest, _engine_pb2.Run]  # type: ignore[assignment]
+    """The run log: runs really trained and how they came out. Calculate learns from the
+    runs of its run_log (see docs/run-log.md).
+    """
+    ListRuns: _aio.UnaryUnaryMultiCallable[_engine_pb2.ListRunsRequest, _engine_pb2.ListRunsResponse]  # type: ignore[assignment]
+    UpdateRun: _aio.UnaryUnaryMultiCallable[_engine_pb2.UpdateRunRequest, _engine_pb2.Run]  # type: ignore[assignment]
+    DeleteRun: _aio.UnaryUnaryMultiCallable[_engine_pb2.DeleteRunRequest, _engine_pb2.DeleteRunResponse]  # type: ignore[assignment]
+    ImportRuns: _aio.UnaryUnaryMultiCallable[_engine_pb2.ImportRunsRequest, _engine_pb2.ImportRunsResponse]  # type: ignore[assignment]
+    """A CSV tuning log, one run a row, recorded all together or not at all."""
+    ExportRuns: _aio.UnaryUnaryMultiCallable[_engine_pb2.ExportRunsRequest, _engine_pb2.ExportRunsResponse]  # type: ignore[assignment]
 
 class LRToolEngineServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -223,5 +243,51 @@ class LRToolEngineServicer(metaclass=_abc_1.ABCMeta):
         request: _engine_pb2.ExportTrainerConfigRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_engine_pb2.ExportTrainerConfigResponse, _abc.Awaitable[_engine_pb2.ExportTrainerConfigResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RecordRun(
+        self,
+        request: _engine_pb2.RecordRunRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_engine_pb2.Run, _abc.Awaitable[_engine_pb2.Run]]:
+        """The run log: runs really trained and how they came out. Calculate learns from the
+        runs of its run_log (see docs/run-log.md).
+        """
+
+    @_abc_1.abstractmethod
+    def ListRuns(
+        self,
+        request: _engine_pb2.ListRunsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_engine_pb2.ListRunsResponse, _abc.Awaitable[_engine_pb2.ListRunsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def UpdateRun(
+        self,
+        request: _engine_pb2.UpdateRunRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_engine_pb2.Run, _abc.Awaitable[_engine_pb2.Run]]: ...
+
+    @_abc_1.abstractmethod
+    def DeleteRun(
+        self,
+        request: _engine_pb2.DeleteRunRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_engine_pb2.DeleteRunResponse, _abc.Awaitable[_engine_pb2.DeleteRunResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ImportRuns(
+        self,
+        request: _engine_pb2.ImportRunsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_engine_pb2.ImportRunsResponse, _abc.Awaitable[_engine_pb2.ImportRunsResponse]]:
+        """A CSV tuning log, one run a row, recorded all together or not at all."""
+
+    @_abc_1.abstractmethod
+    def ExportRuns(
+        self,
+        request: _engine_pb2.ExportRunsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_engine_pb2.ExportRunsResponse, _abc.Awaitable[_engine_pb2.ExportRunsResponse]]: ...
 
 def add_LRToolEngineServicer_to_server(servicer: LRToolEngineServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
