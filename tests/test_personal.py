@@ -18,6 +18,8 @@ from engine_server.engine import (
     model_family,
     personalize,
 )
+from engine_server.engine import _calibration_data as calibration_data
+from engine_server.engine._calculate import population as population_of
 from engine_server.engine._personal import MISJUDGED, OTHER_FAMILY_LOG_SD
 
 #: Seed 004's setup: SD1.5 at 512 px, 20 images, AdamW8bit, cosine with restarts.
@@ -50,7 +52,9 @@ def run_at(factor: float, outcome: Outcome, best_step: int | None = None, **chan
 
 def test_no_runs_is_the_population() -> None:
     personal = personalize(config(), [])
-    assert (personal.factor, personal.runs, personal.log_sd) == (1.0, 0, catalog.POPULATION_LOG_SD)
+    # The prior is the formula set's own spread around its recommendation (calibrated: measured on presets).
+    assert (personal.factor, personal.runs) == (1.0, 0)
+    assert personal.log_sd == population_of(config()).log_sd == calibration_data.RESIDUAL_LOG_SD
 
 
 def test_one_good_run_moves_toward_it_but_not_all_the_way() -> None:

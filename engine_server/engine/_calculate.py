@@ -68,11 +68,21 @@ class Calculation:
 @dataclass(frozen=True, slots=True)
 class Personalization:
     """What a run log says about a configuration: the factor on the population rate, the
-    number of runs behind it and the remaining uncertainty (1 sd of the natural log)."""
+    number of runs behind it and the remaining uncertainty (1 sd of the natural log). A
+    posterior that is not symmetric gives its 80 % band's edges as factors too."""
 
     factor: float
     runs: int
     log_sd: float
+    low_factor: float | None = None
+    high_factor: float | None = None
+
+    def band(self) -> tuple[float, float]:
+        """The 80 % band's edges as factors on the population rate."""
+        if self.low_factor is not None and self.high_factor is not None:
+            return self.low_factor, self.high_factor
+        half_band = math.exp(catalog.BAND_Z_80 * self.log_sd)
+        return self.factor / half_band, self.factor * half_band
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,6 +339,11 @@ def _evidence_warnings(recommendation: calibrated.Recommendation) -> tuple[str, 
     )
 
 
+def population(config: TrainingConfig) -> Personalization:
+    """No run log: factor 1 and the spread of the best rate around this formula set's recommendation."""
+    return _memoized_model(config).population
+
+
 def _memoized_model(config: TrainingConfig) -> _Model:
     """_model(config), computed once per configuration object (two threads may both compute it; same result)."""
     private: dict[str, Any] = config.__pydantic_private__  # type: ignore[assignment]
@@ -414,7 +429,7 @@ def _finish(
     """Every statistic at `offset` from the (personal) recommendation `model.recommended_lr × personal.factor`."""
     recommended_lr = model.recommended_lr * personal.factor
     target_energy = model.target_energy * personal.factor
-    half_band = math.exp(catalog.BAND_Z_80 * personal.log_sd)
+    low_factor, high_factor = personal.band()
     if model.parity_rounding:
         # LRTool 1.0 rebuilt the energy from the rate, rounding included.
         delivered_energy = model.delivered_energy(adjusted_lr)
@@ -456,8 +471,8 @@ def _finish(
         population_lr=model.recommended_lr,
         personal_factor=personal.factor,
         personal_runs=personal.runs,
-        recommended_low=recommended_lr / half_band,
-        recommended_high=recommended_lr * half_band,
+        recommended_low=model.recommended_lr * low_factor,
+        recommended_high=model.recommended_lr * high_factor,
         evidence=model.evidence,
         factors=model.factors,
     )

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _catalog as catalog
-from ._calculate import Personalization, calculate
+from ._calculate import Personalization, calculate, population
 from ._config import TrainingConfig, show_value
 from ._exceptions import ConfigError, FieldViolation
 
@@ -37,12 +37,15 @@ GOOD_LOG_TOLERANCE = 0.25
 #: How soft every judgement's edge is (in ln): a rate a little outside the tolerance may still
 #: be called GOOD, one a little under the best may be called UNDERTRAINED or GOOD.
 JUDGEMENT_LOG_SD = 0.2
+#: Checkpoints people keep in one run (one every tenth is usual): a best checkpoint stands for the
+#: best step give or take one such spacing.
+CHECKPOINTS_PER_RUN = 10
 #: DIVERGED: the rate was far above the best. LoRA training under Adam-type optimizers burns
 #: at 1.5–3× its best rate and blows up (noise, NaN loss) beyond about 3×.
 DIVERGED_LOG_MARGIN = math.log(3.0)
 #: A run of another model family says little about this one: its terms get this much more spread
 #: (in quadrature), so ten such runs weigh less than one of the family itself.
-OTHER_FAMILY_LOG_SD = 1.0
+OTHER_FAMILY_LOG_SD = 1.5
 #: The chance that an outcome was misjudged or had another cause (a bad seed, broken captions):
 #: no run can push θ arbitrarily far, and contradicting runs soften each other instead of
 #: cancelling to an overconfident middle.
@@ -51,7 +54,6 @@ MISJUDGED = 0.03
 BAND_QUANTILES = (0.1, 0.5, 0.9)
 
 _THETA = np.linspace(-THETA_LIMIT, THETA_LIMIT, THETA_POINTS)
-_POPULATION = Personalization(1.0, 0, catalog.POPULATION_LOG_SD)
 
 
 class Outcome(enum.Enum):
@@ -124,12 +126,13 @@ def personalize(config: TrainingConfig, runs: Iterable[LoggedRun]) -> Personaliz
     checkpoint say nothing. With no informative run the answer is the population itself
     (factor 1, the population's spread).
     """
+    prior = population(config)  # factor 1, with this formula set's own spread
     if not config.resolved.formula.uses_trainer:  # lrtool-1.0 reproduces LRTool 1.0: never personalized
-        return _POPULATION
+        return prior
     family = model_family(config)
     formula = config.formula
-    # Each outcome's terms as (x, spread) pairs, evaluated together on the grid below.
-    terms: dict[Outcome, list[tuple[float, float]]] = {}
+    # Each outcome's terms as (x, spread, tolerance) rows, evaluated together on the grid below.
+    terms: dict[Outcome, list[tuple[float, float, float]]] = {}
     own_runs = 0  # runs of this family: the count a person is shown
     for run in runs:
         evidence = _evidence(run, formula)
@@ -138,49 +141,66 @@ def personalize(config: TrainingConfig, runs: Iterable[LoggedRun]) -> Personaliz
         own = model_family(run.config) == family
         # Another family's runs are read with much softer edges: they say little about this one.
         spread = JUDGEMENT_LOG_SD if own else math.hypot(JUDGEMENT_LOG_SD, OTHER_FAMILY_LOG_SD)
-        for outcome, x in evidence:
-            terms.setdefault(outcome, []).append((x, spread))
+        for outcome, x, tolerance in evidence:
+            terms.setdefault(outcome, []).append((x, spread, tolerance))
         own_runs += own
     if not terms:
-        return _POPULATION
-    log_posterior = -0.5 * (_THETA / catalog.POPULATION_LOG_SD) ** 2
-    for outcome, pairs in terms.items():
-        # One row per term (x and spread as a column), one column per grid point.
-        x, spread = np.array(pairs).T[:, :, np.newaxis]
-        likelihood = _likelihood(outcome, x, spread)
+        return prior
+    log_posterior = -0.5 * (_THETA / prior.log_sd) ** 2
+    for outcome, rows in terms.items():
+        # One row per term (x, spread and tolerance as columns), one column per grid point.
+        x, spread, tolerance = np.array(rows).T[:, :, np.newaxis]
+        likelihood = _likelihood(outcome, x, spread, tolerance)
         log_posterior += np.log(MISJUDGED + (1.0 - MISJUDGED) * likelihood).sum(axis=0)
     posterior = np.exp(log_posterior - log_posterior.max())
     cumulative = np.cumsum(posterior)
     cumulative /= cumulative[-1]
     low, median, high = (float(np.interp(q, cumulative, _THETA)) for q in BAND_QUANTILES)
-    # The band is kept as a spread around the median: the 10th–90th percentile width in z units.
-    return Personalization(math.exp(median), own_runs, (high - low) / (2.0 * catalog.BAND_Z_80))
+    # The spread is the 10th–90th percentile width in z units; the band keeps the real edges.
+    return Personalization(
+        math.exp(median), own_runs, (high - low) / (2.0 * catalog.BAND_Z_80), math.exp(low), math.exp(high)
+    )
 
 
-def _evidence(run: LoggedRun, formula: str) -> list[tuple[Outcome, float]]:
-    """(outcome, x) terms of one run, x = ln(rate used / population rate of its configuration)."""
+def _evidence(run: LoggedRun, formula: str) -> list[tuple[Outcome, float, float]]:
+    """(outcome, x, tolerance) terms of one run, x = ln(rate used / population rate of its
+    configuration); tolerance is how far from x a GOOD rate may lie."""
     steps = run.config.steps
-    terms: list[tuple[Outcome, float]] = []
-    if run.best_step is not None and run.best_step < steps:
-        # The target was reached at best_step: the rate was right (GOOD) for a run that long.
-        population = _population_lr(run.config, formula, run.best_step)
-        if population is not None:
-            terms.append((Outcome.GOOD, math.log(run.learning_rate / population)))
-    if run.outcome is not Outcome.UNSPECIFIED:
-        population = _population_lr(run.config, formula, steps)
-        if population is not None:
-            terms.append((run.outcome, math.log(run.learning_rate / population)))
+    terms: list[tuple[Outcome, float, float]] = []
+    reached_early = run.best_step is not None and run.best_step < steps
+    if run.best_step is not None and reached_early:
+        # The target was reached at best_step, give or take a checkpoint: the rate was right
+        # (GOOD) for a run about that long. A best checkpoint within the first spacing may have
+        # come after the target was passed: it says only that the rate was at least that high.
+        spacing = max(1, steps // CHECKPOINTS_PER_RUN)
+        shortest = _population_lr(run.config, formula, max(1, run.best_step - spacing))
+        longest = _population_lr(run.config, formula, min(steps, run.best_step + spacing))
+        if shortest is not None and longest is not None:
+            low, high = math.log(run.learning_rate / shortest), math.log(run.learning_rate / longest)
+            if run.best_step <= spacing:
+                terms.append((Outcome.OVERTRAINED, high + GOOD_LOG_TOLERANCE, GOOD_LOG_TOLERANCE))
+            else:
+                terms.append((Outcome.GOOD, (low + high) / 2.0, GOOD_LOG_TOLERANCE + abs(high - low) / 2.0))
+    # A best checkpoint before the end means the full run went past the target: only an outcome
+    # that says so (OVERTRAINED, DIVERGED) adds to it; GOOD or UNDERTRAINED there describe the
+    # final checkpoint against a worse one and would pull the other way.
+    agrees = not reached_early or run.outcome in (Outcome.OVERTRAINED, Outcome.DIVERGED)
+    if run.outcome is not Outcome.UNSPECIFIED and agrees:
+        population_rate = _population_lr(run.config, formula, steps)
+        if population_rate is not None:
+            terms.append((run.outcome, math.log(run.learning_rate / population_rate), GOOD_LOG_TOLERANCE))
     return terms
 
 
 def _likelihood(
-    outcome: Outcome, x: npt.NDArray[np.float64], spread: npt.NDArray[np.float64]
+    outcome: Outcome,
+    x: npt.NDArray[np.float64],
+    spread: npt.NDArray[np.float64],
+    tolerance: npt.NDArray[np.float64],
 ) -> npt.NDArray[np.float64]:
     """P(outcome | θ) on the grid (one row per term), for runs whose rates stood at x against the population."""
     if outcome is Outcome.GOOD:  # within the tolerance of x, either side
-        return _normal_cdf((_THETA - x + GOOD_LOG_TOLERANCE) / spread) - _normal_cdf(
-            (_THETA - x - GOOD_LOG_TOLERANCE) / spread
-        )
+        return _normal_cdf((_THETA - x + tolerance) / spread) - _normal_cdf((_THETA - x - tolerance) / spread)
     if outcome is Outcome.UNDERTRAINED:  # the best rate is above the one used: θ > x
         return _normal_cdf((_THETA - x) / spread)
     if outcome is Outcome.OVERTRAINED:  # below it: θ < x
