@@ -54,6 +54,17 @@ def objective_options(catalog: pb.Catalog) -> list[str]:
     return [objective.display_name for objective in catalog.objectives]
 
 
+def network_options(catalog: pb.Catalog) -> list[str]:
+    return [network.display_name for network in catalog.networks]
+
+
+def default_network(catalog: pb.Catalog) -> str:
+    for network in catalog.networks:
+        if network.id == catalog.default_network:
+            return network.display_name
+    return catalog.networks[0].display_name
+
+
 def trainer_options(catalog: pb.Catalog) -> list[str]:
     return [trainer.id for trainer in catalog.trainers]
 

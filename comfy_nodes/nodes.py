@@ -14,6 +14,7 @@ from typing import Any, TypedDict
 
 from google.protobuf.message import Message
 
+from engine_server import presenting
 from engine_server._generated.lrtool.v1 import engine_pb2 as pb
 from engine_server.client import LRToolClient, LRToolClientError, ProfileAlreadyExists, ProfileNotFound
 
@@ -200,6 +201,11 @@ def configuration_inputs(catalog: pb.Catalog) -> InputTypes:
     optional: dict[str, InputSpec] = {"warmup_steps": warmup_steps}
     for parameter in schedule_parameters(catalog):
         optional[parameter.name] = _parameter_input(catalog, parameter)
+    # Optional and last, so that workflows saved before they existed still load.
+    optional["network"] = _combo(
+        cat.network_options(catalog), cat.default_network(catalog), _tooltip(catalog, "network")
+    )
+    optional["repeats"] = _number(catalog, "repeats", 1, _tooltip(catalog, "repeats"))
     return {"required": required, "optional": optional}
 
 
@@ -219,6 +225,8 @@ _CONFIG_FIELDS = (
     "objective",
     "formula",
     "trainer",
+    "network",
+    "repeats",
 )
 
 
@@ -307,11 +315,18 @@ def report_text(settings: Settings, outcome: Outcome, header: str = "") -> str:
         f"run: {config.get('steps')} steps × batch {config.get('batch_size', 1)} × accumulation "
         f"{config.get('grad_accum', 1)} (effective batch {calc.effective_batch:.2f}) on {config.get('images')} images"
         f" at {config.get('resolution')} px; rank {config.get('rank')}, alpha {config.get('alpha')}; {warmup}",
-        f"energy: target {calc.target_energy:.4e}, delivered {scored.delivered_energy:.4e}"
-        f" (ratio {scored.energy_ratio:.3f})",
-        f"factors: exposure {calc.exposure:.4g} · capacity {calc.capacity:.4g} · resolution {calc.resolution_scale:.4g}"
-        f" · schedule {calc.scheduler_factor:.4g} · optimizer {calc.optimizer_modifier:.4g}",
     ]
+    reasons = presenting.reasons_text(calc)
+    if reasons:  # the calibrated formula set explains itself factor by factor
+        lines.append(reasons)
+    else:
+        lines += [
+            f"energy: target {calc.target_energy:.4e}, delivered {scored.delivered_energy:.4e}"
+            f" (ratio {scored.energy_ratio:.3f})",
+            f"factors: exposure {calc.exposure:.4g} · capacity {calc.capacity:.4g}"
+            f" · resolution {calc.resolution_scale:.4g} · schedule {calc.scheduler_factor:.4g}"
+            f" · optimizer {calc.optimizer_modifier:.4g}",
+        ]
     lines += [f"warning: {warning}" for warning in calc.warnings]
     lines += list(outcome.notes)
     return "\n".join(lines)

@@ -152,6 +152,7 @@ def catalog_to_proto() -> pb.Catalog:
                 arch=model.arch.id if model.arch else "",
                 fragility=model.arch.fragility if model.arch else 0.0,
                 resolution_exponent=model.arch.resolution_exponent if model.arch else 0.0,
+                family=model.family_id,
             )
             for model in catalog.MODELS
         ],
@@ -165,7 +166,9 @@ def catalog_to_proto() -> pb.Catalog:
             for arch in catalog.ARCHITECTURES
         ],
         optimizers=[
-            pb.OptimizerInfo(id=o.id, display_name=o.display_name, aliases=o.aliases, modifier=o.modifier or 0.0)
+            pb.OptimizerInfo(
+                id=o.id, display_name=o.display_name, aliases=o.aliases, modifier=o.modifier or 0.0, family=o.family
+            )
             for o in catalog.OPTIMIZERS
         ],
         objectives=[
@@ -207,6 +210,11 @@ def catalog_to_proto() -> pb.Catalog:
         ],
         input_ranges=[_range_to_proto(field, accepted) for field, accepted in catalog.INPUT_RANGES.items()],
         field_help=[pb.FieldHelp(field=field, help=text) for field, text in catalog.FIELD_HELP.items()],
+        networks=[
+            pb.NetworkInfo(id=n.id, display_name=n.display_name, aliases=n.aliases, description=n.description)
+            for n in catalog.NETWORKS
+        ],
+        default_network=catalog.DEFAULT_NETWORK,
         default_formula=catalog.DEFAULT_FORMULA,
         default_trainer=catalog.DEFAULT_TRAINER,
         bands=pb.Bands(

@@ -238,7 +238,7 @@ class GetCatalogRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Catalog(_message.Message):
-    __slots__ = ("models", "architectures", "optimizers", "objectives", "trainers", "formula_sets", "input_ranges", "field_help", "default_formula", "default_trainer", "bands")
+    __slots__ = ("models", "architectures", "optimizers", "objectives", "trainers", "formula_sets", "input_ranges", "field_help", "default_formula", "default_trainer", "bands", "networks", "default_network")
     MODELS_FIELD_NUMBER: _ClassVar[int]
     ARCHITECTURES_FIELD_NUMBER: _ClassVar[int]
     OPTIMIZERS_FIELD_NUMBER: _ClassVar[int]
@@ -250,6 +250,8 @@ class Catalog(_message.Message):
     DEFAULT_FORMULA_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_TRAINER_FIELD_NUMBER: _ClassVar[int]
     BANDS_FIELD_NUMBER: _ClassVar[int]
+    NETWORKS_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_NETWORK_FIELD_NUMBER: _ClassVar[int]
     models: _containers.RepeatedCompositeFieldContainer[ModelInfo]
     architectures: _containers.RepeatedCompositeFieldContainer[ArchitectureInfo]
     optimizers: _containers.RepeatedCompositeFieldContainer[OptimizerInfo]
@@ -261,10 +263,24 @@ class Catalog(_message.Message):
     default_formula: str
     default_trainer: str
     bands: Bands
-    def __init__(self, models: _Optional[_Iterable[_Union[ModelInfo, _Mapping]]] = ..., architectures: _Optional[_Iterable[_Union[ArchitectureInfo, _Mapping]]] = ..., optimizers: _Optional[_Iterable[_Union[OptimizerInfo, _Mapping]]] = ..., objectives: _Optional[_Iterable[_Union[ObjectiveInfo, _Mapping]]] = ..., trainers: _Optional[_Iterable[_Union[TrainerInfo, _Mapping]]] = ..., formula_sets: _Optional[_Iterable[_Union[FormulaSetInfo, _Mapping]]] = ..., input_ranges: _Optional[_Iterable[_Union[InputRange, _Mapping]]] = ..., field_help: _Optional[_Iterable[_Union[FieldHelp, _Mapping]]] = ..., default_formula: _Optional[str] = ..., default_trainer: _Optional[str] = ..., bands: _Optional[_Union[Bands, _Mapping]] = ...) -> None: ...
+    networks: _containers.RepeatedCompositeFieldContainer[NetworkInfo]
+    default_network: str
+    def __init__(self, models: _Optional[_Iterable[_Union[ModelInfo, _Mapping]]] = ..., architectures: _Optional[_Iterable[_Union[ArchitectureInfo, _Mapping]]] = ..., optimizers: _Optional[_Iterable[_Union[OptimizerInfo, _Mapping]]] = ..., objectives: _Optional[_Iterable[_Union[ObjectiveInfo, _Mapping]]] = ..., trainers: _Optional[_Iterable[_Union[TrainerInfo, _Mapping]]] = ..., formula_sets: _Optional[_Iterable[_Union[FormulaSetInfo, _Mapping]]] = ..., input_ranges: _Optional[_Iterable[_Union[InputRange, _Mapping]]] = ..., field_help: _Optional[_Iterable[_Union[FieldHelp, _Mapping]]] = ..., default_formula: _Optional[str] = ..., default_trainer: _Optional[str] = ..., bands: _Optional[_Union[Bands, _Mapping]] = ..., networks: _Optional[_Iterable[_Union[NetworkInfo, _Mapping]]] = ..., default_network: _Optional[str] = ...) -> None: ...
+
+class NetworkInfo(_message.Message):
+    __slots__ = ("id", "display_name", "aliases", "description")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
+    ALIASES_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    display_name: str
+    aliases: _containers.RepeatedScalarFieldContainer[str]
+    description: str
+    def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ..., description: _Optional[str] = ...) -> None: ...
 
 class ModelInfo(_message.Message):
-    __slots__ = ("id", "display_name", "aliases", "native_resolution", "base_energy", "arch", "fragility", "resolution_exponent")
+    __slots__ = ("id", "display_name", "aliases", "native_resolution", "base_energy", "arch", "fragility", "resolution_exponent", "family")
     ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     ALIASES_FIELD_NUMBER: _ClassVar[int]
@@ -273,6 +289,7 @@ class ModelInfo(_message.Message):
     ARCH_FIELD_NUMBER: _ClassVar[int]
     FRAGILITY_FIELD_NUMBER: _ClassVar[int]
     RESOLUTION_EXPONENT_FIELD_NUMBER: _ClassVar[int]
+    FAMILY_FIELD_NUMBER: _ClassVar[int]
     id: str
     display_name: str
     aliases: _containers.RepeatedScalarFieldContainer[str]
@@ -281,7 +298,8 @@ class ModelInfo(_message.Message):
     arch: str
     fragility: float
     resolution_exponent: float
-    def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ..., native_resolution: _Optional[int] = ..., base_energy: _Optional[float] = ..., arch: _Optional[str] = ..., fragility: _Optional[float] = ..., resolution_exponent: _Optional[float] = ...) -> None: ...
+    family: str
+    def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ..., native_resolution: _Optional[int] = ..., base_energy: _Optional[float] = ..., arch: _Optional[str] = ..., fragility: _Optional[float] = ..., resolution_exponent: _Optional[float] = ..., family: _Optional[str] = ...) -> None: ...
 
 class ArchitectureInfo(_message.Message):
     __slots__ = ("id", "display_name", "fragility", "resolution_exponent")
@@ -296,16 +314,18 @@ class ArchitectureInfo(_message.Message):
     def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., fragility: _Optional[float] = ..., resolution_exponent: _Optional[float] = ...) -> None: ...
 
 class OptimizerInfo(_message.Message):
-    __slots__ = ("id", "display_name", "aliases", "modifier")
+    __slots__ = ("id", "display_name", "aliases", "modifier", "family")
     ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     ALIASES_FIELD_NUMBER: _ClassVar[int]
     MODIFIER_FIELD_NUMBER: _ClassVar[int]
+    FAMILY_FIELD_NUMBER: _ClassVar[int]
     id: str
     display_name: str
     aliases: _containers.RepeatedScalarFieldContainer[str]
     modifier: float
-    def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ..., modifier: _Optional[float] = ...) -> None: ...
+    family: str
+    def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ..., modifier: _Optional[float] = ..., family: _Optional[str] = ...) -> None: ...
 
 class ObjectiveInfo(_message.Message):
     __slots__ = ("id", "display_name", "aliases", "energy_modifier", "overshoot_sensitivity")
