@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from engine_server import presenting
 from engine_server.client import Violation
 
 #: The statistics table, in LRTool 1.0's order, with what each one means.
@@ -305,3 +306,116 @@ document.addEventListener("dblclick", (event) => {
 });
 </script>
 """
+
+
+# --- Evidence band and reasons (formula set calibrated) ---------------------------------------
+
+_CHART_WIDTH, _CHART_MARGIN = 640, 24
+#: Rows of the chart (y of each band's centre line) and the band heights.
+_EVIDENCE_ROW, _BAND_ROW, _AXIS_ROW, _CHART_HEIGHT = 34, 78, 104, 124
+
+
+def _log_position(value: float, low: float, high: float) -> float:
+    share = (math.log10(value) - math.log10(low)) / (math.log10(high) - math.log10(low))
+    return _CHART_MARGIN + min(1.0, max(0.0, share)) * (_CHART_WIDTH - 2 * _CHART_MARGIN)
+
+
+def _ticks(low: float, high: float) -> list[float]:
+    """1, 2 and 5 times each power of ten inside the axis."""
+    ticks = []
+    for exponent in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1):
+        ticks += [mantissa * 10.0**exponent for mantissa in (1, 2, 5)]
+    return [tick for tick in ticks if low <= tick <= high]
+
+
+def evidence_chart(calculation: Any) -> str:
+    """The recommendation, your rate and the 80 % band on a log-rate axis, over what public
+    presets of the same setup use (10th–90th and 25th–75th percentiles, median)."""
+    evidence = calculation.evidence if presenting.has_evidence(calculation) else None
+    shown = [
+        calculation.recommended_lr,
+        calculation.adjusted_lr,
+        calculation.recommended_low,
+        calculation.recommended_high,
+    ]
+    if evidence is not None:
+        shown += [evidence.p10, evidence.p90]
+    shown = [value for value in shown if value > 0]
+    if not shown:
+        return ""
+    low, high = min(shown) / 1.6, max(shown) * 1.6
+
+    def x(value: float) -> float:
+        return _log_position(value, low, high)
+
+    parts = [
+        f'<svg class="lrtool-evidence-chart" viewBox="0 0 {_CHART_WIDTH} {_CHART_HEIGHT}" role="img"'
+        ' aria-label="learning rate on a log axis: the recommendation, your rate, the 80 % band and the presets"'
+        ' xmlns="http://www.w3.org/2000/svg" font-size="11" font-family="sans-serif">'
+    ]
+    if evidence is not None:
+        label = f"{evidence.count} public presets: {evidence.family}, {evidence.optimizer_family}, {evidence.network}"
+        parts.append(
+            f'<rect class="evidence-p10-p90" x="{x(evidence.p10):.1f}" y="{_EVIDENCE_ROW - 9}"'
+            f' width="{max(2.0, x(evidence.p90) - x(evidence.p10)):.1f}" height="18" fill="#c6dafc"/>'
+            f'<rect class="evidence-p25-p75" x="{x(evidence.p25):.1f}" y="{_EVIDENCE_ROW - 9}"'
+            f' width="{max(2.0, x(evidence.p75) - x(evidence.p25)):.1f}" height="18" fill="#8ab4f8"/>'
+            f'<line x1="{x(evidence.p50):.1f}" x2="{x(evidence.p50):.1f}" y1="{_EVIDENCE_ROW - 11}"'
+            f' y2="{_EVIDENCE_ROW + 11}" stroke="#174ea6" stroke-width="2"/>'
+            f'<text x="{_CHART_MARGIN}" y="{_EVIDENCE_ROW - 14}" fill="#174ea6">'
+            f"{html.escape(label)}</text>"
+        )
+    parts.append(
+        f'<rect class="recommended-band" x="{x(calculation.recommended_low):.1f}" y="{_BAND_ROW - 6}"'
+        f' width="{max(2.0, x(calculation.recommended_high) - x(calculation.recommended_low)):.1f}" height="12"'
+        ' fill="#ceead6"/>'
+        f'<text x="{_CHART_MARGIN}" y="{_BAND_ROW - 10}" fill="#137333">80 % band of the best rate for this run</text>'
+    )
+    for value, label, colour, element in (
+        (calculation.recommended_lr, "recommended", "#137333", "marker-recommended"),
+        (calculation.adjusted_lr, "your rate", "#c5221f", "marker-yours"),
+    ):
+        parts.append(
+            f'<g class="{element}" data-value="{value!r}"><line x1="{x(value):.1f}" x2="{x(value):.1f}"'
+            f' y1="{_EVIDENCE_ROW - 12}" y2="{_BAND_ROW + 8}" stroke="{colour}" stroke-width="2"/>'
+            f'<text x="{x(value) + 3:.1f}" y="{_BAND_ROW + 18 if element == "marker-yours" else _BAND_ROW + 8}"'
+            f' fill="{colour}">{label}</text></g>'
+        )
+    parts.append(
+        f'<line x1="{_CHART_MARGIN}" x2="{_CHART_WIDTH - _CHART_MARGIN}" y1="{_AXIS_ROW}" y2="{_AXIS_ROW}"'
+        ' stroke="#5f6368"/>'
+    )
+    for tick in _ticks(low, high):
+        parts.append(
+            f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{_AXIS_ROW}" y2="{_AXIS_ROW + 4}" stroke="#5f6368"/>'
+            f'<text x="{x(tick) - 12:.1f}" y="{_AXIS_ROW + 16}" fill="#3c4043">{tick:.0e}</text>'
+        )
+    parts.append("</svg>")
+    summary = presenting.evidence_summary(calculation) or "No public presets to compare with for this formula set."
+    sources = (
+        f'<div class="lrtool-sources">sources: {html.escape(", ".join(evidence.sources))}</div>' if evidence else ""
+    )
+    return (
+        f'<div class="lrtool-evidence" id="evidence">{"".join(parts)}'
+        f'<div class="lrtool-evidence-summary">{html.escape(summary)}</div>{sources}</div>'
+    )
+
+
+def reasons_table(calculation: Any) -> str:
+    """Why this rate: each factor's multiplier, the input it comes from, and what it means."""
+    rows = presenting.factor_rows(calculation)
+    if not rows:
+        return (
+            '<p class="lrtool-reasons" id="reasons">This formula set explains its rate with the statistics'
+            " below (energy model); choose the calibrated formula set for reasons in words.</p>"
+        )
+    body = "".join(
+        f'<tr data-factor="{html.escape(row.name)}"><th scope="row">{html.escape(row.name)}</th>'
+        f'<td class="num">{html.escape(row.multiplier)}</td><td>{html.escape(row.value)}</td>'
+        f"<td>{html.escape(row.explanation)}</td></tr>"
+        for row in rows
+    )
+    return (
+        '<table class="lrtool-reasons" id="reasons"><thead><tr><th>factor</th><th>×</th><th>your input</th>'
+        f"<th>why</th></tr></thead><tbody>{body}</tbody></table>"
+    )

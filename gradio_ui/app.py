@@ -88,10 +88,12 @@ FORM_FIELDS: tuple[tuple[str, str], ...] = (
     ("resolution", "int"),
     ("steps", "int"),
     ("images", "int"),
+    ("repeats", "int"),
     ("batch_size", "int"),
     ("grad_accum", "int"),
     ("rank", "int"),
     ("alpha", "float"),
+    ("network", "choice"),
     ("optimizer", "choice"),
     ("formula", "choice"),
     ("trainer", "choice"),
@@ -120,12 +122,14 @@ STARTING_VALUES: dict[str, Any] = {
     "resolution": 1024,
     "steps": 2000,
     "images": 40,
+    "repeats": 1,
     "batch_size": 1,
     "grad_accum": 1,
     "rank": 32,
     "alpha": 16.0,
+    "network": "lora",
     "optimizer": "adamw_8bit",
-    "formula": "energy",
+    "formula": "calibrated",
     "trainer": "huggingface",
     "scheduler": "cosine",
     "warmup_mode": WARMUP_PERCENT,
@@ -187,6 +191,8 @@ def form_from_config(config: pb.TrainingConfig) -> list[Any]:
     """Form values showing a stored configuration."""
     values: dict[str, Any] = {name: getattr(config, name) for name, _ in FORM_FIELDS if hasattr(config, name)}
     values["formula"] = config.formula or ENGINE.catalog().default_formula
+    values["network"] = config.network or ENGINE.catalog().default_network
+    values["repeats"] = config.repeats if config.HasField("repeats") else 1
     values["trainer"] = config.trainer or ENGINE.catalog().default_trainer
     warmup = config.WhichOneof("warmup")
     if warmup == "warmup_steps":
@@ -211,6 +217,8 @@ class Outcome:
     statistics: str
     score_plot: Any
     schedule_plot: Any
+    evidence: str
+    reasons: str
     banner: Any
 
 
@@ -229,9 +237,9 @@ def recalculate(offset_percent: float, *values: Any) -> tuple[Any, ...]:
         config = config_from_form(form)
         curves = ENGINE.client.get_curves(config, offset=offset_percent / 100.0, points=201, run_log=run_log)
     except EngineUnavailable as error:
-        return (gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), _banner_for(error))
+        return (*(gr.skip(),) * len(RESULT_FIELDS), _banner_for(error))
     except InvalidArgument as error:
-        return (views.problems(error.violations, error.message), "", "", None, None, _banner_hidden())
+        return (views.problems(error.violations, error.message), "", "", None, None, "", "", _banner_hidden())
     calculation = curves.calculation
     return (
         views.result_card(calculation),
@@ -239,6 +247,8 @@ def recalculate(offset_percent: float, *values: Any) -> tuple[Any, ...]:
         views.statistics_table(calculation),
         views.score_frame(curves, calculation.offset),
         views.schedule_frame(curves, calculation.adjusted_lr),
+        views.evidence_chart(calculation),
+        views.reasons_table(calculation),
         _banner_hidden(),
     )
 
@@ -249,10 +259,15 @@ def move_offset(offset_percent: float, *values: Any) -> tuple[Any, ...]:
     try:
         calculation = ENGINE.client.calculate(config_from_form(form), offset=offset_percent / 100.0, run_log=run_log)
     except EngineUnavailable as error:
-        return (gr.skip(), gr.skip(), _banner_for(error))
+        return (gr.skip(), gr.skip(), gr.skip(), _banner_for(error))
     except InvalidArgument as error:
-        return (views.problems(error.violations, error.message), "", _banner_hidden())
-    return (views.result_card(calculation), views.statistics_table(calculation), _banner_hidden())
+        return (views.problems(error.violations, error.message), "", "", _banner_hidden())
+    return (
+        views.result_card(calculation),
+        views.statistics_table(calculation),
+        views.evidence_chart(calculation),
+        _banner_hidden(),
+    )
 
 
 def evaluate_rate(learning_rate: float | None, *values: Any) -> str:
@@ -725,6 +740,7 @@ def _choice_updates(catalog: pb.Catalog, values: dict[str, Any]) -> list[Any]:
         "optimizer": [(o.display_name, o.id) for o in catalog.optimizers],
         "objective": [(o.display_name, o.id) for o in catalog.objectives],
         "formula": [(f.display_name, f.id) for f in catalog.formula_sets],
+        "network": [(n.display_name, n.id) for n in catalog.networks],
         "trainer": [(t.display_name, t.id) for t in catalog.trainers],
         "scheduler": [(s.display_name, s.id) for s in _schedules(catalog, values["formula"], values["trainer"])],
     }
@@ -793,7 +809,7 @@ def watch_engine(state: dict[str, bool], offset: float, *values: Any) -> tuple[A
 
 #: Outputs the page load sets (after the state and the banner), and the result outputs.
 PAGE_FIELDS = ("offset", "notes", "profile_status", *(name for name, _ in ALL_FIELDS), "profiles")
-RESULT_FIELDS = ("card", "warnings", "statistics", "score_plot", "schedule_plot")
+RESULT_FIELDS = ("card", "warnings", "statistics", "score_plot", "schedule_plot", "evidence", "reasons")
 
 
 # --- Layout -----------------------------------------------------------------------------------
@@ -809,8 +825,8 @@ def build_demo() -> gr.Blocks:
     with gr.Blocks(title="LRTool") as demo:
         banner = gr.HTML(visible=False, elem_id="engine-banner")
         gr.Markdown(
-            "# LRTool\nLearning rates for diffusion LoRA training, from an analytic energy model. "
-            "Fill in your run; the recommended rate and how risky your rate is update as you type."
+            "# LRTool\nLearning rates for diffusion LoRA training, fitted to public presets and explained factor by"
+            " factor. Fill in your run; the recommended rate and how risky your rate is update as you type."
         )
         with gr.Tabs():
             with gr.Tab("Calculator", id="calculator"), gr.Row(equal_height=False):
@@ -838,7 +854,8 @@ def build_demo() -> gr.Blocks:
                         objective = gr.Radio(label="Objective", elem_id="field-objective")
                         with gr.Row():
                             resolution = _number("resolution", "Resolution (px)", 0)
-                            images = _number("images", "Images", 0)
+                            images = _number("images", "Images (distinct)", 0)
+                            repeats = _number("repeats", "Repeats", 0)
                         with gr.Row():
                             steps = _number("steps", "Steps", 0)
                             batch_size = _number("batch_size", "Batch size", 0)
@@ -846,6 +863,7 @@ def build_demo() -> gr.Blocks:
                         with gr.Row():
                             rank = _number("rank", "Rank (network_dim)", 0)
                             alpha = _number("alpha", "Alpha (network_alpha)", None)
+                            network = gr.Dropdown(label="Network", elem_id="field-network")
                         optimizer = gr.Dropdown(label="Optimizer", elem_id="field-optimizer")
                     with gr.Group():
                         formula = gr.Radio(label="Formula set", elem_id="field-formula")
@@ -895,6 +913,9 @@ def build_demo() -> gr.Blocks:
                         evaluate = gr.Button("Score it", elem_id="evaluate", scale=1)
                     evaluation = gr.HTML(elem_id="evaluation")
                     warnings = gr.HTML(elem_id="warnings-box")
+                    evidence = gr.HTML(elem_id="evidence-box")
+                    with gr.Accordion("Why this rate", open=True, elem_id="reasons-accordion"):
+                        reasons = gr.HTML(elem_id="reasons-box")
                     score_plot = gr.LinePlot(
                         x="offset (%)",
                         y="score",
@@ -1020,13 +1041,13 @@ def build_demo() -> gr.Blocks:
                 profile_status = gr.HTML(elem_id="profile-status")
 
         form: list[Any] = [
-            model, resolution, steps, images, batch_size, grad_accum, rank, alpha, optimizer, formula, trainer,
-            scheduler, warmup_mode, warmup_value, objective, num_cycles, power, min_lr_ratio, decay_steps, timescale,
-            step_rules, start_factor, end_factor,
+            model, resolution, steps, images, repeats, batch_size, grad_accum, rank, alpha, network, optimizer,
+            formula, trainer, scheduler, warmup_mode, warmup_value, objective, num_cycles, power, min_lr_ratio,
+            decay_steps, timescale, step_rules, start_factor, end_factor,
         ]  # fmt: skip
         parameters = [num_cycles, power, min_lr_ratio, decay_steps, timescale, step_rules, start_factor, end_factor]
-        outputs = [card, warnings, statistics, score_plot, schedule_plot, banner]
-        fast_outputs = [card, statistics, banner]
+        outputs = [card, warnings, statistics, score_plot, schedule_plot, evidence, reasons, banner]
+        fast_outputs = [card, statistics, evidence, banner]
 
         # Registered first so that the public endpoint keeps the plain name "recalculate".
         offset.release(

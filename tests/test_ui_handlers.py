@@ -70,16 +70,24 @@ def data_value(html: str, element: str) -> float:
     return float(found.group(1))
 
 
+def shown(outputs: Any) -> dict[str, Any]:
+    """The result outputs by name (a page load's end with them; a recalculation's add the banner)."""
+    names = (*ui.RESULT_FIELDS, "banner")
+    if len(outputs) != len(names):
+        return dict(zip(ui.RESULT_FIELDS, outputs[-len(ui.RESULT_FIELDS) :], strict=True))
+    return dict(zip(names, outputs, strict=True))
+
+
 def test_page_load_fills_choices_from_the_catalog(web: Any) -> None:
-    outputs = web.predict(api_name="/load_page")
-    card = outputs[-5]
+    card = shown(web.predict(api_name="/load_page"))["card"]
     expected = calculate(engine_config())
     assert data_value(card, "lr-recommended") == expected.recommended_lr
 
 
 def test_recalculate_shows_rates_scores_statistics_and_plots(web: Any) -> None:
-    card, _warnings, statistics, score_plot, schedule_plot, _banner = web.predict(
-        30, *form(model="flux1", steps=3000), api_name="/recalculate"
+    result = shown(web.predict(30, *form(model="flux1", steps=3000), api_name="/recalculate"))
+    card, statistics, score_plot, schedule_plot = (
+        result[name] for name in ("card", "statistics", "score_plot", "schedule_plot")
     )
     expected = calculate(engine_config(model="flux1", steps=3000), offset=0.3)
     assert data_value(card, "lr-recommended") == expected.recommended_lr
@@ -88,11 +96,20 @@ def test_recalculate_shows_rates_scores_statistics_and_plots(web: Any) -> None:
     assert 'data-band="' + expected.risk_band + '"' in card
     assert "scheduler_factor" in statistics
     assert score_plot is not None and schedule_plot is not None
+    # The evidence band on a log axis with both rates on it, and the reasons factor by factor.
+    assert data_value(result["evidence"].replace('class="marker-recommended"', 'id="marker-recommended"'),
+                      "marker-recommended") == expected.recommended_lr  # fmt: skip
+    assert "public presets" in text(result["evidence"]) and "<svg" in result["evidence"]
+    assert all(f'data-factor="{factor.name}"' in result["reasons"] for factor in expected.factors)
+    assert "alpha 16 of rank 32" in text(result["reasons"])
 
 
 def test_the_slider_fast_path(web: Any) -> None:
-    card, _statistics, _banner = web.predict(-40, *form(), api_name="/move_offset")
+    card, _statistics, evidence, _banner = web.predict(-40, *form(), api_name="/move_offset")
     expected = calculate(engine_config(), offset=-0.4)
+    assert data_value(evidence.replace('class="marker-yours"', 'id="marker-yours"'), "marker-yours") == pytest.approx(
+        expected.adjusted_lr
+    )
     assert data_value(card, "lr-adjusted") == pytest.approx(expected.adjusted_lr)
     assert data_value(card, "lr-offset") == pytest.approx(-0.4)
 
@@ -123,7 +140,7 @@ def test_compare_varies_a_field_and_downloads_csv(web: Any) -> None:
     assert [row[0] for row in data] == ["rank=16", "rank=32", "rank=64"]
     rates = [float(row[ui.COMPARE_COLUMNS.index("recommended_lr")]) for row in data]
     assert rates == sorted(rates, reverse=True)
-    assert rates[1] == pytest.approx(calculate(engine_config(rank=32)).recommended_lr, rel=1e-3)
+    assert rates[1] == pytest.approx(calculate(engine_config(rank=32, formula="energy")).recommended_lr, rel=1e-3)
     with file_path(csv_file).open(encoding="utf-8") as handle:
         written = list(csv.reader(handle))
     assert written[0] == ui.COMPARE_COLUMNS and len(written) == 4
@@ -148,7 +165,7 @@ def test_profiles_save_load_default_export_import_delete(web: Any, tmp_path: Pat
     status, _ = web.predict("ui profile", api_name="/set_default_profile")
     assert "now loads when the page opens" in text(status)
     page = web.predict(api_name="/load_page")
-    assert data_value(page[-5], "lr-offset") == pytest.approx(0.25)
+    assert data_value(shown(page)["card"], "lr-offset") == pytest.approx(0.25)
     status, exported = web.predict("ui profile", api_name="/export_profile")
     assert file_path(exported).read_bytes().startswith(b"{")
     status, _ = web.predict(gradio_client.handle_file(str(DATA / "lrtool_1_0_profile_sdxl_character.json")),
@@ -175,7 +192,7 @@ def test_unreachable_engine_shows_the_banner_then_recovers(tmp_path: Path) -> No
             ui.ENGINE.client.wait_until_serving(timeout=15)
             state, banner, *rest = ui.watch_engine(state, 0, *form())
             assert state == {"loaded": True, "down": False} and banner["visible"] is False
-            card = rest[-5]
+            card = shown(rest)["card"]
             assert data_value(card, "lr-recommended") == calculate(engine_config()).recommended_lr
         finally:
             server.stop(0)

@@ -1118,7 +1118,7 @@ INPUT_RANGES: Mapping[str, NumberRange] = {
 
 #: One-line help for every configuration field, shown by every client.
 FIELD_HELP: Mapping[str, str] = {
-    "model": "Base model the LoRA is trained on; sets base energy, native resolution and fragility.",
+    "model": "Base model the LoRA is trained on; fine-tunes (Pony, Illustrious, NoobAI) count as their base.",
     "resolution": "Training edge length in pixels (e.g. 1024 for 1024×1024 buckets); default: the model's native size.",
     "steps": "Total optimizer steps of the run (after gradient accumulation).",
     "images": "Number of distinct images in the dataset (repeats are a separate input).",
@@ -1128,14 +1128,14 @@ FIELD_HELP: Mapping[str, str] = {
     "grad_accum": "Gradient accumulation steps per optimizer step.",
     "rank": "LoRA rank (network_dim).",
     "alpha": "LoRA alpha (network_alpha); updates scale by alpha / rank.",
-    "optimizer": "Optimizer; each has a calibrated step-size modifier.",
+    "optimizer": "Optimizer; its family sets the rate's scale (Lion ×1/3 of AdamW; Prodigy and D-Adaptation take 1.0).",
     "scheduler": "Learning-rate schedule, as the chosen trainer names it.",
     "warmup_fraction": "Warmup as a fraction of the steps (0 … 0.99).",
     "warmup_steps": "Warmup as a number of steps (0 … steps − 1).",
-    "objective": "What the LoRA should learn; sets target energy and overshoot sensitivity.",
+    "objective": "What the LoRA should learn; nudges the rate and how sharply a rate above it is scored.",
     "formula": "calibrated: fitted to public presets (default); energy: LRTool 1.0's constants with"
     " trainer-exact schedules; lrtool-1.0: LRTool 1.0 parity.",
-    "trainer": "Whose schedule implementation the energy formula integrates.",
+    "trainer": "Whose schedule implementation is integrated (the scheduler names and curves of that trainer).",
     "offset": "Slider: learning rate = recommended × (1 + offset), −1 … +1.",
     "learning_rate": "A learning rate you already have in mind, to score it.",
     **{name: spec.description for name, spec in SCHEDULE_PARAMETERS.items()},
