@@ -32,6 +32,18 @@ TYPICAL: dict[str, Any] = {
 }
 
 
+#: The seed-004 user's setup (tests/data/seed_004_runs.tsv): SD1.5 at 512 px, 20 images,
+#: AdamW8bit, cosine with restarts; each test adds the length, rank and alpha it needs.
+SEED_004_SETUP: dict[str, Any] = {
+    "model": "SD1.5",
+    "resolution": 512,
+    "images": 20,
+    "optimizer": "AdamW8bit",
+    "scheduler": "cosine_with_restarts",
+    "objective": "Character",
+}
+
+
 def load_json(name: str) -> Any:
     return json.loads((DATA / name).read_text(encoding="utf-8"))
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import SEED_004_SETUP
 
 from engine_server.engine import ConfigError, TrainingConfig, calculate
 
@@ -18,18 +19,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import calibrate  # noqa: E402
 
 #: The seed-004 user's setup (tests/data/seed_004_runs.tsv) at its best length.
-SEED: dict[str, Any] = dict(
-    model="SD1.5",
-    resolution=512,
-    steps=800,
-    images=20,
-    rank=64,
-    alpha=64.0,
-    optimizer="AdamW8bit",
-    scheduler="cosine_with_restarts",
-    num_cycles=3.0,
-    objective="Character",
-)
+SEED: dict[str, Any] = {**SEED_004_SETUP, "steps": 800, "rank": 64, "alpha": 64.0, "num_cycles": 3.0}
 
 
 def recommended(**changes: Any) -> float:

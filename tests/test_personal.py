@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import pytest
+from conftest import SEED_004_SETUP
 
 from engine_server.engine import (
     ConfigError,
@@ -23,17 +24,7 @@ from engine_server.engine._calculate import population as population_of
 from engine_server.engine._personal import MISJUDGED, OTHER_FAMILY_LOG_SD
 
 #: Seed 004's setup: SD1.5 at 512 px, 20 images, AdamW8bit, cosine with restarts.
-SD15: dict[str, Any] = {
-    "model": "SD1.5",
-    "resolution": 512,
-    "steps": 1200,
-    "images": 20,
-    "rank": 64,
-    "alpha": 32.0,
-    "optimizer": "AdamW8bit",
-    "scheduler": "cosine_with_restarts",
-    "objective": "Character",
-}
+SD15: dict[str, Any] = {**SEED_004_SETUP, "steps": 1200, "rank": 64, "alpha": 32.0}
 
 
 def config(**changes: Any) -> TrainingConfig:

@@ -9,24 +9,14 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from conftest import running_engine
+from conftest import SEED_004_SETUP, running_engine
 from test_store import _url_with, postgres_schema, postgres_url  # noqa: F401  (fixtures)
 
 from engine_server._generated.lrtool.v1 import engine_pb2 as pb
 from engine_server.client import InvalidArgument, LRToolClient, RunNotFound, calculate_request
 
 #: Seed 004's setup: SD1.5 at 512 px, 20 images, AdamW8bit, cosine with restarts.
-SD15: dict[str, Any] = {
-    "model": "SD1.5",
-    "resolution": 512,
-    "steps": 1200,
-    "images": 20,
-    "rank": 64,
-    "alpha": 32.0,
-    "optimizer": "AdamW8bit",
-    "scheduler": "cosine_with_restarts",
-    "objective": "Character",
-}
+SD15: dict[str, Any] = {**SEED_004_SETUP, "steps": 1200, "rank": 64, "alpha": 32.0}
 #: Six runs a user might try in turn: lengths, ranks and dataset sizes vary, the family does not.
 VARIANTS: list[dict[str, Any]] = [
     {"steps": 1200, "rank": 32, "alpha": 16.0},
