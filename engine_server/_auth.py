@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +16,9 @@ import grpc
 #: Load balancers and orchestrators probe this without credentials.
 OPEN_METHODS = frozenset({"/grpc.health.v1.Health/Check"})
 _PREFIX = "bearer "
+
+
+log = logging.getLogger("lrtool.auth")
 
 
 class InsecureListenError(ValueError):
@@ -32,6 +38,22 @@ def read_token(token: str | None, token_file: Path | None) -> str | None:
             raise ValueError(f"token_file: {token_file} is empty")
         return text.splitlines()[0].strip()
     return None
+
+
+def warn_if_readable_by_others(path: Path, what: str) -> None:
+    """A secret in a file others can read is no secret: say so (POSIX permissions only)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning(
+            "%s %s is readable by other users (mode %04o): restrict it with `chmod 600 %s`",
+            what,
+            path,
+            stat.S_IMODE(mode),
+            path,
+        )
 
 
 def is_loopback(host: str) -> bool:

@@ -33,6 +33,7 @@ from engine_server.client import (
 )
 
 from . import _views as views
+from .access import Credentials, check_ui_exposure
 
 # --- Engine connection -----------------------------------------------------------
 
@@ -907,15 +908,22 @@ def launch(
     share: bool = False,
     token: str | None = None,
     ca_file: str | None = None,
+    auth: Credentials | None = None,
+    insecure: bool = False,
     **kwargs: Any,
 ) -> Any:
-    """Serve the UI; blocks unless prevent_thread_lock=True."""
+    """Serve the UI; blocks unless prevent_thread_lock=True.
+
+    Beyond loopback or with `share`, `auth` ([(username, password), ...]) is required unless `insecure`.
+    """
+    check_ui_exposure(host, share=share, auth=auth, insecure=insecure)
     if engine or token or ca_file:
         configure(engine or default_engine_address(), token, ca_file)
     return demo.launch(
         server_name=host,
         server_port=port,
         share=share,
+        auth=auth or None,
         theme=gr.themes.Soft(),
         css=views.CSS,
         head=views.HEAD,
