@@ -12,13 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import _numbers
+from . import _numbers, _shape
 from ._common import Edit, Path, TrainerConfigError, newline_of, render_path
 
 _DECODER = json.JSONDecoder()
 
 
 def load(text: str) -> Any:
+    _shape.check_json(text)
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:

@@ -16,7 +16,7 @@ import tomlkit.exceptions
 from tomlkit.container import Container
 from tomlkit.items import AoT, Array, Item, String, Table
 
-from . import _numbers
+from . import _numbers, _shape
 from ._common import Edit, TrainerConfigError, newline_of, render_path
 
 _POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
@@ -24,6 +24,7 @@ _AT_END = " (at end of document)"
 
 
 def load(text: str) -> dict[str, Any]:
+    _shape.check_toml(text)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -45,10 +46,13 @@ def load(text: str) -> dict[str, Any]:
 
 
 def write(text: str, edits: Sequence[Edit]) -> str:
+    _shape.check_editable_toml(load(text))
     try:
         document = tomlkit.parse(text)
     except tomlkit.exceptions.TOMLKitError as error:  # pragma: no cover - tomllib accepted the file first
         raise TrainerConfigError([("", f"cannot be edited as TOML: {error}")]) from None
+    except RecursionError:  # pragma: no cover - the nesting check refused such a file first
+        raise TrainerConfigError([("", "not editable: tables or lists are nested too deeply")]) from None
     newline = newline_of(text)
     for edit in edits:
         parent = _navigate(document, edit.path[:-1], edit)
