@@ -24,7 +24,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ._auth import TokenAuthInterceptor, check_exposure, read_token
 from ._generated.lrtool.v1 import engine_pb2_grpc as pb_grpc
-from .service import SERVICE_NAME, Limits, LRToolEngineService
+from .service import DEFAULT_MAX_CALL_SECONDS, DEFAULT_WORKERS, SERVICE_NAME, Limits, LRToolEngineService
 from .store import ProfileStore, open_store
 
 log = logging.getLogger("lrtool.server")
@@ -64,7 +64,13 @@ class Settings(BaseSettings):
         default_factory=default_db_path,
         description="profile store: a SQLite file, or postgresql://user:password@host/database shared by replicas",
     )
-    workers: int = Field(16, ge=1, le=256, description="threads serving calls")
+    workers: int = Field(DEFAULT_WORKERS, ge=1, le=256, description="calls computing at once; more wait their turn")
+    max_call_seconds: float = Field(
+        DEFAULT_MAX_CALL_SECONDS,
+        gt=0,
+        le=86_400,
+        description="the longest any call may run, deadline or not",
+    )
     grace_seconds: float = Field(5.0, ge=0, le=600, description="time in-flight calls get at shutdown")
     max_receive_message_bytes: int = Field(DEFAULT_MAX_RECEIVE_BYTES, ge=64 * 1024)
     max_send_message_bytes: int = Field(DEFAULT_MAX_SEND_BYTES, ge=64 * 1024)
@@ -148,7 +154,9 @@ def create_server(settings: Settings | None = None, store: ProfileStore | None =
     check_exposure(settings.host, tls=credentials is not None, token=token, insecure=settings.insecure)
     store = store or open_store(settings.db)
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="lrtool-rpc"),
+        # A thread for every call gRPC accepts: calls wait for a worker in the service, not in this pool's
+        # queue, so the health check answers while every worker is busy. Threads start only when needed.
+        futures.ThreadPoolExecutor(max_workers=settings.max_concurrent_rpcs, thread_name_prefix="lrtool-rpc"),
         interceptors=[TokenAuthInterceptor(token)] if token else [],
         options=[
             ("grpc.max_receive_message_length", settings.max_receive_message_bytes),
@@ -156,7 +164,12 @@ def create_server(settings: Settings | None = None, store: ProfileStore | None =
         ],
         maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
     )
-    limits = Limits(max_batch_requests=settings.max_batch_requests, max_curve_points=settings.max_curve_points)
+    limits = Limits(
+        max_batch_requests=settings.max_batch_requests,
+        max_curve_points=settings.max_curve_points,
+        max_call_seconds=settings.max_call_seconds,
+        workers=settings.workers,
+    )
     pb_grpc.add_LRToolEngineServicer_to_server(LRToolEngineService(store, limits), server)
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

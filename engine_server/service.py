@@ -5,7 +5,10 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -28,6 +31,7 @@ from .engine import (
     score_curve,
     stop_when,
 )
+from .engine._cancel import raise_if_stopped
 from .profile_files import ProfileFile, ProfileFileError, read_profile_file, write_profile_file
 from .store import (
     InvalidProfileName,
@@ -47,6 +51,12 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["LRToolEngine"].full_name
 
 #: Requests converted between two deadline checks in a batch.
 _DEADLINE_CHECK_EVERY = 1000
+#: The longest any call may run, deadline or not (LRTOOL_MAX_CALL_SECONDS).
+DEFAULT_MAX_CALL_SECONDS = 60.0
+#: Calls computing at once (LRTOOL_WORKERS); more wait for one to finish.
+DEFAULT_WORKERS = 16
+#: How often a call waiting for a worker looks whether its caller still wants the answer.
+_WAIT_SLICE_SECONDS = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +69,8 @@ class Limits:
     max_notes_characters: int = 10_000
     default_page_size: int = 50
     max_page_size: int = 1000
+    max_call_seconds: float = DEFAULT_MAX_CALL_SECONDS
+    workers: int = DEFAULT_WORKERS
 
 
 class _Abort(Exception):
@@ -75,17 +87,33 @@ Handler = Callable[[Any, RequestT, grpc.ServicerContext], ResponseT]
 
 
 def _rpc(handler: Handler[RequestT, ResponseT]) -> Handler[RequestT, ResponseT]:
-    """Map every failure to its status (API.md) and log one line for it; nothing escapes as UNKNOWN."""
+    """Map every failure to its status (API.md) and log one line for it; nothing escapes as UNKNOWN.
+
+    A call waits for one of the service's workers, then runs until it is done, its caller's deadline
+    passes or the caller goes, or it reaches the engine's own ceiling (Limits.max_call_seconds).
+    """
     name = handler.__name__
 
     @functools.wraps(handler)
     def wrapper(self: Any, request: RequestT, context: grpc.ServicerContext) -> ResponseT:
+        limits: Limits = self._limits
+        ceiling = time.monotonic() + limits.max_call_seconds
+
+        def stop() -> bool:
+            return time.monotonic() >= ceiling or _expired(context)
+
         try:
-            # Long engine work stops at the caller's deadline instead of finishing for no one.
-            with stop_when(lambda: _expired(context)):
+            # Long engine work stops at the deadline instead of finishing for no one.
+            with stop_when(stop), self._worker(stop):
                 return handler(self, request, context)
         except Cancelled as stopped:
-            summary = f"deadline exceeded or call cancelled during {name}"
+            if time.monotonic() >= ceiling:
+                summary = (
+                    f"{name} ran into the engine's limit of {limits.max_call_seconds:g} s per call"
+                    " (LRTOOL_MAX_CALL_SECONDS); ask for less work per call"
+                )
+            else:
+                summary = f"deadline exceeded or call cancelled during {name}"
             if stopped.completed:
                 summary += f" after {stopped.completed:,} results"
             status = _status.plain(grpc.StatusCode.DEADLINE_EXCEEDED, summary)
@@ -155,12 +183,6 @@ def _expired(context: grpc.ServicerContext) -> bool:
     return (remaining is not None and remaining <= 0) or not context.is_active()
 
 
-def _check_deadline(context: grpc.ServicerContext) -> None:
-    """For the service's own loops; _rpc turns Cancelled into DEADLINE_EXCEEDED."""
-    if _expired(context):
-        raise Cancelled(0)
-
-
 def _filename(name: str) -> str:
     stem = re.sub(r"[^0-9A-Za-z._-]+", "_", name).strip("._") or "profile"
     return f"{stem}.json"
@@ -172,6 +194,20 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
     def __init__(self, store: ProfileStore, limits: Limits | None = None) -> None:
         self._store = store
         self._limits = limits or Limits()
+        # gRPC gives every call a thread of its own (see server.py), so calls beyond the workers wait
+        # here, and the health check never queues behind them.
+        self._workers = threading.BoundedSemaphore(self._limits.workers)
+
+    @contextmanager
+    def _worker(self, stop: Callable[[], bool]) -> Iterator[None]:
+        """Hold one of the workers, waiting for one while the caller still wants the answer."""
+        while not self._workers.acquire(timeout=_WAIT_SLICE_SECONDS):
+            if stop():
+                raise Cancelled(0)
+        try:
+            yield
+        finally:
+            self._workers.release()
 
     # --- Calculation ---------------------------------------------------------
 
@@ -199,7 +235,7 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
         requests: list[CalculateRequest] = []
         for index, item in enumerate(request.requests):
             if index % _DEADLINE_CHECK_EVERY == 0:
-                _check_deadline(context)
+                raise_if_stopped()  # _rpc turns Cancelled into DEADLINE_EXCEEDED
             offset, learning_rate = _adjustment(item)
             try:
                 check_adjustment(offset, learning_rate)
