@@ -26,6 +26,7 @@ from .engine import (
     TrainingConfig,
     calculate,
     calculate_batch,
+    catalog,
     check_adjustment,
     schedule_curve,
     score_curve,
@@ -34,6 +35,8 @@ from .engine import (
 from .engine._cancel import raise_if_stopped
 from .profile_files import ProfileFile, ProfileFileError, read_profile_file, write_profile_file
 from .store import (
+    NO_NUL,
+    NUL,
     InvalidProfileName,
     ProfileExists,
     ProfileNotFound,
@@ -55,6 +58,8 @@ _DEADLINE_CHECK_EVERY = 1000
 DEFAULT_MAX_CALL_SECONDS = 60.0
 #: Calls computing at once (LRTOOL_WORKERS); more wait for one to finish.
 DEFAULT_WORKERS = 16
+#: Characters of a value quoted in an error message.
+_SHOWN_CHARACTERS = 60
 #: How often a call waiting for a worker looks whether its caller still wants the answer.
 _WAIT_SLICE_SECONDS = 0.1
 
@@ -305,6 +310,8 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
         return self._save(profile.name, config, profile.offset, profile.notes, expected)
 
     def _check_notes(self, notes: str) -> None:
+        if NUL in notes:
+            raise _invalid("profile.notes", NO_NUL)
         if len(notes) > self._limits.max_notes_characters:
             raise _invalid(
                 "profile.notes",
@@ -399,7 +406,7 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
             raise _file_problems(error, "content") from None
         response = pb.ImportTrainerConfigResponse(
             format=imported.format,
-            config=_convert.config_to_proto(imported.config),
+            config=_imported_config(imported.config),
             missing_fields=imported.missing_fields,
             warnings=imported.warnings,
             learning_rate_scale=imported.learning_rate_scale,
@@ -459,6 +466,28 @@ def _profile_file(content: bytes) -> ProfileFile:
         raise ConfigError(
             FieldViolation(f"content.{path}" if path else "content", text) for path, text in error.problems
         ) from None
+
+
+def _shown(value: Any) -> str:
+    """A value quoted in a message, cut short: a file can hold numbers thousands of digits long."""
+    text = repr(value)
+    return text if len(text) <= _SHOWN_CHARACTERS else f"{text[:_SHOWN_CHARACTERS]}… ({len(text):,} characters)"
+
+
+def _imported_config(fields: dict[str, Any]) -> pb.TrainingConfig:
+    """A trainer file's configuration as a message; a value its wire type cannot carry is the file's problem."""
+    try:
+        return _convert.config_to_proto(fields)
+    except (TypeError, ValueError):
+        pass
+    problems = []
+    for name, value in fields.items():
+        try:
+            pb.TrainingConfig(**{name: value})
+        except (TypeError, ValueError):
+            accepted = catalog.INPUT_RANGES[name].describe() if name in catalog.INPUT_RANGES else "text"
+            problems.append(FieldViolation("content", f"{name}: must be {accepted}; got {_shown(value)}"))
+    raise ConfigError(problems)
 
 
 def _file_problems(error: TrainerConfigError, field: str) -> ConfigError:

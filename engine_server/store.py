@@ -139,6 +139,11 @@ class ProfileSummary:
     updated_at: datetime
 
 
+#: The one character no store keeps in text (PostgreSQL cannot), and what is said of it.
+NUL = "\x00"
+NO_NUL = "must not contain NUL (U+0000) characters"
+
+
 def validate_profile_name(name: str) -> str:
     """Return `name` unchanged if it follows the naming rule; raise InvalidProfileName otherwise."""
     if not isinstance(name, str):
@@ -264,6 +269,8 @@ def _check_save_arguments(
     offset = _check_offset(offset)
     if not isinstance(notes, str):
         raise ValueError(f"notes: must be a string; got a {type(notes).__name__}")
+    if NUL in notes:  # PostgreSQL text cannot hold it; every store refuses it alike
+        raise ValueError(f"notes: {NO_NUL}")
     return config_json, statistics_json, offset
 
 

@@ -181,6 +181,16 @@ def many_toml_tables(count: int = 33_703) -> bytes:
     return _SD_SCRIPTS_HEAD + b"".join(b"[t%d]\nx = 1\n" % index for index in range(count))[:1_048_000]
 
 
+def huge_integer(syntax: str, digits: int = 5_000) -> bytes:
+    """An integer longer than Python converts (sys.get_int_max_str_digits(), 4,300 by default)."""
+    number = b"7" * digits
+    if syntax == "json":
+        return b'{"LoRA_type": "Standard", "network_dim": ' + number + b"}"
+    if syntax == "yaml":
+        return b"config:\n  process:\n    - network:\n        linear: " + number + b"\n"
+    return _SD_SCRIPTS_HEAD + b"max_train_steps = " + number + b"\n"
+
+
 #: name -> (content, file name) of every hostile file; each must be refused with INVALID_ARGUMENT.
 HOSTILE_FILES: dict[str, tuple[bytes, str]] = {
     "nested YAML flow": (nested_yaml_flow(), "a.yaml"),
@@ -191,6 +201,9 @@ HOSTILE_FILES: dict[str, tuple[bytes, str]] = {
     "nested TOML arrays": (nested_toml_arrays(), "a.toml"),
     "nested TOML inline tables": (nested_toml_inline_tables(), "a.toml"),
     "dotted TOML key": (dotted_toml_key(), "a.toml"),
+    "huge JSON integer": (huge_integer("json"), "a.json"),
+    "huge YAML integer": (huge_integer("yaml"), "a.yaml"),
+    "huge TOML integer": (huge_integer("toml"), "a.toml"),
 }
 #: Hostile only to the editing code (ExportTrainerConfig).
 HOSTILE_TO_EDIT: dict[str, tuple[bytes, str]] = {"many TOML tables": (many_toml_tables(), "a.toml")}

@@ -99,3 +99,28 @@ def test_import_and_export_stop_when_the_caller_has_gone() -> None:
         import_trainer_config(content, "c.toml")
     with stop_when(lambda: True), pytest.raises(Cancelled):
         export_trainer_config(content, "c.toml", learning_rate=1e-4)
+
+
+def test_a_huge_integer_in_a_dataset_file_or_an_export_names_its_line(stub: Any) -> None:
+    config = (DATA / "trainer_configs" / "sd_scripts_pony.toml").read_bytes()
+    dataset = b"[general]\nshuffle_caption = true\n\n[[datasets]]\nresolution = " + b"9" * 5_000 + b"\n"
+    request = pb.ImportTrainerConfigRequest(content=config, filename="c.toml", dataset_content=dataset)
+    error, _ = refusal(stub, "ImportTrainerConfig", request)
+    call: Any = error
+    assert call.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "dataset line 5: not valid TOML: a number of more than 4,300 digits" in call.details()
+    for content, filename in (HOSTILE_FILES["huge JSON integer"], HOSTILE_FILES["huge TOML integer"]):
+        export = pb.ExportTrainerConfigRequest(content=content, filename=filename, learning_rate=1e-4)
+        error, _ = refusal(stub, "ExportTrainerConfig", export)
+        call = error
+        assert call.code() == grpc.StatusCode.INVALID_ARGUMENT and "4,300 digits" in call.details()
+
+
+def test_an_integer_too_large_for_the_wire_is_a_named_problem(stub: Any) -> None:
+    head = b'pretrained_model_name_or_path = "sdxl.safetensors"\nnetwork_dim = 16\nlearning_rate = 1e-4\n'
+    content = head + b"max_train_steps = 99999999999999999999999999\n"
+    request = pb.ImportTrainerConfigRequest(content=content, filename="c.toml")
+    error, _ = refusal(stub, "ImportTrainerConfig", request)
+    call: Any = error
+    assert call.code() == grpc.StatusCode.INVALID_ARGUMENT, call.details()
+    assert "steps: must be an integer from 1 to 10,000,000; got 99999999999999999999999999" in call.details()

@@ -438,6 +438,7 @@ def test_name_error_message_example() -> None:
         ({"offset": float("-inf")}, "offset"),
         ({"offset": "0.5"}, "offset"),
         ({"notes": None}, "notes"),
+        ({"notes": "a\x00b"}, "notes"),  # PostgreSQL cannot keep it, so no store does
         ({"expected_version": -1}, "expected_version"),
     ],
 )
@@ -1089,3 +1090,25 @@ def test_postgres_schema_option_isolates_stores(postgres_url: str, pg_factory: S
         assert _all_names(store, 10) == ["only here"]
     finally:
         pg_factory.query(f'DROP SCHEMA IF EXISTS "{other_schema}" CASCADE')
+
+
+def test_the_service_refuses_nul_in_notes_alike_for_either_store(store_factory: StoreFactory, tmp_path: Path) -> None:
+    from conftest import TYPICAL
+
+    from engine_server.client import InvalidArgument, LRToolClient
+    from engine_server.client import ProfileNotFound as NotFound
+    from engine_server.server import Settings, create_server
+
+    server, port = create_server(Settings(port=0, db=tmp_path / "unused.sqlite3"), store=store_factory())
+    server.start()
+    try:
+        with LRToolClient(f"127.0.0.1:{port}") as client:
+            with pytest.raises(InvalidArgument) as caught:
+                client.save_profile("nul notes", TYPICAL, notes="before\x00after")
+            assert [str(v) for v in caught.value.violations] == [
+                "profile.notes: must not contain NUL (U+0000) characters"
+            ]
+            with pytest.raises(NotFound):
+                client.get_profile("nul notes")
+    finally:
+        server.stop(0)

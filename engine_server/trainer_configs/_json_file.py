@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import _numbers, _shape
-from ._common import Edit, Path, TrainerConfigError, newline_of, render_path
+from ._common import Edit, Path, TrainerConfigError, newline_of, render_path, too_long_number
 
 _DECODER = json.JSONDecoder()
 
@@ -26,6 +26,8 @@ def load(text: str) -> Any:
         raise TrainerConfigError(
             [(f"line {error.lineno}", f"not valid JSON: {error.msg} (column {error.colno})")]
         ) from None
+    except ValueError:  # the only other one: an integer longer than Python converts
+        raise too_long_number(text, "JSON") from None
     except RecursionError:
         raise TrainerConfigError([("", "not readable: objects or lists are nested too deeply")]) from None
 

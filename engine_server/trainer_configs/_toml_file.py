@@ -17,7 +17,7 @@ from tomlkit.container import Container
 from tomlkit.items import AoT, Array, Item, String, Table
 
 from . import _numbers, _shape
-from ._common import Edit, TrainerConfigError, newline_of, render_path
+from ._common import Edit, TrainerConfigError, newline_of, render_path, too_long_number
 
 _POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 _AT_END = " (at end of document)"
@@ -41,6 +41,8 @@ def load(text: str) -> dict[str, Any]:
         raise TrainerConfigError(
             [(where, f"not valid TOML: {message[: found.start()]} (column {found.group(2)})")]
         ) from None
+    except ValueError:  # the only other one: an integer longer than Python converts
+        raise too_long_number(text, "TOML") from None
     except RecursionError:
         raise TrainerConfigError([("", "not readable: tables or lists are nested too deeply")]) from None
 
