@@ -33,6 +33,7 @@ from .engine import (
     stop_when,
 )
 from .engine._cancel import raise_if_stopped
+from .engine._names import MAX_NAME_CHARACTERS
 from .profile_files import ProfileFile, ProfileFileError, read_profile_file, write_profile_file
 from .store import (
     NO_NUL,
@@ -60,6 +61,10 @@ DEFAULT_MAX_CALL_SECONDS = 60.0
 DEFAULT_WORKERS = 16
 #: Characters of a value quoted in an error message.
 _SHOWN_CHARACTERS = 60
+#: Characters of a failure's summary in the log: enough to act on, never the whole of a huge input.
+_LOGGED_CHARACTERS = 1000
+#: Text fields of a configuration that are not names, and their limits; every other one is a name.
+_TEXT_CHARACTERS = {"step_rules": 4096}
 #: How often a call waiting for a worker looks whether its caller still wants the answer.
 _WAIT_SLICE_SECONDS = 0.1
 
@@ -139,13 +144,13 @@ def _rpc(handler: Handler[RequestT, ResponseT]) -> Handler[RequestT, ResponseT]:
             summary = str(error)
             status = _status.plain(grpc.StatusCode.UNAVAILABLE, f"the profile store is busy; retry shortly ({error})")
         except Exception as error:  # a bug: say so without leaking internals
-            log.error("%s failed: INTERNAL %s: %s", name, type(error).__name__, error)
+            log.error("%s failed: INTERNAL %s: %s", name, type(error).__name__, _bounded(str(error)))
             log.debug("%s traceback", name, exc_info=True)
             status = _status.plain(grpc.StatusCode.INTERNAL, "internal error in the LRTool engine; see its log")
             context.abort_with_status(status)
             raise AssertionError("unreachable: abort_with_status raises") from None  # pragma: no cover
         # The caller's mistake, not the server's: one line, at INFO.
-        log.info("%s failed: %s %s", name, status.code.name, summary)
+        log.info("%s failed: %s %s", name, status.code.name, _bounded(summary))
         context.abort_with_status(status)
         raise AssertionError("unreachable: abort_with_status raises")  # pragma: no cover
 
@@ -156,9 +161,32 @@ def _invalid(field: str, description: str) -> ConfigError:
     return ConfigError([FieldViolation(field, description)])
 
 
+def _bounded(text: str) -> str:
+    if len(text) <= _LOGGED_CHARACTERS:
+        return text
+    return f"{text[:_LOGGED_CHARACTERS]}… ({len(text):,} characters)"
+
+
+def _check_text_lengths(fields: dict[str, Any]) -> None:
+    """Names (and other text) no longer than they can be, before anything matches, caches or logs them;
+    violations name the configuration's fields."""
+    problems = []
+    for name, value in fields.items():
+        limit = _TEXT_CHARACTERS.get(name, MAX_NAME_CHARACTERS)
+        if isinstance(value, str) and len(value) > limit:
+            problems.append(FieldViolation(name, f"must be at most {limit:,} characters; got {len(value):,}"))
+    if problems:
+        raise ConfigError(problems)
+
+
+def _checked_config(message: pb.TrainingConfig) -> TrainingConfig:
+    _check_text_lengths(_convert.config_fields_from_proto(message))
+    return _convert.config_from_proto(message)
+
+
 def _config(message: pb.TrainingConfig, path: str) -> TrainingConfig:
     try:
-        return _convert.config_from_proto(message)
+        return _checked_config(message)
     except ConfigError as error:
         raise error.under(path) from None
 
@@ -247,7 +275,7 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
             except ConfigError as error:
                 problems.extend(error.under(f"requests[{index}]").violations)
             try:
-                config = _convert.config_from_proto(item.config)
+                config = _checked_config(item.config)
             except ConfigError as error:
                 problems.extend(error.under(f"requests[{index}].config").violations)
                 continue
@@ -394,6 +422,10 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
     ) -> pb.ImportTrainerConfigResponse:
         overrides = _convert.config_fields_from_proto(request.overrides)
         try:
+            _check_text_lengths(overrides)
+        except ConfigError as error:
+            raise error.under("overrides") from None
+        try:
             imported = import_trainer_config(
                 request.content,
                 request.filename,
@@ -404,6 +436,10 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
             )
         except TrainerConfigError as error:
             raise _file_problems(error, "content") from None
+        try:
+            _check_text_lengths(imported.config)
+        except ConfigError as error:
+            raise ConfigError(FieldViolation("content", str(violation)) for violation in error.violations) from None
         response = pb.ImportTrainerConfigResponse(
             format=imported.format,
             config=_imported_config(imported.config),
