@@ -28,6 +28,8 @@ class InsecureListenError(ValueError):
 def read_token(token: str | None, token_file: Path | None) -> str | None:
     """The token from the setting, else the first line of the token file; None when neither is set."""
     if token:
+        if not token.strip():  # a blank token would turn authentication off without a word
+            raise ValueError("token: is only blank characters; set a real token, or unset LRTOOL_TOKEN")
         return token.strip()
     if token_file is not None:
         try:
@@ -36,6 +38,7 @@ def read_token(token: str | None, token_file: Path | None) -> str | None:
             raise ValueError(f"token_file: cannot read {token_file}: {error.strerror}") from None
         if not text:
             raise ValueError(f"token_file: {token_file} is empty")
+        warn_if_readable_by_others(token_file, "token file")
         return text.splitlines()[0].strip()
     return None
 

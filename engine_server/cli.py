@@ -247,10 +247,31 @@ def _to_json(message: Any) -> str:
     return json.dumps(json_format.MessageToDict(message, preserving_proto_field_name=True), indent=2)
 
 
+def _warn_of_password_in(db: str | None) -> None:
+    """Every local user sees a process's arguments (ps): a password in --db is everyone's."""
+    from urllib.parse import parse_qs, urlsplit
+
+    if not db or "://" not in db:
+        return
+    try:
+        url = urlsplit(db)
+        password = url.password or parse_qs(url.query).get("password")
+    except ValueError:
+        return
+    if password:
+        print(
+            "lrtool: warning: the password in --db is visible to every user of this machine (ps);"
+            " give it in PGPASSWORD or a password file (~/.pgpass, or PGPASSFILE) instead,"
+            " or the whole URL in LRTOOL_DB",
+            file=sys.stderr,
+        )
+
+
 def _serve(arguments: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from .server import Settings, serve
+    from .store import StoreError
 
     given = {
         key: value
@@ -273,6 +294,7 @@ def _serve(arguments: argparse.Namespace) -> int:
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
         return _fail(f"invalid setting: {problems}", EXIT_INVALID)
+    _warn_of_password_in(arguments.db)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
@@ -280,7 +302,7 @@ def _serve(arguments: argparse.Namespace) -> int:
         serve(settings)
     except ValueError as error:
         return _fail(str(error), EXIT_INVALID)
-    except OSError as error:
+    except (OSError, StoreError) as error:
         return _fail(str(error), EXIT_FAILED)
     leave_without_lingering_threads()
     return EXIT_OK
@@ -358,6 +380,7 @@ def _up(arguments: argparse.Namespace) -> int:
     from gradio_ui.app import launch
 
     from .server import Settings, create_server, describe_store
+    from .store import StoreError
 
     given = {"port": arguments.engine_port, "db": arguments.db}
     try:
@@ -365,11 +388,14 @@ def _up(arguments: argparse.Namespace) -> int:
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
         return _fail(f"invalid setting: {problems}", EXIT_INVALID)
+    _warn_of_password_in(arguments.db)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         server, port = create_server(settings)
     except OSError as error:
         return _fail(f"{error} (is another engine running? try --engine-port)", EXIT_FAILED)
+    except StoreError as error:
+        return _fail(str(error), EXIT_FAILED)
     server.start()
 
     def interrupt(signum: int, frame: object) -> None:

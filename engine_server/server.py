@@ -25,7 +25,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from ._auth import TokenAuthInterceptor, check_exposure, read_token
 from ._generated.lrtool.v1 import engine_pb2_grpc as pb_grpc
 from .service import DEFAULT_MAX_CALL_SECONDS, DEFAULT_WORKERS, SERVICE_NAME, Limits, LRToolEngineService
-from .store import ProfileStore, open_store
+from .store import DB_FILE_NAME, ProfileStore, open_store
 
 log = logging.getLogger("lrtool.server")
 
@@ -38,9 +38,14 @@ DEFAULT_MAX_RECEIVE_BYTES = 4 * 1024 * 1024
 DEFAULT_MAX_SEND_BYTES = 8 * 1024 * 1024
 
 
+def listen_address(host: str, port: int) -> str:
+    """host:port, with an IPv6 host in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def default_db_path() -> str:
     """The profile store in the user's data directory (e.g. ~/.local/share/lrtool)."""
-    return str(platformdirs.user_data_path("lrtool", appauthor=False) / "profiles.sqlite3")
+    return str(platformdirs.user_data_path("lrtool", appauthor=False) / DB_FILE_NAME)
 
 
 def describe_store(location: str) -> str:
@@ -85,6 +90,12 @@ class Settings(BaseSettings):
     token: SecretStr | None = Field(None, description="bearer token every caller must send (LRTOOL_TOKEN)")
     token_file: Path | None = Field(None, description="file holding the bearer token")
     insecure: bool = Field(False, description="allow a non-loopback address without TLS and a token")
+
+    @field_validator("host")
+    @classmethod
+    def _bare_host(cls, value: str) -> str:
+        # "[::1]" as in a URL: the brackets are added back where an address needs them.
+        return value[1:-1] if value.startswith("[") and value.endswith("]") else value
 
     @field_validator("db", mode="before")
     @classmethod
@@ -179,7 +190,7 @@ def create_server(settings: Settings | None = None, store: ProfileStore | None =
     reflection.enable_server_reflection(
         (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server
     )
-    address = f"[{settings.host}]:{settings.port}" if ":" in settings.host else f"{settings.host}:{settings.port}"
+    address = listen_address(settings.host, settings.port)
     try:
         if credentials is None:
             port = server.add_insecure_port(address)
@@ -198,7 +209,7 @@ def serve(settings: Settings | None = None, on_ready: threading.Event | None = N
     server.start()
     secured = "TLS" if settings.tls_cert else "plaintext"
     where = describe_store(settings.db)
-    log.info("LRTool engine listening on %s:%d (%s; profiles in %s)", settings.host, port, secured, where)
+    log.info("LRTool engine listening on %s (%s; profiles in %s)", listen_address(settings.host, port), secured, where)
 
     def shut_down(signum: int, frame: FrameType | None) -> None:
         log.info("%s received: shutting down (grace %.1f s)", signal.Signals(signum).name, settings.grace_seconds)
