@@ -1,4 +1,4 @@
-"""Refusing hostile files before a parser runs: nesting depth, YAML size, and what editing TOML costs.
+"""Refusing hostile files before a parser runs: nesting depth, YAML size, TOML tables and keys.
 
 A parser cannot be stopped once it runs, and some cost far more than a file's size suggests: ruamel's
 scanner is quadratic in flow nesting (4 KB of `[[[…]]]` is seconds of CPU) and takes about a second
@@ -23,9 +23,10 @@ MAX_NESTING = 32
 MAX_YAML_BYTES = 64 * 1024
 #: Parts of one dotted TOML key or table name (`a.b.c`).
 MAX_KEY_PARTS = MAX_NESTING
-#: Tables and keys of a TOML file that is edited (tomlkit's cost grows faster than the count).
-MAX_EDITED_TOML_TABLES = 1_000
-MAX_EDITED_TOML_KEYS = 5_000
+#: Tables and keys of a TOML file: trainers write tens of tables and a few hundred keys; tomllib reads
+#: about 70,000 keys a second, and tomlkit's cost of editing grows faster than the number of tables.
+MAX_TOML_TABLES = 1_000
+MAX_TOML_KEYS = 5_000
 
 _TOO_DEEP = f"mappings or lists are nested too deeply (more than {MAX_NESTING} levels; trainer configs nest far less)"
 
@@ -35,6 +36,7 @@ _TOML_STRING = r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\
 _TOML_TOKENS = re.compile(rf"{_TOML_STRING}|#[^\n]*|[\[\]{{}}]")
 # Possessive, so that a search stays linear in the text's length.
 _TOML_KEY_PART = r'(?:[A-Za-z0-9_-]++|"(?:[^"\\\n]|\\.)*+"|\'[^\'\n]*+\')'
+_TOML_TABLE_HEADER = re.compile(r"^[ \t]*\[", re.MULTILINE)
 # Where a key can start: a line (or a table header) or a member of an inline table.
 _TOML_KEY_START = r"(?:^[ \t]*+\[{0,2}|[{,])[ \t]*+"
 _TOML_LONG_KEY = re.compile(
@@ -63,6 +65,19 @@ def check_json(text: str) -> None:
 
 
 def check_toml(text: str) -> None:
+    # Upper bounds, counted without parsing: header lines and "{" for tables, "=" for keys.
+    tables = len(_TOML_TABLE_HEADER.findall(text)) + text.count("{")
+    keys = text.count("=")
+    if tables > MAX_TOML_TABLES or keys > MAX_TOML_KEYS:
+        raise TrainerConfigError(
+            [
+                (
+                    "",
+                    f"has {tables:,} tables and {keys:,} keys or more; LRTool reads TOML files of up to"
+                    f" {MAX_TOML_TABLES:,} tables and {MAX_TOML_KEYS:,} keys (trainers write far fewer)",
+                )
+            ]
+        )
     long_key = _TOML_LONG_KEY.search(text)
     if long_key is not None:
         raise TrainerConfigError([(_line(text, long_key.start()), f"a dotted key has more than {MAX_KEY_PARTS} parts")])
@@ -97,28 +112,3 @@ class BoundedScanner(Scanner):
     def add_indent(self, column: int) -> bool:
         self._refuse_deeper(self.flow_level + len(self.indents))
         return bool(super().add_indent(column))
-
-
-def check_editable_toml(data: dict[str, Any]) -> None:
-    """Refuse to edit a TOML file with more tables or keys than a trainer's (parsed `data`)."""
-    tables = keys = 0
-    pending: list[Any] = [data]
-    while pending:
-        value = pending.pop()
-        if isinstance(value, dict):
-            tables += 1
-            keys += len(value)
-            pending.extend(value.values())
-        elif isinstance(value, list):
-            pending.extend(value)
-    tables -= 1  # the document itself
-    if tables > MAX_EDITED_TOML_TABLES or keys > MAX_EDITED_TOML_KEYS:
-        raise TrainerConfigError(
-            [
-                (
-                    "",
-                    f"has {tables:,} tables and {keys:,} keys; LRTool edits TOML files of up to"
-                    f" {MAX_EDITED_TOML_TABLES:,} tables and {MAX_EDITED_TOML_KEYS:,} keys",
-                )
-            ]
-        )

@@ -48,7 +48,7 @@ def load(text: str) -> dict[str, Any]:
 
 
 def write(text: str, edits: Sequence[Edit]) -> str:
-    _shape.check_editable_toml(load(text))
+    _shape.check_toml(text)
     try:
         document = tomlkit.parse(text)
     except tomlkit.exceptions.TOMLKitError as error:  # pragma: no cover - tomllib accepted the file first
