@@ -144,13 +144,13 @@ def _rpc(handler: Handler[RequestT, ResponseT]) -> Handler[RequestT, ResponseT]:
             summary = str(error)
             status = _status.plain(grpc.StatusCode.UNAVAILABLE, f"the profile store is busy; retry shortly ({error})")
         except Exception as error:  # a bug: say so without leaking internals
-            log.error("%s failed: INTERNAL %s: %s", name, type(error).__name__, _bounded(str(error)))
+            log.error("%s failed: INTERNAL %s: %s", name, type(error).__name__, _cut(str(error), _LOGGED_CHARACTERS))
             log.debug("%s traceback", name, exc_info=True)
             status = _status.plain(grpc.StatusCode.INTERNAL, "internal error in the LRTool engine; see its log")
             context.abort_with_status(status)
             raise AssertionError("unreachable: abort_with_status raises") from None  # pragma: no cover
         # The caller's mistake, not the server's: one line, at INFO.
-        log.info("%s failed: %s %s", name, status.code.name, _bounded(summary))
+        log.info("%s failed: %s %s", name, status.code.name, _cut(summary, _LOGGED_CHARACTERS))
         context.abort_with_status(status)
         raise AssertionError("unreachable: abort_with_status raises")  # pragma: no cover
 
@@ -161,10 +161,9 @@ def _invalid(field: str, description: str) -> ConfigError:
     return ConfigError([FieldViolation(field, description)])
 
 
-def _bounded(text: str) -> str:
-    if len(text) <= _LOGGED_CHARACTERS:
-        return text
-    return f"{text[:_LOGGED_CHARACTERS]}… ({len(text):,} characters)"
+def _cut(text: str, limit: int) -> str:
+    """`text`, or its first `limit` characters and how long it was: inputs can be megabytes long."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
 
 
 def _check_text_lengths(fields: dict[str, Any]) -> None:
@@ -504,12 +503,6 @@ def _profile_file(content: bytes) -> ProfileFile:
         ) from None
 
 
-def _shown(value: Any) -> str:
-    """A value quoted in a message, cut short: a file can hold numbers thousands of digits long."""
-    text = repr(value)
-    return text if len(text) <= _SHOWN_CHARACTERS else f"{text[:_SHOWN_CHARACTERS]}… ({len(text):,} characters)"
-
-
 def _imported_config(fields: dict[str, Any]) -> pb.TrainingConfig:
     """A trainer file's configuration as a message; a value its wire type cannot carry is the file's problem."""
     try:
@@ -522,7 +515,8 @@ def _imported_config(fields: dict[str, Any]) -> pb.TrainingConfig:
             pb.TrainingConfig(**{name: value})
         except (TypeError, ValueError):
             accepted = catalog.INPUT_RANGES[name].describe() if name in catalog.INPUT_RANGES else "text"
-            problems.append(FieldViolation("content", f"{name}: must be {accepted}; got {_shown(value)}"))
+            shown = _cut(repr(value), _SHOWN_CHARACTERS)
+            problems.append(FieldViolation("content", f"{name}: must be {accepted}; got {shown}"))
     raise ConfigError(problems)
 
 
