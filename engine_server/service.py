@@ -97,15 +97,13 @@ Handler = Callable[[Any, RequestT, grpc.ServicerContext], ResponseT]
 
 
 def _rpc(handler: Handler[RequestT, ResponseT]) -> Handler[RequestT, ResponseT]:
-    """Map every failure to its status (API.md) and log one line for it; nothing escapes as UNKNOWN.
-
-    A call waits for one of the service's workers, then runs until it is done, its caller's deadline
-    passes or the caller goes, or it reaches the engine's own ceiling (Limits.max_call_seconds).
-    """
+    """Map every failure to its status (API.md) and log one line for it; nothing escapes as UNKNOWN."""
     name = handler.__name__
 
     @functools.wraps(handler)
     def wrapper(self: Any, request: RequestT, context: grpc.ServicerContext) -> ResponseT:
+        # A call waits for one of the service's workers, then runs until it is done, its caller's deadline
+        # passes or the caller goes, or it reaches the engine's own ceiling (Limits.max_call_seconds).
         limits: Limits = self._limits
         ceiling = time.monotonic() + limits.max_call_seconds
 
