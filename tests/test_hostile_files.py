@@ -80,6 +80,15 @@ def test_nesting_up_to_the_limit_is_read_and_one_more_is_refused(load: Any, wrap
         load(wrap(_shape.MAX_NESTING + 1))
 
 
+def test_yaml_keys_at_the_deepest_level_allowed_are_read() -> None:
+    depth = _shape.MAX_NESTING
+    opening = "".join(" " * level + f"k{level}:\n" for level in range(depth - 1))
+    deepest = " " * (depth - 1)
+    assert _yaml_file.compose(f"{opening}{deepest}a: 1\n{deepest}b: 2\n{deepest}c: 3\n") is not None
+    with pytest.raises(TrainerConfigError, match="line 33: mappings or lists are nested too deeply"):
+        _yaml_file.compose(f"{opening}{deepest}k:\n{deepest} a: 1\n")
+
+
 def test_dotted_keys_up_to_the_limit_are_read() -> None:
     assert _toml_file.load("a." * (_shape.MAX_KEY_PARTS - 1) + "a = 1")
     assert _toml_file.load('x = "' + "a." * 500 + '"\ny = 1.5\n')["y"] == 1.5

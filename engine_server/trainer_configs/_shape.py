@@ -110,5 +110,6 @@ class BoundedScanner(Scanner):
         super().fetch_flow_collection_start(TokenClass, to_push)
 
     def add_indent(self, column: int) -> bool:
-        self._refuse_deeper(self.flow_level + len(self.indents))
+        if self.indent < column:  # a new, deeper block level (ruamel asks for every key)
+            self._refuse_deeper(self.flow_level + len(self.indents))
         return bool(super().add_indent(column))
