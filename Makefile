@@ -32,6 +32,7 @@ bench: install
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/service.py
 	$(BIN)/python bench/ui.py
+	$(BIN)/python bench/hostile.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

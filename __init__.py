@@ -3,7 +3,10 @@
 `comfy_nodes/`, which `lrtool comfy install` links on its own.
 """
 
-from .comfy_nodes import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS
+# pytest imports this file on its own, without a package, when the clone's folder name is not a
+# Python name (e.g. "lrtool-main"); only ComfyUI's import, as a package, needs the nodes.
+if __package__:
+    from .comfy_nodes import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS
 
 #: Browser code that shows each node's summary, relative to this folder.
 WEB_DIRECTORY = "./comfy_nodes/web"

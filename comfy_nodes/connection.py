@@ -244,7 +244,10 @@ def connect(*, autostart: bool = True) -> LRToolClient:
         if cached is not None:
             cached.close()
             del _clients[address]
-        client = LRToolClient(address)
+        try:
+            client = LRToolClient(address)
+        except LRToolClientError as error:  # e.g. a token that would cross the network in clear text
+            raise NodeError(f"LRTool engine: {error.message}") from None
         if client.is_serving(timeout=PROBE_TIMEOUT):
             _clients[address] = client
             return client

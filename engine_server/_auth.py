@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,9 @@ OPEN_METHODS = frozenset({"/grpc.health.v1.Health/Check"})
 _PREFIX = "bearer "
 
 
+log = logging.getLogger("lrtool.auth")
+
+
 class InsecureListenError(ValueError):
     """Listening beyond loopback without TLS and a token was not explicitly allowed."""
 
@@ -22,6 +28,8 @@ class InsecureListenError(ValueError):
 def read_token(token: str | None, token_file: Path | None) -> str | None:
     """The token from the setting, else the first line of the token file; None when neither is set."""
     if token:
+        if not token.strip():  # a blank token would turn authentication off without a word
+            raise ValueError("token: is only blank characters; set a real token, or unset LRTOOL_TOKEN")
         return token.strip()
     if token_file is not None:
         try:
@@ -30,8 +38,25 @@ def read_token(token: str | None, token_file: Path | None) -> str | None:
             raise ValueError(f"token_file: cannot read {token_file}: {error.strerror}") from None
         if not text:
             raise ValueError(f"token_file: {token_file} is empty")
+        warn_if_readable_by_others(token_file, "token file")
         return text.splitlines()[0].strip()
     return None
+
+
+def warn_if_readable_by_others(path: Path, what: str) -> None:
+    """A secret in a file others can read is no secret: say so (POSIX permissions only)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning(
+            "%s %s is readable by other users (mode %04o): restrict it with `chmod 600 %s`",
+            what,
+            path,
+            stat.S_IMODE(mode),
+            path,
+        )
 
 
 def is_loopback(host: str) -> bool:

@@ -590,8 +590,6 @@ class PostgresProfileStore(ProfileStore):
         config_json, statistics_json, offset = _check_save_arguments(
             name, config, offset, statistics, notes, to_json=_to_jsonb_text
         )
-        if "\x00" in notes:
-            raise ValueError("notes: must not contain NUL (U+0000) characters in a PostgreSQL store")
         _check_expected_version(expected_version, allow_zero=True)
 
         parameters = (name, config_json, offset, statistics_json, notes)

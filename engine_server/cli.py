@@ -113,6 +113,17 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--token-file", type=Path, help="file with the engine's token (or LRTOOL_TOKEN)")
         command.add_argument("--ca-file", type=Path, help="CA certificate of a TLS engine (or LRTOOL_CA_FILE)")
 
+    def ui_access_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "--auth-file",
+            type=Path,
+            help="require a login: a file of username:password lines (or LRTOOL_UI_AUTH_FILE, or"
+            " LRTOOL_UI_AUTH=username:password); needed beyond loopback and with --share",
+        )
+        command.add_argument(
+            "--insecure", action="store_true", help="allow a non-loopback --host or --share without a login"
+        )
+
     serve = commands.add_parser("serve", help="run the engine server (gRPC)")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1; LRTOOL_HOST)")
     serve.add_argument("--port", type=int, help="port (default 50051; 0 picks a free one; LRTOOL_PORT)")
@@ -134,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--host", default="127.0.0.1", help="address the UI listens on (default 127.0.0.1)")
     ui.add_argument("--port", type=int, default=7860, help="UI port (default 7860)")
     ui.add_argument("--share", action="store_true", help="also publish a temporary public Gradio link")
+    ui_access_options(ui)
 
     up = commands.add_parser("up", help="the engine and the web UI together (what `make run` starts)")
     up.add_argument("--host", default="127.0.0.1", help="address the UI listens on (default 127.0.0.1)")
@@ -141,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--engine-port", type=int, help="engine port (default 50051; LRTOOL_PORT)")
     up.add_argument("--db", help="profile store: SQLite file (default: in your data directory) or postgresql://… URL")
     up.add_argument("--share", action="store_true", help="also publish a temporary public Gradio link")
+    ui_access_options(up)
 
     comfy = commands.add_parser("comfy", help="the ComfyUI node pack")
     comfy_actions = comfy.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -296,10 +309,31 @@ def _to_json(message: Any) -> str:
     return json.dumps(json_format.MessageToDict(message, preserving_proto_field_name=True), indent=2)
 
 
+def _warn_of_password_in(db: str | None) -> None:
+    """Every local user sees a process's arguments (ps): a password in --db is everyone's."""
+    from urllib.parse import parse_qs, urlsplit
+
+    if not db or "://" not in db:
+        return
+    try:
+        url = urlsplit(db)
+        password = url.password or parse_qs(url.query).get("password")
+    except ValueError:
+        return
+    if password:
+        print(
+            "lrtool: warning: the password in --db is visible to every user of this machine (ps);"
+            " give it in PGPASSWORD or a password file (~/.pgpass, or PGPASSFILE) instead,"
+            " or the whole URL in LRTOOL_DB",
+            file=sys.stderr,
+        )
+
+
 def _serve(arguments: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from .server import Settings, serve
+    from .store import StoreError
 
     given = {
         key: value
@@ -322,6 +356,7 @@ def _serve(arguments: argparse.Namespace) -> int:
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
         return _fail(f"invalid setting: {problems}", EXIT_INVALID)
+    _warn_of_password_in(arguments.db)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
@@ -329,7 +364,7 @@ def _serve(arguments: argparse.Namespace) -> int:
         serve(settings)
     except ValueError as error:
         return _fail(str(error), EXIT_INVALID)
-    except OSError as error:
+    except (OSError, StoreError) as error:
         return _fail(str(error), EXIT_FAILED)
     leave_without_lingering_threads()
     return EXIT_OK
@@ -364,7 +399,17 @@ def _token_from(path: Path | None) -> str | None:
     return read_token(None, path)
 
 
+def _ui_access(arguments: argparse.Namespace) -> dict[str, Any]:
+    """launch()'s login settings, checked before anything starts (ValueError names the options)."""
+    from gradio_ui.access import check_ui_exposure, read_credentials
+
+    auth = read_credentials(arguments.auth_file)
+    check_ui_exposure(arguments.host, share=arguments.share, auth=auth, insecure=arguments.insecure)
+    return {"auth": auth, "insecure": arguments.insecure}
+
+
 def _ui(arguments: argparse.Namespace) -> int:
+    access = _ui_access(arguments)
     from gradio_ui.app import launch
 
     address = arguments.engine or default_engine_address()
@@ -380,6 +425,7 @@ def _ui(arguments: argparse.Namespace) -> int:
             token=token,
             ca_file=ca_file,
             quiet=True,
+            **access,
         )
     except OSError as error:
         return _fail(f"cannot start the UI on {arguments.host}:{arguments.port}: {error}", EXIT_FAILED)
@@ -392,9 +438,11 @@ def _up(arguments: argparse.Namespace) -> int:
 
     from pydantic import ValidationError
 
+    access = _ui_access(arguments)
     from gradio_ui.app import launch
 
     from .server import Settings, create_server, describe_store
+    from .store import StoreError
 
     given = {"port": arguments.engine_port, "db": arguments.db}
     try:
@@ -402,11 +450,14 @@ def _up(arguments: argparse.Namespace) -> int:
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
         return _fail(f"invalid setting: {problems}", EXIT_INVALID)
+    _warn_of_password_in(arguments.db)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         server, port = create_server(settings)
     except OSError as error:
         return _fail(f"{error} (is another engine running? try --engine-port)", EXIT_FAILED)
+    except StoreError as error:
+        return _fail(str(error), EXIT_FAILED)
     server.start()
 
     def interrupt(signum: int, frame: object) -> None:
@@ -417,7 +468,7 @@ def _up(arguments: argparse.Namespace) -> int:
     print(f"LRTool engine on {address} (profiles in {describe_store(settings.db)})", flush=True)
     print(f"LRTool UI on http://{arguments.host}:{arguments.port}; Ctrl-C stops both", flush=True)
     try:
-        launch(address, host=arguments.host, port=arguments.port, share=arguments.share, quiet=True)
+        launch(address, host=arguments.host, port=arguments.port, share=arguments.share, quiet=True, **access)
     except OSError as error:
         return _fail(f"cannot start the UI on {arguments.host}:{arguments.port}: {error}", EXIT_FAILED)
     except KeyboardInterrupt:

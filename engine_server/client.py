@@ -25,7 +25,8 @@ violations attached). This module imports neither numpy, the engine nor the stor
 
 Security settings come from the arguments or the environment: LRTOOL_TOKEN /
 LRTOOL_TOKEN_FILE (sent as `authorization: Bearer <token>`) and LRTOOL_CA_FILE
-(use TLS, trusting that CA; LRTOOL_TLS=1 uses TLS with the system's CAs).
+(use TLS, trusting that CA; LRTOOL_TLS=1 uses TLS with the system's CAs). A token
+goes in clear text only to a loopback address, unless insecure=True / LRTOOL_INSECURE=1.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
+from ._auth import is_loopback
 from ._generated.lrtool.v1 import engine_pb2 as pb
 from ._generated.lrtool.v1 import engine_pb2_grpc as pb_grpc
 
@@ -82,6 +84,31 @@ def default_token() -> str | None:
         except OSError as error:
             raise LRToolClientError(f"cannot read the token file {path}: {error.strerror}") from None
     return None
+
+
+def default_insecure() -> bool:
+    """LRTOOL_INSECURE=1: send the token even over plaintext to a non-loopback address."""
+    return os.environ.get("LRTOOL_INSECURE") == "1"
+
+
+def target_host(target: str) -> str | None:
+    """The host a gRPC target names ("host:port", "[::1]:port", "dns:///host:port", "ipv4:…");
+    None for a Unix socket, which never leaves the machine."""
+    if target.startswith(("unix:", "unix-abstract:")):
+        return None
+    address = target
+    for scheme in ("dns:", "ipv4:", "ipv6:"):
+        if address.startswith(scheme):
+            address = address.removeprefix(scheme)
+            if address.startswith("//"):  # dns://resolver/host:port
+                address = address[2:].partition("/")[2]
+            address = address.split(",", 1)[0]
+            break
+    if address.startswith("["):
+        return address[1 : address.find("]")]
+    if address.count(":") == 1:
+        return address.partition(":")[0]
+    return address
 
 
 def default_ca_file() -> str | None:
@@ -256,6 +283,7 @@ class LRToolClient:
         token: str | None = None,
         ca_file: str | os.PathLike[str] | None = None,
         tls: bool | None = None,
+        insecure: bool | None = None,
         channel: grpc.Channel | None = None,
     ) -> None:
         self.target = target or default_engine_address()
@@ -264,14 +292,28 @@ class LRToolClient:
         self._metadata: tuple[tuple[str, str], ...] = (("authorization", f"Bearer {token}"),) if token else ()
         self._owns_channel = channel is None
         if channel is None:
-            channel = self._open_channel(ca_file if ca_file is not None else default_ca_file(), tls)
+            ca_file = ca_file if ca_file is not None else default_ca_file()
+            use_tls = tls if tls is not None else (ca_file is not None or os.environ.get("LRTOOL_TLS") == "1")
+            if token and not use_tls:
+                self._check_plaintext_token(default_insecure() if insecure is None else insecure)
+            channel = self._open_channel(ca_file, use_tls)
         self._channel = channel
         self._stub = pb_grpc.LRToolEngineStub(self._channel)
         # typeshed's HealthStub declares no methods; the calls are typed where they are made.
         self._health: Any = health_pb2_grpc.HealthStub(self._channel)
 
-    def _open_channel(self, ca_file: str | os.PathLike[str] | None, tls: bool | None) -> grpc.Channel:
-        use_tls = tls if tls is not None else (ca_file is not None or os.environ.get("LRTOOL_TLS") == "1")
+    def _check_plaintext_token(self, insecure: bool) -> None:
+        """A token sent in clear text beyond this machine can be read on the way: refuse unless told."""
+        host = target_host(self.target)
+        if insecure or host is None or is_loopback(host):
+            return
+        raise LRToolClientError(
+            f"refusing to send the token in clear text to {host}: the connection to {self.target} has no TLS."
+            " Give the engine's CA (ca_file= / --ca-file / LRTOOL_CA_FILE, or LRTOOL_TLS=1 for the system's"
+            " CAs), or pass insecure=True / LRTOOL_INSECURE=1 to accept that"
+        )
+
+    def _open_channel(self, ca_file: str | os.PathLike[str] | None, use_tls: bool) -> grpc.Channel:
         if not use_tls:
             return grpc.insecure_channel(self.target, options=list(CHANNEL_OPTIONS))
         roots = None
@@ -592,6 +634,8 @@ __all__ = [
     "config_message",
     "default_ca_file",
     "default_engine_address",
+    "default_insecure",
     "default_token",
     "outcome_value",
+    "target_host",
 ]

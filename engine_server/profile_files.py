@@ -231,12 +231,55 @@ def read_profile_file(content: bytes) -> ProfileFile:
 
     if has_extension:
         config = _read_extension(document[EXTENSION_KEY], problems)
+        if config is not None and offset is not None and isinstance(configuration, dict):
+            _check_agreement(configuration, config, offset, problems)
 
     if problems:
         raise ProfileFileError(problems)
     if config is None or offset is None:  # pragma: no cover - both are read or a problem is reported
         raise AssertionError
     return ProfileFile(config=config, offset=offset, statistics=statistics, app_version=app_version)
+
+
+#: The configuration keys that name catalog entries, and the tables they are looked up in.
+_NAMED_KEYS: Mapping[str, Any] = {
+    "model": MODELS,
+    "objective": OBJECTIVES,
+    "optimizer": OPTIMIZERS,
+    "scheduler": LRTOOL_1_0_SCHEDULES,
+}
+
+
+def _check_agreement(
+    configuration: Mapping[str, Any], config: dict[str, Any], offset: float, problems: list[tuple[str, str]]
+) -> None:
+    """LRTool reads the extension, so an edit to the LRTool 1.0 block alone would be ignored: refuse
+    a block that says something else than LRTool writes for the extension's configuration."""
+    written = _configuration_block(TrainingConfig(**config), offset)
+    differing = [
+        f"{key} {_show(configuration[key])} here, {_show(written[key])} there"
+        for key in _CONFIGURATION_KEYS
+        if key != "slider_offset" and key in configuration and not _same_setting(key, configuration[key], written[key])
+    ]
+    if differing:
+        problems.append(
+            (
+                "configuration",
+                f'disagrees with "{EXTENSION_KEY}".config, which LRTool reads instead ({"; ".join(differing)}):'
+                f' make the change there too, or delete the "{EXTENSION_KEY}" section to read this one',
+            )
+        )
+
+
+def _same_setting(key: str, given: Any, written: str) -> bool:
+    """Whether a value of the LRTool 1.0 block means what LRTool writes there (spelling aside)."""
+    if key in _NAMED_KEYS:
+        entry = _NAMED_KEYS[key].get(given) if isinstance(given, str) else None
+        return entry is not None and entry is _NAMED_KEYS[key].get(written)
+    try:
+        return float(str(given).strip().removesuffix("%")) == float(written.removesuffix("%"))
+    except ValueError:
+        return False
 
 
 def _load(content: bytes) -> dict[str, Any]:

@@ -24,8 +24,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ._auth import TokenAuthInterceptor, check_exposure, read_token
 from ._generated.lrtool.v1 import engine_pb2_grpc as pb_grpc
-from .service import SERVICE_NAME, Limits, LRToolEngineService
-from .store import ProfileStore, open_store
+from .service import DEFAULT_MAX_CALL_SECONDS, DEFAULT_WORKERS, SERVICE_NAME, Limits, LRToolEngineService
+from .store import DB_FILE_NAME, ProfileStore, open_store
 
 log = logging.getLogger("lrtool.server")
 
@@ -38,9 +38,14 @@ DEFAULT_MAX_RECEIVE_BYTES = 4 * 1024 * 1024
 DEFAULT_MAX_SEND_BYTES = 8 * 1024 * 1024
 
 
+def listen_address(host: str, port: int) -> str:
+    """host:port, with an IPv6 host in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def default_db_path() -> str:
     """The profile store in the user's data directory (e.g. ~/.local/share/lrtool)."""
-    return str(platformdirs.user_data_path("lrtool", appauthor=False) / "profiles.sqlite3")
+    return str(platformdirs.user_data_path("lrtool", appauthor=False) / DB_FILE_NAME)
 
 
 def describe_store(location: str) -> str:
@@ -64,7 +69,13 @@ class Settings(BaseSettings):
         default_factory=default_db_path,
         description="profile store: a SQLite file, or postgresql://user:password@host/database shared by replicas",
     )
-    workers: int = Field(16, ge=1, le=256, description="threads serving calls")
+    workers: int = Field(DEFAULT_WORKERS, ge=1, le=256, description="calls computing at once; more wait their turn")
+    max_call_seconds: float = Field(
+        DEFAULT_MAX_CALL_SECONDS,
+        gt=0,
+        le=86_400,
+        description="the longest any call may run, deadline or not",
+    )
     grace_seconds: float = Field(5.0, ge=0, le=600, description="time in-flight calls get at shutdown")
     max_receive_message_bytes: int = Field(DEFAULT_MAX_RECEIVE_BYTES, ge=64 * 1024)
     max_send_message_bytes: int = Field(DEFAULT_MAX_SEND_BYTES, ge=64 * 1024)
@@ -79,6 +90,12 @@ class Settings(BaseSettings):
     token: SecretStr | None = Field(None, description="bearer token every caller must send (LRTOOL_TOKEN)")
     token_file: Path | None = Field(None, description="file holding the bearer token")
     insecure: bool = Field(False, description="allow a non-loopback address without TLS and a token")
+
+    @field_validator("host")
+    @classmethod
+    def _bare_host(cls, value: str) -> str:
+        # "[::1]" as in a URL: the brackets are added back where an address needs them.
+        return value[1:-1] if value.startswith("[") and value.endswith("]") else value
 
     @field_validator("db", mode="before")
     @classmethod
@@ -148,7 +165,9 @@ def create_server(settings: Settings | None = None, store: ProfileStore | None =
     check_exposure(settings.host, tls=credentials is not None, token=token, insecure=settings.insecure)
     store = store or open_store(settings.db)
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="lrtool-rpc"),
+        # A thread for every call gRPC accepts: calls wait for a worker in the service, not in this pool's
+        # queue, so the health check answers while every worker is busy. Threads start only when needed.
+        futures.ThreadPoolExecutor(max_workers=settings.max_concurrent_rpcs, thread_name_prefix="lrtool-rpc"),
         interceptors=[TokenAuthInterceptor(token)] if token else [],
         options=[
             ("grpc.max_receive_message_length", settings.max_receive_message_bytes),
@@ -156,7 +175,12 @@ def create_server(settings: Settings | None = None, store: ProfileStore | None =
         ],
         maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
     )
-    limits = Limits(max_batch_requests=settings.max_batch_requests, max_curve_points=settings.max_curve_points)
+    limits = Limits(
+        max_batch_requests=settings.max_batch_requests,
+        max_curve_points=settings.max_curve_points,
+        max_call_seconds=settings.max_call_seconds,
+        workers=settings.workers,
+    )
     pb_grpc.add_LRToolEngineServicer_to_server(LRToolEngineService(store, limits), server)
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -166,7 +190,7 @@ def create_server(settings: Settings | None = None, store: ProfileStore | None =
     reflection.enable_server_reflection(
         (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server
     )
-    address = f"[{settings.host}]:{settings.port}" if ":" in settings.host else f"{settings.host}:{settings.port}"
+    address = listen_address(settings.host, settings.port)
     try:
         if credentials is None:
             port = server.add_insecure_port(address)
@@ -185,7 +209,7 @@ def serve(settings: Settings | None = None, on_ready: threading.Event | None = N
     server.start()
     secured = "TLS" if settings.tls_cert else "plaintext"
     where = describe_store(settings.db)
-    log.info("LRTool engine listening on %s:%d (%s; profiles in %s)", settings.host, port, secured, where)
+    log.info("LRTool engine listening on %s (%s; profiles in %s)", listen_address(settings.host, port), secured, where)
 
     def shut_down(signum: int, frame: FrameType | None) -> None:
         log.info("%s received: shutting down (grace %.1f s)", signal.Signals(signum).name, settings.grace_seconds)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import functools
 import logging
+import queue
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -35,9 +38,13 @@ from .engine import (
     score_curve,
     stop_when,
 )
+from .engine._cancel import raise_if_stopped
+from .engine._names import MAX_NAME_CHARACTERS
 from .profile_files import ProfileFile, ProfileFileError, read_profile_file, write_profile_file
 from .run_files import RunFileError, RunRow, read_run_file, write_run_file
 from .store import (
+    NO_NUL,
+    NUL,
     InvalidProfileName,
     NewRun,
     ProfileExists,
@@ -59,6 +66,18 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["LRToolEngine"].full_name
 
 #: Requests converted between two deadline checks in a batch.
 _DEADLINE_CHECK_EVERY = 1000
+#: The longest any call may run, deadline or not (LRTOOL_MAX_CALL_SECONDS).
+DEFAULT_MAX_CALL_SECONDS = 60.0
+#: Calls computing at once (LRTOOL_WORKERS); more wait for one to finish.
+DEFAULT_WORKERS = 16
+#: Characters of a value quoted in an error message.
+_SHOWN_CHARACTERS = 60
+#: Characters of a failure's summary in the log: enough to act on, never the whole of a huge input.
+_LOGGED_CHARACTERS = 1000
+#: Text fields of a configuration that are not names, and their limits; every other one is a name.
+_TEXT_CHARACTERS = {"step_rules": 4096}
+#: How often a call waiting for a worker looks whether its caller still wants the answer.
+_WAIT_SLICE_SECONDS = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +91,8 @@ class Limits:
     default_page_size: int = 50
     max_page_size: int = 1000
     max_loss_values: int = 1_000_000
+    max_call_seconds: float = DEFAULT_MAX_CALL_SECONDS
+    workers: int = DEFAULT_WORKERS
 
 
 class _Abort(Exception):
@@ -93,12 +114,26 @@ def _rpc(handler: Handler[RequestT, ResponseT]) -> Handler[RequestT, ResponseT]:
 
     @functools.wraps(handler)
     def wrapper(self: Any, request: RequestT, context: grpc.ServicerContext) -> ResponseT:
+        # A call waits for one of the service's workers, then runs until it is done, its caller's deadline
+        # passes or the caller goes, or it reaches the engine's own ceiling (Limits.max_call_seconds).
+        limits: Limits = self._limits
+        ceiling = time.monotonic() + limits.max_call_seconds
+
+        def stop() -> bool:
+            return time.monotonic() >= ceiling or _expired(context)
+
         try:
-            # Long engine work stops at the caller's deadline instead of finishing for no one.
-            with stop_when(lambda: _expired(context)):
+            # Long engine work stops at the deadline instead of finishing for no one.
+            with stop_when(stop), self._worker(stop):
                 return handler(self, request, context)
         except Cancelled as stopped:
-            summary = f"deadline exceeded or call cancelled during {name}"
+            if time.monotonic() >= ceiling:
+                summary = (
+                    f"{name} ran into the engine's limit of {limits.max_call_seconds:g} s per call"
+                    " (LRTOOL_MAX_CALL_SECONDS); ask for less work per call"
+                )
+            else:
+                summary = f"deadline exceeded or call cancelled during {name}"
             if stopped.completed:
                 summary += f" after {stopped.completed:,} results"
             status = _status.plain(grpc.StatusCode.DEADLINE_EXCEEDED, summary)
@@ -122,13 +157,13 @@ def _rpc(handler: Handler[RequestT, ResponseT]) -> Handler[RequestT, ResponseT]:
             summary = str(error)
             status = _status.plain(grpc.StatusCode.UNAVAILABLE, f"the profile store is busy; retry shortly ({error})")
         except Exception as error:  # a bug: say so without leaking internals
-            log.error("%s failed: INTERNAL %s: %s", name, type(error).__name__, error)
+            log.error("%s failed: INTERNAL %s: %s", name, type(error).__name__, _cut(str(error), _LOGGED_CHARACTERS))
             log.debug("%s traceback", name, exc_info=True)
             status = _status.plain(grpc.StatusCode.INTERNAL, "internal error in the LRTool engine; see its log")
             context.abort_with_status(status)
             raise AssertionError("unreachable: abort_with_status raises") from None  # pragma: no cover
         # The caller's mistake, not the server's: one line, at INFO.
-        log.info("%s failed: %s %s", name, status.code.name, summary)
+        log.info("%s failed: %s %s", name, status.code.name, _cut(summary, _LOGGED_CHARACTERS))
         context.abort_with_status(status)
         raise AssertionError("unreachable: abort_with_status raises")  # pragma: no cover
 
@@ -139,9 +174,32 @@ def _invalid(field: str, description: str) -> ConfigError:
     return ConfigError([FieldViolation(field, description)])
 
 
+def _cut(text: str, limit: int) -> str:
+    """`text`, or its first `limit` characters and how long it was: inputs can be megabytes long."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
+
+def _check_text_lengths(fields: dict[str, Any]) -> None:
+    """Names (and other text) no longer than they can be, before anything matches, caches or logs them;
+    violations name the configuration's fields."""
+    problems = []
+    for name, value in fields.items():
+        limit = _TEXT_CHARACTERS.get(name, MAX_NAME_CHARACTERS)
+        if isinstance(value, str) and len(value) > limit:
+            problems.append(FieldViolation(name, f"must be at most {limit:,} characters; got {len(value):,}"))
+    if problems:
+        raise ConfigError(problems)
+
+
+def _checked_config(message: pb.TrainingConfig) -> TrainingConfig:
+    if message.ByteSize() > MAX_NAME_CHARACTERS:  # else no text in it can be too long: the usual case, for free
+        _check_text_lengths(_convert.config_fields_from_proto(message))
+    return _convert.config_from_proto(message)
+
+
 def _config(message: pb.TrainingConfig, path: str) -> TrainingConfig:
     try:
-        return _convert.config_from_proto(message)
+        return _checked_config(message)
     except ConfigError as error:
         raise error.under(path) from None
 
@@ -191,12 +249,6 @@ def _expired(context: grpc.ServicerContext) -> bool:
     return (remaining is not None and remaining <= 0) or not context.is_active()
 
 
-def _check_deadline(context: grpc.ServicerContext) -> None:
-    """For the service's own loops; _rpc turns Cancelled into DEADLINE_EXCEEDED."""
-    if _expired(context):
-        raise Cancelled(0)
-
-
 def _filename(name: str) -> str:
     stem = re.sub(r"[^0-9A-Za-z._-]+", "_", name).strip("._") or "profile"
     return f"{stem}.json"
@@ -208,6 +260,27 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
     def __init__(self, store: ProfileStore, limits: Limits | None = None) -> None:
         self._store = store
         self._limits = limits or Limits()
+        # gRPC gives every call a thread of its own (see server.py), so calls beyond the workers wait
+        # here, and the health check never queues behind them. One token per worker: a SimpleQueue
+        # (in C) costs a fraction of threading.Semaphore, which is paid on every call.
+        self._free_workers: queue.SimpleQueue[None] = queue.SimpleQueue()
+        for _ in range(self._limits.workers):
+            self._free_workers.put(None)
+
+    @contextmanager
+    def _worker(self, stop: Callable[[], bool]) -> Iterator[None]:
+        """Hold one of the workers, waiting for one while the caller still wants the answer."""
+        while True:
+            try:
+                self._free_workers.get(timeout=_WAIT_SLICE_SECONDS)
+                break
+            except queue.Empty:
+                if stop():
+                    raise Cancelled(0) from None
+        try:
+            yield
+        finally:
+            self._free_workers.put(None)
 
     # --- Calculation ---------------------------------------------------------
 
@@ -237,14 +310,14 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
         learned: dict[tuple[str, str, str], Personalization] = {}  # one fit per log, family and formula
         for index, item in enumerate(request.requests):
             if index % _DEADLINE_CHECK_EVERY == 0:
-                _check_deadline(context)
+                raise_if_stopped()  # _rpc turns Cancelled into DEADLINE_EXCEEDED
             offset, learning_rate = _adjustment(item)
             try:
                 check_adjustment(offset, learning_rate)
             except ConfigError as error:
                 problems.extend(error.under(f"requests[{index}]").violations)
             try:
-                config = _convert.config_from_proto(item.config)
+                config = _checked_config(item.config)
             except ConfigError as error:
                 problems.extend(error.under(f"requests[{index}].config").violations)
                 continue
@@ -313,6 +386,8 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
         return self._save(profile.name, config, profile.offset, profile.notes, expected)
 
     def _check_notes(self, notes: str) -> None:
+        if NUL in notes:
+            raise _invalid("profile.notes", NO_NUL)
         if len(notes) > self._limits.max_notes_characters:
             raise _invalid(
                 "profile.notes",
@@ -591,6 +666,10 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
     ) -> pb.ImportTrainerConfigResponse:
         overrides = _convert.config_fields_from_proto(request.overrides)
         try:
+            _check_text_lengths(overrides)
+        except ConfigError as error:
+            raise error.under("overrides") from None
+        try:
             imported = import_trainer_config(
                 request.content,
                 request.filename,
@@ -601,9 +680,13 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
             )
         except TrainerConfigError as error:
             raise _file_problems(error, "content") from None
+        try:
+            _check_text_lengths(imported.config)
+        except ConfigError as error:
+            raise ConfigError(FieldViolation("content", str(violation)) for violation in error.violations) from None
         response = pb.ImportTrainerConfigResponse(
             format=imported.format,
-            config=_convert.config_to_proto(imported.config),
+            config=_imported_config(imported.config),
             missing_fields=imported.missing_fields,
             warnings=imported.warnings,
             learning_rate_scale=imported.learning_rate_scale,
@@ -696,6 +779,23 @@ def _profile_file(content: bytes) -> ProfileFile:
         raise ConfigError(
             FieldViolation(f"content.{path}" if path else "content", text) for path, text in error.problems
         ) from None
+
+
+def _imported_config(fields: dict[str, Any]) -> pb.TrainingConfig:
+    """A trainer file's configuration as a message; a value its wire type cannot carry is the file's problem."""
+    try:
+        return _convert.config_to_proto(fields)
+    except (TypeError, ValueError):
+        pass
+    problems = []
+    for name, value in fields.items():
+        try:
+            pb.TrainingConfig(**{name: value})
+        except (TypeError, ValueError):
+            accepted = catalog.INPUT_RANGES[name].describe() if name in catalog.INPUT_RANGES else "text"
+            shown = _cut(repr(value), _SHOWN_CHARACTERS)
+            problems.append(FieldViolation("content", f"{name}: must be {accepted}; got {shown}"))
+    raise ConfigError(problems)
 
 
 def _file_problems(error: TrainerConfigError, field: str) -> ConfigError:

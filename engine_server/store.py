@@ -198,6 +198,16 @@ class StoredRun:
     recorded_at: datetime
 
 
+#: Permissions of a new store file: profiles are the owner's, not every local user's.
+PRIVATE_FILE_MODE = 0o600
+#: The store's file name in a directory (the default location, and the hint for a directory given).
+DB_FILE_NAME = "profiles.sqlite3"
+
+#: The one character no store keeps in text (PostgreSQL cannot), and what is said of it.
+NUL = "\x00"
+NO_NUL = "must not contain NUL (U+0000) characters"
+
+
 def validate_profile_name(name: str) -> str:
     """Return `name` unchanged if it follows the naming rule; raise InvalidProfileName otherwise."""
     return _validate_name(name, "name")
@@ -358,6 +368,8 @@ def _check_save_arguments(
     offset = _check_offset(offset)
     if not isinstance(notes, str):
         raise ValueError(f"notes: must be a string; got a {type(notes).__name__}")
+    if NUL in notes:  # PostgreSQL text cannot hold it; every store refuses it alike
+        raise ValueError(f"notes: {NO_NUL}")
     return config_json, statistics_json, offset
 
 
@@ -596,6 +608,9 @@ class SQLiteProfileStore(ProfileStore):
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"profile store {self.path}: cannot create its directory: {exc}") from exc
+        if self.path.is_dir():
+            raise StoreError(f"profile store {self.path}: is a directory; name a file, e.g. {self.path / DB_FILE_NAME}")
+        self._create_private()
         try:
             self._migrate()
         except BaseException:
@@ -603,6 +618,16 @@ class SQLiteProfileStore(ProfileStore):
             raise
 
     # ---------------------------------------------------------------- connections
+
+    def _create_private(self) -> None:
+        """Create a new store file readable by its owner only; SQLite gives its WAL and shared-memory
+        files the same permissions. An existing file keeps the permissions it has."""
+        try:
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise StoreError(f"profile store {self.path}: cannot create it: {exc.strerror}") from exc
 
     def _open_connection(self) -> sqlite3.Connection:
         conn = sqlite3.connect(

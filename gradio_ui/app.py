@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -33,6 +34,7 @@ from engine_server.client import (
 )
 
 from . import _views as views
+from .access import Credentials, check_ui_exposure
 
 # --- Engine connection -----------------------------------------------------------
 
@@ -321,6 +323,23 @@ def show_parameters(formula: str, trainer: str, scheduler: str) -> list[Any]:
 # --- Trainer config files -----------------------------------------------------------------
 
 
+#: Characters a downloaded file's name keeps; any other becomes "_".
+_UNSAFE_IN_FILE_NAMES = re.compile(r"[^0-9A-Za-z._ +-]+")
+#: Bytes of a file name most file systems accept.
+_MAX_FILE_NAME_BYTES = 255
+
+
+def download_path(filename: str, fallback: str) -> Path:
+    """A new file in a new temporary directory for the browser to download, named like `filename`.
+
+    The name comes from the engine or an upload: it is reduced to its last part and plain characters,
+    so that it can never lead outside the directory ("../../x", "/etc/x", "C:\\x", "..").
+    """
+    name = _UNSAFE_IN_FILE_NAMES.sub("_", re.split(r"[/\\]", filename)[-1]).lstrip(". ")
+    name = name.encode("utf-8")[:_MAX_FILE_NAME_BYTES].decode("utf-8", "ignore") or fallback
+    return Path(tempfile.mkdtemp(prefix="lrtool-")) / name
+
+
 def _upload_bytes(upload: Any) -> tuple[bytes, str]:
     path = Path(upload if isinstance(upload, str) else upload.name)
     return path.read_bytes(), path.name
@@ -374,7 +393,7 @@ def export_config(loaded: dict[str, Any] | None, offset_percent: float, *values:
         return views.problems(error.violations, error.message), gr.update(visible=False)
     except LRToolClientError as error:
         return views.notice(error.message, "error"), gr.update(visible=False)
-    path = Path(tempfile.mkdtemp(prefix="lrtool-")) / loaded["filename"]
+    path = download_path(loaded["filename"], "trainer-config")
     path.write_bytes(content)
     message = f"{loaded['filename']} with learning rate {views.rate_text(rate)}; everything else as it was."
     return views.notice(message, "ok"), gr.update(value=str(path), visible=True)
@@ -580,7 +599,7 @@ def export_profile(name: str | None) -> tuple[str, Any]:
         exported = ENGINE.client.export_profile(name)
     except LRToolClientError as error:
         return views.notice(error.message, "error"), gr.update(visible=False)
-    path = Path(tempfile.mkdtemp(prefix="lrtool-")) / exported.filename
+    path = download_path(exported.filename, "profile.json")
     path.write_bytes(exported.content)
     return views.notice(f"'{name}' as an LRTool 1.0 profile file:", "ok"), gr.update(value=str(path), visible=True)
 
@@ -1161,15 +1180,22 @@ def launch(
     share: bool = False,
     token: str | None = None,
     ca_file: str | None = None,
+    auth: Credentials | None = None,
+    insecure: bool = False,
     **kwargs: Any,
 ) -> Any:
-    """Serve the UI; blocks unless prevent_thread_lock=True."""
+    """Serve the UI; blocks unless prevent_thread_lock=True.
+
+    Beyond loopback or with `share`, `auth` ([(username, password), ...]) is required unless `insecure`.
+    """
+    check_ui_exposure(host, share=share, auth=auth, insecure=insecure)
     if engine or token or ca_file:
         configure(engine or default_engine_address(), token, ca_file)
     return demo.launch(
         server_name=host,
         server_port=port,
         share=share,
+        auth=auth or None,
         theme=gr.themes.Soft(),
         css=views.CSS,
         head=views.HEAD,

@@ -202,3 +202,100 @@ CALLS = st.one_of(
 
 def calls() -> st.SearchStrategy[tuple[str, Any]]:
     return CALLS
+
+
+# --- Hostile trainer files: small or cheap to send, expensive to parse unguarded ------------------
+
+#: sd-scripts keys, so that a file is taken for a trainer config and reaches the editing code.
+_SD_SCRIPTS_HEAD = b'pretrained_model_name_or_path = "sdxl.safetensors"\nnetwork_dim = 16\nlearning_rate = 1e-4\n'
+
+
+def nested_yaml_flow(depth: int = 2_000) -> bytes:
+    """4 KB of `a: [[[…]]]`: seconds of ruamel's CPU per call unguarded."""
+    return b"a: " + b"[" * depth + b"]" * depth
+
+
+def nested_yaml_block(depth: int = 200) -> bytes:
+    return b"".join(b" " * level + b"k:\n" for level in range(depth)) + b" " * depth + b"v: 1\n"
+
+
+def nested_yaml_sequences(depth: int = 2_000) -> bytes:
+    return b"a:\n" + b"- " * depth + b"1\n"
+
+
+def flat_yaml(items: int = 200_000) -> bytes:
+    """400 KB of one flat list: seven seconds of ruamel unguarded."""
+    return b"a: [" + b",".join([b"1"] * items) + b"]\n"
+
+
+def nested_json(depth: int = 100_000) -> bytes:
+    return b'{"a": ' + b"[" * depth + b"]" * depth + b"}"
+
+
+def nested_toml_arrays(depth: int = 100_000) -> bytes:
+    return _SD_SCRIPTS_HEAD + b"a = " + b"[" * depth + b"]" * depth + b"\n"
+
+
+def nested_toml_inline_tables(depth: int = 50_000) -> bytes:
+    return _SD_SCRIPTS_HEAD + b"a = " + b"{b = " * depth + b"1" + b"}" * depth + b"\n"
+
+
+def dotted_toml_key(parts: int = 300_000) -> bytes:
+    """A 600 KB dotted key: tomllib is quadratic in its parts."""
+    return _SD_SCRIPTS_HEAD + b"a." * parts + b"a = 1\n"
+
+
+def many_toml_tables(count: int = 33_703) -> bytes:
+    """1 MB of tables: a second of tomllib, and half a minute of tomlkit to edit it."""
+    return _SD_SCRIPTS_HEAD + b"".join(b"[t%d]\nx = 1\n" % index for index in range(count))[:1_048_000]
+
+
+def many_toml_keys(count: int = 100_000) -> bytes:
+    return _SD_SCRIPTS_HEAD + b"".join(b"k%d = 1\n" % index for index in range(count))[:1_048_000]
+
+
+def huge_integer(syntax: str, digits: int = 5_000) -> bytes:
+    """An integer longer than Python converts (sys.get_int_max_str_digits(), 4,300 by default)."""
+    number = b"7" * digits
+    if syntax == "json":
+        return b'{"LoRA_type": "Standard", "network_dim": ' + number + b"}"
+    if syntax == "yaml":
+        return b"config:\n  process:\n    - network:\n        linear: " + number + b"\n"
+    return _SD_SCRIPTS_HEAD + b"max_train_steps = " + number + b"\n"
+
+
+#: name -> (content, file name) of every hostile file; each must be refused with INVALID_ARGUMENT.
+HOSTILE_FILES: dict[str, tuple[bytes, str]] = {
+    "nested YAML flow": (nested_yaml_flow(), "a.yaml"),
+    "nested YAML blocks": (nested_yaml_block(), "a.yaml"),
+    "nested YAML sequences": (nested_yaml_sequences(), "a.yaml"),
+    "flat YAML": (flat_yaml(), "a.yaml"),
+    "nested JSON": (nested_json(), "a.json"),
+    "nested TOML arrays": (nested_toml_arrays(), "a.toml"),
+    "nested TOML inline tables": (nested_toml_inline_tables(), "a.toml"),
+    "dotted TOML key": (dotted_toml_key(), "a.toml"),
+    "many TOML tables": (many_toml_tables(), "a.toml"),
+    "many TOML keys": (many_toml_keys(), "a.toml"),
+    "huge JSON integer": (huge_integer("json"), "a.json"),
+    "huge YAML integer": (huge_integer("yaml"), "a.yaml"),
+    "huge TOML integer": (huge_integer("toml"), "a.toml"),
+}
+
+
+def hostile_files() -> st.SearchStrategy[tuple[str, bytes, str]]:
+    """(name, content, file name), at full size or smaller, for ImportTrainerConfig and ExportTrainerConfig."""
+    generators = {
+        "nested YAML flow": (nested_yaml_flow, "a.yaml", 65, 3_000),
+        "nested YAML sequences": (nested_yaml_sequences, "a.yaml", 65, 3_000),
+        "nested JSON": (nested_json, "a.json", 65, 200_000),
+        "nested TOML arrays": (nested_toml_arrays, "a.toml", 65, 200_000),
+        "dotted TOML key": (dotted_toml_key, "a.toml", 65, 300_000),
+        "many TOML tables": (many_toml_tables, "a.toml", 1_001, 33_703),
+    }
+    sized = st.sampled_from(sorted(generators)).flatmap(
+        lambda name: st.integers(generators[name][2], generators[name][3]).map(
+            lambda size: (name, generators[name][0](size), generators[name][1])
+        )
+    )
+    whole = st.sampled_from(sorted(HOSTILE_FILES.items())).map(lambda item: (item[0], *item[1]))
+    return st.one_of(sized, whole)

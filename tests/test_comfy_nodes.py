@@ -554,6 +554,19 @@ def test_unreachable_engine_that_is_not_local(tmp_path: Path, monkeypatch: pytes
     assert remote.connection.split_address("localhost") == ("localhost", 50051)
 
 
+def test_a_token_for_a_remote_plaintext_engine_is_a_message_for_the_node(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LRTOOL_ENGINE", "192.0.2.7:50051")
+    monkeypatch.setenv("LRTOOL_TOKEN", "team-token")
+    for name in ("LRTOOL_INSECURE", "LRTOOL_CA_FILE", "LRTOOL_TLS"):
+        monkeypatch.delenv(name, raising=False)
+    remote = load_pack(tmp_path / "custom_nodes")
+    with pytest.raises(Exception, match=r"LRTool engine: refusing to send the token in clear text to 192\.0\.2\.7"):
+        remote.NODE_CLASS_MAPPINGS["LRToolLoadProfile"]().load(name="any")
+    assert not remote.connection._started
+
+
 # --- The whole repository in custom_nodes/ (Comfy registry, or a git clone there) --------------------
 
 #: Run in a fresh interpreter: hide the installed lrtool (a registry install has only its

@@ -10,7 +10,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 from conftest import TYPICAL
@@ -23,13 +25,29 @@ WRITERS = 4
 KILLS = 4
 
 
-def store_location(backend: str, tmp_path: Path) -> str:
-    if backend == "sqlite":
-        return str(tmp_path / "profiles.sqlite3")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A store of its own for one test: a SQLite file, or a fresh schema of the test PostgreSQL
+    (a shared database's own schema may belong to another version of LRTool)."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "profiles.sqlite3")
+        return
     url = os.environ.get("LRTOOL_TEST_POSTGRES_URL")
     if not url:
         pytest.skip("PostgreSQL not available: set LRTOOL_TEST_POSTGRES_URL (.ci/run starts one)")
-    return url
+    import psycopg
+    from psycopg import sql
+
+    schema = sql.Identifier(f"lrtool_faults_{os.getpid()}_{random.randrange(10**9)}")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(schema))
+    parts = urlsplit(url)
+    options = "options=" + quote(f"-c search_path={schema.as_string()}")
+    try:
+        yield urlunsplit(parts._replace(query=f"{parts.query}&{options}" if parts.query else options))
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(schema))
 
 
 def start_engine(db: Path | str, port: int) -> subprocess.Popen[bytes]:
@@ -71,9 +89,8 @@ def write_until_the_engine_dies(port: int, writer: int, round_: int, acknowledge
             acknowledged[name] = saved.version
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_sigkill_during_concurrent_writes_loses_nothing_acknowledged(tmp_path: Path, backend: str) -> None:
-    db = store_location(backend, tmp_path)
+def test_sigkill_during_concurrent_writes_loses_nothing_acknowledged(store_location: str) -> None:
+    db = store_location
     run = f"kill{random.randrange(10**9)}"  # a shared PostgreSQL may hold other runs' profiles
     port = free_port()
     acknowledged: dict[str, int] = {}
@@ -160,9 +177,8 @@ def record_until_the_engine_dies(port: int, writer: int, log: str, acknowledged:
             acknowledged[recorded.id] = rate
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_sigkill_during_run_recording_loses_no_acknowledged_run(tmp_path: Path, backend: str) -> None:
-    db = store_location(backend, tmp_path)
+def test_sigkill_during_run_recording_loses_no_acknowledged_run(store_location: str) -> None:
+    db = store_location
     log = f"kill{random.randrange(10**9)}"  # a shared PostgreSQL may hold other tests' logs
     port = free_port()
     acknowledged: dict[str, float] = {}

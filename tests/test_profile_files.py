@@ -615,3 +615,26 @@ def test_arbitrary_bytes_never_escape_as_anything_but_a_profile_file_error(conte
         read_profile_file(content)
     except ProfileFileError as error:
         assert error.problems
+
+
+@pytest.mark.parametrize("fields", ENERGY_CONFIGS[:3], ids=["energy0", "energy1", "energy2"])
+def test_an_edit_to_the_lrtool_1_0_block_alone_is_refused_not_ignored(fields: dict[str, Any]) -> None:
+    config = TrainingConfig(**fields)
+    document = json.loads(write_profile_file(config, 0.0, calculate(config)))
+    assert read_profile_file(json.dumps(document).encode()).config == config.model_dump(exclude_none=True)
+    # Other spellings of the same settings are the same settings.
+    same = copy.deepcopy(document)
+    same["configuration"]["model"] = MODELS.by_id(config.model).id
+    same["configuration"]["steps"] = f" {config.steps} "
+    assert read_profile_file(json.dumps(same).encode()).config == config.model_dump(exclude_none=True)
+    edited = copy.deepcopy(document)
+    edited["configuration"]["steps"] = str(config.steps * 2)
+    edited["configuration"]["rank"] = "128" if config.rank != 128 else "64"
+    with pytest.raises(ProfileFileError) as caught:
+        read_profile_file(json.dumps(edited).encode())
+    [(path, message)] = caught.value.problems
+    assert path == "configuration"
+    assert f'steps "{config.steps * 2}" here, "{config.steps}" there' in message
+    assert "rank" in message and 'delete the "lrtool" section' in message
+    del edited["lrtool"]  # as told: the LRTool 1.0 block is read
+    assert read_profile_file(json.dumps(edited).encode()).config["steps"] == config.steps * 2

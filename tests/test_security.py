@@ -23,6 +23,7 @@ from engine_server.client import (
     EngineBusy,
     EngineUnavailable,
     LRToolClient,
+    LRToolClientError,
     Unauthenticated,
     calculate_request,
 )
@@ -244,5 +245,67 @@ def test_a_long_calculation_stops_at_its_deadline(tmp_path: Path, caplog: pytest
                 threading.Event().wait(0.05)
             assert any(expected in record.getMessage() for record in caplog.records), caplog.text
             assert client.calculate(TYPICAL).recommended_lr > 0  # and the server carries on
+    finally:
+        server.stop(0)
+
+
+def outward_address() -> str | None:
+    """This machine's address on its outward interface (no packet is sent), if it has one."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))
+        except OSError:
+            return None
+        address: str = probe.getsockname()[0]
+    return None if ipaddress.ip_address(address).is_loopback else address
+
+
+@pytest.mark.parametrize(
+    "target", ["127.0.0.1:50051", "localhost:1", "[::1]:50051", "dns:///localhost:50051", "unix:/tmp/lrtool.sock"]
+)
+def test_a_token_may_go_in_clear_text_to_this_machine(target: str) -> None:
+    LRToolClient(target, token=TOKEN).close()
+
+
+@pytest.mark.parametrize("target", ["192.0.2.7:50051", "lrtool.example:50051", "[2001:db8::1]:50051", "dns:///a.b:1"])
+def test_a_token_is_not_sent_in_clear_text_beyond_this_machine(target: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LRTOOL_INSECURE", raising=False)
+    monkeypatch.delenv("LRTOOL_CA_FILE", raising=False)
+    monkeypatch.delenv("LRTOOL_TLS", raising=False)
+    with pytest.raises(LRToolClientError, match="refusing to send the token in clear text") as caught:
+        LRToolClient(target, token=TOKEN)
+    for option in ("ca_file=", "LRTOOL_CA_FILE", "insecure=True", "LRTOOL_INSECURE=1"):
+        assert option in caught.value.message
+    LRToolClient(target).close()  # no token, nothing to leak
+    LRToolClient(target, token=TOKEN, insecure=True).close()
+    monkeypatch.setenv("LRTOOL_INSECURE", "1")
+    LRToolClient(target, token=TOKEN).close()
+
+
+def test_a_plaintext_engine_beyond_loopback_gets_the_token_only_when_told(tmp_path: Path) -> None:
+    address = outward_address()
+    if address is None:
+        pytest.skip("this machine has no address beyond loopback")
+    settings = Settings(host="0.0.0.0", port=0, db=tmp_path / "p.sqlite3", token=TOKEN, insecure=True)
+    server, port = create_server(settings)
+    server.start()
+    try:
+        target = f"{address}:{port}"
+        with pytest.raises(LRToolClientError, match="clear text"):
+            LRToolClient(target, token=TOKEN, insecure=False)
+        with LRToolClient(target, token=TOKEN, insecure=True) as client:
+            assert client.calculate(TYPICAL).recommended_lr > 0
+        environment = dict(os.environ, LRTOOL_TOKEN=TOKEN)
+        environment.pop("LRTOOL_INSECURE", None)
+        command = [sys.executable, "-m", "engine_server.cli", "profiles", "list", "--engine", target]
+        refused = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=60)
+        assert refused.returncode == 1 and "LRTOOL_INSECURE=1" in refused.stderr
+        assert "Traceback" not in refused.stderr
+        allowed = subprocess.run(
+            command, capture_output=True, text=True, env={**environment, "LRTOOL_INSECURE": "1"}, timeout=60
+        )
+        assert allowed.returncode == 0, allowed.stderr
     finally:
         server.stop(0)

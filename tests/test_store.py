@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import pytest
 
@@ -441,6 +441,7 @@ def test_name_error_message_example() -> None:
         ({"offset": float("-inf")}, "offset"),
         ({"offset": "0.5"}, "offset"),
         ({"notes": None}, "notes"),
+        ({"notes": "a\x00b"}, "notes"),  # PostgreSQL cannot keep it, so no store does
         ({"expected_version": -1}, "expected_version"),
     ],
 )
@@ -1178,3 +1179,67 @@ def test_postgres_schema_option_isolates_stores(postgres_url: str, pg_factory: S
         assert _all_names(store, 10) == ["only here"]
     finally:
         pg_factory.query(f'DROP SCHEMA IF EXISTS "{other_schema}" CASCADE')
+
+
+def test_the_service_refuses_nul_in_notes_alike_for_either_store(store_factory: StoreFactory, tmp_path: Path) -> None:
+    from conftest import TYPICAL
+
+    from engine_server.client import InvalidArgument, LRToolClient
+    from engine_server.client import ProfileNotFound as NotFound
+    from engine_server.server import Settings, create_server
+
+    server, port = create_server(Settings(port=0, db=tmp_path / "unused.sqlite3"), store=store_factory())
+    server.start()
+    try:
+        with LRToolClient(f"127.0.0.1:{port}") as client:
+            with pytest.raises(InvalidArgument) as caught:
+                client.save_profile("nul notes", TYPICAL, notes="before\x00after")
+            assert [str(v) for v in caught.value.violations] == [
+                "profile.notes: must not contain NUL (U+0000) characters"
+            ]
+            with pytest.raises(NotFound):
+                client.get_profile("nul notes")
+    finally:
+        server.stop(0)
+
+
+def _without_password(url: str) -> tuple[str, str]:
+    """(the URL without its password, the password)."""
+    parts = urlsplit(url)
+    credentials, _, host = parts.netloc.rpartition("@")
+    user, _, password = credentials.partition(":")
+    return urlunsplit((parts.scheme, f"{user}@{host}", parts.path, parts.query, "")), unquote(password)
+
+
+def test_postgres_password_from_pgpassword_or_a_password_file(
+    postgres_url: str, postgres_schema: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `lrtool serve --db` users are told to do instead of writing the password where ps shows it."""
+    from engine_server._store_postgres import PostgresProfileStore
+
+    bare, password = _without_password(postgres_url)
+    monkeypatch.delenv("PGPASSFILE", raising=False)
+    monkeypatch.setenv("PGPASSWORD", password)
+    with PostgresProfileStore(bare, schema=postgres_schema) as store:
+        store.save("from PGPASSWORD", {}, 0.0, {})
+    monkeypatch.delenv("PGPASSWORD")
+    parts = urlsplit(bare)
+    password_file = tmp_path / "pgpass"
+    password_file.write_text(
+        f"{parts.hostname}:{parts.port or 5432}:{parts.path.lstrip('/')}:{parts.username}:{password}\n"
+    )
+    password_file.chmod(0o600)
+    monkeypatch.setenv("PGPASSFILE", str(password_file))
+    with PostgresProfileStore(bare, schema=postgres_schema) as store:
+        assert store.get("from PGPASSWORD").version == 1
+
+
+def test_serve_with_a_wrong_postgres_password_says_so_in_one_line(postgres_url: str) -> None:
+    wrong = _url_with(postgres_url, password="not-the-password-y")
+    result = subprocess.run(
+        [sys.executable, "-m", "engine_server.cli", "serve", "--port", "0", "--db", wrong],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "password authentication failed" in result.stderr and "PGPASSWORD" in result.stderr
+    assert "Traceback" not in result.stderr and "not-the-password-y" not in result.stderr

@@ -26,6 +26,7 @@ from pathlib import PurePath
 from typing import Any
 
 from engine_server.engine import TrainingConfig, catalog
+from engine_server.engine._cancel import raise_if_stopped
 from engine_server.engine._names import name_key
 
 from . import _ai_toolkit, _detect, _kohya, _kohya_gui, _musubi, _onetrainer
@@ -113,6 +114,7 @@ class _Opened:
 def _open(content: bytes, filename: str, format: str) -> _Opened:
     check_size(content, "file")
     bom, text = decode(content, "the file")
+    raise_if_stopped()  # each parse below is bounded, but the caller may already have given up
     entry = _named_format(format) if format else None
     if entry is None:
         syntax = _detect.syntax_of(text, filename)
@@ -121,6 +123,7 @@ def _open(content: bytes, filename: str, format: str) -> _Opened:
     else:  # ai-toolkit reads YAML and JSON
         syntax = "json" if text.lstrip().startswith("{") else entry.syntaxes[0]
     data = _detect.SYNTAXES[syntax].load(text)
+    raise_if_stopped()
     if entry is None:
         entry = _FORMATS[_detect.trainer_of(syntax, data)]
     return _Opened(entry, syntax, bom, text, data)
@@ -189,6 +192,7 @@ def _dataset(entry: _Format, content: bytes) -> Any:
         return None
     check_size(content, "dataset file")
     _, text = decode(content, "the dataset file")
+    raise_if_stopped()
     try:
         return _detect.SYNTAXES[entry.dataset_syntax].load(text)
     except TrainerConfigError as error:
@@ -282,4 +286,5 @@ def export_trainer_config(content: bytes, filename: str = "", format: str = "", 
         if draft.primary_home is None:
             raise TrainerConfigError([("", "the file has no learning-rate setting to change")])
         edits.append(Edit(draft.primary_home, target, insert=True))
+    raise_if_stopped()
     return (opened.bom + _detect.SYNTAXES[opened.syntax].write(opened.text, edits)).encode("utf-8")

@@ -9,6 +9,8 @@ count). Bad input never escapes as anything but `TrainerConfigError`, which name
 from __future__ import annotations
 
 import math
+import re
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -344,6 +346,16 @@ def decode(content: bytes, what: str) -> tuple[str, str]:
     if text.startswith(_BOM):
         return _BOM, text[len(_BOM) :]
     return "", text
+
+
+def too_long_number(text: str, syntax: str) -> TrainerConfigError:
+    """The parser's ValueError for an integer longer than Python converts, as the line holding it."""
+    limit = sys.get_int_max_str_digits()
+    found = re.search(rf"\d[\d_]{{{limit},}}", text)
+    where = f"line {text.count(chr(10), 0, found.start()) + 1}" if found else ""
+    return TrainerConfigError(
+        [(where, f"not valid {syntax}: a number of more than {limit:,} digits; trainer settings are far shorter")]
+    )
 
 
 def newline_of(text: str) -> str:

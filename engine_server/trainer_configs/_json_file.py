@@ -12,19 +12,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import _numbers
-from ._common import Edit, Path, TrainerConfigError, newline_of, render_path
+from . import _numbers, _shape
+from ._common import Edit, Path, TrainerConfigError, newline_of, render_path, too_long_number
 
 _DECODER = json.JSONDecoder()
 
 
 def load(text: str) -> Any:
+    _shape.check_json(text)
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise TrainerConfigError(
             [(f"line {error.lineno}", f"not valid JSON: {error.msg} (column {error.colno})")]
         ) from None
+    except ValueError:  # the only other one: an integer longer than Python converts
+        raise too_long_number(text, "JSON") from None
     except RecursionError:
         raise TrainerConfigError([("", "not readable: objects or lists are nested too deeply")]) from None
 

@@ -16,14 +16,15 @@ import tomlkit.exceptions
 from tomlkit.container import Container
 from tomlkit.items import AoT, Array, Item, String, Table
 
-from . import _numbers
-from ._common import Edit, TrainerConfigError, newline_of, render_path
+from . import _numbers, _shape
+from ._common import Edit, TrainerConfigError, newline_of, render_path, too_long_number
 
 _POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 _AT_END = " (at end of document)"
 
 
 def load(text: str) -> dict[str, Any]:
+    _shape.check_toml(text)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -40,15 +41,20 @@ def load(text: str) -> dict[str, Any]:
         raise TrainerConfigError(
             [(where, f"not valid TOML: {message[: found.start()]} (column {found.group(2)})")]
         ) from None
+    except ValueError:  # the only other one: an integer longer than Python converts
+        raise too_long_number(text, "TOML") from None
     except RecursionError:
         raise TrainerConfigError([("", "not readable: tables or lists are nested too deeply")]) from None
 
 
 def write(text: str, edits: Sequence[Edit]) -> str:
+    _shape.check_toml(text)
     try:
         document = tomlkit.parse(text)
     except tomlkit.exceptions.TOMLKitError as error:  # pragma: no cover - tomllib accepted the file first
         raise TrainerConfigError([("", f"cannot be edited as TOML: {error}")]) from None
+    except RecursionError:  # pragma: no cover - the nesting check refused such a file first
+        raise TrainerConfigError([("", "not editable: tables or lists are nested too deeply")]) from None
     newline = newline_of(text)
     for edit in edits:
         parent = _navigate(document, edit.path[:-1], edit)

@@ -15,7 +15,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from . import _numbers
+from . import _numbers, _shape
 from ._common import Edit, TrainerConfigError, newline_of, render_path, show
 
 #: Nodes a document may expand to through aliases; real trainer configs have a few hundred.
@@ -28,7 +28,9 @@ _ALLOWED_TAGS = {MappingNode: {f"{_TAG}map"}, SequenceNode: {f"{_TAG}seq"}, Scal
 
 
 def _yaml() -> YAML:
-    return YAML(typ="safe", pure=True)
+    yaml = YAML(typ="safe", pure=True)
+    yaml.Scanner = _shape.BoundedScanner
+    return yaml
 
 
 def _line(node: Node) -> str:
@@ -36,6 +38,7 @@ def _line(node: Node) -> str:
 
 
 def compose(text: str) -> Node | None:
+    _shape.check_yaml(text)
     try:
         node: Node | None = _yaml().compose(text)
     except MarkedYAMLError as error:
