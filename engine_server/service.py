@@ -386,13 +386,9 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
         return self._save(profile.name, config, profile.offset, profile.notes, expected)
 
     def _check_notes(self, notes: str) -> None:
-        if NUL in notes:
-            raise _invalid("profile.notes", NO_NUL)
-        if len(notes) > self._limits.max_notes_characters:
-            raise _invalid(
-                "profile.notes",
-                f"must be at most {self._limits.max_notes_characters:,} characters; got {len(notes):,}",
-            )
+        problems = self._note_problems(notes, "profile.notes")
+        if problems:
+            raise ConfigError(problems)
 
     @_rpc
     def GetProfile(self, request: pb.GetProfileRequest, context: grpc.ServicerContext) -> pb.Profile:
@@ -554,6 +550,9 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
         )
 
     def _note_problems(self, notes: str, path: str) -> list[FieldViolation]:
+        """Notes of a profile or a run: what neither store can keep, said the same for both."""
+        if NUL in notes:
+            return [FieldViolation(path, NO_NUL)]
         if len(notes) > self._limits.max_notes_characters:
             return [
                 FieldViolation(

@@ -263,6 +263,7 @@ def test_every_bad_row_is_named_at_once(engine: LRToolClient) -> None:
         ({"log": " spaced "}, "run.log"),
         ({"config": {**SD15, "steps": 0}}, "run.config.steps"),
         ({"notes": "x" * 10_001}, "run.notes"),
+        ({"notes": "a\x00b"}, "run.notes"),  # PostgreSQL cannot keep it, so no store does
     ],
 )
 def test_record_run_refuses_bad_input(engine: LRToolClient, changes: dict[str, Any], field: str) -> None:
