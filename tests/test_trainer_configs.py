@@ -364,6 +364,15 @@ def test_export_writes_numbers_as_the_file_did() -> None:
     assert b"text_encoder_lr = [ 7.5e-5, 3.75e-5 ]   # CLIP-L, CLIP-G\n" in exported
 
 
+def test_export_writes_every_rate_to_four_significant_digits() -> None:
+    pony = (OWN / "sd_scripts_pony.toml").read_bytes()
+    exported = export_trainer_config(pony, "x.toml", learning_rate=2.5299254315468416e-4)
+    assert b"unet_lr = 2.53e-4              # the U-Net LoRA\n" in exported
+    # Rates kept in proportion are written the same way, not to ten digits.
+    assert b"text_encoder_lr = [ 6.325e-5, 3.163e-5 ]   # CLIP-L, CLIP-G\n" in exported
+    assert b"learning_rate = 1.265e-4 " in exported
+
+
 def test_onetrainer_export_divides_by_the_learning_rate_scale() -> None:
     exported = export_trainer_config((OWN / "onetrainer_flux.json").read_bytes(), learning_rate=3e-4)
     document = json.loads(exported)

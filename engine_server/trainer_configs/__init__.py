@@ -261,6 +261,16 @@ def _converted(kind: str, value: Any) -> Any:
     return to_int(value) if kind == "int" else to_float(value)
 
 
+#: Significant digits of a rate written into a trainer file: finer than any trainer's rate
+#: matters, and every rate of a file written the same way (2.53e-4, not 2.5299254315468416e-4).
+WRITTEN_RATE_DIGITS = 4
+
+
+def written_rate(value: float) -> float:
+    """A learning rate as LRTool writes it into a trainer file."""
+    return float(f"{value:.{WRITTEN_RATE_DIGITS}g}")
+
+
 def export_trainer_config(content: bytes, filename: str = "", format: str = "", *, learning_rate: float) -> bytes:
     """The same file with its learning rate set so the trainer trains the U-Net / DiT LoRA at `learning_rate`.
 
@@ -273,7 +283,7 @@ def export_trainer_config(content: bytes, filename: str = "", format: str = "", 
     draft = Draft(opened.entry.name)
     opened.entry.read(opened.data, None, draft)
     draft.raise_problems()
-    target = rate / draft.scale
+    target = written_rate(rate / draft.scale)
     primaries = [field for field in draft.rates if field.primary]
     current = next((field.value for field in primaries if field.value > 0), 0.0)
     edits: list[Edit] = []
@@ -281,7 +291,7 @@ def export_trainer_config(content: bytes, filename: str = "", format: str = "", 
         if field.primary:
             edits.append(Edit(field.path, target))
         elif field.value > 0 and current > 0:
-            edits.append(Edit(field.path, float(f"{field.value * target / current:.10g}")))
+            edits.append(Edit(field.path, written_rate(field.value * target / current)))
     if not primaries:
         if draft.primary_home is None:
             raise TrainerConfigError([("", "the file has no learning-rate setting to change")])
