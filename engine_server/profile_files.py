@@ -602,7 +602,8 @@ def _configuration_block(config: TrainingConfig, offset: float) -> dict[str, Any
         "resolution": str(config.resolution),
         "model": MODELS.by_id(config.model).display_name,
         "objective": OBJECTIVES.by_id(config.objective).display_name,
-        "optimizer": OPTIMIZERS.by_id(config.optimizer).display_name,
+        "optimizer": OPTIMIZERS.by_id(config.optimizer).lrtool_1_0_name
+        or OPTIMIZERS.by_id(config.optimizer).display_name,
         "scheduler": _lrtool_1_0_schedule_name(config),
         "warmup": f"{_nearest_warmup_choice(percent)}%",
         "slider_offset": offset,

@@ -111,3 +111,23 @@ def test_models_carry_their_architecture_constants() -> None:
     assert MODELS["SDXL Lightning"].arch.fragility == 1.55
     assert MODELS["Z-Image"].arch.resolution_exponent == 0.85
     assert MODELS["SD2.1"].native_resolution == 768
+
+
+@pytest.mark.parametrize(
+    ("table", "typed", "suggested"),
+    [
+        (OPTIMIZERS, "adamw8", "AdamW (8-Bit)"),  # the beginning of a name, not the nearest short one
+        (OPTIMIZERS, "lion8", "Lion (8-Bit)"),
+        (OPTIMIZERS, "prodigyy", "Prodigy"),
+        (MODELS, "qwen", "Qwen-Image"),
+        (MODELS, "SD 3.6", "SD3.5"),  # never SD1.5
+        (MODELS, "sdxl lightnin", "SDXL Lightning"),
+    ],
+)
+def test_a_near_miss_suggests_the_right_name(table: NamedTable, typed: str, suggested: str) -> None:
+    assert table.suggestion(typed) == suggested
+
+
+def test_lamb_is_called_lamb_and_lrtool_1_0_spelling_still_reads() -> None:
+    assert OPTIMIZERS.get("Lam").display_name == "LAMB"  # type: ignore[union-attr]
+    assert OPTIMIZERS.by_id("lamb").lrtool_1_0_name == "Lam"

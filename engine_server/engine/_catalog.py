@@ -149,6 +149,8 @@ class Optimizer:
     modifier: float | None
     aliases: tuple[str, ...] = ()
     family: str = "adamw"
+    #: LRTool 1.0's own spelling where it differs (written into its profile files).
+    lrtool_1_0_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +279,8 @@ class FormulaSet:
     aliases: tuple[str, ...] = ()
 
 
+#: A typed name this long or longer that begins a known name suggests that one.
+_SHORTEST_PREFIX = 4
 #: Accepted-name lists name ids beside display names for tables up to this size.
 _SHOW_IDS_UP_TO = 40
 
@@ -338,9 +342,15 @@ class NamedTable(Generic[EntryT]):
         return ", ".join(parts)
 
     def suggestion(self, name: str) -> str | None:
-        """The display name closest to a misspelt name, if one is close."""
+        """The display name closest to a misspelt name, if one is close: first a name the typed
+        one begins ("adamw8" → AdamW (8-Bit), "qwen" → Qwen-Image), else the most similar."""
+        typed = name_key(name)
         keys = list(self._index)
-        close = difflib.get_close_matches(name_key(name), keys, n=1, cutoff=0.75)
+        if len(typed) >= _SHORTEST_PREFIX:
+            extended = [key for key in keys if key.startswith(typed)]
+            if extended:
+                return self._index[min(extended, key=len)].display_name
+        close = difflib.get_close_matches(typed, keys, n=1, cutoff=0.75)
         return self._index[close[0]].display_name if close else None
 
 
@@ -677,8 +687,10 @@ OPTIMIZERS: NamedTable[Optimizer] = NamedTable(
         Optimizer("sgd_8bit", "SGD (8-Bit)", 0.88, ("SGDNesterov8bit", "sgd_nesterov_8bit"), family="sgd"),
         Optimizer("lars", "Lars", 0.88, family="sgd"),
         Optimizer("lars_8bit", "Lars (8-Bit)", 0.90, family="sgd"),
-        Optimizer("lamb", "Lam", 0.90, ("LAMB",)),
-        Optimizer("lamb_8bit", "Lam (8-Bit)", 0.92, ("Lamb8bit", "LAMB_8BIT")),
+        Optimizer("lamb", "LAMB", 0.90, ("Lam",), lrtool_1_0_name="Lam"),
+        Optimizer(
+            "lamb_8bit", "LAMB (8-Bit)", 0.92, ("Lamb8bit", "LAMB_8BIT", "Lam (8-Bit)"), lrtool_1_0_name="Lam (8-Bit)"
+        ),
         Optimizer("lion", "Lion", 0.90, ("lion_pytorch", "optimi-lion", "lion_optimi"), family="lion"),
         Optimizer("lion_8bit", "Lion (8-Bit)", 0.93, ("PagedLion8bit", "paged_lion_8bit"), family="lion"),
         Optimizer("muon", "Muon", 0.80, family="muon"),
