@@ -357,9 +357,10 @@ def fit(rows: Sequence[Row], horizon: float) -> Fit:
 RESIDUAL_SCALE = 0.5
 
 
-def fit_all(rows: Sequence[Row]) -> Fit:
+def fit_all(rows: Sequence[Row], with_horizon: bool = True) -> Fit:
+    """The fit; `with_horizon=False` leaves the run-length factor out (the ablation the figures show)."""
     seed = [row for row in rows if row.source == SEED_SOURCE]
-    return fit(rows, fit_horizon(seed))
+    return fit(rows, fit_horizon(seed) if with_horizon else 0.0)
 
 
 # --- Cross-validation and baselines ---------------------------------------------------------
@@ -380,11 +381,13 @@ def score(pairs: Sequence[tuple[float, float]]) -> Score:
     return Score(sum(e <= 1.0 + 1e-9 for e in errors) / len(errors), sum(errors) / len(errors), len(errors))
 
 
-def held_out_predictions(rows: Sequence[Row], splits: Iterable[Callable[[Row], bool]]) -> dict[int, float]:
+def held_out_predictions(
+    rows: Sequence[Row], splits: Iterable[Callable[[Row], bool]], with_horizon: bool = True
+) -> dict[int, float]:
     """Each in-scope row's prediction from a fit that did not see it."""
     predictions: dict[int, float] = {}
     for held_out in splits:
-        model = fit_all([row for row in rows if not held_out(row)])
+        model = fit_all([row for row in rows if not held_out(row)], with_horizon)
         for i, row in enumerate(rows):
             if row.in_scope and held_out(row):
                 predictions[i] = math.exp(model.log_rate(row))
@@ -395,11 +398,12 @@ def _source_is(source: str) -> Callable[[Row], bool]:
     return lambda row: row.source == source
 
 
-def leave_one_source_out(rows: Sequence[Row]) -> dict[int, float]:
-    return held_out_predictions(rows, [_source_is(source) for source in sorted({row.source for row in rows})])
+def leave_one_source_out(rows: Sequence[Row], with_horizon: bool = True) -> dict[int, float]:
+    sources = sorted({row.source for row in rows})
+    return held_out_predictions(rows, [_source_is(source) for source in sources], with_horizon)
 
 
-def k_fold(rows: Sequence[Row]) -> dict[int, float]:
+def k_fold(rows: Sequence[Row], with_horizon: bool = True) -> dict[int, float]:
     """Five folds of rows drawn at random (fixed seed)."""
     order = np.random.default_rng(FOLD_SEED).permutation(len(rows))
     fold_of = {id(rows[int(i)]): n % FOLDS for n, i in enumerate(order)}
@@ -407,7 +411,7 @@ def k_fold(rows: Sequence[Row]) -> dict[int, float]:
     def in_fold(fold: int) -> Callable[[Row], bool]:
         return lambda row: fold_of[id(row)] == fold
 
-    return held_out_predictions(rows, [in_fold(fold) for fold in range(FOLDS)])
+    return held_out_predictions(rows, [in_fold(fold) for fold in range(FOLDS)], with_horizon)
 
 
 def energy_rate(row: Row) -> float | None:
@@ -505,11 +509,17 @@ def data_module(model: Fit, rows: Sequence[Row], residual_log_sd: float, energy_
 
 def figures_markdown(rows: Sequence[Row], loso: dict[int, float], folds: dict[int, float], model: Fit) -> str:
     scope = [i for i, row in enumerate(rows) if row.in_scope]
+    no_horizon_loso = leave_one_source_out(rows, with_horizon=False)
+    no_horizon_folds = k_fold(rows, with_horizon=False)
     pairs = {
         "calibrated, leave one source out": [(rows[i].lr, loso[i]) for i in scope],
         "calibrated, 5-fold": [(rows[i].lr, folds[i]) for i in scope],
         "calibrated, fitted on all rows": [(rows[i].lr, math.exp(model.log_rate(rows[i]))) for i in scope],
         "always 1e-4": [(rows[i].lr, BASELINE_RATE) for i in scope],
+        "ablation: without the run-length factor, leave one source out": [
+            (rows[i].lr, no_horizon_loso[i]) for i in scope
+        ],
+        "ablation: without the run-length factor, 5-fold": [(rows[i].lr, no_horizon_folds[i]) for i in scope],
     }
     answered = [(i, rate) for i in scope if (rate := energy_rate(rows[i])) is not None]
     lines = [
