@@ -73,14 +73,14 @@ _WAIT_SLICE_SECONDS = 0.1
 class Limits:
     """What one call may ask for; each limit answers with a clear error."""
 
+    max_call_seconds: float = DEFAULT_MAX_CALL_SECONDS
+    workers: int = DEFAULT_WORKERS
     max_batch_requests: int = 10_000
     max_curve_points: int = 10_000
     default_curve_points: int = 200
     max_notes_characters: int = 10_000
     default_page_size: int = 50
     max_page_size: int = 1000
-    max_call_seconds: float = DEFAULT_MAX_CALL_SECONDS
-    workers: int = DEFAULT_WORKERS
 
 
 class _Abort(Exception):

@@ -139,16 +139,6 @@ class ProfileSummary:
     updated_at: datetime
 
 
-#: Permissions of a new store file: profiles are the owner's, not every local user's.
-PRIVATE_FILE_MODE = 0o600
-#: The store's file name in a directory (the default location, and the hint for a directory given).
-DB_FILE_NAME = "profiles.sqlite3"
-
-#: The one character no store keeps in text (PostgreSQL cannot), and what is said of it.
-NUL = "\x00"
-NO_NUL = "must not contain NUL (U+0000) characters"
-
-
 def validate_profile_name(name: str) -> str:
     """Return `name` unchanged if it follows the naming rule; raise InvalidProfileName otherwise."""
     if not isinstance(name, str):
@@ -250,6 +240,16 @@ def _from_json(field_name: str, text: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise StoreError(f"stored {field_name} is not a JSON object")
     return value
+
+
+#: Permissions of a new store file: profiles are the owner's, not every local user's.
+PRIVATE_FILE_MODE = 0o600
+#: The store's file name in a directory (the default location, and the hint for a directory given).
+DB_FILE_NAME = "profiles.sqlite3"
+
+#: The one character no store keeps in text (PostgreSQL cannot), and what is said of it.
+NUL = "\x00"
+NO_NUL = "must not contain NUL (U+0000) characters"
 
 
 def _check_offset(offset: float) -> float:
