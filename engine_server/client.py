@@ -91,7 +91,7 @@ def default_insecure() -> bool:
     return os.environ.get("LRTOOL_INSECURE") == "1"
 
 
-def target_host(target: str) -> str | None:
+def _target_host(target: str) -> str | None:
     """The host a gRPC target names ("host:port", "[::1]:port", "dns:///host:port", "ipv4:…");
     None for a Unix socket, which never leaves the machine."""
     if target.startswith(("unix:", "unix-abstract:")):
@@ -304,7 +304,7 @@ class LRToolClient:
 
     def _check_plaintext_token(self, insecure: bool) -> None:
         """A token sent in clear text beyond this machine can be read on the way: refuse unless told."""
-        host = target_host(self.target)
+        host = _target_host(self.target)
         if insecure or host is None or is_loopback(host):
             return
         raise LRToolClientError(
@@ -637,5 +637,4 @@ __all__ = [
     "default_insecure",
     "default_token",
     "outcome_value",
-    "target_host",
 ]

@@ -84,6 +84,8 @@ _WAIT_SLICE_SECONDS = 0.1
 class Limits:
     """What one call may ask for; each limit answers with a clear error."""
 
+    max_call_seconds: float = DEFAULT_MAX_CALL_SECONDS
+    workers: int = DEFAULT_WORKERS
     max_batch_requests: int = 10_000
     max_curve_points: int = 10_000
     default_curve_points: int = 200
@@ -91,8 +93,6 @@ class Limits:
     default_page_size: int = 50
     max_page_size: int = 1000
     max_loss_values: int = 1_000_000
-    max_call_seconds: float = DEFAULT_MAX_CALL_SECONDS
-    workers: int = DEFAULT_WORKERS
 
 
 class _Abort(Exception):

@@ -25,29 +25,44 @@ WRITERS = 4
 KILLS = 4
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A store of its own for one test: a SQLite file, or a fresh schema of the test PostgreSQL
-    (a shared database's own schema may belong to another version of LRTool)."""
-    if request.param == "sqlite":
-        yield str(tmp_path / "profiles.sqlite3")
-        return
+def store_location(backend: str, tmp_path: Path) -> str:
+    if backend == "sqlite":
+        return str(tmp_path / "profiles.sqlite3")
     url = os.environ.get("LRTOOL_TEST_POSTGRES_URL")
     if not url:
         pytest.skip("PostgreSQL not available: set LRTOOL_TEST_POSTGRES_URL (.ci/run starts one)")
+    return schema_of_its_own(url)
+
+
+#: Schemas made by schema_of_its_own, dropped when this module's tests are done.
+_SCHEMAS: list[str] = []
+
+
+def schema_of_its_own(url: str) -> str:
+    """`url` in a fresh schema: the database's own schema may belong to another version of LRTool."""
     import psycopg
     from psycopg import sql
 
-    schema = sql.Identifier(f"lrtool_faults_{os.getpid()}_{random.randrange(10**9)}")
+    schema = f"lrtool_faults_{os.getpid()}_{random.randrange(10**9)}"
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(schema))
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    _SCHEMAS.append(schema)
     parts = urlsplit(url)
-    options = "options=" + quote(f"-c search_path={schema.as_string()}")
-    try:
-        yield urlunsplit(parts._replace(query=f"{parts.query}&{options}" if parts.query else options))
-    finally:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(schema))
+    options = "options=" + quote(f"-c search_path={schema}")
+    return urlunsplit(parts._replace(query=f"{parts.query}&{options}" if parts.query else options))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _drop_schemas() -> Iterator[None]:
+    yield
+    if _SCHEMAS:
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(os.environ["LRTOOL_TEST_POSTGRES_URL"], autocommit=True) as conn:
+            for schema in _SCHEMAS:
+                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+        _SCHEMAS.clear()
 
 
 def start_engine(db: Path | str, port: int) -> subprocess.Popen[bytes]:
@@ -89,8 +104,9 @@ def write_until_the_engine_dies(port: int, writer: int, round_: int, acknowledge
             acknowledged[name] = saved.version
 
 
-def test_sigkill_during_concurrent_writes_loses_nothing_acknowledged(store_location: str) -> None:
-    db = store_location
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_sigkill_during_concurrent_writes_loses_nothing_acknowledged(tmp_path: Path, backend: str) -> None:
+    db = store_location(backend, tmp_path)
     run = f"kill{random.randrange(10**9)}"  # a shared PostgreSQL may hold other runs' profiles
     port = free_port()
     acknowledged: dict[str, int] = {}
@@ -177,8 +193,9 @@ def record_until_the_engine_dies(port: int, writer: int, log: str, acknowledged:
             acknowledged[recorded.id] = rate
 
 
-def test_sigkill_during_run_recording_loses_no_acknowledged_run(store_location: str) -> None:
-    db = store_location
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_sigkill_during_run_recording_loses_no_acknowledged_run(tmp_path: Path, backend: str) -> None:
+    db = store_location(backend, tmp_path)
     log = f"kill{random.randrange(10**9)}"  # a shared PostgreSQL may hold other tests' logs
     port = free_port()
     acknowledged: dict[str, float] = {}
