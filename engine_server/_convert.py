@@ -11,11 +11,12 @@ from typing import Any
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from ._generated.lrtool.v1 import engine_pb2 as pb
-from .engine import Calculation, ScheduleCurve, ScoreCurve, TrainingConfig, catalog
+from .engine import Calculation, Evidence, ScheduleCurve, ScoreCurve, TrainingConfig, catalog
 
 #: Scalar and string statistics; the evidence band and the factors are messages of their own.
 _NESTED_FIELDS = frozenset({"evidence", "factors"})
 _CALCULATION_FIELDS = tuple(field.name for field in dataclasses.fields(Calculation) if field.name not in _NESTED_FIELDS)
+_EVIDENCE_SCALARS = tuple(field.name for field in dataclasses.fields(Evidence) if field.name != "sources")
 
 
 def config_from_proto(message: pb.TrainingConfig) -> TrainingConfig:
@@ -43,13 +44,22 @@ def config_to_proto(config: TrainingConfig | Mapping[str, Any]) -> pb.TrainingCo
 
 
 def calculation_to_proto(calculation: Calculation) -> pb.Calculation:
-    message = pb.Calculation(
-        **{name: getattr(calculation, name) for name in _CALCULATION_FIELDS},
-        factors=[pb.Factor(**dataclasses.asdict(factor)) for factor in calculation.factors],
-    )
-    if calculation.evidence is not None:
-        message.evidence.CopyFrom(pb.Evidence(**dataclasses.asdict(calculation.evidence)))
+    # Fields are copied one by one: dataclasses.asdict deep-copies, and cost 10× the rest.
+    message = pb.Calculation(**{name: getattr(calculation, name) for name in _CALCULATION_FIELDS})
+    add_factor = message.factors.add
+    for factor in calculation.factors:
+        add_factor(name=factor.name, value=factor.value, multiplier=factor.multiplier, explanation=factor.explanation)
+    evidence = calculation.evidence
+    if evidence is not None:
+        found = message.evidence
+        for name in _EVIDENCE_SCALARS:
+            setattr(found, name, getattr(evidence, name))
+        found.sources.extend(evidence.sources)
     return message
+
+
+def calculations_to_proto(calculations: list[Calculation]) -> pb.CalculateBatchResponse:
+    return pb.CalculateBatchResponse(results=[calculation_to_proto(calculation) for calculation in calculations])
 
 
 def calculation_to_dict(calculation: Calculation) -> dict[str, Any]:
