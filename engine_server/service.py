@@ -15,14 +15,13 @@ from . import _convert, _status
 from ._generated.lrtool.v1 import engine_pb2 as pb
 from ._generated.lrtool.v1 import engine_pb2_grpc as pb_grpc
 from .engine import (
-    CalculateRequest,
     Calculation,
     Cancelled,
     ConfigError,
     FieldViolation,
     TrainingConfig,
     calculate,
-    calculate_batch,
+    calculate_rows,
     check_adjustment,
     schedule_curve,
     score_curve,
@@ -195,27 +194,19 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
                 "requests",
                 f"at most {self._limits.max_batch_requests:,} requests per call; got {count:,}: split the batch",
             )
-        problems: list[FieldViolation] = []
-        requests: list[CalculateRequest] = []
+        configs: list[dict[str, Any]] = []
+        offsets: list[float | None] = []
+        learning_rates: list[float | None] = []
         for index, item in enumerate(request.requests):
             if index % _DEADLINE_CHECK_EVERY == 0:
                 _check_deadline(context)
             offset, learning_rate = _adjustment(item)
-            try:
-                check_adjustment(offset, learning_rate)
-            except ConfigError as error:
-                problems.extend(error.under(f"requests[{index}]").violations)
-            try:
-                config = _convert.config_from_proto(item.config)
-            except ConfigError as error:
-                problems.extend(error.under(f"requests[{index}].config").violations)
-                continue
-            requests.append(CalculateRequest(config, offset, learning_rate))
-        if problems:
-            raise ConfigError(problems)
-        calculations = calculate_batch(requests)  # stops at the deadline: see _rpc
-        results = [_convert.calculation_to_proto(calculation) for calculation in calculations]
-        return pb.CalculateBatchResponse(results=results)
+            offsets.append(offset)
+            learning_rates.append(learning_rate)
+            configs.append(_convert.config_fields_from_proto(item.config))
+        # Checked column by column, with the same violations as item by item; stops at the deadline: see _rpc.
+        calculations = calculate_rows(configs, offsets, learning_rates)
+        return _convert.calculations_to_proto(calculations)
 
     @_rpc
     def GetCurves(self, request: pb.GetCurvesRequest, context: grpc.ServicerContext) -> pb.Curves:

@@ -22,6 +22,7 @@ PUBLIC = [
     "TrainingConfig",
     "calculate",
     "calculate_batch",
+    "calculate_rows",
     "catalog",
     "check_adjustment",
     "efficiency_band",

@@ -95,6 +95,14 @@ def test_a_batch_of_ten_thousand_in_one_call(client: LRToolClient) -> None:
     assert results[0].recommended_lr > results[127].recommended_lr
 
 
+def test_ten_thousand_calibrated_results_with_their_factors_fit_one_answer(client: LRToolClient) -> None:
+    requests = [calculate_request({**TYPICAL, "formula": "calibrated", "steps": 500 + i}) for i in range(10_000)]
+    results = client.calculate_batch(requests)
+    assert len(results) == 10_000
+    assert all(len(result.factors) == 10 and result.evidence.count > 0 for result in results)
+    assert results[9_999].factors[3].value == "10,499 steps"
+
+
 def test_batch_errors_name_every_bad_request(client: LRToolClient) -> None:
     requests = [calculate_request(TYPICAL) for _ in range(20)]
     requests[17] = calculate_request({**TYPICAL, "alpha": -1.0})

@@ -23,6 +23,7 @@ from ._calculate import (
 )
 from ._calibrated import Evidence, Factor
 from ._cancel import stop_when
+from ._columns import calculate_rows
 from ._config import TrainingConfig
 from ._exceptions import Cancelled, ConfigError, FieldViolation, LRToolError
 
@@ -41,6 +42,7 @@ __all__ = [
     "TrainingConfig",
     "calculate",
     "calculate_batch",
+    "calculate_rows",
     "catalog",
     "check_adjustment",
     "efficiency_band",
