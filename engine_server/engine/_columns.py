@@ -11,7 +11,10 @@ from the one place that writes it, and the columns only ever say "this row is fi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import gc
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -78,9 +81,23 @@ def calculate_rows(
             violation.under(f"requests[{first_index + row}]") for row in sorted(problems) for violation in problems[row]
         )
 
+    with _collector_paused():
+        results, failures = _calculate_checked(checked, offsets, learning_rates, first_index)
+    if failures:
+        raise ConfigError(failures)
+    return results
+
+
+def _calculate_checked(
+    checked: _Columns,
+    offsets: Sequence[float | None],
+    learning_rates: Sequence[float | None],
+    first_index: int,
+) -> tuple[list[Calculation], list[FieldViolation]]:
+    """calculate_batch's loop over the checked rows: the results, or what calculating found wrong."""
     results: list[Calculation] = []
     failures: list[FieldViolation] = []
-    for row in range(count):
+    for row in range(len(offsets)):
         if row % _STOP_CHECK_EVERY == 0:
             try:
                 raise_if_stopped()
@@ -96,9 +113,36 @@ def calculate_rows(
                 violation.under(prefix if violation.field in ADJUSTMENT_FIELDS else f"{prefix}.config")
                 for violation in error.violations
             )
-    if failures:
-        raise ConfigError(failures)
-    return results
+    return results, failures
+
+
+_pause_lock = threading.Lock()
+_pauses = 0
+_paused_collector = False
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a batch builds its results.
+
+    The results are acyclic and live on, so each of the collector's passes over the growing
+    heap frees nothing; for a batch of 100,000 they cost as much as the calculations. Nested
+    and concurrent batches share one pause; the collector resumes, if it ran before, when the
+    last of them ends.
+    """
+    global _pauses, _paused_collector
+    with _pause_lock:
+        if _pauses == 0:
+            _paused_collector = gc.isenabled()
+            gc.disable()
+        _pauses += 1
+    try:
+        yield
+    finally:
+        with _pause_lock:
+            _pauses -= 1
+            if _pauses == 0 and _paused_collector:
+                gc.enable()
 
 
 def _check_adjustments(
