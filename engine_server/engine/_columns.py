@@ -31,7 +31,6 @@ from ._exceptions import Cancelled, ConfigError, FieldViolation
 BoolArray = NDArray[np.bool_]
 
 _FIELDS = tuple(TrainingConfig.model_fields)
-_FIELD_SET = frozenset(_FIELDS)
 _REQUIRED = frozenset(name for name, info in TrainingConfig.model_fields.items() if info.is_required())
 _DEFAULTS = {name: info.default for name, info in TrainingConfig.model_fields.items() if not info.is_required()}
 _NUMBER_TYPES = {"int": int, "float": float}
@@ -46,6 +45,7 @@ _SCHEDULE_PARAMETERS = tuple(catalog.SCHEDULE_PARAMETERS)
 _NONE = type(None)
 #: Rows calculated between two checks of the caller's stop condition.
 _STOP_CHECK_EVERY = 256
+_UNSET: Any = object()
 
 
 def calculate_rows(
@@ -291,15 +291,15 @@ class _Columns:
                     accepted[row] = False
                     continue
                 self._resolved[row] = Resolved(
-                    _MODEL[models[row]],
-                    _OPTIMIZER[optimizers[row]],
-                    _OBJECTIVE[objectives[row]],
-                    formula,
-                    trainer,
-                    schedule,
-                    warmup[row],
-                    args,
-                    tuple(name for name in unused if parameters[name][row] is not None),
+                    model=catalog.MODELS.by_id(models[row]),
+                    optimizer=catalog.OPTIMIZERS.by_id(optimizers[row]),
+                    objective=catalog.OBJECTIVES.by_id(objectives[row]),
+                    formula=formula,
+                    trainer=trainer,
+                    schedule=schedule,
+                    warmup_steps=warmup[row],
+                    schedule_args=args,
+                    ignored_parameters=tuple(name for name in unused if parameters[name][row] is not None),
                 )
 
     def config(self, row: int) -> TrainingConfig:
@@ -333,9 +333,3 @@ def _schedule_args(schedule: catalog.Schedule, values: tuple[Any, ...]) -> Sched
     if schedule.id == "polynomial" and given.get("min_lr_ratio", 0.0) >= 1.0:
         return None
     return ScheduleArgs(**given)
-
-
-_MODEL = {entry.id: entry for entry in catalog.MODELS}
-_OPTIMIZER = {entry.id: entry for entry in catalog.OPTIMIZERS}
-_OBJECTIVE = {entry.id: entry for entry in catalog.OBJECTIVES}
-_UNSET: Any = object()
