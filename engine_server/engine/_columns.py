@@ -70,18 +70,19 @@ def calculate_rows(
     learning_rates = [None] * count if learning_rates is None else learning_rates
     problems: dict[int, list[FieldViolation]] = {}
     _check_adjustments(offsets, learning_rates, problems)
-    checked = _Columns(configs)
-    for row in np.flatnonzero(~checked.accepted).tolist():
-        try:
-            checked.fallback[row] = TrainingConfig.from_mapping(configs[row])
-        except ConfigError as error:
-            problems.setdefault(row, []).extend(error.under("config").violations)
-    if problems:
-        raise ConfigError(
-            violation.under(f"requests[{first_index + row}]") for row in sorted(problems) for violation in problems[row]
-        )
-
     with _collector_paused():
+        checked = _Columns(configs)
+        for row in np.flatnonzero(~checked.accepted).tolist():
+            try:
+                checked.fallback[row] = TrainingConfig.from_mapping(configs[row])
+            except ConfigError as error:
+                problems.setdefault(row, []).extend(error.under("config").violations)
+        if problems:
+            raise ConfigError(
+                violation.under(f"requests[{first_index + row}]")
+                for row in sorted(problems)
+                for violation in problems[row]
+            )
         results, failures = _calculate_checked(checked, offsets, learning_rates, first_index)
     if failures:
         raise ConfigError(failures)
@@ -123,10 +124,10 @@ _paused_collector = False
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a batch builds its results.
+    """Pause the cyclic garbage collector while a batch checks its rows and builds its results.
 
-    The results are acyclic and live on, so each of the collector's passes over the growing
-    heap frees nothing; for a batch of 100,000 they cost as much as the calculations. Nested
+    What it builds is acyclic and lives on, so each of the collector's passes over the growing
+    heap frees nothing; for a batch of 100,000 they cost half as much as the calculations. Nested
     and concurrent batches share one pause; the collector resumes, if it ran before, when the
     last of them ends.
     """
@@ -253,7 +254,6 @@ class _Columns:
         fractions = np.where(accepted & fraction.present, fraction.values, 0.0)  # rows out of range: no matter
         warmup_array = np.where(given_steps.present, given_steps.values, (steps * fractions).astype(np.int64))
         warmup, room = warmup_array.tolist(), (steps - warmup_array).tolist()
-        parameters = {name: final[name] for name in _SCHEDULE_PARAMETERS}
         groups: dict[tuple[str, str, str], list[int]] = {}
         for row in np.flatnonzero(accepted).tolist():
             groups.setdefault((final["formula"][row], final["trainer"][row], final["scheduler"][row]), []).append(row)
@@ -267,8 +267,13 @@ class _Columns:
             if schedule is None:
                 accepted[rows] = False
                 continue
-            uses = schedule.parameters
-            unused = [name for name in _SCHEDULE_PARAMETERS if schedule.parameter(name) is None]
+            used = [final[use.name] for use in schedule.parameters]
+            # Parameters the schedule does not take, where some row of the group gives one.
+            unused = [
+                name
+                for name in _SCHEDULE_PARAMETERS
+                if schedule.parameter(name) is None and any(final[name][row] is not None for row in rows)
+            ]
             decays = schedule.id == "warmup_stable_decay"
             args_cache: dict[tuple[Any, ...], ScheduleArgs | None] = {}
             for row in rows:
@@ -283,7 +288,7 @@ class _Columns:
                     if not fine:
                         accepted[row] = False
                         continue
-                values = tuple(parameters[use.name][row] for use in uses)
+                values = tuple([column[row] for column in used])
                 args = args_cache.get(values, _UNSET)
                 if args is _UNSET:
                     args = args_cache[values] = _schedule_args(schedule, values)
@@ -299,7 +304,9 @@ class _Columns:
                     schedule=schedule,
                     warmup_steps=warmup[row],
                     schedule_args=args,
-                    ignored_parameters=tuple(name for name in unused if parameters[name][row] is not None),
+                    ignored_parameters=tuple([name for name in unused if final[name][row] is not None])
+                    if unused
+                    else (),
                 )
 
     def config(self, row: int) -> TrainingConfig:
