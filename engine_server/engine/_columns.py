@@ -315,7 +315,7 @@ class _Columns:
             return found
         resolved = self._resolved[row]
         assert resolved is not None  # an accepted row is resolved
-        return TrainingConfig.checked_elsewhere(
+        return TrainingConfig._checked_elsewhere(
             {name: column[row] for name, column in self._fields.items()}, set(self._configs[row]), resolved
         )
 

@@ -164,7 +164,7 @@ class TrainingConfig(BaseModel):
         return cls(**dict(data))
 
     @classmethod
-    def checked_elsewhere(cls, fields: dict[str, Any], given: set[str], resolved: Resolved) -> TrainingConfig:
+    def _checked_elsewhere(cls, fields: dict[str, Any], given: set[str], resolved: Resolved) -> TrainingConfig:
         """A configuration from fields the columnar path (_columns.py) has already checked and
         resolved: every field in declaration order, names as catalog ids. It equals what
         TrainingConfig(**given fields) builds, without validating a second time."""
