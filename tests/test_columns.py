@@ -21,6 +21,7 @@ from engine_server.engine import (
     Calculation,
     ConfigError,
     FieldViolation,
+    Personalization,
     TrainingConfig,
     calculate_batch,
     calculate_rows,
@@ -161,3 +162,35 @@ def test_violations_name_the_request_from_the_first_index() -> None:
         calculate_rows(configs, [None, 2.0, None], first_index=10)
     fields = [violation.field for violation in caught.value.violations]
     assert fields == ["requests[11].offset", "requests[11].config.steps", "requests[12].config.model"]
+
+
+def test_personalized_rows_are_calculated_as_calculate_batch_does() -> None:
+    configs = [{**TYPICAL, "formula": "calibrated", "rank": rank} for rank in (8, 16, 32)]
+    learned = Personalization(1.7, 4, 0.3)
+
+    def personalize(row: int, config: TrainingConfig) -> Personalization | None:
+        return learned if config.rank >= 16 else None
+
+    got = calculate_rows(configs, personalize=personalize)
+    expected = calculate_batch(
+        CalculateRequest(config, personalization=personalize(row, config))
+        for row, config in enumerate(TrainingConfig(**fields) for fields in configs)
+    )
+    assert got == expected
+    assert [result.personal_factor for result in got] == [1.0, 1.7, 1.7]
+
+
+def test_what_personalizing_rejects_is_reported_beside_the_other_problems() -> None:
+    def personalize(row: int, config: TrainingConfig) -> Personalization | None:
+        raise ConfigError([FieldViolation(f"requests[{row}].run_log", "no such log")])
+
+    configs = [TYPICAL, {**TYPICAL, "steps": 0}, TYPICAL]
+    with pytest.raises(ConfigError) as caught:
+        calculate_rows(configs, [2.0, None, None], personalize=personalize)
+    fields = [violation.field for violation in caught.value.violations]
+    assert fields == [
+        "requests[0].offset",
+        "requests[0].run_log",
+        "requests[1].config.steps",
+        "requests[2].run_log",
+    ]

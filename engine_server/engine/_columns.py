@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import _catalog as catalog
-from ._calculate import ADJUSTMENT_FIELDS, Calculation, calculate, check_adjustment
+from ._calculate import ADJUSTMENT_FIELDS, Calculation, Personalization, calculate, check_adjustment
 from ._cancel import raise_if_stopped, stop_when
 from ._config import _NAME_TABLES as NAME_TABLES
 from ._config import Resolved, ScheduleArgs, TrainingConfig, parse_step_rules
@@ -48,23 +48,31 @@ _STOP_CHECK_EVERY = 256
 _UNSET: Any = object()
 
 
+#: What a caller knows about a configuration beside its fields (a run log's verdict): given the
+#: row's index in the batch and its validated configuration.
+Personalize = Callable[[int, TrainingConfig], Personalization | None]
+
+
 def calculate_rows(
     configs: Sequence[Mapping[str, Any]],
     offsets: Sequence[float | None] | None = None,
     learning_rates: Sequence[float | None] | None = None,
     first_index: int = 0,
     stop: Callable[[], bool] | None = None,
+    personalize: Personalize | None = None,
 ) -> list[Calculation]:
     """Validate and calculate many configurations given as raw fields (as TrainingConfig takes
     them), each with its offset or learning rate (None: not given).
 
     Every bad request is reported, as `requests[i].offset` or `requests[i].config.field` (i
     counted from `first_index`), before anything is calculated; then it goes as
-    calculate_batch goes, `stop` included.
+    calculate_batch goes, `stop` included. `personalize` is asked for each row whose
+    configuration is valid; a ConfigError it raises is reported as it is, beside that row's
+    other problems.
     """
     if stop is not None:
         with stop_when(stop):
-            return calculate_rows(configs, offsets, learning_rates, first_index)
+            return calculate_rows(configs, offsets, learning_rates, first_index, personalize=personalize)
     count = len(configs)
     offsets = [None] * count if offsets is None else offsets
     learning_rates = [None] * count if learning_rates is None else learning_rates
@@ -72,18 +80,27 @@ def calculate_rows(
     _check_adjustments(offsets, learning_rates, problems)
     with _collector_paused():
         checked = _Columns(configs)
+        invalid: set[int] = set()
         for row in np.flatnonzero(~checked.accepted).tolist():
             try:
-                checked.fallback[row] = TrainingConfig.from_mapping(configs[row])
+                checked.built[row] = TrainingConfig.from_mapping(configs[row])
             except ConfigError as error:
+                invalid.add(row)
                 problems.setdefault(row, []).extend(error.under("config").violations)
+        for row, violations in problems.items():
+            problems[row] = [violation.under(f"requests[{first_index + row}]") for violation in violations]
+        personal: list[Personalization | None] = [None] * count
+        if personalize is not None:
+            for row in range(count):
+                if row not in invalid:
+                    config = checked.built[row] = checked.config(row)  # kept for calculating
+                    try:
+                        personal[row] = personalize(row, config)
+                    except ConfigError as error:
+                        problems.setdefault(row, []).extend(error.violations)
         if problems:
-            raise ConfigError(
-                violation.under(f"requests[{first_index + row}]")
-                for row in sorted(problems)
-                for violation in problems[row]
-            )
-        results, failures = _calculate_checked(checked, offsets, learning_rates, first_index)
+            raise ConfigError(violation for row in sorted(problems) for violation in problems[row])
+        results, failures = _calculate_checked(checked, offsets, learning_rates, personal, first_index)
     if failures:
         raise ConfigError(failures)
     return results
@@ -93,6 +110,7 @@ def _calculate_checked(
     checked: _Columns,
     offsets: Sequence[float | None],
     learning_rates: Sequence[float | None],
+    personal: Sequence[Personalization | None],
     first_index: int,
 ) -> tuple[list[Calculation], list[FieldViolation]]:
     """calculate_batch's loop over the checked rows: the results, or what calculating found wrong."""
@@ -105,7 +123,7 @@ def _calculate_checked(
             except Cancelled:
                 raise Cancelled(len(results)) from None
         try:
-            results.append(calculate(checked.config(row), offsets[row], learning_rates[row]))
+            results.append(calculate(checked.config(row), offsets[row], learning_rates[row], personal[row]))
         except Cancelled:
             raise Cancelled(len(results)) from None
         except ConfigError as error:
@@ -202,12 +220,14 @@ def _fits(value: Any) -> bool:
 class _Columns:
     """The rows of a batch checked column by column. `accepted` marks the rows whose fields and
     cross-field rules all hold; `config(row)` builds such a row's TrainingConfig without
-    validating it again (other rows: what `fallback` holds)."""
+    validating it again (other rows: what `built` holds)."""
 
     def __init__(self, configs: Sequence[Mapping[str, Any]]) -> None:
         count = len(configs)
         self._configs = configs
-        self.fallback: dict[int, TrainingConfig] = {}
+        #: Configurations already built: rows the columns leave to TrainingConfig, and rows
+        #: a caller asked for before they are calculated.
+        self.built: dict[int, TrainingConfig] = {}
         # Column by column: a few long lists, not a tuple per row for the collector to walk.
         columns = {name: [config.get(name) for config in configs] for name in _FIELDS}
         given = {name: _given(column) for name, column in columns.items()}
@@ -310,7 +330,7 @@ class _Columns:
                 )
 
     def config(self, row: int) -> TrainingConfig:
-        found = self.fallback.get(row)
+        found = self.built.get(row)
         if found is not None:
             return found
         resolved = self._resolved[row]
