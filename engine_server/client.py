@@ -50,8 +50,8 @@ DEFAULT_ENGINE = "127.0.0.1:50051"
 #: Seconds a call may take unless told otherwise; batches get more.
 DEFAULT_TIMEOUT = 10.0
 BATCH_TIMEOUT = 60.0
-#: Large enough for the answer to a 10,000-request CalculateBatch.
-MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+#: Large enough for the answer to a 10,000-request CalculateBatch (~17 MB with every result's factors).
+MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 #: Reconnect within seconds once a restarted engine is back (gRPC's default backoff grows to 2 minutes).
 CHANNEL_OPTIONS: tuple[tuple[str, int], ...] = (
     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),

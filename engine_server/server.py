@@ -32,10 +32,11 @@ log = logging.getLogger("lrtool.server")
 #: Seconds past the grace period that a shutdown waits for gRPC before closing regardless.
 _STOP_MARGIN_SECONDS = 5.0
 
-#: A 10,000-request CalculateBatch is ~1.5 MB on the wire and its answer ~3.5 MB
-#: (with warnings); these limits leave room for that and little more.
+#: A 10,000-request CalculateBatch is ~1.5 MB on the wire; its answer is ~17 MB when every
+#: result carries the calibrated set's factors and evidence (~1.7 kB each, warnings aside).
+#: These limits leave room for that and little more.
 DEFAULT_MAX_RECEIVE_BYTES = 4 * 1024 * 1024
-DEFAULT_MAX_SEND_BYTES = 8 * 1024 * 1024
+DEFAULT_MAX_SEND_BYTES = 32 * 1024 * 1024
 
 
 def listen_address(host: str, port: int) -> str:

@@ -18,7 +18,6 @@ from . import _convert, _status
 from ._generated.lrtool.v1 import engine_pb2 as pb
 from ._generated.lrtool.v1 import engine_pb2_grpc as pb_grpc
 from .engine import (
-    CalculateRequest,
     Calculation,
     Cancelled,
     ConfigError,
@@ -28,7 +27,7 @@ from .engine import (
     Personalization,
     TrainingConfig,
     calculate,
-    calculate_batch,
+    calculate_rows,
     catalog,
     check_adjustment,
     check_run,
@@ -305,33 +304,33 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
                 "requests",
                 f"at most {self._limits.max_batch_requests:,} requests per call; got {count:,}: split the batch",
             )
-        problems: list[FieldViolation] = []
-        requests: list[CalculateRequest] = []
-        learned: dict[tuple[str, str, str], Personalization] = {}  # one fit per log, family and formula
+        configs: list[dict[str, Any]] = []
+        offsets: list[float | None] = []
+        learning_rates: list[float | None] = []
+        too_long: list[FieldViolation] = []
         for index, item in enumerate(request.requests):
             if index % _DEADLINE_CHECK_EVERY == 0:
                 raise_if_stopped()  # _rpc turns Cancelled into DEADLINE_EXCEEDED
             offset, learning_rate = _adjustment(item)
-            try:
-                check_adjustment(offset, learning_rate)
-            except ConfigError as error:
-                problems.extend(error.under(f"requests[{index}]").violations)
-            try:
-                config = _checked_config(item.config)
-            except ConfigError as error:
-                problems.extend(error.under(f"requests[{index}].config").violations)
-                continue
-            try:
-                personal = self._personalization(config, item, f"requests[{index}].run_log", learned)
-            except ConfigError as error:
-                problems.extend(error.violations)
-                continue
-            requests.append(CalculateRequest(config, offset, learning_rate, personal))
-        if problems:
-            raise ConfigError(problems)
-        calculations = calculate_batch(requests)  # stops at the deadline: see _rpc
-        results = [_convert.calculation_to_proto(calculation) for calculation in calculations]
-        return pb.CalculateBatchResponse(results=results)
+            offsets.append(offset)
+            learning_rates.append(learning_rate)
+            fields = _convert.config_fields_from_proto(item.config)
+            if item.config.ByteSize() > MAX_NAME_CHARACTERS:  # names capped before any matching
+                try:
+                    _check_text_lengths(fields)
+                except ConfigError as error:
+                    too_long.extend(error.under(f"requests[{index}].config").violations)
+            configs.append(fields)
+        if too_long:
+            raise ConfigError(too_long)
+        learned: dict[tuple[str, str, str], Personalization] = {}  # one fit per log, family and formula
+
+        def personalize(row: int, config: TrainingConfig) -> Personalization | None:
+            return self._personalization(config, request.requests[row], f"requests[{row}].run_log", learned)
+
+        # Checked column by column, with the same violations as item by item; stops at the deadline: see _rpc.
+        calculations = calculate_rows(configs, offsets, learning_rates, personalize=personalize)
+        return _convert.calculations_to_proto(calculations)
 
     @_rpc
     def GetCurves(self, request: pb.GetCurvesRequest, context: grpc.ServicerContext) -> pb.Curves:

@@ -29,7 +29,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine_server.engine import ConfigError, TrainingConfig, calculate, catalog  # noqa: E402
-from engine_server.engine._calibrated import features  # noqa: E402
+from engine_server.engine._calibrated import EXPONENTS, features  # noqa: E402
 from engine_server.engine._schedules import integrate  # noqa: E402
 
 CORPUS = ROOT / "tests" / "data" / "preset_corpus" / "presets.tsv"
@@ -226,10 +226,7 @@ def add_features(rows: Iterable[Row]) -> None:
     for row in rows:
         if row.config is not None:
             values = features(row.config, scheduler_factor(row.config), HORIZON_SCALE_STEPS)
-            row.x = {
-                name: getattr(values, name)
-                for name in ("alpha_ratio", "batch", "horizon", "images", "resolution", "schedule")
-            }
+            row.x = dict(zip(EXPONENTS, values, strict=True))
 
 
 # --- The fit --------------------------------------------------------------------------------

@@ -63,7 +63,8 @@ def schedule_fields(draw: st.DrawFn, steps: int) -> dict[str, Any]:
 
 
 @st.composite
-def configs(draw: st.DrawFn, max_steps: int = 20_000) -> TrainingConfig:
+def config_fields(draw: st.DrawFn, max_steps: int = 20_000) -> dict[str, Any]:
+    """The fields of a valid configuration, as TrainingConfig takes them."""
     steps = draw(st.integers(1, max_steps))
     schedule = draw(schedule_fields(steps))
     # Only LRTool 1.0's models and optimizers have the constants of formula sets energy and lrtool-1.0.
@@ -85,7 +86,11 @@ def configs(draw: st.DrawFn, max_steps: int = 20_000) -> TrainingConfig:
         "repeats": draw(st.integers(1, 10_000)),
         **schedule,
     }
-    return TrainingConfig(**fields)
+    return fields
+
+
+def configs(max_steps: int = 20_000) -> st.SearchStrategy[TrainingConfig]:
+    return config_fields(max_steps).map(lambda fields: TrainingConfig(**fields))
 
 
 def calculated(config: TrainingConfig, **adjustment: float) -> Any:

@@ -24,6 +24,7 @@ PUBLIC = [
     "TrainingConfig",
     "calculate",
     "calculate_batch",
+    "calculate_rows",
     "catalog",
     "check_adjustment",
     "check_run",

@@ -14,7 +14,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from test_golden_parity import GOLDEN
 from test_validation import BAD_NUMBERS
 
-from engine_server._convert import calculation_to_proto
+from engine_server._convert import calculation_to_proto, calculations_to_proto
 from engine_server._generated.lrtool.v1 import engine_pb2 as pb
 from engine_server._generated.lrtool.v1 import engine_pb2_grpc as pb_grpc
 from engine_server.client import (
@@ -93,6 +93,30 @@ def test_a_batch_of_ten_thousand_in_one_call(client: LRToolClient) -> None:
     assert len(results) == 10_000
     assert results[7].offset == pytest.approx((7 - 100) / 100)
     assert results[0].recommended_lr > results[127].recommended_lr
+
+
+def test_ten_thousand_calibrated_results_with_their_factors_fit_one_answer(client: LRToolClient) -> None:
+    requests = [calculate_request({**TYPICAL, "formula": "calibrated", "steps": 500 + i}) for i in range(10_000)]
+    results = client.calculate_batch(requests)
+    assert len(results) == 10_000
+    assert all(len(result.factors) == 10 and result.evidence.count > 0 for result in results)
+    assert results[9_999].factors[3].value == "10,499 steps"
+
+
+def test_a_batch_answer_is_the_results_converted_one_by_one() -> None:
+    """Pieces shared between results are merged as bytes: the message stays the same."""
+    calibrated = {**TYPICAL, "formula": "calibrated"}
+    configs = [
+        *({**calibrated, "rank": rank, "steps": 1000 + rank} for rank in (4, 8, 16, 32, 64)),
+        {**calibrated, "optimizer": "Prodigy"},  # an adaptive optimizer: one factor
+        {**calibrated, "model": "FLUX.1", "network": "lokr", "rank": 20_000},
+        TYPICAL,  # formula energy: no factors, no evidence
+        *({**calibrated, "optimizer": "Prodigy", "steps": steps} for steps in (100, 200)),
+    ]
+    calculations = [calculate(TrainingConfig(**fields)) for fields in configs]
+    batch = calculations_to_proto(calculations)
+    assert batch == pb.CalculateBatchResponse(results=[calculation_to_proto(c) for c in calculations])
+    assert [len(result.factors) for result in batch.results] == [10, 10, 10, 10, 10, 1, 10, 0, 1, 1]
 
 
 def test_batch_errors_name_every_bad_request(client: LRToolClient) -> None:

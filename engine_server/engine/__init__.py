@@ -23,6 +23,7 @@ from ._calculate import (
 )
 from ._calibrated import Evidence, Factor
 from ._cancel import stop_when
+from ._columns import calculate_rows
 from ._config import TrainingConfig
 from ._exceptions import Cancelled, ConfigError, FieldViolation, LRToolError
 from ._personal import LoggedRun, Outcome, check_run, model_family, personalize
@@ -44,6 +45,7 @@ __all__ = [
     "TrainingConfig",
     "calculate",
     "calculate_batch",
+    "calculate_rows",
     "catalog",
     "check_adjustment",
     "check_run",

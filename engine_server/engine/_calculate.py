@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from functools import cache
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -182,7 +183,7 @@ def _integrate(config: TrainingConfig, resolved: Resolved, args: ScheduleArgs) -
 
 
 def _schedule_integral(
-    config: TrainingConfig, resolved: Resolved, rate_for: Callable[[Integral], float]
+    config: TrainingConfig, resolved: Resolved, rate_for: Callable[[TrainingConfig, Integral], float]
 ) -> tuple[Integral, ScheduleArgs]:
     """The schedule integrated as the trainer applies it (polynomial's default floor solved for
     the rate it produces); a schedule that never trains is an input error."""
@@ -228,7 +229,7 @@ def _energy_model(config: TrainingConfig) -> _Model:
     scale_without_schedule = exposure * capacity * resolution_scale * optimizer_modifier
 
     integral, args = _schedule_integral(
-        config, resolved, lambda integral: target_energy / (integral.scheduler_factor * scale_without_schedule)
+        config, resolved, lambda _, integral: target_energy / (integral.scheduler_factor * scale_without_schedule)
     )
     energy_scale = integral.scheduler_factor * exposure * capacity * resolution_scale * optimizer_modifier
     recommended_lr = target_energy / energy_scale  # multiplied in LRTool 1.0's order: parity
@@ -258,14 +259,13 @@ def _energy_model(config: TrainingConfig) -> _Model:
 def _calibrated_model(config: TrainingConfig) -> _Model:
     """Formula set calibrated (docs/calibration.md)."""
     resolved = config.resolved
-    objective = resolved.objective
-    integral, args = _schedule_integral(
-        config, resolved, lambda integral: calibrated.recommend(config, integral.scheduler_factor).learning_rate
-    )
+    integral, args = _schedule_integral(config, resolved, _calibrated_rate)
     recommendation = calibrated.recommend(config, integral.scheduler_factor)
     recommended_lr = recommendation.learning_rate
-    widths = _score_widths(recommendation)
-    factor = {f.name: f.multiplier for f in recommendation.factors}
+    widths = _score_widths(recommendation.log_sd)
+    factors = recommendation.factors
+    # An adaptive optimizer's one factor replaces the fitted ones: those then count as 1.
+    fitted = len(factors) > 1
     effective_batch = float(config.batch_size * config.grad_accum)
     warnings = _warnings(config, resolved, recommended_lr, integral) + _evidence_warnings(recommendation)
     return _Model(
@@ -274,46 +274,59 @@ def _calibrated_model(config: TrainingConfig) -> _Model:
         target_energy=recommended_lr * integral.scheduler_factor,
         effective_batch=effective_batch,
         exposure=math.sqrt(config.steps * effective_batch / config.images),
-        capacity=factor.get("alpha_ratio", 1.0),
-        resolution_scale=factor.get("resolution", 1.0),
+        capacity=factors[_ALPHA_RATIO_FACTOR].multiplier if fitted else 1.0,
+        resolution_scale=factors[_RESOLUTION_FACTOR].multiplier if fitted else 1.0,
         integral=integral,
-        optimizer_modifier=factor.get("optimizer", 1.0),
+        optimizer_modifier=factors[_OPTIMIZER_FACTOR].multiplier if fitted else 1.0,
         curvature_factor=1.0,
-        objective_sensitivity=objective.overshoot_sensitivity,
-        overshoot_k=widths.overshoot_k,
+        objective_sensitivity=resolved.objective.overshoot_sensitivity,
+        overshoot_k=_overshoot_k(recommendation, widths),
         warnings=warnings,
         parity_rounding=False,
         schedule_args=args,
-        population=Personalization(1.0, 0, recommendation.log_sd),
+        population=widths.population,
         undershoot_k=widths.undershoot_k,
         efficiency_sensitivity=widths.efficiency_sensitivity,
-        factors=recommendation.factors,
+        factors=factors,
         evidence=recommendation.evidence,
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _ScoreWidths:
+def _calibrated_rate(config: TrainingConfig, integral: Integral) -> float:
+    return calibrated.recommend(config, integral.scheduler_factor).learning_rate
+
+
+#: Where calibrated.recommend lists the factors _Model reports as statistics.
+_ALPHA_RATIO_FACTOR, _RESOLUTION_FACTOR, _OPTIMIZER_FACTOR = 1, 5, 7
+
+
+class _ScoreWidths(NamedTuple):
     overshoot_k: float
     undershoot_k: float
     efficiency_sensitivity: float
+    population: Personalization  # no run log: factor 1, the fit's own spread
 
 
-def _score_widths(recommendation: calibrated.Recommendation) -> _ScoreWidths:
-    """Stability and efficiency widths from the evidence's spread: the 80 % band of where the
-    best rate lies stays Safe, and a rate up to the 90th percentile of the matching presets is
-    never Risky."""
-    spread = catalog.BAND_Z_80 * recommendation.log_sd
+@cache
+def _score_widths(log_sd: float) -> _ScoreWidths:
+    """Stability and efficiency widths from the fit's spread: the 80 % band of where the best
+    rate lies stays Safe (computed once per spread; see _overshoot_k for the evidence's part)."""
+    spread = catalog.BAND_Z_80 * log_sd
     over = math.expm1(spread)  # the band's upper edge, as an offset
     under = -math.expm1(-spread)
     overshoot_k = -math.log(catalog.STABILITY_SAFE / 100.0) / over**2
+    undershoot_k = -math.log(catalog.STABILITY_SAFE / 100.0) / under**2
+    efficiency_sensitivity = -math.log(catalog.EFFICIENCY_SUBOPTIMAL / 100.0) / over**2
+    return _ScoreWidths(overshoot_k, undershoot_k, efficiency_sensitivity, Personalization(1.0, 0, log_sd))
+
+
+def _overshoot_k(recommendation: calibrated.Recommendation, widths: _ScoreWidths) -> float:
+    """A rate up to the 90th percentile of the matching presets is never Risky."""
     evidence = recommendation.evidence
     if evidence is not None and evidence.p90 > recommendation.learning_rate:
         shown_working = evidence.p90 / recommendation.learning_rate - 1.0
-        overshoot_k = min(overshoot_k, -math.log(catalog.STABILITY_CAUTION / 100.0) / shown_working**2)
-    undershoot_k = -math.log(catalog.STABILITY_SAFE / 100.0) / under**2
-    efficiency_sensitivity = -math.log(catalog.EFFICIENCY_SUBOPTIMAL / 100.0) / over**2
-    return _ScoreWidths(overshoot_k, undershoot_k, efficiency_sensitivity)
+        return min(widths.overshoot_k, -math.log(catalog.STABILITY_CAUTION / 100.0) / shown_working**2)
+    return widths.overshoot_k
 
 
 def _evidence_warnings(recommendation: calibrated.Recommendation) -> tuple[str, ...]:
@@ -323,13 +336,14 @@ def _evidence_warnings(recommendation: calibrated.Recommendation) -> tuple[str, 
     tolerance = catalog.EVIDENCE_ROUNDING
     if evidence is None or evidence.p10 / tolerance <= rate <= evidence.p90 * tolerance:
         return ()
-    side, edge = ("below", evidence.p10) if rate < evidence.p10 else ("above", evidence.p90)
-    drivers = sorted(
-        (f for f in recommendation.factors[1:] if f.multiplier != 1.0),
-        key=lambda f: abs(math.log(f.multiplier)),
+    below = rate < evidence.p10
+    side, edge = ("below", evidence.p10) if below else ("above", evidence.p90)
+    # The two factors that pull furthest toward this side (a stable sort: ties keep their order).
+    pulling = sorted(
+        (f for f in recommendation.factors[1:] if (f.multiplier < 1.0 if below else f.multiplier > 1.0)),
+        key=_pull,
         reverse=True,
-    )
-    pulling = [f for f in drivers if (f.multiplier < 1.0) == (side == "below")][:2]
+    )[:2]
     because = "; ".join(f"{f.name} {f.value}: ×{f.multiplier:.2g}" for f in pulling) or "the family's own rate"
     percentile = "10th" if side == "below" else "90th"
     return (
@@ -342,6 +356,10 @@ def _evidence_warnings(recommendation: calibrated.Recommendation) -> tuple[str, 
 def population(config: TrainingConfig) -> Personalization:
     """No run log: factor 1 and the spread of the best rate around this formula set's recommendation."""
     return _memoized_model(config).population
+
+
+def _pull(factor: Factor) -> float:
+    return abs(math.log(factor.multiplier))
 
 
 def _memoized_model(config: TrainingConfig) -> _Model:
@@ -362,7 +380,7 @@ def _uses_polynomial_default(resolved: Resolved) -> bool:
 
 
 def _polynomial_default_floor(
-    config: TrainingConfig, args: ScheduleArgs, rate_for: Callable[[Integral], float]
+    config: TrainingConfig, args: ScheduleArgs, rate_for: Callable[[TrainingConfig, Integral], float]
 ) -> tuple[float, Integral]:
     """transformers' polynomial ends at lr_end = 1e-7, so its floor ratio depends on the LR itself.
 
@@ -372,7 +390,7 @@ def _polynomial_default_floor(
     floor = 0.0
     integral = _integrate(config, config.resolved, replace(args, min_lr_ratio=floor))
     for _ in range(_POLYNOMIAL_FIXED_POINT_ROUNDS):
-        learning_rate = rate_for(integral)
+        learning_rate = rate_for(config, integral)
         next_floor = _POLYNOMIAL_DEFAULT_LR_END / learning_rate
         if next_floor >= 1.0:
             raise ConfigError(

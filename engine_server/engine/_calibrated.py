@@ -56,20 +56,11 @@ class Factor:
     explanation: str
 
 
-@dataclass(frozen=True, slots=True)
-class Features:
-    """The natural logarithms the fitted exponents multiply; 0 at the reference setup."""
-
-    alpha_ratio: float
-    batch: float
-    horizon: float
-    images: float
-    resolution: float
-    schedule: float
-
-
 #: The fitted exponents, in the order the factors are explained.
 EXPONENTS = ("alpha_ratio", "batch", "horizon", "images", "resolution", "schedule")
+#: The natural logarithms the fitted exponents multiply, in the order of EXPONENTS; 0 at the
+#: reference setup. A plain tuple: built once per calculation, where every allocation counts.
+Features = tuple[float, float, float, float, float, float]
 
 
 def horizon_feature(steps: float, horizon_scale: float) -> float:
@@ -87,14 +78,16 @@ def features(
     config: TrainingConfig, scheduler_factor: float, horizon_scale: float = fitted.HORIZON_SCALE_STEPS
 ) -> Features:
     """The feature vector of a configuration (its schedule integrated: `scheduler_factor`)."""
-    full_matrix = is_full_matrix(config.network, config.rank)
-    return Features(
-        alpha_ratio=0.0 if full_matrix else math.log(config.alpha) - math.log(config.rank),
-        batch=math.log(config.batch_size * config.grad_accum),
-        horizon=horizon_feature(config.steps, horizon_scale),
-        images=math.log(config.images / REFERENCE_IMAGES),
-        resolution=math.log(config.resolution / config.resolved.model.native_resolution),
-        schedule=-math.log(scheduler_factor),
+    log = math.log
+    values = config.__dict__  # the validated fields, read without attribute lookups
+    rank = values["rank"]
+    return (
+        0.0 if is_full_matrix(values["network"], rank) else log(values["alpha"]) - log(rank),
+        log(values["batch_size"] * values["grad_accum"]),
+        horizon_feature(values["steps"], horizon_scale),
+        log(values["images"] / REFERENCE_IMAGES),
+        log(values["resolution"] / config.resolved.model.native_resolution),
+        -log(scheduler_factor),
     )
 
 
@@ -142,7 +135,7 @@ def evidence_for(family_id: str, optimizer_family: str, network: str) -> Evidenc
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # built once per calculation: not frozen, which is cheaper to build
 class Recommendation:
     learning_rate: float
     factors: tuple[Factor, ...]
@@ -152,6 +145,7 @@ class Recommendation:
 
 # The explanations depend on the fitted constants only: written once, here.
 _EXPONENT = fitted.EXPONENTS
+_ALPHA_RATIO, _BATCH, _HORIZON, _IMAGES, _RESOLUTION, _SCHEDULE = (_EXPONENT[name] for name in EXPONENTS)
 _WHY = {
     "alpha_ratio": "LoRA scales its update by alpha / rank, so a smaller ratio needs a higher rate"
     f" (rate ∝ (alpha/rank)^{_EXPONENT['alpha_ratio']:.2f})",
@@ -211,54 +205,92 @@ def _adaptive(optimizer_id: str) -> Factor:
     return Factor("adaptive optimizer", optimizer.display_name, 1.0, f"{reason}: {catalog.ADAPTIVE_SETTINGS}")
 
 
+@dataclass(frozen=True, slots=True)
+class _Setup:
+    """What a recommendation takes from the catalog entries it names alone."""
+
+    evidence: Evidence | None
+    adaptive: Factor | None  # an adaptive optimizer's one factor; None: the fitted factors apply
+    family: Factor
+    fixed: tuple[Factor, Factor, Factor]
+
+
+@cache
+def _setup(model_id: str, optimizer_id: str, network_id: str, objective_id: str) -> _Setup:
+    """Looked up once per combination of catalog entries: a new configuration pays only for its numbers."""
+    model = catalog.MODELS.by_id(model_id)
+    optimizer = catalog.OPTIMIZERS.by_id(optimizer_id)
+    adaptive = catalog.OPTIMIZER_FAMILIES.by_id(optimizer.family).adaptive
+    return _Setup(
+        evidence_for(model.family_id, optimizer.family, network_id),
+        _adaptive(optimizer_id) if adaptive else None,
+        _family_factor(model_id),
+        _fixed_factors(optimizer_id, network_id, objective_id),
+    )
+
+
 def recommend(config: TrainingConfig, scheduler_factor: float) -> Recommendation:
     """The calibrated recommendation for `config`, factor by factor (their product is the rate)."""
     resolved = config.resolved
     model = resolved.model
-    optimizer = resolved.optimizer
-    evidence = evidence_for(model.family_id, optimizer.family, config.network)
-    if catalog.OPTIMIZER_FAMILIES.by_id(optimizer.family).adaptive:
-        return Recommendation(1.0, (_adaptive(optimizer.id),), evidence, fitted.ADAPTIVE_LOG_SD)
+    network = config.network
+    setup = _setup(model.id, resolved.optimizer.id, network, resolved.objective.id)
+    if setup.adaptive is not None:
+        return Recommendation(1.0, (setup.adaptive,), setup.evidence, fitted.ADAPTIVE_LOG_SD)
 
-    x = features(config, scheduler_factor)
+    alpha_x, batch_x, horizon_x, images_x, resolution_x, schedule_x = features(config, scheduler_factor)
     exp = math.exp
-    full_matrix = is_full_matrix(config.network, config.rank)
-    factors = (
-        _family_factor(model.id),
-        Factor(
-            "alpha_ratio",
-            f"full-matrix {config.network} (rank {config.rank:,})"
-            if full_matrix
-            else f"alpha {config.alpha:g} of rank {config.rank:,}",
-            exp(_EXPONENT["alpha_ratio"] * x.alpha_ratio),
-            _WHY["full_matrix" if full_matrix else "alpha_ratio"],
-        ),
-        Factor(
-            "batch",
-            f"batch {config.batch_size} × accumulation {config.grad_accum}",
-            exp(_EXPONENT["batch"] * x.batch),
-            _WHY["batch"],
-        ),
-        Factor("horizon", f"{config.steps:,} steps", exp(_EXPONENT["horizon"] * x.horizon), _WHY["horizon"]),
-        Factor(
-            "images",
-            f"{config.images:,} distinct images" + (f" × {config.repeats} repeats" if config.repeats > 1 else ""),
-            exp(_EXPONENT["images"] * x.images),
-            _WHY["images"],
-        ),
-        Factor(
-            "resolution",
-            f"{config.resolution} px of native {model.native_resolution}",
-            exp(_EXPONENT["resolution"] * x.resolution),
-            _WHY["resolution"],
-        ),
-        Factor(
-            "schedule",
-            f"{resolved.schedule.display_name}, RMS multiplier {scheduler_factor:.3f}",
-            exp(_EXPONENT["schedule"] * x.schedule),
-            _WHY["schedule"],
-        ),
-        *_fixed_factors(optimizer.id, config.network, resolved.objective.id),
+    values = config.__dict__  # the validated fields, read without attribute lookups
+    rank = values["rank"]
+    full_matrix = is_full_matrix(network, rank)
+    family = setup.family
+    optimizer, network_factor, objective = setup.fixed
+    alpha_ratio = Factor(
+        "alpha_ratio",
+        f"full-matrix {network} (rank {rank:,})" if full_matrix else f"alpha {values['alpha']:g} of rank {rank:,}",
+        exp(_ALPHA_RATIO * alpha_x),
+        _WHY["full_matrix" if full_matrix else "alpha_ratio"],
     )
-    learning_rate = math.prod([factor.multiplier for factor in factors])
-    return Recommendation(learning_rate, factors, evidence, fitted.RESIDUAL_LOG_SD)
+    batch = Factor(
+        "batch",
+        f"batch {values['batch_size']} × accumulation {values['grad_accum']}",
+        exp(_BATCH * batch_x),
+        _WHY["batch"],
+    )
+    horizon = Factor("horizon", f"{values['steps']:,} steps", exp(_HORIZON * horizon_x), _WHY["horizon"])
+    repeats = values["repeats"]
+    images = Factor(
+        "images",
+        f"{values['images']:,} distinct images × {repeats} repeats"
+        if repeats > 1
+        else f"{values['images']:,} distinct images",
+        exp(_IMAGES * images_x),
+        _WHY["images"],
+    )
+    resolution = Factor(
+        "resolution",
+        f"{values['resolution']} px of native {model.native_resolution}",
+        exp(_RESOLUTION * resolution_x),
+        _WHY["resolution"],
+    )
+    schedule = Factor(
+        "schedule",
+        f"{resolved.schedule.display_name}, RMS multiplier {scheduler_factor:.3f}",
+        exp(_SCHEDULE * schedule_x),
+        _WHY["schedule"],
+    )
+    # Multiplied left to right, in the order the factors are listed.
+    learning_rate = (
+        family.multiplier
+        * alpha_ratio.multiplier
+        * batch.multiplier
+        * horizon.multiplier
+        * images.multiplier
+        * resolution.multiplier
+        * schedule.multiplier
+        * optimizer.multiplier
+        * network_factor.multiplier
+        * objective.multiplier
+    )
+    factors = (family, alpha_ratio, batch, horizon, images, resolution, schedule, optimizer, network_factor, objective)
+    return Recommendation(learning_rate, factors, setup.evidence, fitted.RESIDUAL_LOG_SD)

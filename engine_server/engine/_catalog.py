@@ -11,7 +11,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Generic, Literal, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar, overload
+
+import numpy as np
+from numpy.typing import NDArray
 
 from . import _calibration_data
 from ._names import name_key
@@ -186,10 +189,17 @@ class NumberRange:
     minimum_exclusive: bool = False
     maximum_exclusive: bool = False
 
-    def contains(self, value: float) -> bool:
+    @overload
+    def contains(self, value: float) -> bool: ...
+
+    @overload
+    def contains(self, value: NDArray[Any]) -> NDArray[np.bool_]: ...
+
+    def contains(self, value: Any) -> Any:
+        """Whether `value` is accepted; for an array, element by element (NaN and infinities never are)."""
         above = value > self.minimum if self.minimum_exclusive else value >= self.minimum
         below = value < self.maximum if self.maximum_exclusive else value <= self.maximum
-        return above and below
+        return above & below
 
     def describe(self) -> str:
         low = _format_number(self.minimum)

@@ -163,6 +163,19 @@ class TrainingConfig(BaseModel):
             raise ConfigError([FieldViolation("config", f"must be a mapping of fields; got {show_value(data)}")])
         return cls(**dict(data))
 
+    @classmethod
+    def _checked_elsewhere(cls, fields: dict[str, Any], given: set[str], resolved: Resolved) -> TrainingConfig:
+        """A configuration from fields the columnar path (_columns.py) has already checked and
+        resolved: every field in declaration order, names as catalog ids. It equals what
+        TrainingConfig(**given fields) builds, without validating a second time."""
+        config = cls.__new__(cls)
+        # What pydantic's model_construct sets, and the private attributes validation sets.
+        object.__setattr__(config, "__dict__", fields)
+        object.__setattr__(config, "__pydantic_fields_set__", given)
+        object.__setattr__(config, "__pydantic_extra__", None)
+        object.__setattr__(config, "__pydantic_private__", {"_resolved": resolved, "_calculation_memo": None})
+        return config
+
     @property
     def resolved(self) -> Resolved:
         """The catalog entries and derived settings this configuration names."""
