@@ -31,7 +31,7 @@ MAX_SAVES = 1_000_000  # a bound, so a forgotten process still ends
 def _open(location: str, schema: str | None) -> ProfileStore:
     if schema is None:
         return open_store(location)
-    from engine_server._store_postgres import PostgresProfileStore
+    from engine_server.store._postgres import PostgresProfileStore
 
     return PostgresProfileStore(location, schema=schema)
 

@@ -47,7 +47,7 @@ from engine_server.store import (
 )
 
 if TYPE_CHECKING:
-    from engine_server._store_postgres import PostgresProfileStore
+    from engine_server.store._postgres import PostgresProfileStore
 
 CRASH_WRITER = Path(__file__).with_name("store_crash_writer.py")
 STATS: dict[str, Any] = {"energy": 1.25, "curve": [0.1, 0.2]}
@@ -122,7 +122,7 @@ class StoreFactory:
         if self.backend == "sqlite":
             store = SQLiteProfileStore(self.location, **options)
         else:
-            from engine_server._store_postgres import PostgresProfileStore
+            from engine_server.store._postgres import PostgresProfileStore
 
             store = PostgresProfileStore(self.location, schema=self.schema, **options)
         self.opened.append(store)
@@ -1028,7 +1028,7 @@ def _url_with(url: str, *, password: str | None = None, query: str | None = None
 
 
 def test_open_store_opens_postgresql_for_urls(postgres_url: str, pg_factory: StoreFactory) -> None:
-    from engine_server._store_postgres import PostgresProfileStore
+    from engine_server.store._postgres import PostgresProfileStore
 
     # Without schema=, the store uses the connection's current schema: here one set in the URL.
     pg_factory.query(f'CREATE SCHEMA "{pg_factory.schema}"')
@@ -1045,11 +1045,11 @@ def test_open_store_opens_postgresql_for_urls(postgres_url: str, pg_factory: Sto
 
 def test_postgres_migrations_match_sqlite() -> None:
     pytest.importorskip("psycopg")
-    from engine_server import _store_postgres, store
+    from engine_server.store import _postgres, _sqlite
 
-    assert _store_postgres.PG_SCHEMA_VERSION == SCHEMA_VERSION
-    assert [(m.version, m.description) for m in _store_postgres._MIGRATIONS] == [
-        (m.version, m.description) for m in store._MIGRATIONS
+    assert _postgres.PG_SCHEMA_VERSION == SCHEMA_VERSION
+    assert [(m.version, m.description) for m in _postgres._MIGRATIONS] == [
+        (m.version, m.description) for m in _sqlite._MIGRATIONS
     ]
 
 
@@ -1085,7 +1085,7 @@ def test_postgres_connection_errors_name_the_server_not_the_password(url: str) -
 
 
 def test_postgres_wrong_password(postgres_url: str) -> None:
-    from engine_server._store_postgres import PostgresProfileStore
+    from engine_server.store._postgres import PostgresProfileStore
 
     with pytest.raises(StoreError, match="cannot connect") as info:
         PostgresProfileStore(_url_with(postgres_url, password="not-the-password-x"))
@@ -1167,7 +1167,7 @@ def test_postgres_integrity_check_finds_problems(pg_factory: StoreFactory) -> No
 
 
 def test_postgres_schema_option_isolates_stores(postgres_url: str, pg_factory: StoreFactory) -> None:
-    from engine_server._store_postgres import PostgresProfileStore
+    from engine_server.store._postgres import PostgresProfileStore
 
     store = pg_factory()
     store.save("only here", {}, 0.0, {})
@@ -1215,7 +1215,7 @@ def test_postgres_password_from_pgpassword_or_a_password_file(
     postgres_url: str, postgres_schema: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What `lrtool serve --db` users are told to do instead of writing the password where ps shows it."""
-    from engine_server._store_postgres import PostgresProfileStore
+    from engine_server.store._postgres import PostgresProfileStore
 
     bare, password = _without_password(postgres_url)
     monkeypatch.delenv("PGPASSFILE", raising=False)

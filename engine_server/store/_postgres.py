@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import builtins
 import json
-import random
 import threading
-import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -32,8 +30,9 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
-from .store import (
+from ._contract import (
     MAX_PAGE_SIZE,
+    Backoff,
     NewRun,
     ProfileExists,
     ProfileNotFound,
@@ -96,7 +95,7 @@ _UPDATE = (
 # --------------------------------------------------------------------------- schema
 
 
-# Append only, and in step with store._MIGRATIONS: both backends report the same schema version.
+# Append only, and in step with _sqlite._MIGRATIONS: both backends report the same schema version.
 _MIGRATIONS: tuple[_Migration, ...] = (
     _Migration(
         1,
@@ -432,13 +431,12 @@ class PostgresProfileStore(ProfileStore):
         """
         if self._closed:
             raise StoreError(f"{self._where} is closed")
-        deadline = time.monotonic() + self._busy_timeout
-        delay = 0.001
+        backoff = Backoff(self._busy_timeout)
         while True:
             unsure = False  # True once a write may have reached the server
             conn: _Connection | None = None
             try:
-                with self._pool.connection(timeout=max(deadline - time.monotonic(), 0.001)) as conn:
+                with self._pool.connection(timeout=max(backoff.remaining(), 0.001)) as conn:
                     if mode == "read":
                         return body(conn)
                     if mode == "write":
@@ -458,7 +456,7 @@ class PostgresProfileStore(ProfileStore):
                 raise StoreError(f"{self._where} is closed") from exc
             except (pg_errors.SerializationFailure, pg_errors.DeadlockDetected) as exc:
                 # The server rolled the whole transaction back: running it again is safe.
-                if time.monotonic() >= deadline:
+                if backoff.expired():
                     raise StoreBusy(f"{self._where}: transaction kept conflicting: {self._message(exc)}") from exc
             except psycopg.OperationalError as exc:
                 broken = conn is not None and conn.broken
@@ -467,14 +465,13 @@ class PostgresProfileStore(ProfileStore):
                         f"{self._where}: connection lost during a write, which may or may not have been applied "
                         f"(read it back): {self._message(exc)}"
                     ) from exc
-                if not broken or time.monotonic() >= deadline:
+                if not broken or backoff.expired():
                     # lock_timeout, statement cancelled, server shutting down, …: all passing trouble.
                     raise StoreBusy(f"{self._where}: {self._message(exc)}") from exc
-                delay = 0.0  # a stale pooled connection: the next one is likely fine
+                backoff.delay = 0.0  # a stale pooled connection: the next one is likely fine
             except psycopg.Error as exc:
                 raise StoreError(f"{self._where}: {self._message(exc)}") from exc
-            time.sleep(delay * (1 + random.random()))
-            delay = min(max(delay, 0.001) * 2, 0.05)
+            backoff.wait()
 
     # ---------------------------------------------------------------- schema
 
