@@ -160,3 +160,9 @@ def test_the_presenter_shows_every_factor_the_band_and_the_evidence() -> None:
         calculate(TrainingConfig(**{**SEED, "formula": "lrtool-1.0", "scheduler": "Constant"}))
     )
     assert presenting.factor_rows(legacy) == [] and presenting.evidence_summary(legacy) == ""
+
+
+def test_the_factors_come_in_the_documented_order() -> None:
+    from engine_server.engine._calibrated import FACTOR_ORDER
+
+    assert tuple(f.name for f in calculate(TrainingConfig(**SEED)).factors) == FACTOR_ORDER

@@ -297,7 +297,9 @@ def _calibrated_rate(config: TrainingConfig, integral: Integral) -> float:
 
 
 #: Where calibrated.recommend lists the factors _Model reports as statistics.
-_ALPHA_RATIO_FACTOR, _RESOLUTION_FACTOR, _OPTIMIZER_FACTOR = 1, 5, 7
+_ALPHA_RATIO_FACTOR, _RESOLUTION_FACTOR, _OPTIMIZER_FACTOR = (
+    calibrated.FACTOR_ORDER.index(name) for name in ("alpha_ratio", "resolution", "optimizer")
+)
 
 
 class _ScoreWidths(NamedTuple):

@@ -229,6 +229,21 @@ def _setup(model_id: str, optimizer_id: str, network_id: str, objective_id: str)
     )
 
 
+#: The factors of a fitted recommendation, in the order recommend() lists them.
+FACTOR_ORDER = (
+    "family",
+    "alpha_ratio",
+    "batch",
+    "horizon",
+    "images",
+    "resolution",
+    "schedule",
+    "optimizer",
+    "network",
+    "objective",
+)
+
+
 def recommend(config: TrainingConfig, scheduler_factor: float) -> Recommendation:
     """The calibrated recommendation for `config`, factor by factor (their product is the rate)."""
     resolved = config.resolved
