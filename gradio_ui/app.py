@@ -28,6 +28,7 @@ from engine_server.client import (
     InvalidArgument,
     LRToolClient,
     LRToolClientError,
+    ProfileAlreadyExists,
     ProfileNotFound,
     calculate_request,
     default_engine_address,
@@ -325,6 +326,8 @@ def show_parameters(formula: str, trainer: str, scheduler: str) -> list[Any]:
 
 #: Characters a downloaded file's name keeps; any other becomes "_".
 _UNSAFE_IN_FILE_NAMES = re.compile(r"[^0-9A-Za-z._ +-]+")
+#: Put before a written trainer config's extension ("config.toml" → "config.lrtool.toml"), as the README's CLI does.
+WRITTEN_SUFFIX = ".lrtool"
 #: Bytes of a file name most file systems accept.
 _MAX_FILE_NAME_BYTES = 255
 
@@ -340,23 +343,44 @@ def download_path(filename: str, fallback: str) -> Path:
     return Path(tempfile.mkdtemp(prefix="lrtool-")) / name
 
 
+def written_name(filename: str) -> str:
+    """The name a written trainer config downloads under: never the original's, so saving it keeps the original."""
+    path = Path(re.split(r"[/\\]", filename)[-1])
+    return f"{path.stem}{WRITTEN_SUFFIX}{path.suffix}"
+
+
 def _upload_bytes(upload: Any) -> tuple[bytes, str]:
     path = Path(upload if isinstance(upload, str) else upload.name)
     return path.read_bytes(), path.name
 
 
-def import_config(upload: Any, dataset: Any, images: Any, objective: Any) -> tuple[Any, ...]:
-    """Fill the form from a trainer config; the form's images and objective answer what files never say."""
+def _import_file(loaded: dict[str, Any], images: int | None = None) -> pb.ImportTrainerConfigResponse:
+    """The engine's reading of a loaded trainer config; `images` answers what the file cannot say."""
+    return ENGINE.client.import_trainer_config(
+        loaded["content"],
+        loaded["filename"],
+        dataset_content=loaded["dataset_content"],
+        dataset_filename=loaded["dataset_filename"],
+        overrides={"images": images} if images else None,
+    )
+
+
+def import_config(upload: Any, dataset: Any) -> tuple[Any, ...]:
+    """Fill the form from a trainer config alone: what it cannot say (images, objective) is emptied and listed
+    as missing, as the CLI lists it; no value left on the form stands in for it."""
     skip_form = (gr.skip(),) * len(ALL_FIELDS)
     if upload is None:
         return (views.notice("Choose a trainer config file first.", "info"), None, gr.skip(), *skip_form)
     content, filename = _upload_bytes(upload)
     dataset_content, dataset_name = _upload_bytes(dataset) if dataset is not None else (b"", "")
-    overrides = {"images": int(images) if images else None, "objective": objective or None}
+    loaded: dict[str, Any] = {
+        "content": content,
+        "filename": filename,
+        "dataset_content": dataset_content,
+        "dataset_filename": dataset_name,
+    }
     try:
-        result = ENGINE.client.import_trainer_config(
-            content, filename, dataset_content=dataset_content, dataset_filename=dataset_name, overrides=overrides
-        )
+        result = _import_file(loaded)
     except InvalidArgument as error:
         return (views.problems(error.violations, error.message), None, gr.skip(), *skip_form)
     except LRToolClientError as error:
@@ -367,14 +391,36 @@ def import_config(upload: Any, dataset: Any, images: Any, objective: Any) -> tup
     present = {field.name for field, _ in config.ListFields()}
     if "warmup_fraction" in present or "warmup_steps" in present:
         present |= {"warmup_mode", "warmup_value"}
-    updates = [value if name in present else gr.skip() for name, value in zip(names, values, strict=True)]
+    missing = set(result.missing_fields)
+    updates = [
+        value if name in present else (None if name in missing else gr.skip())
+        for name, value in zip(names, values, strict=True)
+    ]
     file_rate = result.learning_rates[0].trained_value if result.learning_rates else None
+    # Steps the trainer counts from epochs are missing until the image count is known: they follow it.
+    loaded |= {"format": result.format, "steps_follow_images": "steps" in missing and "images" in missing}
     return (
         views.trainer_config_report(filename, result),
-        {"content": content, "filename": filename, "format": result.format},
+        loaded,
         file_rate if file_rate else gr.skip(),
         *updates,
     )
+
+
+def count_steps(loaded: dict[str, Any] | None, images: Any) -> Any:
+    """The steps of an imported config that counts them from epochs, for the image count now on the form."""
+    if not loaded or not loaded.get("steps_follow_images") or not images:
+        return gr.skip()
+    try:
+        result = _import_file(loaded, int(images))
+    except LRToolClientError:  # the recalculation that follows names the field and its range
+        return gr.skip()
+    return result.config.steps if result.config.HasField("steps") else gr.skip()
+
+
+def typed_steps(loaded: dict[str, Any] | None) -> Any:
+    """Steps typed by hand no longer follow the image count."""
+    return {**loaded, "steps_follow_images": False} if loaded else loaded
 
 
 def export_config(loaded: dict[str, Any] | None, offset_percent: float, *values: Any) -> tuple[str, Any]:
@@ -393,9 +439,11 @@ def export_config(loaded: dict[str, Any] | None, offset_percent: float, *values:
         return views.problems(error.violations, error.message), gr.update(visible=False)
     except LRToolClientError as error:
         return views.notice(error.message, "error"), gr.update(visible=False)
-    path = download_path(loaded["filename"], "trainer-config")
+    path = download_path(written_name(loaded["filename"]), "trainer-config.lrtool")
     path.write_bytes(content)
-    message = f"{loaded['filename']} with learning rate {views.rate_text(rate)}; everything else as it was."
+    message = (
+        f"{path.name}: {loaded['filename']} with learning rate {views.rate_text(rate)}; everything else as it was."
+    )
     return views.notice(message, "ok"), gr.update(value=str(path), visible=True)
 
 
@@ -531,6 +579,10 @@ def clear_compare() -> tuple[list[list[Any]], str, Any]:
 # --- Profiles -----------------------------------------------------------------------------
 
 
+#: The Profiles tab's consent to overwrite on import.
+REPLACE_LABEL = "Replace a profile of the same name"
+
+
 def _profile_choices() -> tuple[list[str], str | None]:
     names = [summary.name for summary in ENGINE.client.iter_profiles()]
     return names, ENGINE.client.default_profile()
@@ -604,13 +656,19 @@ def export_profile(name: str | None) -> tuple[str, Any]:
     return views.notice(f"'{name}' as an LRTool 1.0 profile file:", "ok"), gr.update(value=str(path), visible=True)
 
 
-def import_profile(upload: Any, name: str) -> tuple[str, Any]:
+def import_profile(upload: Any, name: str, replace: bool = False) -> tuple[str, Any]:
+    """Save an LRTool 1.0 file as a profile; an existing name is refused unless `replace` (the CLI's --replace)."""
     if upload is None:
         return views.notice("Choose an LRTool 1.0 profile file (.json) first.", "info"), gr.update()
     path = Path(upload if isinstance(upload, str) else upload.name)
     profile_name = (name or "").strip() or path.stem
     try:
-        profile = ENGINE.client.import_profile(path.read_bytes(), profile_name)
+        profile = ENGINE.client.import_profile(path.read_bytes(), profile_name, expected_version=None if replace else 0)
+    except ProfileAlreadyExists:
+        message = (
+            f"A profile '{profile_name}' exists already: tick '{REPLACE_LABEL}' to overwrite it, or type a new name."
+        )
+        return views.notice(message, "error"), gr.update()
     except InvalidArgument as error:
         return views.problems(error.violations, error.message), gr.update()
     except LRToolClientError as error:
@@ -1056,6 +1114,11 @@ def build_demo() -> gr.Blocks:
                         upload = gr.File(
                             label="Upload an LRTool 1.0 profile file", file_types=[".json"], elem_id="profile-upload"
                         )
+                        replace = gr.Checkbox(
+                            label=REPLACE_LABEL,
+                            info="Importing over an existing name is refused unless this is ticked.",
+                            elem_id="profile-replace",
+                        )
                         upload_button = gr.Button("Import", elem_id="profile-import")
                 profile_status = gr.HTML(elem_id="profile-status")
 
@@ -1077,8 +1140,12 @@ def build_demo() -> gr.Blocks:
             event(recalculate, [offset, *form, run_log], outputs, api_visibility="private", trigger_mode="always_last")
 
         for component in form:
-            if component not in (formula, trainer, scheduler):
+            if component not in (formula, trainer, scheduler, images):
                 recalculating(component.input)
+        images.input(count_steps, [trainer_loaded, images], steps, api_visibility="private", queue=False).then(
+            recalculate, [offset, *form, run_log], outputs, api_visibility="private", trigger_mode="always_last"
+        )
+        steps.input(typed_steps, trainer_loaded, trainer_loaded, api_visibility="private", queue=False)
         gr.on(
             [formula.input, trainer.input],
             choose_formula_or_trainer,
@@ -1107,7 +1174,7 @@ def build_demo() -> gr.Blocks:
 
         trainer_import.click(
             import_config,
-            [trainer_file, dataset_file, images, objective],
+            [trainer_file, dataset_file],
             [trainer_status, trainer_loaded, my_rate, *form],
             api_name="import_trainer_config",
         ).then(
@@ -1154,7 +1221,7 @@ def build_demo() -> gr.Blocks:
         make_default.click(set_default, profiles, [profile_status, profiles], api_name="set_default_profile")
         download.click(export_profile, profiles, [profile_status, download_file], api_name="export_profile")
         upload_button.click(
-            import_profile, [upload, profile_name], [profile_status, profiles], api_name="import_profile"
+            import_profile, [upload, profile_name, replace], [profile_status, profiles], api_name="import_profile"
         )
 
         page_state = gr.State({"loaded": False, "down": False})

@@ -120,11 +120,15 @@ def test_the_ui_fills_its_form_from_a_file(engine: RunningEngine, tmp_path: Path
     from gradio_ui import app as ui
 
     ui.configure(engine.address)
-    status, loaded, my_rate, *form = ui.import_config(str(CONFIGS / "ai_toolkit_flux.yaml"), None, 120, "style")
+    status, loaded, my_rate, *form = ui.import_config(str(CONFIGS / "ai_toolkit_flux.yaml"), None)
     values: dict[str, Any] = dict(zip((name for name, _ in ui.ALL_FIELDS), form, strict=True))
     assert values["model"] == "flux1" and values["trainer"] == "ai-toolkit"
     assert "ai-toolkit" in status and loaded["format"] == "ai-toolkit"
     assert my_rate > 0
+    # What the file cannot say is emptied, not left as the form had it; the user fills it in.
+    assert values["images"] is None and values["objective"] is None
+    assert "Still to fill in: <strong>images, objective</strong>" in status
+    values |= {"images": 120, "objective": "style"}
     filled = [v if not isinstance(v, dict) else ui.STARTING_VALUES.get(n) for n, v in values.items()]
     message, download = ui.export_config(loaded, 0.0, *filled)
     assert "everything else as it was" in message.replace("&#x27;", "'")

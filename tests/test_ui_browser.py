@@ -236,3 +236,62 @@ def choose_run(page: Any, run_id: str) -> None:
     box.click()
     box.fill(f"{run_id}:")
     page.get_by_role("option").filter(has_text=f"{run_id}:").first.click()
+
+
+TRAINER_CONFIGS = Path(__file__).resolve().parent / "data" / "trainer_configs"
+
+
+def field_value(page: Any, field: str) -> str:
+    return str(page.locator(f"#field-{field} input").first.input_value())
+
+
+def test_an_imported_trainer_config_asks_for_what_it_cannot_say(page: Any, engine: RunningEngine) -> None:
+    """The file counts steps from epochs and says nothing of images or objective: the form's leftovers
+    (40 images, Character) must not stand in for them, and the steps follow the image count typed later."""
+    from engine_server.client import LRToolClient
+
+    page.reload()
+    page.wait_for_selector("#lr-recommended")
+    assert field_value(page, "images") == "40"  # the fresh page's starting value
+    source = TRAINER_CONFIGS / "kohya_ss_gui_sdxl.json"
+    page.locator("#trainer-import").get_by_text("Import a trainer config").first.click()
+    page.locator("#trainer-file input[type=file]").set_input_files(str(source))
+    page.locator("#trainer-import-button").click()
+    page.wait_for_selector("#trainer-status:has-text('Still to fill in')")
+    assert "steps, images, objective" in page.locator("#trainer-status").inner_text()
+    page.wait_for_function("() => document.querySelector('#field-images input').value === ''")
+    assert field_value(page, "steps") == ""
+    assert page.locator("#field-objective input:checked").count() == 0
+
+    with LRToolClient(engine.address) as client:
+
+        def expected(images: int) -> tuple[int, float]:
+            overrides = {"images": images, "objective": "character"}
+            result = client.import_trainer_config(source.read_bytes(), source.name, overrides=overrides)
+            return result.config.steps, result.recommendation.recommended_lr
+
+        page.locator("#field-objective").get_by_label("Character", exact=True).check()
+        set_number(page, "images", "40")
+        steps, rate = expected(40)
+        page.wait_for_function("v => document.querySelector('#field-steps input').value === v", arg=str(steps))
+        page.wait_for_function("v => Number(document.querySelector('#lr-recommended')?.dataset.value) === v", arg=rate)
+
+        # More images: the trainer counts more steps, and the rate follows.
+        set_number(page, "images", "80")
+        more_steps, more_rate = expected(80)
+        assert more_steps > steps
+        page.wait_for_function("v => document.querySelector('#field-steps input').value === v", arg=str(more_steps))
+        page.wait_for_function(
+            "v => Number(document.querySelector('#lr-recommended')?.dataset.value) === v", arg=more_rate
+        )
+
+        # The written file downloads under a new name, with the rate the CLI would write for 80 images.
+        page.wait_for_function("() => document.querySelectorAll('.pending').length === 0")
+        page.locator("#trainer-export-button").click()
+        page.wait_for_selector("#trainer-status:has-text('kohya_ss_gui_sdxl.lrtool.json')")
+        with page.expect_download() as download:
+            page.locator("#trainer-download").click()
+        assert download.value.suggested_filename == "kohya_ss_gui_sdxl.lrtool.json"
+        written = Path(download.value.path()).read_bytes()
+        found = client.import_trainer_config(written, source.name).learning_rates[0].trained_value
+        assert found == pytest.approx(more_rate, rel=1e-6)

@@ -168,9 +168,15 @@ def test_profiles_save_load_default_export_import_delete(web: Any, tmp_path: Pat
     assert data_value(shown(page)["card"], "lr-offset") == pytest.approx(0.25)
     status, exported = web.predict("ui profile", api_name="/export_profile")
     assert file_path(exported).read_bytes().startswith(b"{")
-    status, _ = web.predict(gradio_client.handle_file(str(DATA / "lrtool_1_0_profile_sdxl_character.json")),
-                            "from 1.0", api_name="/import_profile")  # fmt: skip
+    legacy = gradio_client.handle_file(str(DATA / "lrtool_1_0_profile_sdxl_character.json"))
+    status, _ = web.predict(legacy, "from 1.0", False, api_name="/import_profile")
     assert "Imported 'from 1.0'" in text(status)
+    # Over an existing name, as the CLI without --replace: refused, and the way to replace it said.
+    status, _ = web.predict(legacy, "ui profile", False, api_name="/import_profile")
+    assert f"A profile 'ui profile' exists already: tick '{ui.REPLACE_LABEL}'" in text(status)
+    assert web.predict("ui profile", api_name="/load_profile")[3 + [n for n, _ in ui.ALL_FIELDS].index("rank")] == 64
+    status, _ = web.predict(legacy, "ui profile", True, api_name="/import_profile")
+    assert "Imported 'ui profile'" in text(status)
     status, _ = web.predict("ui profile", api_name="/delete_profile")
     assert "Deleted 'ui profile'" in text(status)
 
