@@ -8,16 +8,15 @@ a copy for when no engine can be reached while ComfyUI lists the nodes. Regenera
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from google.protobuf import json_format
 
 from engine_server._generated.lrtool.v1 import engine_pb2 as pb
+from engine_server.fields import input_range as input_range
+from engine_server.fields import name_key as name_key
 
 SNAPSHOT_PATH = Path(__file__).with_name("catalog_snapshot.json")
-
-_NOT_ALPHANUMERIC = re.compile(r"[^0-9a-z]+")
 
 
 def catalog_to_json(catalog: pb.Catalog) -> str:
@@ -32,11 +31,6 @@ def catalog_from_json(text: str) -> pb.Catalog:
 
 def load_snapshot(path: Path = SNAPSHOT_PATH) -> pb.Catalog:
     return catalog_from_json(path.read_text(encoding="utf-8"))
-
-
-def name_key(name: str) -> str:
-    """Names match as the engine matches them: case and punctuation ignored."""
-    return _NOT_ALPHANUMERIC.sub("", name.lower())
 
 
 # --- Combo options ---------------------------------------------------------------------------
@@ -92,20 +86,6 @@ def default_formula(catalog: pb.Catalog) -> str:
 
 
 # --- Ranges and help ------------------------------------------------------------------------
-
-
-def input_range(catalog: pb.Catalog, name: str) -> pb.InputRange | None:
-    for entry in catalog.input_ranges:
-        if entry.field == name:
-            return entry
-    return None
-
-
-def field_help(catalog: pb.Catalog, name: str) -> str:
-    for entry in catalog.field_help:
-        if entry.field == name:
-            return entry.help
-    return ""
 
 
 def accepted_text(catalog: pb.Catalog, name: str) -> str:

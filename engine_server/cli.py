@@ -19,7 +19,7 @@ from typing import Any
 
 from google.protobuf import json_format
 
-from . import presenting
+from . import fields, presenting
 from ._generated.lrtool.v1 import engine_pb2 as pb
 from .client import (
     EngineUnavailable,
@@ -41,34 +41,6 @@ EXIT_CONFLICT = 4
 
 #: Seconds `lrtool serve` waits at exit for request threads still busy after the server stopped.
 EXIT_WAIT_SECONDS = 5.0
-
-# (flag, TrainingConfig field, type, help) for `lrtool calc`.
-_CONFIG_FLAGS: list[tuple[str, str, Callable[[str], Any], str]] = [
-    ("--model", "model", str, "base model, e.g. SDXL, flux, 'Pony (SDXL)'"),
-    ("--resolution", "resolution", int, "training edge length in px"),
-    ("--steps", "steps", int, "total optimizer steps"),
-    ("--images", "images", int, "distinct images in the dataset"),
-    ("--repeats", "repeats", int, "passes over each image per epoch (default 1)"),
-    ("--batch-size", "batch_size", int, "batch size (default 1)"),
-    ("--grad-accum", "grad_accum", int, "gradient accumulation steps (default 1)"),
-    ("--rank", "rank", int, "LoRA rank (network_dim)"),
-    ("--alpha", "alpha", float, "LoRA alpha"),
-    ("--optimizer", "optimizer", str, "optimizer, e.g. AdamW8bit"),
-    ("--scheduler", "scheduler", str, "schedule, e.g. cosine, constant_with_warmup"),
-    ("--warmup-steps", "warmup_steps", int, "warmup as a number of steps"),
-    ("--objective", "objective", str, "Style, Concept, Character or Fidelity"),
-    ("--network", "network", str, "LoRA (default), LoCon, LoHa, LoKr or DoRA"),
-    ("--formula", "formula", str, "calibrated (default), energy or lrtool-1.0"),
-    ("--trainer", "trainer", str, "huggingface (default), onetrainer or ai-toolkit"),
-    ("--num-cycles", "num_cycles", float, "cosine cycles / restarts"),
-    ("--power", "power", float, "polynomial power"),
-    ("--min-lr-ratio", "min_lr_ratio", float, "schedule floor as a fraction of the peak"),
-    ("--decay-steps", "decay_steps", int, "warmup_stable_decay decay steps"),
-    ("--timescale", "timescale", int, "inverse_sqrt timescale"),
-    ("--step-rules", "step_rules", str, "piecewise_constant rules, e.g. '1:500,0.5:1000,0.1'"),
-    ("--start-factor", "start_factor", float, "ai-toolkit linear start factor"),
-    ("--end-factor", "end_factor", float, "ai-toolkit linear end factor"),
-]
 
 _SUMMARY_ROWS = [
     ("recommended_lr", "Recommended LR"),
@@ -95,6 +67,21 @@ def _warmup(text: str) -> float:
     except ValueError:
         message = f"warmup must be a fraction like 0.1 or a percentage like 10%; got {text!r}"
         raise argparse.ArgumentTypeError(message) from None
+
+
+#: How each kind of field is read from the shell (warmup_fraction also takes "10%").
+_ARGUMENT_TYPES: dict[str, Callable[[str], Any]] = {"int": int, "float": float, "choice": str, "text": str}
+
+
+def config_arguments(command: argparse.ArgumentParser, help_prefix: str = "") -> None:
+    """A flag for every configuration field of the field table."""
+    for field in fields.FIELDS:
+        if field.name == "warmup_fraction":
+            command.add_argument("--warmup", dest=field.name, type=_warmup, help=help_prefix + field.help)
+        else:
+            command.add_argument(
+                field.flag, dest=field.name, type=_ARGUMENT_TYPES[field.kind], help=help_prefix + field.help
+            )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -184,9 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     engine_option(load_config)
 
     calc = commands.add_parser("calc", help="recommend a learning rate for one configuration")
-    for flag, field, kind, text in _CONFIG_FLAGS:
-        calc.add_argument(flag, dest=field, type=kind, help=text)
-    calc.add_argument("--warmup", dest="warmup_fraction", type=_warmup, help="warmup as a fraction (0.1) or 10%%")
+    config_arguments(calc)
     adjust = calc.add_mutually_exclusive_group()
     adjust.add_argument("--offset", type=float, help="slider offset −1 … +1: LR = recommended × (1 + offset)")
     adjust.add_argument("--lr", type=float, dest="learning_rate", help="score this learning rate instead")
@@ -231,9 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
         engine_option(command)
 
     add = run_actions.add_parser("add", help="record a run: its configuration, the rate it used, how it came out")
-    for flag, field, kind, text in _CONFIG_FLAGS:
-        add.add_argument(flag, dest=field, type=kind, help=text)
-    add.add_argument("--warmup", dest="warmup_fraction", type=_warmup, help="warmup as a fraction (0.1) or 10%%")
+    config_arguments(add)
     add.add_argument("--lr", dest="learning_rate", type=float, required=True, help="the peak rate the run used")
     add.add_argument(
         "--outcome", choices=_OUTCOME_WORDS, type=str.lower, default="", help="how the final checkpoint came out"
@@ -247,8 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     log_option(listing_runs)
     load_runs = run_actions.add_parser("import", help="record every run of a CSV tuning log (all or none)")
     load_runs.add_argument("file", type=Path)
-    for flag, field, kind, text in _CONFIG_FLAGS:
-        load_runs.add_argument(flag, dest=field, type=kind, help=f"for rows that leave it out: {text}")
+    config_arguments(load_runs, "for rows that leave it out: ")
     log_option(load_runs)
     export_runs = run_actions.add_parser("export", help="write a log as a CSV tuning log")
     export_runs.add_argument("file", type=Path)
@@ -480,10 +462,8 @@ def _up(arguments: argparse.Namespace) -> int:
 
 
 def _calc(arguments: argparse.Namespace, engine: LRToolClient) -> int:
-    fields = {field: getattr(arguments, field) for _, field, _, _ in _CONFIG_FLAGS}
-    fields["warmup_fraction"] = arguments.warmup_fraction
     result = engine.calculate(
-        fields,
+        _config_fields(arguments),
         offset=arguments.offset,
         learning_rate=arguments.learning_rate,
         run_log=arguments.run_log,
@@ -616,9 +596,8 @@ def _profiles(arguments: argparse.Namespace, engine: LRToolClient) -> int:
 
 
 def _config_fields(arguments: argparse.Namespace) -> dict[str, Any]:
-    fields = {field: getattr(arguments, field) for _, field, _, _ in _CONFIG_FLAGS}
-    fields["warmup_fraction"] = getattr(arguments, "warmup_fraction", None)
-    return {name: value for name, value in fields.items() if value is not None}
+    given = {field.name: getattr(arguments, field.name) for field in fields.FIELDS}
+    return {name: value for name, value in given.items() if value is not None}
 
 
 def _runs(arguments: argparse.Namespace, engine: LRToolClient) -> int:

@@ -22,6 +22,7 @@ from typing import Any
 
 import gradio as gr
 
+from engine_server import fields
 from engine_server._generated.lrtool.v1 import engine_pb2 as pb
 from engine_server.client import (
     EngineUnavailable,
@@ -85,101 +86,54 @@ def configure(engine_address: str, token: str | None = None, ca_file: str | None
 
 # --- The configuration form ---------------------------------------------------------
 
-#: Form fields in handler order: (field, kind). Schedule parameters follow.
-FORM_FIELDS: tuple[tuple[str, str], ...] = (
-    ("model", "choice"),
-    ("resolution", "int"),
-    ("steps", "int"),
-    ("images", "int"),
-    ("repeats", "int"),
-    ("batch_size", "int"),
-    ("grad_accum", "int"),
-    ("rank", "int"),
-    ("alpha", "float"),
-    ("network", "choice"),
-    ("optimizer", "choice"),
-    ("formula", "choice"),
-    ("trainer", "choice"),
-    ("scheduler", "choice"),
-    ("warmup_mode", "choice"),
-    ("warmup_value", "float"),
-    ("objective", "choice"),
-)
-PARAMETER_FIELDS: tuple[tuple[str, str], ...] = (
-    ("num_cycles", "float"),
-    ("power", "float"),
-    ("min_lr_ratio", "float"),
-    ("decay_steps", "int"),
-    ("timescale", "int"),
-    ("step_rules", "text"),
-    ("start_factor", "float"),
-    ("end_factor", "float"),
-)
-ALL_FIELDS = FORM_FIELDS + PARAMETER_FIELDS
+#: The form's warmup is one number and how it is given (a share of the steps, or steps).
 WARMUP_PERCENT = "% of steps"
 WARMUP_STEPS = "steps"
+WARMUP_MODE = fields.Field(
+    "warmup_mode", "Warmup given as", "choice", "A share of the steps, or a number of steps.", WARMUP_PERCENT
+)
+WARMUP_VALUE = fields.Field(
+    "warmup_value",
+    "Warmup",
+    "float",
+    "Warmup in the unit chosen beside it.",
+    100.0 * fields.BY_NAME["warmup_fraction"].default,
+)
+#: Form fields in handler order: (field, kind); the field table's, with warmup as the form gives it.
+FORM_FIELDS: tuple[tuple[str, str], ...] = tuple(
+    (field.name, field.kind) for field in (*fields.PLAIN_FIELDS, WARMUP_MODE, WARMUP_VALUE)
+)
+PARAMETER_FIELDS: tuple[tuple[str, str], ...] = tuple((field.name, field.kind) for field in fields.SCHEDULE_PARAMETERS)
+ALL_FIELDS = FORM_FIELDS + PARAMETER_FIELDS
 
 #: Starting values of a fresh page (a common SDXL character LoRA); names are looked up in the catalog.
 STARTING_VALUES: dict[str, Any] = {
-    "model": "sdxl",
-    "resolution": 1024,
-    "steps": 2000,
-    "images": 40,
-    "repeats": 1,
-    "batch_size": 1,
-    "grad_accum": 1,
-    "rank": 32,
-    "alpha": 16.0,
-    "network": "lora",
-    "optimizer": "adamw_8bit",
-    "formula": "calibrated",
-    "trainer": "huggingface",
-    "scheduler": "cosine",
-    "warmup_mode": WARMUP_PERCENT,
-    "warmup_value": 10.0,
-    "objective": "character",
+    **{name: value for name, value in fields.STARTING_VALUES.items() if name not in fields.WARMUP_FIELDS},
+    WARMUP_MODE.name: WARMUP_MODE.default,
+    WARMUP_VALUE.name: WARMUP_VALUE.default,
 }
-
-
-def _schedules(catalog: pb.Catalog, formula: str, trainer: str) -> Sequence[pb.ScheduleInfo]:
-    for formula_set in catalog.formula_sets:
-        if formula_set.id == formula and not formula_set.uses_trainer:
-            return formula_set.schedules
-    for trainer_info in catalog.trainers:
-        if trainer_info.id == trainer:
-            return trainer_info.schedules
-    return ()
-
-
-def _schedule(catalog: pb.Catalog, formula: str, trainer: str, scheduler: str) -> pb.ScheduleInfo | None:
-    for schedule in _schedules(catalog, formula, trainer):
-        if schedule.id == scheduler:
-            return schedule
-    return None
 
 
 def config_from_form(values: Sequence[Any]) -> dict[str, Any]:
     """The TrainingConfig fields of the form's values (schedule parameters only where the schedule takes them)."""
     form = dict(zip((name for name, _ in ALL_FIELDS), values, strict=True))
     config: dict[str, Any] = {}
-    for name, kind in FORM_FIELDS:
-        value = form[name]
-        if name in ("warmup_mode", "warmup_value") or value is None or value == "":
-            continue
-        config[name] = int(value) if kind == "int" and float(value).is_integer() else value
-    warmup = form["warmup_value"]
+    for field in fields.PLAIN_FIELDS:
+        value = form[field.name]
+        if value is not None and value != "":
+            config[field.name] = fields.typed(field, value)
+    warmup = form[WARMUP_VALUE.name]
     if warmup not in (None, ""):
-        if form["warmup_mode"] == WARMUP_STEPS:
-            config["warmup_steps"] = int(warmup) if float(warmup).is_integer() else warmup
+        if form[WARMUP_MODE.name] == WARMUP_STEPS:
+            config["warmup_steps"] = fields.typed(fields.BY_NAME["warmup_steps"], warmup)
         else:
             config["warmup_fraction"] = float(warmup) / 100.0
-    catalog = ENGINE.catalog()
-    schedule = _schedule(catalog, form["formula"], form["trainer"], form["scheduler"])
-    taken = {parameter.name for parameter in schedule.parameters} if schedule else set()
-    for name, kind in PARAMETER_FIELDS:
-        value = form[name]
-        if name in taken and value not in (None, ""):
-            config[name] = int(value) if kind == "int" and float(value).is_integer() else value
+    schedule = fields.schedule(ENGINE.catalog(), form["formula"], form["trainer"], form["scheduler"])
+    taken = fields.taken_parameters(schedule)
+    for field in fields.SCHEDULE_PARAMETERS:
+        value = form[field.name]
+        if field.name in taken and value not in (None, ""):
+            config[field.name] = fields.typed(field, value)
     return config
 
 
@@ -292,12 +246,12 @@ def evaluate_rate(learning_rate: float | None, *values: Any) -> str:
 def choose_formula_or_trainer(formula: str, trainer: str, scheduler: str) -> tuple[Any, ...]:
     """Schedules of the chosen formula set / trainer; the trainer only matters for 'energy'."""
     catalog = ENGINE.catalog()
-    schedules = _schedules(catalog, formula, trainer)
-    ids = [schedule.id for schedule in schedules]
+    schedules = fields.choices(catalog, "scheduler", formula, trainer)
+    ids = [schedule_id for _, schedule_id in schedules]
     chosen = scheduler if scheduler in ids else (ids[0] if ids else None)
     uses_trainer = next((f.uses_trainer for f in catalog.formula_sets if f.id == formula), True)
     return (
-        gr.update(choices=[(s.display_name, s.id) for s in schedules], value=chosen),
+        gr.update(choices=schedules, value=chosen),
         gr.update(interactive=uses_trainer),
         *show_parameters(formula, trainer, chosen or ""),
     )
@@ -305,8 +259,8 @@ def choose_formula_or_trainer(formula: str, trainer: str, scheduler: str) -> tup
 
 def show_parameters(formula: str, trainer: str, scheduler: str) -> list[Any]:
     """Only the parameters the chosen schedule takes are shown, with their defaults and help."""
-    schedule = _schedule(ENGINE.catalog(), formula, trainer, scheduler)
-    uses = {parameter.name: parameter for parameter in schedule.parameters} if schedule else {}
+    schedule = fields.schedule(ENGINE.catalog(), formula, trainer, scheduler)
+    uses = fields.taken_parameters(schedule)
     updates = []
     for name, _ in PARAMETER_FIELDS:
         parameter = uses.get(name)
@@ -809,29 +763,19 @@ def export_runs(log: str) -> tuple[str, Any]:
 
 
 def _choice_updates(catalog: pb.Catalog, values: dict[str, Any]) -> list[Any]:
-    """Form values with the catalog's choices, ranges and help (nothing of it is hard-coded here)."""
-    help_text = {entry.field: entry.help for entry in catalog.field_help}
+    """Form values with the catalog's choices and help (nothing of it is hard-coded here)."""
     updates: list[Any] = []
-    lists = {
-        "model": [(m.display_name, m.id) for m in catalog.models],
-        "optimizer": [(o.display_name, o.id) for o in catalog.optimizers],
-        "objective": [(o.display_name, o.id) for o in catalog.objectives],
-        "formula": [(f.display_name, f.id) for f in catalog.formula_sets],
-        "network": [(n.display_name, n.id) for n in catalog.networks],
-        "trainer": [(t.display_name, t.id) for t in catalog.trainers],
-        "scheduler": [(s.display_name, s.id) for s in _schedules(catalog, values["formula"], values["trainer"])],
-    }
-    for name, _ in ALL_FIELDS:
+    for name, kind in ALL_FIELDS:
         value = values.get(name)
-        if name in lists:
-            ids = [choice for _, choice in lists[name]]
-            updates.append(
-                gr.update(choices=lists[name], value=value if value in ids else ids[0], info=help_text.get(name))
-            )
-        elif name in help_text:
-            updates.append(gr.update(value=value, info=help_text[name]))
-        else:
+        if name not in fields.BY_NAME:  # the form's own warmup mode and value
             updates.append(gr.update(value=value))
+        elif kind == "choice":
+            listed = fields.choices(catalog, name, values["formula"], values["trainer"])
+            ids = [choice for _, choice in listed]
+            value = value if value in ids else ids[0]
+            updates.append(gr.update(choices=listed, value=value, info=fields.help_text(catalog, name)))
+        else:
+            updates.append(gr.update(value=value, info=fields.help_text(catalog, name)))
     return updates
 
 
@@ -892,9 +836,20 @@ RESULT_FIELDS = ("card", "warnings", "statistics", "score_plot", "schedule_plot"
 # --- Layout -----------------------------------------------------------------------------------
 
 
-def _number(name: str, label: str, precision: int | None = None, **extra: Any) -> gr.Number:
+def _number(field: fields.Field, **extra: Any) -> gr.Number:
     # No minimum/maximum here: the engine checks every range and says which field and why.
-    return gr.Number(label=label, precision=precision, elem_id=f"field-{name}", **extra)
+    precision = 0 if field.kind == "int" else None
+    return gr.Number(label=field.label, precision=precision, elem_id=f"field-{field.name}", **extra)
+
+
+def _input(name: str, **extra: Any) -> Any:
+    """The form's component for a field of the field table: a number, a text box or a list to choose from."""
+    field = fields.BY_NAME[name]
+    if field.kind == "choice":
+        return gr.Dropdown(label=field.label, elem_id=f"field-{name}", **extra)
+    if field.kind == "text":
+        return gr.Textbox(label=field.label, elem_id=f"field-{name}", **extra)
+    return _number(field, **extra)
 
 
 def build_demo() -> gr.Blocks:
@@ -926,43 +881,37 @@ def build_demo() -> gr.Blocks:
                             "Download the file", visible=False, elem_id="trainer-download"
                         )
                         trainer_loaded = gr.State(None)
+                    inputs: dict[str, Any] = {}
                     with gr.Group():
-                        model = gr.Dropdown(label="Model", elem_id="field-model")
-                        objective = gr.Radio(label="Objective", elem_id="field-objective")
+                        inputs["model"] = _input("model")
+                        objective = fields.BY_NAME["objective"]
+                        inputs["objective"] = gr.Radio(label=objective.label, elem_id="field-objective")
                         with gr.Row():
-                            resolution = _number("resolution", "Resolution (px)", 0)
-                            images = _number("images", "Images (distinct)", 0)
-                            repeats = _number("repeats", "Repeats", 0)
+                            for name in ("resolution", "images", "repeats"):
+                                inputs[name] = _input(name)
                         with gr.Row():
-                            steps = _number("steps", "Steps", 0)
-                            batch_size = _number("batch_size", "Batch size", 0)
-                            grad_accum = _number("grad_accum", "Grad. accumulation", 0)
+                            for name in ("steps", "batch_size", "grad_accum"):
+                                inputs[name] = _input(name)
                         with gr.Row():
-                            rank = _number("rank", "Rank (network_dim)", 0)
-                            alpha = _number("alpha", "Alpha (network_alpha)", None)
-                            network = gr.Dropdown(label="Network", elem_id="field-network")
-                        optimizer = gr.Dropdown(label="Optimizer", elem_id="field-optimizer")
+                            for name in ("rank", "alpha", "network"):
+                                inputs[name] = _input(name)
+                        inputs["optimizer"] = _input("optimizer")
                     with gr.Group():
-                        formula = gr.Radio(label="Formula set", elem_id="field-formula")
-                        trainer = gr.Dropdown(label="Trainer", elem_id="field-trainer")
-                        scheduler = gr.Dropdown(label="Schedule", elem_id="field-scheduler")
+                        formula_set = fields.BY_NAME["formula"]
+                        inputs["formula"] = gr.Radio(label=formula_set.label, elem_id="field-formula")
+                        for name in ("trainer", "scheduler"):
+                            inputs[name] = _input(name)
                         with gr.Row():
-                            warmup_mode = gr.Radio(
+                            inputs[WARMUP_MODE.name] = gr.Radio(
                                 [WARMUP_PERCENT, WARMUP_STEPS],
-                                value=WARMUP_PERCENT,
-                                label="Warmup given as",
-                                info="A share of the steps, or a number of steps.",
-                                elem_id="field-warmup_mode",
+                                value=WARMUP_MODE.default,
+                                label=WARMUP_MODE.label,
+                                info=WARMUP_MODE.help,
+                                elem_id=f"field-{WARMUP_MODE.name}",
                             )
-                            warmup_value = _number("warmup_value", "Warmup", None)
-                        num_cycles = _number("num_cycles", "Cycles", None, visible=False)
-                        power = _number("power", "Power", None, visible=False)
-                        min_lr_ratio = _number("min_lr_ratio", "Minimum LR ratio", None, visible=False)
-                        decay_steps = _number("decay_steps", "Decay steps", 0, visible=False)
-                        timescale = _number("timescale", "Timescale", 0, visible=False)
-                        step_rules = gr.Textbox(label="Step rules", visible=False, elem_id="field-step_rules")
-                        start_factor = _number("start_factor", "Start factor", None, visible=False)
-                        end_factor = _number("end_factor", "End factor", None, visible=False)
+                            inputs[WARMUP_VALUE.name] = _number(WARMUP_VALUE)
+                        for parameter in fields.SCHEDULE_PARAMETERS:
+                            inputs[parameter.name] = _input(parameter.name, visible=False)
                 with gr.Column(scale=3, min_width=380):
                     card = gr.HTML(elem_id="result-card")
                     with gr.Row():
@@ -1122,12 +1071,10 @@ def build_demo() -> gr.Blocks:
                         upload_button = gr.Button("Import", elem_id="profile-import")
                 profile_status = gr.HTML(elem_id="profile-status")
 
-        form: list[Any] = [
-            model, resolution, steps, images, repeats, batch_size, grad_accum, rank, alpha, network, optimizer,
-            formula, trainer, scheduler, warmup_mode, warmup_value, objective, num_cycles, power, min_lr_ratio,
-            decay_steps, timescale, step_rules, start_factor, end_factor,
-        ]  # fmt: skip
-        parameters = [num_cycles, power, min_lr_ratio, decay_steps, timescale, step_rules, start_factor, end_factor]
+        form: list[Any] = [inputs[name] for name, _ in ALL_FIELDS]
+        parameters = [inputs[name] for name, _ in PARAMETER_FIELDS]
+        formula, trainer, scheduler = inputs["formula"], inputs["trainer"], inputs["scheduler"]
+        images, steps, warmup_value = inputs["images"], inputs["steps"], inputs[WARMUP_VALUE.name]
         outputs = [card, warnings, statistics, score_plot, schedule_plot, evidence, reasons, banner]
         fast_outputs = [card, statistics, evidence, banner]
 
