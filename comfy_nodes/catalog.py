@@ -127,20 +127,6 @@ def find_schedule(schedules: list[pb.ScheduleInfo], name: str) -> pb.ScheduleInf
     return next((schedule for schedule in schedules if _matches(name, schedule)), None)
 
 
-def display_name(catalog: pb.Catalog, field: str, value: str) -> str:
-    """The catalog's display name for a model, optimizer or objective given by any of its names."""
-    entries: dict[str, list[pb.ModelInfo] | list[pb.OptimizerInfo] | list[pb.ObjectiveInfo]] = {
-        "model": list(catalog.models),
-        "optimizer": list(catalog.optimizers),
-        "objective": list(catalog.objectives),
-    }
-    key = name_key(value)
-    for entry in entries.get(field, []):
-        if key in {name_key(entry.id), name_key(entry.display_name), *map(name_key, entry.aliases)}:
-            return entry.display_name
-    return value
-
-
 def refused_reason(catalog: pb.Catalog, trainer: str, name: str) -> str | None:
     owner = find_trainer(catalog, trainer or default_trainer(catalog))
     if owner is None:

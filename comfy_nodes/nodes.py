@@ -277,20 +277,6 @@ def recommend(client: LRToolClient, settings: Settings) -> Outcome:
     return Outcome(rate, calculation, scored, (note,))
 
 
-def _name(config: Mapping[str, Any], field: str, fallback: str = "") -> str:
-    value = config.get(field)
-    return str(value) if value not in (None, "") else fallback
-
-
-def describe_run(config: Mapping[str, Any], catalog: pb.Catalog) -> str:
-    """ "SDXL · Character · AdamW · cosine (huggingface schedules, energy formula)"."""
-    formula = _name(config, "formula", cat.default_formula(catalog))
-    trainer = _name(config, "trainer", cat.default_trainer(catalog))
-    schedule = f"{_name(config, 'scheduler')} ({trainer} schedules, {formula} formula)"
-    names = [cat.display_name(catalog, field, _name(config, field)) for field in ("model", "objective", "optimizer")]
-    return " · ".join(part for part in (*names, schedule) if part)
-
-
 def report_text(settings: Settings, outcome: Outcome, header: str = "") -> str:
     config = settings["config"]
     catalog = connection.catalog()
@@ -301,7 +287,7 @@ def report_text(settings: Settings, outcome: Outcome, header: str = "") -> str:
         warmup = f"warmup {float(config.get('warmup_fraction', 0.0)):.0%} ({calc.warmup_steps} steps)"
     lines = [header] if header else []
     lines += [
-        f"LRTool: {describe_run(config, catalog)}",
+        f"LRTool: {presenting.resolved_text(config, catalog)}",
         f"learning rate {outcome.learning_rate:.3e} (recommended {calc.recommended_lr:.3e}, offset {calc.offset:+.2f})",
         f"stability {scored.stability_score:.1f} ({scored.risk_band}) · "
         f"efficiency {scored.efficiency_score:.1f} ({scored.efficiency_band})",
@@ -847,7 +833,7 @@ class LRToolRecordRun:
             return run, before, after, existing is not None
 
         run, before, after, updated = connection.call(action)
-        described = describe_run(trained, connection.catalog())
+        described = presenting.resolved_text(trained, connection.catalog())
         lines = [
             f"{'updated' if updated else 'recorded'} run {run.id} in log {run.log!r}: {described}",
             f"learning rate {rate:.3e} over {int(steps):,} steps; outcome: {chosen}"

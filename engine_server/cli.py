@@ -49,13 +49,8 @@ _SUMMARY_ROWS = [
     ("stability_score", "Stability"),
     ("efficiency_score", "Efficiency"),
 ]
-# The rest of a calculation, in the order the engine defines it (bands and warnings print apart).
-_STATISTICS_ROWS = [
-    field.name
-    for field in pb.Calculation.DESCRIPTOR.fields
-    if field.name
-    not in {name for name, _ in _SUMMARY_ROWS} | {"risk_band", "efficiency_band", "warnings", "evidence", "factors"}
-]
+#: Shown apart from the statistics: the summary above them, the bands beside the scores.
+_NOT_STATISTICS = {name for name, _ in _SUMMARY_ROWS} | {"risk_band", "efficiency_band"}
 _OUTCOME_WORDS = ["undertrained", "good", "overtrained", "diverged"]
 
 
@@ -263,9 +258,9 @@ def _print_calculation(result: Any) -> None:
             shown = f"{value:+.4f}"
         print(f"{label:<16} {shown}")
     print()
-    for field in _STATISTICS_ROWS:
-        value = getattr(result, field)
-        print(f"  {field:<22} {value:.6g}" if isinstance(value, float) else f"  {field:<22} {value}")
+    for row in presenting.statistic_rows(result):
+        if row.name not in _NOT_STATISTICS:
+            print(f"  {row.name:<22} {row.value}")
     reasons = presenting.reasons_text(result)
     if reasons:
         print()
@@ -462,8 +457,9 @@ def _up(arguments: argparse.Namespace) -> int:
 
 
 def _calc(arguments: argparse.Namespace, engine: LRToolClient) -> int:
+    config = _config_fields(arguments)
     result = engine.calculate(
-        _config_fields(arguments),
+        config,
         offset=arguments.offset,
         learning_rate=arguments.learning_rate,
         run_log=arguments.run_log,
@@ -472,8 +468,9 @@ def _calc(arguments: argparse.Namespace, engine: LRToolClient) -> int:
     if arguments.json:
         print(_to_json(result))
     else:
-        _print_calculation(result)
+        _print_calculation(result)  # the rate first: `lrtool calc … | head -1` is the rate
         print(_personal_line(result))
+        print(f"{'Resolved as':<16} {presenting.resolved_text(config, engine.get_catalog())}")
     return EXIT_OK
 
 

@@ -142,3 +142,19 @@ def schedule(catalog: pb.Catalog, formula: str, trainer: str, scheduler: str) ->
 def taken_parameters(schedule_info: pb.ScheduleInfo | None) -> dict[str, pb.ScheduleParameterInfo]:
     """The schedule parameters a schedule takes, by name (none for an unknown schedule)."""
     return {parameter.name: parameter for parameter in schedule_info.parameters} if schedule_info else {}
+
+
+def display_name(catalog: pb.Catalog, name: str, value: str) -> str:
+    """The catalog's display name for a choice given by any of its names (id, display name or alias);
+    `value` itself when the catalog does not know it."""
+    if name not in _NAMED_ENTRIES:
+        return value
+    key = name_key(value)
+    for entry in getattr(catalog, _NAMED_ENTRIES[name]):
+        if key in {name_key(entry.id), name_key(entry.display_name), *map(name_key, entry.aliases)}:
+            return str(entry.display_name)
+    return value
+
+
+#: The catalog's list of each choice field whose entries carry aliases.
+_NAMED_ENTRIES = {"model": "models", "optimizer": "optimizers", "objective": "objectives", "network": "networks"}

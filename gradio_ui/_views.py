@@ -13,31 +13,6 @@ from engine_server import presenting
 from engine_server.client import Violation
 
 #: The statistics table, in LRTool 1.0's order, with what each one means.
-STATISTICS: tuple[tuple[str, str], ...] = (
-    ("recommended_lr", "rate that delivers the target energy"),
-    ("adjusted_lr", "recommended × (1 + offset), or your rate"),
-    ("offset", "position of the slider"),
-    ("target_energy", "base energy × objective modifier"),
-    ("delivered_energy", "energy the adjusted rate delivers"),
-    ("energy_ratio", "delivered / target"),
-    ("deviation", "|delivered − target| / target"),
-    ("effective_batch", "batch + 0.7 × (accumulation − 1)"),
-    ("exposure", "√(steps × effective batch / images)"),
-    ("capacity", "√(rank / alpha)"),
-    ("resolution_scale", "(resolution / native) ^ p"),
-    ("scheduler_factor", "RMS of the schedule over the run"),
-    ("optimizer_modifier", "optimizer's calibrated modifier"),
-    ("warmup_steps", "steps of warmup"),
-    ("curvature_factor", "√(base energy / reference energy)"),
-    ("objective_sensitivity", "objective's overshoot sensitivity"),
-    ("undershoot_k", "curvature below the target"),
-    ("overshoot_k", "curvature above the target"),
-    ("stability_score", "100 · exp(−k · deviation²)"),
-    ("efficiency_score", "100 · exp(−2 · (ratio − 1)²)"),
-    ("risk_band", "Safe / Caution / Risky"),
-    ("efficiency_band", "Optimal / Suboptimal / Inefficient"),
-)
-
 _BAND_COLOURS = {
     "Safe": "green",
     "Optimal": "green",
@@ -86,6 +61,11 @@ def result_card(calculation: Any, *, evaluated: bool = False) -> str:
     )
 
 
+def resolved_line(text: str) -> str:
+    """What the form's names resolved to (model, objective, optimizer, network, schedule, formula)."""
+    return f'<p class="lrtool-resolved" id="lr-resolved">{html.escape(text)}</p>'
+
+
 def personal_line(calculation: Any) -> str:
     """The population's rate beside what the user's own runs make of it, with the 80 % band."""
     band = f"80 % band {rate_short(calculation.recommended_low)} … {rate_short(calculation.recommended_high)}"
@@ -114,14 +94,11 @@ def warnings_list(warnings: Iterable[str]) -> str:
 
 
 def statistics_table(calculation: Any) -> str:
-    rows = []
-    for name, meaning in STATISTICS:
-        value = getattr(calculation, name)
-        shown = f"{value:.6g}" if isinstance(value, float) else str(value)
-        rows.append(
-            f'<tr><th scope="row">{name}</th><td class="num" data-field="{name}">{html.escape(shown)}</td>'
-            f"<td>{html.escape(meaning)}</td></tr>"
-        )
+    rows = [
+        f'<tr><th scope="row">{row.name}</th><td class="num" data-field="{row.name}">{html.escape(row.value)}</td>'
+        f"<td>{html.escape(row.meaning)}</td></tr>"
+        for row in presenting.statistic_rows(calculation)
+    ]
     return f'<table class="lrtool-statistics" id="statistics"><tbody>{"".join(rows)}</tbody></table>'
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import gradio as gr
 
-from engine_server import fields
+from engine_server import fields, presenting
 from engine_server._generated.lrtool.v1 import engine_pb2 as pb
 from engine_server.client import (
     EngineUnavailable,
@@ -187,6 +187,11 @@ def _banner_for(error: EngineUnavailable) -> Any:
     return gr.update(visible=True, value=views.engine_banner(ENGINE.address, error.message.split(";")[0]))
 
 
+def _card(calculation: pb.Calculation, config: dict[str, Any]) -> str:
+    """The result card, with what the form's names resolved to."""
+    return views.result_card(calculation) + views.resolved_line(presenting.resolved_text(config, ENGINE.catalog()))
+
+
 def recalculate(offset_percent: float, *values: Any) -> tuple[Any, ...]:
     """Everything at once: rates, scores, warnings, statistics and both plots (learning from the run log)."""
     form, run_log = split_run_log(values)
@@ -199,7 +204,7 @@ def recalculate(offset_percent: float, *values: Any) -> tuple[Any, ...]:
         return (views.problems(error.violations, error.message), "", "", None, None, "", "", _banner_hidden())
     calculation = curves.calculation
     return (
-        views.result_card(calculation),
+        _card(calculation, config),
         views.warnings_list(calculation.warnings),
         views.statistics_table(calculation),
         views.score_frame(curves, calculation.offset),
@@ -214,13 +219,14 @@ def move_offset(offset_percent: float, *values: Any) -> tuple[Any, ...]:
     """The slider's fast path: one Calculate, numbers only (plots follow on release)."""
     form, run_log = split_run_log(values)
     try:
-        calculation = ENGINE.client.calculate(config_from_form(form), offset=offset_percent / 100.0, run_log=run_log)
+        config = config_from_form(form)
+        calculation = ENGINE.client.calculate(config, offset=offset_percent / 100.0, run_log=run_log)
     except EngineUnavailable as error:
         return (gr.skip(), gr.skip(), gr.skip(), _banner_for(error))
     except InvalidArgument as error:
         return (views.problems(error.violations, error.message), "", "", _banner_hidden())
     return (
-        views.result_card(calculation),
+        _card(calculation, config),
         views.statistics_table(calculation),
         views.evidence_chart(calculation),
         _banner_hidden(),

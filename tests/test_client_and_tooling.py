@@ -59,6 +59,7 @@ def test_calc_prints_a_table_and_json(engine: RunningEngine) -> None:
     assert table.returncode == 0, table.stderr
     assert "Recommended LR" in table.stdout and "Safe" in table.stdout
     assert f"{expected.recommended_lr:.3e}" in table.stdout
+    assert "Resolved as      SDXL · Character · AdamW · LoRA · cosine (huggingface schedules" in table.stdout
     as_json = lrtool(*CALC, "--json", "--offset", "0.2", "--engine", engine.address)
     result = json.loads(as_json.stdout)
     assert result["recommended_lr"] == expected.recommended_lr

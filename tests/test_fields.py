@@ -5,9 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from engine_server import fields
+import pytest
+from conftest import TYPICAL
+
+from engine_server import fields, presenting
 from engine_server._convert import catalog_to_proto
 from engine_server._generated.lrtool.v1 import engine_pb2 as pb
+from engine_server.client import LRToolClient
 
 
 def test_every_training_config_field_is_in_the_table_once() -> None:
@@ -59,3 +63,26 @@ def test_the_table_imports_neither_the_engine_nor_grpc() -> None:
     )
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert shown.strip() == "[]"
+
+
+def test_the_presenter_shows_every_statistic_of_a_calculation(client: LRToolClient) -> None:
+    calculation = client.calculate({**TYPICAL, "formula": "calibrated"})
+    rows = {row.name: row for row in presenting.statistic_rows(calculation)}
+    scalars = {
+        descriptor.name
+        for descriptor in pb.Calculation.DESCRIPTOR.fields
+        if not descriptor.is_repeated and descriptor.message_type is None
+    }
+    assert set(rows) == scalars
+    assert float(rows["recommended_lr"].value) == pytest.approx(calculation.recommended_lr, rel=1e-5)
+    assert rows["risk_band"].value == calculation.risk_band and all(row.meaning for row in rows.values())
+
+
+def test_the_presenter_says_what_the_names_resolved_to(client: LRToolClient) -> None:
+    catalog = client.get_catalog()
+    config = {"model": "pony", "objective": "CHARACTER", "optimizer": "adamw8bit", "scheduler": "cosine"}
+    assert presenting.resolved_text(config, catalog) == (
+        "Pony (SDXL) · Character · AdamW (8-Bit) · LoRA · cosine (huggingface schedules, calibrated formula)"
+    )
+    named = {**config, "network": "dora", "formula": "energy", "trainer": "onetrainer"}
+    assert presenting.resolved_text(named, catalog).endswith("· DoRA · cosine (onetrainer schedules, energy formula)")
