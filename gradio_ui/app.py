@@ -15,8 +15,7 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -137,11 +136,54 @@ def config_from_form(values: Sequence[Any]) -> dict[str, Any]:
     return config
 
 
-def split_run_log(values: Sequence[Any]) -> tuple[Sequence[Any], str]:
-    """The form's values, and the run log the page learns from: an extra last value ("" = the default log)."""
-    if len(values) > len(ALL_FIELDS):
-        return values[: len(ALL_FIELDS)], str(values[len(ALL_FIELDS)] or "").strip()
-    return values, ""
+class Page:
+    """The page's components by name (form fields by their field name): handlers take `{component: value}`
+    and return `{component: update}`, and look components up here by name."""
+
+    def __init__(self) -> None:
+        self._components: dict[str, Any] = {}
+
+    def clear(self) -> None:
+        self._components.clear()
+
+    def add(self, name: str, component: Any) -> Any:
+        self._components[name] = component
+        return component
+
+    def add_all(self, **components: Any) -> None:
+        self._components.update(components)
+
+    def __getitem__(self, name: str) -> Any:
+        return self._components[name]
+
+    def name_of(self, component: Any) -> str:
+        return next(name for name, known in self._components.items() if known is component)
+
+    def named(self, given: Mapping[Any, Any]) -> dict[str, Any]:
+        """The given values by component name."""
+        return {name: given[component] for name, component in self._components.items() if component in given}
+
+    def form(self, given: Mapping[Any, Any]) -> list[Any]:
+        """The form's values in ALL_FIELDS order."""
+        return [given[self[name]] for name, _ in ALL_FIELDS]
+
+    def run_log(self, given: Mapping[Any, Any]) -> str:
+        """The run log the page learns from ("" = the default log)."""
+        return str(given.get(self["run_log"]) or "").strip()
+
+    def updates(self, by_name: Mapping[str, Any]) -> dict[Any, Any]:
+        return {self[name]: value for name, value in by_name.items()}
+
+    def inputs(self, *names: str) -> set[Any]:
+        return {self[name] for name in names}
+
+    @property
+    def form_components(self) -> set[Any]:
+        return {self[name] for name, _ in ALL_FIELDS}
+
+
+#: The one page of the module-level `demo`.
+PAGE = Page()
 
 
 def form_from_config(config: pb.TrainingConfig) -> list[Any]:
@@ -165,20 +207,6 @@ def form_from_config(config: pb.TrainingConfig) -> list[Any]:
 # --- Handlers (plain functions; each returns what its outputs show) -------------------
 
 
-@dataclass
-class Outcome:
-    """What a recalculation shows."""
-
-    card: str
-    warnings: str
-    statistics: str
-    score_plot: Any
-    schedule_plot: Any
-    evidence: str
-    reasons: str
-    banner: Any
-
-
 def _banner_hidden() -> Any:
     return gr.update(visible=False, value="")
 
@@ -192,93 +220,110 @@ def _card(calculation: pb.Calculation, config: dict[str, Any]) -> str:
     return views.result_card(calculation) + views.resolved_line(presenting.resolved_text(config, ENGINE.catalog()))
 
 
-def recalculate(offset_percent: float, *values: Any) -> tuple[Any, ...]:
-    """Everything at once: rates, scores, warnings, statistics and both plots (learning from the run log)."""
-    form, run_log = split_run_log(values)
+def results(offset_percent: float, form: Sequence[Any], run_log: str) -> dict[str, Any]:
+    """The results by name: rates, scores, warnings, statistics and both plots (learning from the run log)."""
     try:
         config = config_from_form(form)
         curves = ENGINE.client.get_curves(config, offset=offset_percent / 100.0, points=201, run_log=run_log)
     except EngineUnavailable as error:
-        return (*(gr.skip(),) * len(RESULT_FIELDS), _banner_for(error))
+        return {"banner": _banner_for(error)}
     except InvalidArgument as error:
-        return (views.problems(error.violations, error.message), "", "", None, None, "", "", _banner_hidden())
+        cleared = dict.fromkeys(RESULT_FIELDS, "") | {"score_plot": None, "schedule_plot": None}
+        return cleared | {"card": views.problems(error.violations, error.message), "banner": _banner_hidden()}
     calculation = curves.calculation
-    return (
-        _card(calculation, config),
-        views.warnings_list(calculation.warnings),
-        views.statistics_table(calculation),
-        views.score_frame(curves, calculation.offset),
-        views.schedule_frame(curves, calculation.adjusted_lr),
-        views.evidence_chart(calculation),
-        views.reasons_table(calculation),
-        _banner_hidden(),
-    )
+    return {
+        "card": _card(calculation, config),
+        "warnings": views.warnings_list(calculation.warnings),
+        "statistics": views.statistics_table(calculation),
+        "score_plot": views.score_frame(curves, calculation.offset),
+        "schedule_plot": views.schedule_frame(curves, calculation.adjusted_lr),
+        "evidence": views.evidence_chart(calculation),
+        "reasons": views.reasons_table(calculation),
+        "banner": _banner_hidden(),
+    }
 
 
-def move_offset(offset_percent: float, *values: Any) -> tuple[Any, ...]:
+def recalculate(given: dict[Any, Any]) -> dict[Any, Any]:
+    """Everything at once, for the form, offset and run log given."""
+    return PAGE.updates(results(given[PAGE["offset"]], PAGE.form(given), PAGE.run_log(given)))
+
+
+def move_offset(given: dict[Any, Any]) -> dict[Any, Any]:
     """The slider's fast path: one Calculate, numbers only (plots follow on release)."""
-    form, run_log = split_run_log(values)
     try:
-        config = config_from_form(form)
-        calculation = ENGINE.client.calculate(config, offset=offset_percent / 100.0, run_log=run_log)
+        config = config_from_form(PAGE.form(given))
+        calculation = ENGINE.client.calculate(config, offset=given[PAGE["offset"]] / 100.0, run_log=PAGE.run_log(given))
     except EngineUnavailable as error:
-        return (gr.skip(), gr.skip(), gr.skip(), _banner_for(error))
+        return {PAGE["banner"]: _banner_for(error)}
     except InvalidArgument as error:
-        return (views.problems(error.violations, error.message), "", "", _banner_hidden())
-    return (
-        _card(calculation, config),
-        views.statistics_table(calculation),
-        views.evidence_chart(calculation),
-        _banner_hidden(),
+        shown = {"card": views.problems(error.violations, error.message), "statistics": "", "evidence": ""}
+        return PAGE.updates(shown | {"banner": _banner_hidden()})
+    return PAGE.updates(
+        {
+            "card": _card(calculation, config),
+            "statistics": views.statistics_table(calculation),
+            "evidence": views.evidence_chart(calculation),
+            "banner": _banner_hidden(),
+        }
     )
 
 
-def evaluate_rate(learning_rate: float | None, *values: Any) -> str:
+def evaluate_rate(given: dict[Any, Any]) -> dict[Any, Any]:
     """Score a learning rate the user already has in mind."""
+    learning_rate = given[PAGE["my_rate"]]
+    evaluation = PAGE["evaluation"]
     if learning_rate is None:
-        return views.notice("Type a learning rate to score, e.g. 1e-4.", "info")
-    form, run_log = split_run_log(values)
+        return {evaluation: views.notice("Type a learning rate to score, e.g. 1e-4.", "info")}
     try:
         calculation = ENGINE.client.calculate(
-            config_from_form(form), learning_rate=float(learning_rate), run_log=run_log
+            config_from_form(PAGE.form(given)), learning_rate=float(learning_rate), run_log=PAGE.run_log(given)
         )
     except EngineUnavailable as error:
-        return views.notice(error.message, "error")
+        return {evaluation: views.notice(error.message, "error")}
     except InvalidArgument as error:
-        return views.problems(error.violations, error.message)
-    return views.result_card(calculation, evaluated=True) + views.warnings_list(calculation.warnings)
+        return {evaluation: views.problems(error.violations, error.message)}
+    return {evaluation: views.result_card(calculation, evaluated=True) + views.warnings_list(calculation.warnings)}
 
 
-def choose_formula_or_trainer(formula: str, trainer: str, scheduler: str) -> tuple[Any, ...]:
+def choose_formula_or_trainer(given: dict[Any, Any]) -> dict[Any, Any]:
     """Schedules of the chosen formula set / trainer; the trainer only matters for 'energy'."""
+    formula, trainer, scheduler = (given[PAGE[name]] for name in ("formula", "trainer", "scheduler"))
     catalog = ENGINE.catalog()
     schedules = fields.choices(catalog, "scheduler", formula, trainer)
     ids = [schedule_id for _, schedule_id in schedules]
     chosen = scheduler if scheduler in ids else (ids[0] if ids else None)
     uses_trainer = next((f.uses_trainer for f in catalog.formula_sets if f.id == formula), True)
-    return (
-        gr.update(choices=schedules, value=chosen),
-        gr.update(interactive=uses_trainer),
-        *show_parameters(formula, trainer, chosen or ""),
-    )
+    return {
+        PAGE["scheduler"]: gr.update(choices=schedules, value=chosen),
+        PAGE["trainer"]: gr.update(interactive=uses_trainer),
+        **parameter_updates(formula, trainer, chosen or ""),
+    }
 
 
-def show_parameters(formula: str, trainer: str, scheduler: str) -> list[Any]:
+def show_parameters(given: dict[Any, Any]) -> dict[Any, Any]:
     """Only the parameters the chosen schedule takes are shown, with their defaults and help."""
+    return parameter_updates(*(given[PAGE[name]] for name in ("formula", "trainer", "scheduler")))
+
+
+def parameter_updates(formula: str, trainer: str, scheduler: str) -> dict[Any, Any]:
     schedule = fields.schedule(ENGINE.catalog(), formula, trainer, scheduler)
     uses = fields.taken_parameters(schedule)
-    updates = []
+    updates: dict[Any, Any] = {}
     for name, _ in PARAMETER_FIELDS:
         parameter = uses.get(name)
         if parameter is None:
-            updates.append(gr.update(visible=False))
+            updates[PAGE[name]] = gr.update(visible=False)
         else:
-            info = f"{parameter.description} ({parameter.default_text})"
-            updates.append(gr.update(visible=True, info=info))
+            updates[PAGE[name]] = gr.update(visible=True, info=f"{parameter.description} ({parameter.default_text})")
     takes_warmup = schedule.takes_warmup if schedule else True
     # A schedule without warmup (e.g. constant) gets 0; otherwise the user's warmup stays.
-    updates.append(gr.update(interactive=True) if takes_warmup else gr.update(interactive=False, value=0.0))
+    warmup = gr.update(interactive=True) if takes_warmup else gr.update(interactive=False, value=0.0)
+    updates[PAGE[WARMUP_VALUE.name]] = warmup
     return updates
+
+
+#: Outputs of the schedule parameters' visibility (and the warmup a schedule may not take).
+PARAMETER_OUTPUTS = (*(name for name, _ in PARAMETER_FIELDS), WARMUP_VALUE.name)
 
 
 # --- Trainer config files -----------------------------------------------------------------
@@ -325,12 +370,13 @@ def _import_file(loaded: dict[str, Any], images: int | None = None) -> pb.Import
     )
 
 
-def import_config(upload: Any, dataset: Any) -> tuple[Any, ...]:
+def import_config(given: dict[Any, Any]) -> dict[Any, Any]:
     """Fill the form from a trainer config alone: what it cannot say (images, objective) is emptied and listed
     as missing, as the CLI lists it; no value left on the form stands in for it."""
-    skip_form = (gr.skip(),) * len(ALL_FIELDS)
+    upload, dataset = given[PAGE["trainer_file"]], given.get(PAGE["dataset_file"])
+    status = PAGE["trainer_status"]
     if upload is None:
-        return (views.notice("Choose a trainer config file first.", "info"), None, gr.skip(), *skip_form)
+        return {status: views.notice("Choose a trainer config file first.", "info"), PAGE["trainer_loaded"]: None}
     content, filename = _upload_bytes(upload)
     dataset_content, dataset_name = _upload_bytes(dataset) if dataset is not None else (b"", "")
     loaded: dict[str, Any] = {
@@ -342,69 +388,69 @@ def import_config(upload: Any, dataset: Any) -> tuple[Any, ...]:
     try:
         result = _import_file(loaded)
     except InvalidArgument as error:
-        return (views.problems(error.violations, error.message), None, gr.skip(), *skip_form)
+        return {status: views.problems(error.violations, error.message), PAGE["trainer_loaded"]: None}
     except LRToolClientError as error:
-        return (views.notice(error.message, "error"), None, gr.skip(), *skip_form)
+        return {status: views.notice(error.message, "error"), PAGE["trainer_loaded"]: None}
     config = result.config
-    values = form_from_config(config)
-    names = [name for name, _ in ALL_FIELDS]
+    values = dict(zip((name for name, _ in ALL_FIELDS), form_from_config(config), strict=True))
     present = {field.name for field, _ in config.ListFields()}
     if "warmup_fraction" in present or "warmup_steps" in present:
-        present |= {"warmup_mode", "warmup_value"}
+        present |= {WARMUP_MODE.name, WARMUP_VALUE.name}
     missing = set(result.missing_fields)
-    updates = [
-        value if name in present else (None if name in missing else gr.skip())
-        for name, value in zip(names, values, strict=True)
-    ]
-    file_rate = result.learning_rates[0].trained_value if result.learning_rates else None
+    # Fields the file sets take its values; those it cannot say are emptied; the rest keep the form's.
+    shown = {name: value for name, value in values.items() if name in present} | dict.fromkeys(missing & set(values))
     # Steps the trainer counts from epochs are missing until the image count is known: they follow it.
     loaded |= {"format": result.format, "steps_follow_images": "steps" in missing and "images" in missing}
-    return (
-        views.trainer_config_report(filename, result),
-        loaded,
-        file_rate if file_rate else gr.skip(),
-        *updates,
-    )
+    updates = PAGE.updates(shown) | {
+        status: views.trainer_config_report(filename, result),
+        PAGE["trainer_loaded"]: loaded,
+    }
+    if result.learning_rates and result.learning_rates[0].trained_value:
+        updates[PAGE["my_rate"]] = result.learning_rates[0].trained_value
+    return updates
 
 
-def count_steps(loaded: dict[str, Any] | None, images: Any) -> Any:
+def count_steps(given: dict[Any, Any]) -> dict[Any, Any]:
     """The steps of an imported config that counts them from epochs, for the image count now on the form."""
+    loaded, images = given[PAGE["trainer_loaded"]], given[PAGE["images"]]
     if not loaded or not loaded.get("steps_follow_images") or not images:
-        return gr.skip()
+        return {}
     try:
         result = _import_file(loaded, int(images))
     except LRToolClientError:  # the recalculation that follows names the field and its range
-        return gr.skip()
-    return result.config.steps if result.config.HasField("steps") else gr.skip()
+        return {}
+    return {PAGE["steps"]: result.config.steps} if result.config.HasField("steps") else {}
 
 
-def typed_steps(loaded: dict[str, Any] | None) -> Any:
+def typed_steps(given: dict[Any, Any]) -> dict[Any, Any]:
     """Steps typed by hand no longer follow the image count."""
-    return {**loaded, "steps_follow_images": False} if loaded else loaded
+    loaded = given[PAGE["trainer_loaded"]]
+    return {PAGE["trainer_loaded"]: {**loaded, "steps_follow_images": False}} if loaded else {}
 
 
-def export_config(loaded: dict[str, Any] | None, offset_percent: float, *values: Any) -> tuple[str, Any]:
+def export_config(given: dict[Any, Any]) -> dict[Any, Any]:
     """The imported file with the adjusted learning rate written into it."""
+    loaded = given[PAGE["trainer_loaded"]]
+    status, download = PAGE["trainer_status"], PAGE["trainer_download"]
     if not loaded:
-        return views.notice("Import a trainer config first.", "info"), gr.update(visible=False)
-    form, run_log = split_run_log(values)
+        return {status: views.notice("Import a trainer config first.", "info"), download: gr.update(visible=False)}
     try:
         rate = ENGINE.client.calculate(
-            config_from_form(form), offset=offset_percent / 100.0, run_log=run_log
+            config_from_form(PAGE.form(given)), offset=given[PAGE["offset"]] / 100.0, run_log=PAGE.run_log(given)
         ).adjusted_lr
         content = ENGINE.client.export_trainer_config(
             loaded["content"], rate, loaded["filename"], format=loaded["format"]
         )
     except InvalidArgument as error:
-        return views.problems(error.violations, error.message), gr.update(visible=False)
+        return {status: views.problems(error.violations, error.message), download: gr.update(visible=False)}
     except LRToolClientError as error:
-        return views.notice(error.message, "error"), gr.update(visible=False)
+        return {status: views.notice(error.message, "error"), download: gr.update(visible=False)}
     path = download_path(written_name(loaded["filename"]), "trainer-config.lrtool")
     path.write_bytes(content)
     message = (
         f"{path.name}: {loaded['filename']} with learning rate {views.rate_text(rate)}; everything else as it was."
     )
-    return views.notice(message, "ok"), gr.update(value=str(path), visible=True)
+    return {status: views.notice(message, "ok"), download: gr.update(value=str(path), visible=True)}
 
 
 # --- Compare ----------------------------------------------------------------------------
@@ -570,18 +616,19 @@ def save_profile(name: str, notes: str, offset_percent: float, *values: Any) -> 
     return views.notice(message, "ok"), refresh_profiles(profile.name)
 
 
-def load_profile(name: str | None) -> tuple[Any, ...]:
+def load_profile(given: dict[Any, Any]) -> dict[Any, Any]:
     """Fill the form from a saved profile; the page then recalculates."""
-    blank = (gr.skip(),) * (len(ALL_FIELDS) + 2)
+    name, status = given[PAGE["profiles"]], PAGE["profile_status"]
     if not name:
-        return (views.notice("Choose a profile to load.", "info"), *blank)
+        return {status: views.notice("Choose a profile to load.", "info")}
     try:
         profile = ENGINE.client.get_profile(name)
     except LRToolClientError as error:
-        return (views.notice(error.message, "error"), *blank)
-    values = form_from_config(profile.config)
+        return {status: views.notice(error.message, "error")}
+    values = dict(zip((name for name, _ in ALL_FIELDS), form_from_config(profile.config), strict=True))
     message = f"Loaded '{profile.name}' (version {profile.version})."
-    return (views.notice(message, "ok"), 100.0 * profile.offset, profile.notes, *values)
+    shown = {"profile_status": views.notice(message, "ok"), "offset": 100.0 * profile.offset, "notes": profile.notes}
+    return PAGE.updates(shown | values)
 
 
 def delete_profile(name: str | None) -> tuple[str, Any]:
@@ -652,7 +699,7 @@ def _log(name: str | None) -> str:
     return (name or "").strip()
 
 
-def _runs_view(log: str, values: Sequence[Any]) -> tuple[Any, ...]:
+def _runs_view(log: str, values: Sequence[Any]) -> dict[Any, Any]:
     """The log as a table and a chart, the run ids to pick, and what the log makes of the current configuration."""
     runs = list(ENGINE.client.iter_runs(_log(log)))
     requests = [calculate_request(run.config, population_only=True) for run in runs]
@@ -666,31 +713,32 @@ def _runs_view(log: str, values: Sequence[Any]) -> tuple[Any, ...]:
     ids = [
         (f"{run.id}: {run.config.model}, {run.config.steps:,} steps, {run.learning_rate:.3g}", run.id) for run in runs
     ]
-    return (
-        views.runs_rows(runs, populations, pb.Outcome),
-        views.runs_frame(runs, populations, pb.Outcome, calculation),
-        gr.update(choices=ids, value=None),
-        summary,
-    )
+    shown = {
+        "runs_table": views.runs_rows(runs, populations, pb.Outcome),
+        "runs_chart": views.runs_frame(runs, populations, pb.Outcome, calculation),
+        "run_id": gr.update(choices=ids, value=None),
+        "runs_summary": summary,
+    }
+    return PAGE.updates(shown)
 
 
-def show_runs(log: str, *values: Any) -> tuple[Any, ...]:
+def show_runs(log: str, *values: Any) -> dict[Any, Any]:
     try:
         return _runs_view(log, values)
     except InvalidArgument as error:
-        return (gr.skip(), gr.skip(), gr.skip(), views.problems(error.violations, error.message))
+        return {PAGE["runs_summary"]: views.problems(error.violations, error.message)}
     except LRToolClientError as error:
-        return (gr.skip(), gr.skip(), gr.skip(), views.notice(error.message, "error"))
+        return {PAGE["runs_summary"]: views.notice(error.message, "error")}
 
 
-def _with_runs(status: str, log: str, values: Sequence[Any]) -> tuple[Any, ...]:
-    """A status line, then the refreshed log."""
-    return (status, *show_runs(log, *values))
+def _with_runs(status: str, log: str, values: Sequence[Any]) -> dict[Any, Any]:
+    """A status line, and the refreshed log."""
+    return {PAGE["runs_status"]: status, **show_runs(log, *values)}
 
 
 def record_run(
     log: str, learning_rate: float | None, outcome: str, best_step: float | None, notes: str, *values: Any
-) -> tuple[Any, ...]:
+) -> dict[Any, Any]:
     """Record the current configuration's run with the rate it used and how it came out."""
     if learning_rate is None:
         return _with_runs(views.notice("Type the learning rate the run used, e.g. 1e-4.", "info"), log, values)
@@ -710,7 +758,7 @@ def record_run(
     return _with_runs(views.notice(f"Recorded run {run.id} in log '{run.log}'.", "ok"), log, values)
 
 
-def set_run_outcome(log: str, run_id: str | None, outcome: str, *values: Any) -> tuple[Any, ...]:
+def set_run_outcome(log: str, run_id: str | None, outcome: str, *values: Any) -> dict[Any, Any]:
     """Correct how a run came out (its best step and notes stay)."""
     if not run_id:
         return _with_runs(views.notice("Choose a run first.", "info"), log, values)
@@ -725,7 +773,7 @@ def set_run_outcome(log: str, run_id: str | None, outcome: str, *values: Any) ->
     return _with_runs(views.notice(f"Run {run_id} is now '{outcome or 'not judged'}'.", "ok"), log, values)
 
 
-def delete_run(log: str, run_id: str | None, *values: Any) -> tuple[Any, ...]:
+def delete_run(log: str, run_id: str | None, *values: Any) -> dict[Any, Any]:
     if not run_id:
         return _with_runs(views.notice("Choose a run to delete.", "info"), log, values)
     try:
@@ -735,7 +783,7 @@ def delete_run(log: str, run_id: str | None, *values: Any) -> tuple[Any, ...]:
     return _with_runs(views.notice(f"Deleted run {run_id}.", "ok"), log, values)
 
 
-def import_runs(log: str, upload: Any, *values: Any) -> tuple[Any, ...]:
+def import_runs(log: str, upload: Any, *values: Any) -> dict[Any, Any]:
     """Record a CSV tuning log; fields its rows leave out come from the Calculator's form."""
     if upload is None:
         return _with_runs(views.notice("Choose a CSV tuning log first.", "info"), log, values)
@@ -768,75 +816,75 @@ def export_runs(log: str) -> tuple[str, Any]:
 # --- Page load and recovery ------------------------------------------------------------------
 
 
-def _choice_updates(catalog: pb.Catalog, values: dict[str, Any]) -> list[Any]:
-    """Form values with the catalog's choices and help (nothing of it is hard-coded here)."""
-    updates: list[Any] = []
+def _choice_updates(catalog: pb.Catalog, values: dict[str, Any]) -> dict[str, Any]:
+    """Form values with the catalog's choices and help (nothing of it is hard-coded here), by name."""
+    updates: dict[str, Any] = {}
     for name, kind in ALL_FIELDS:
         value = values.get(name)
         if name not in fields.BY_NAME:  # the form's own warmup mode and value
-            updates.append(gr.update(value=value))
+            updates[name] = gr.update(value=value)
         elif kind == "choice":
             listed = fields.choices(catalog, name, values["formula"], values["trainer"])
             ids = [choice for _, choice in listed]
             value = value if value in ids else ids[0]
-            updates.append(gr.update(choices=listed, value=value, info=fields.help_text(catalog, name)))
+            updates[name] = gr.update(choices=listed, value=value, info=fields.help_text(catalog, name))
         else:
-            updates.append(gr.update(value=value, info=fields.help_text(catalog, name)))
+            updates[name] = gr.update(value=value, info=fields.help_text(catalog, name))
     return updates
 
 
-def _starting_form() -> tuple[list[Any], float, str, str]:
+def _starting_form() -> tuple[dict[str, Any], float, str, str]:
     """Form values, offset, notes and a status line: the default profile if one is set, else the starting values."""
-    values = [STARTING_VALUES.get(name) for name, _ in ALL_FIELDS]
     try:
         default = ENGINE.client.default_profile()
         if default:
             profile = ENGINE.client.get_profile(default)
             message = views.notice(f"Loaded the default profile '{default}'.", "ok")
-            return form_from_config(profile.config), 100.0 * profile.offset, profile.notes, message
+            values = dict(zip((name for name, _ in ALL_FIELDS), form_from_config(profile.config), strict=True))
+            return values, 100.0 * profile.offset, profile.notes, message
     except (ProfileNotFound, InvalidArgument):
         pass
-    return values, 0.0, "", ""
+    return {name: STARTING_VALUES.get(name) for name, _ in ALL_FIELDS}, 0.0, "", ""
 
 
-def _page(catalog: pb.Catalog) -> tuple[tuple[Any, ...], list[Any], float]:
-    """Updates for the whole page (choices from the catalog) and the values they set."""
+def _loaded_page() -> dict[Any, Any]:
+    """The whole page for the catalog: choices, the default profile (or the starting values), then results."""
+    catalog = ENGINE.catalog(refresh=True)
     values, offset, notes, status = _starting_form()
-    named = dict(zip((name for name, _ in ALL_FIELDS), values, strict=True))
-    updates = (offset, notes, status, *_choice_updates(catalog, named), refresh_profiles())
-    chosen = [update["value"] if isinstance(update, dict) and "value" in update else None for update in updates[3:-1]]
-    return updates, chosen, offset
+    choices = _choice_updates(catalog, values)
+    chosen = [choices[name]["value"] for name, _ in ALL_FIELDS]
+    shown = {"offset": offset, "notes": notes, "profile_status": status, "profiles": refresh_profiles()}
+    # The banner stays as results() left it: hidden, or saying why the engine did not answer.
+    return PAGE.updates(choices | shown | results(offset, chosen, "") | {"page_state": {"loaded": True, "down": False}})
 
 
-def load_page(state: dict[str, bool]) -> tuple[Any, ...]:
+def load_page(given: dict[Any, Any]) -> dict[Any, Any]:
     """On opening the page: catalog choices, then the default profile (or the starting values), then results."""
     try:
-        catalog = ENGINE.catalog(refresh=True)
+        return _loaded_page()
     except EngineUnavailable as error:
-        down = {"loaded": False, "down": True}
-        return (down, _banner_for(error), *(gr.skip(),) * (len(PAGE_FIELDS) + len(RESULT_FIELDS)))
-    updates, values, offset = _page(catalog)
-    return ({"loaded": True, "down": False}, _banner_hidden(), *updates, *recalculate(offset, *values)[:-1])
+        return {PAGE["page_state"]: {"loaded": False, "down": True}, PAGE["banner"]: _banner_for(error)}
 
 
-def watch_engine(state: dict[str, bool], offset: float, *values: Any) -> tuple[Any, ...]:
+def watch_engine(given: dict[Any, Any]) -> dict[Any, Any]:
     """Every few seconds: a banner while the engine is gone; once it is back, the page picks up by itself."""
-    skip_rest = (gr.skip(),) * (len(PAGE_FIELDS) + len(RESULT_FIELDS))
+    state = given[PAGE["page_state"]]
     if not ENGINE.client.is_serving(timeout=1.0):
         banner = gr.update(visible=True, value=views.engine_banner(ENGINE.address, "no answer to its health check"))
-        return ({**state, "down": True}, banner, *skip_rest)
+        return {PAGE["page_state"]: {**state, "down": True}, PAGE["banner"]: banner}
     if not state.get("down") and state.get("loaded"):
-        return (state, gr.skip(), *skip_rest)
+        return {}
     if not state.get("loaded"):  # the page opened while the engine was away
-        return load_page(state)
+        return load_page(given)
     ENGINE.catalog(refresh=True)
-    results = recalculate(offset, *values)[:-1]  # the user's own values stay as they are
-    return ({"loaded": True, "down": False}, _banner_hidden(), *(gr.skip(),) * len(PAGE_FIELDS), *results)
+    # The user's own values stay as they are; only the results are computed again.
+    shown = results(given[PAGE["offset"]], PAGE.form(given), PAGE.run_log(given))
+    return PAGE.updates(shown | {"page_state": {"loaded": True, "down": False}})
 
 
-#: Outputs the page load sets (after the state and the banner), and the result outputs.
-PAGE_FIELDS = ("offset", "notes", "profile_status", *(name for name, _ in ALL_FIELDS), "profiles")
+#: The result outputs by name, and what the page load sets besides the form and them.
 RESULT_FIELDS = ("card", "warnings", "statistics", "score_plot", "schedule_plot", "evidence", "reasons")
+PAGE_FIELDS = ("page_state", "banner", "offset", "notes", "profile_status", "profiles")
 
 
 # --- Layout -----------------------------------------------------------------------------------
@@ -859,334 +907,475 @@ def _input(name: str, **extra: Any) -> Any:
 
 
 def build_demo() -> gr.Blocks:
+    """The page: one function per tab lays it out, one per tab wires its events (components by name in PAGE)."""
+    PAGE.clear()
     demo: gr.Blocks
     with gr.Blocks(title="LRTool") as demo:
-        banner = gr.HTML(visible=False, elem_id="engine-banner")
+        PAGE.add("banner", gr.HTML(visible=False, elem_id="engine-banner"))
         gr.Markdown(
             "# LRTool\nLearning rates for diffusion LoRA training, fitted to public presets and explained factor by"
             " factor. Fill in your run; the recommended rate and how risky your rate is update as you type."
         )
         with gr.Tabs():
-            with gr.Tab("Calculator", id="calculator"), gr.Row(equal_height=False):
-                with gr.Column(scale=2, min_width=320):
-                    with gr.Accordion("Import a trainer config", open=False, elem_id="trainer-import"):
-                        trainer_file = gr.File(
-                            label="kohya / kohya_ss GUI / ai-toolkit / OneTrainer / musubi-tuner config",
-                            file_types=[".toml", ".json", ".yaml", ".yml"],
-                            elem_id="trainer-file",
-                        )
-                        dataset_file = gr.File(
-                            label="Its dataset config (optional)", file_types=[".toml", ".json"], elem_id="dataset-file"
-                        )
-                        trainer_import = gr.Button("Fill the form from the file", elem_id="trainer-import-button")
-                        trainer_status = gr.HTML(elem_id="trainer-status")
-                        trainer_export = gr.Button(
-                            "Write the adjusted learning rate into the file", elem_id="trainer-export-button"
-                        )
-                        trainer_download = gr.DownloadButton(
-                            "Download the file", visible=False, elem_id="trainer-download"
-                        )
-                        trainer_loaded = gr.State(None)
-                    inputs: dict[str, Any] = {}
-                    with gr.Group():
-                        inputs["model"] = _input("model")
-                        objective = fields.BY_NAME["objective"]
-                        inputs["objective"] = gr.Radio(label=objective.label, elem_id="field-objective")
-                        with gr.Row():
-                            for name in ("resolution", "images", "repeats"):
-                                inputs[name] = _input(name)
-                        with gr.Row():
-                            for name in ("steps", "batch_size", "grad_accum"):
-                                inputs[name] = _input(name)
-                        with gr.Row():
-                            for name in ("rank", "alpha", "network"):
-                                inputs[name] = _input(name)
-                        inputs["optimizer"] = _input("optimizer")
-                    with gr.Group():
-                        formula_set = fields.BY_NAME["formula"]
-                        inputs["formula"] = gr.Radio(label=formula_set.label, elem_id="field-formula")
-                        for name in ("trainer", "scheduler"):
-                            inputs[name] = _input(name)
-                        with gr.Row():
-                            inputs[WARMUP_MODE.name] = gr.Radio(
-                                [WARMUP_PERCENT, WARMUP_STEPS],
-                                value=WARMUP_MODE.default,
-                                label=WARMUP_MODE.label,
-                                info=WARMUP_MODE.help,
-                                elem_id=f"field-{WARMUP_MODE.name}",
-                            )
-                            inputs[WARMUP_VALUE.name] = _number(WARMUP_VALUE)
-                        for parameter in fields.SCHEDULE_PARAMETERS:
-                            inputs[parameter.name] = _input(parameter.name, visible=False)
-                with gr.Column(scale=3, min_width=380):
-                    card = gr.HTML(elem_id="result-card")
-                    with gr.Row():
-                        offset = gr.Slider(
-                            -100,
-                            100,
-                            value=0,
-                            step=1,
-                            label="Offset from the recommendation (%)",
-                            info="Learning rate = recommended × (1 + offset). Double-click to reset.",
-                            elem_id="offset-slider",
-                            scale=5,
-                            buttons=["reset"],
-                        )
-                        reset = gr.Button("Reset", elem_id="offset-reset", scale=1, size="sm")
-                    with gr.Row():
-                        my_rate = gr.Number(
-                            value=None,
-                            placeholder="e.g. 1e-4",
-                            label="My learning rate",
-                            info="A rate you already have in mind, e.g. 1e-4: how risky is it?",
-                            elem_id="my-rate",
-                            scale=3,
-                        )
-                        evaluate = gr.Button("Score it", elem_id="evaluate", scale=1)
-                    evaluation = gr.HTML(elem_id="evaluation")
-                    warnings = gr.HTML(elem_id="warnings-box")
-                    evidence = gr.HTML(elem_id="evidence-box")
-                    with gr.Accordion("Why this rate", open=True, elem_id="reasons-accordion"):
-                        reasons = gr.HTML(elem_id="reasons-box")
-                    score_plot = gr.LinePlot(
-                        x="offset (%)",
-                        y="score",
-                        color="series",
-                        title="Stability and efficiency against the offset",
-                        y_lim=[0, 100],
-                        color_map={"stability": "#1a73e8", "efficiency": "#188038", "current offset": "#c5221f"},
-                        elem_id="score-plot",
-                        height=260,
-                    )
-                    schedule_plot = gr.LinePlot(
-                        x="step",
-                        y="learning rate",
-                        title="Learning rate over the run, as the trainer applies it",
-                        elem_id="schedule-plot",
-                        height=240,
-                    )
-                    with gr.Accordion("All statistics", open=False):
-                        statistics = gr.HTML(elem_id="statistics-box")
-            with gr.Tab("Compare", id="compare"):
-                gr.Markdown(
-                    "Compare runs side by side, like a tuning log: add the current configuration, or vary one "
-                    "field across values. Fill **learning_rate** to score the rate a run used; leave it empty "
-                    "for the recommendation. All rows are computed in one call."
-                )
-                with gr.Row():
-                    add_row = gr.Button("Add current configuration", elem_id="compare-add")
-                    vary = gr.Dropdown(VARIABLE_FIELDS, value="rank", label="Vary", scale=1, elem_id="compare-field")
-                    vary_values = gr.Textbox(
-                        label="Values", placeholder="4, 16, 32, 64", scale=2, elem_id="compare-values"
-                    )
-                    vary_button = gr.Button("Add runs", elem_id="compare-vary")
-                table = gr.Dataframe(
-                    headers=COMPARE_COLUMNS,
-                    interactive=True,
-                    wrap=True,
-                    elem_id="compare-table",
-                )
-                with gr.Row():
-                    run_compare = gr.Button("Compare", variant="primary", elem_id="compare-run")
-                    clear = gr.Button("Clear", elem_id="compare-clear")
-                    download_csv = gr.DownloadButton("Download CSV", visible=False, elem_id="compare-csv")
-                compare_note = gr.HTML()
-            with gr.Tab("Runs", id="runs") as runs_tab:
-                gr.Markdown(
-                    "Record the runs you really trained and how they came out: LRTool learns your factor on its "
-                    "recommendation for the same model, and the band narrows as runs agree. The Calculator learns "
-                    "from the run log named here."
-                )
-                with gr.Row():
-                    with gr.Column():
-                        run_log = gr.Textbox(
-                            value="default", label="Run log", info="A name per user or team", elem_id="runs-log"
-                        )
-                        with gr.Row():
-                            run_rate = gr.Number(
-                                value=None, placeholder="e.g. 1e-4", label="Learning rate used", elem_id="run-rate"
-                            )
-                            run_best_step = gr.Number(
-                                value=None,
-                                precision=0,
-                                label="Best checkpoint (step; 0 = not known)",
-                                elem_id="run-best-step",
-                            )
-                        run_outcome = gr.Radio(
-                            OUTCOME_CHOICES, value="good", label="How the final checkpoint came out",
-                            elem_id="run-outcome",
-                        )  # fmt: skip
-                        run_notes = gr.Textbox(label="Notes", lines=2, elem_id="run-notes")
-                        run_record = gr.Button(
-                            "Record the Calculator's configuration as a run", variant="primary", elem_id="run-record"
-                        )
-                    with gr.Column():
-                        runs_summary = gr.HTML(elem_id="runs-summary")
-                        runs_chart = gr.ScatterPlot(
-                            x="steps",
-                            y="× recommendation",
-                            color="outcome",
-                            title="Rate used ÷ the recommendation for that run, by outcome",
-                            color_map=views.RUNS_COLOURS,
-                            elem_id="runs-chart",
-                            height=280,
-                        )
-                runs_table = gr.Dataframe(headers=views.RUN_COLUMNS, interactive=False, wrap=True, elem_id="runs-table")
-                with gr.Row():
-                    run_id = gr.Dropdown(label="Run", elem_id="run-id", scale=2)
-                    run_new_outcome = gr.Dropdown(
-                        OUTCOME_CHOICES, value="good", label="Outcome", elem_id="run-edit-outcome", scale=2
-                    )
-                    run_set = gr.Button("Set outcome", elem_id="run-set-outcome", scale=1)
-                    run_delete = gr.Button("Delete run", variant="stop", elem_id="run-delete", scale=1)
-                with gr.Row():
-                    runs_upload = gr.File(
-                        label="Import a CSV tuning log (missing columns come from the Calculator's form)",
-                        file_types=[".csv"],
-                        elem_id="runs-upload",
-                    )
-                    with gr.Column():
-                        runs_import = gr.Button("Import", elem_id="runs-import")
-                        runs_export = gr.Button("Export the log as CSV", elem_id="runs-export")
-                        runs_download = gr.DownloadButton("Save file", visible=False, elem_id="runs-file")
-                runs_status = gr.HTML(elem_id="runs-status")
-            with gr.Tab("Profiles", id="profiles"):
-                with gr.Row():
-                    with gr.Column():
-                        profile_name = gr.Textbox(
-                            label="Name", info="1–128 letters, digits, spaces, '.', '_' or '-'", elem_id="profile-name"
-                        )
-                        notes = gr.Textbox(label="Notes", lines=3, elem_id="profile-notes")
-                        save = gr.Button("Save current configuration", variant="primary", elem_id="profile-save")
-                    with gr.Column():
-                        profiles = gr.Dropdown(label="Saved profiles", elem_id="profile-list")
-                        with gr.Row():
-                            load = gr.Button("Load", elem_id="profile-load")
-                            delete = gr.Button("Delete", variant="stop", elem_id="profile-delete")
-                            make_default = gr.Button("Load at start", elem_id="profile-default")
-                        download = gr.Button("Download as LRTool 1.0 file", elem_id="profile-export")
-                        download_file = gr.DownloadButton("Save file", visible=False, elem_id="profile-file")
-                        upload = gr.File(
-                            label="Upload an LRTool 1.0 profile file", file_types=[".json"], elem_id="profile-upload"
-                        )
-                        replace = gr.Checkbox(
-                            label=REPLACE_LABEL,
-                            info="Importing over an existing name is refused unless this is ticked.",
-                            elem_id="profile-replace",
-                        )
-                        upload_button = gr.Button("Import", elem_id="profile-import")
-                profile_status = gr.HTML(elem_id="profile-status")
-
-        form: list[Any] = [inputs[name] for name, _ in ALL_FIELDS]
-        parameters = [inputs[name] for name, _ in PARAMETER_FIELDS]
-        formula, trainer, scheduler = inputs["formula"], inputs["trainer"], inputs["scheduler"]
-        images, steps, warmup_value = inputs["images"], inputs["steps"], inputs[WARMUP_VALUE.name]
-        outputs = [card, warnings, statistics, score_plot, schedule_plot, evidence, reasons, banner]
-        fast_outputs = [card, statistics, evidence, banner]
-
-        # Registered first so that the public endpoint keeps the plain name "recalculate".
-        offset.release(
-            recalculate, [offset, *form, run_log], outputs, api_name="recalculate", trigger_mode="always_last"
-        )
-
-        def recalculating(event: Any) -> None:
-            event(recalculate, [offset, *form, run_log], outputs, api_visibility="private", trigger_mode="always_last")
-
-        for component in form:
-            if component not in (formula, trainer, scheduler, images):
-                recalculating(component.input)
-        images.input(count_steps, [trainer_loaded, images], steps, api_visibility="private", queue=False).then(
-            recalculate, [offset, *form, run_log], outputs, api_visibility="private", trigger_mode="always_last"
-        )
-        steps.input(typed_steps, trainer_loaded, trainer_loaded, api_visibility="private", queue=False)
-        gr.on(
-            [formula.input, trainer.input],
-            choose_formula_or_trainer,
-            [formula, trainer, scheduler],
-            [scheduler, trainer, *parameters, warmup_value],
-            api_visibility="private",
-        ).then(recalculate, [offset, *form, run_log], outputs, api_visibility="private")
-        scheduler.input(
-            show_parameters, [formula, trainer, scheduler], [*parameters, warmup_value], api_visibility="private"
-        ).then(recalculate, [offset, *form, run_log], outputs, api_visibility="private")
-
-        offset.input(
-            move_offset,
-            [offset, *form, run_log],
-            fast_outputs,
-            api_name="move_offset",
-            trigger_mode="always_last",
-            queue=False,
-        )
-        reset.click(lambda: 0, None, offset, api_visibility="private", queue=False).then(
-            recalculate, [offset, *form, run_log], outputs, api_visibility="private"
-        )
-        gr.on(
-            [evaluate.click, my_rate.submit], evaluate_rate, [my_rate, *form, run_log], evaluation, api_name="evaluate"
-        )
-
-        trainer_import.click(
-            import_config,
-            [trainer_file, dataset_file],
-            [trainer_status, trainer_loaded, my_rate, *form],
-            api_name="import_trainer_config",
-        ).then(
-            show_parameters, [formula, trainer, scheduler], [*parameters, warmup_value], api_visibility="private"
-        ).then(recalculate, [offset, *form, run_log], outputs, api_visibility="private").then(
-            evaluate_rate, [my_rate, *form, run_log], evaluation, api_visibility="private"
-        )
-        trainer_export.click(
-            export_config, [trainer_loaded, offset, *form, run_log], [trainer_status, trainer_download],
-            api_name="export_trainer_config",
-        )  # fmt: skip
-
-        add_row.click(add_current, [table, *form], table, api_name="compare_add")
-        vary_button.click(vary_field, [table, vary, vary_values, *form], [table, compare_note], api_name="compare_vary")
-        run_compare.click(compare, [table, formula, trainer], [table, compare_note, download_csv], api_name="compare")
-        clear.click(clear_compare, None, [table, compare_note, download_csv], api_visibility="private")
-
-        runs_outputs = [runs_table, runs_chart, run_id, runs_summary]
-        refreshed = [runs_status, *runs_outputs]
-        gr.on([runs_tab.select, run_log.submit], show_runs, [run_log, *form], runs_outputs, api_name="show_runs")
-        run_log.submit(recalculate, [offset, *form, run_log], outputs, api_visibility="private")
-        run_record.click(
-            record_run, [run_log, run_rate, run_outcome, run_best_step, run_notes, *form], refreshed,
-            api_name="record_run",
-        ).then(recalculate, [offset, *form, run_log], outputs, api_visibility="private")  # fmt: skip
-        run_set.click(
-            set_run_outcome, [run_log, run_id, run_new_outcome, *form], refreshed, api_name="set_run_outcome"
-        ).then(recalculate, [offset, *form, run_log], outputs, api_visibility="private")
-        run_delete.click(delete_run, [run_log, run_id, *form], refreshed, api_name="delete_run").then(
-            recalculate, [offset, *form, run_log], outputs, api_visibility="private"
-        )
-        runs_import.click(import_runs, [run_log, runs_upload, *form], refreshed, api_name="import_runs").then(
-            recalculate, [offset, *form, run_log], outputs, api_visibility="private"
-        )
-        runs_export.click(export_runs, run_log, [runs_status, runs_download], api_name="export_runs")
-
-        save.click(
-            save_profile, [profile_name, notes, offset, *form], [profile_status, profiles], api_name="save_profile"
-        )
-        load.click(load_profile, profiles, [profile_status, offset, notes, *form], api_name="load_profile").then(
-            show_parameters, [formula, trainer, scheduler], [*parameters, warmup_value], api_visibility="private"
-        ).then(recalculate, [offset, *form, run_log], outputs, api_visibility="private")
-        delete.click(delete_profile, profiles, [profile_status, profiles], api_name="delete_profile")
-        make_default.click(set_default, profiles, [profile_status, profiles], api_name="set_default_profile")
-        download.click(export_profile, profiles, [profile_status, download_file], api_name="export_profile")
-        upload_button.click(
-            import_profile, [upload, profile_name, replace], [profile_status, profiles], api_name="import_profile"
-        )
-
-        page_state = gr.State({"loaded": False, "down": False})
-        page_outputs = [page_state, banner, offset, notes, profile_status, *form, profiles, *outputs[:-1]]
-        demo.load(load_page, page_state, page_outputs, api_name="load_page").then(
-            show_parameters, [formula, trainer, scheduler], [*parameters, warmup_value], api_visibility="private"
-        )
-        timer = gr.Timer(3.0)
-        timer.tick(
-            watch_engine, [page_state, offset, *form, run_log], page_outputs, api_visibility="private", queue=False
-        )
+            _calculator_tab()
+            _compare_tab()
+            _runs_tab()
+            _profiles_tab()
+        PAGE.add("page_state", gr.State({"loaded": False, "down": False}))
+        _wire_calculator()
+        _wire_trainer_configs()
+        _wire_compare()
+        _wire_runs()
+        _wire_profiles()
+        _wire_page(demo)
     return demo
+
+
+def _form_inputs() -> None:
+    """The configuration form: a component per field of the field table, laid out in groups."""
+    with gr.Group():
+        PAGE.add("model", _input("model"))
+        PAGE.add("objective", gr.Radio(label=fields.BY_NAME["objective"].label, elem_id="field-objective"))
+        for row in (
+            ("resolution", "images", "repeats"),
+            ("steps", "batch_size", "grad_accum"),
+            ("rank", "alpha", "network"),
+        ):
+            with gr.Row():
+                for name in row:
+                    PAGE.add(name, _input(name))
+        PAGE.add("optimizer", _input("optimizer"))
+    with gr.Group():
+        PAGE.add("formula", gr.Radio(label=fields.BY_NAME["formula"].label, elem_id="field-formula"))
+        for name in ("trainer", "scheduler"):
+            PAGE.add(name, _input(name))
+        with gr.Row():
+            warmup_mode = gr.Radio(
+                [WARMUP_PERCENT, WARMUP_STEPS],
+                value=WARMUP_MODE.default,
+                label=WARMUP_MODE.label,
+                info=WARMUP_MODE.help,
+                elem_id=f"field-{WARMUP_MODE.name}",
+            )
+            PAGE.add(WARMUP_MODE.name, warmup_mode)
+            PAGE.add(WARMUP_VALUE.name, _number(WARMUP_VALUE))
+        for parameter in fields.SCHEDULE_PARAMETERS:
+            PAGE.add(parameter.name, _input(parameter.name, visible=False))
+
+
+def _trainer_import() -> None:
+    with gr.Accordion("Import a trainer config", open=False, elem_id="trainer-import"):
+        PAGE.add(
+            "trainer_file",
+            gr.File(
+                label="kohya / kohya_ss GUI / ai-toolkit / OneTrainer / musubi-tuner config",
+                file_types=[".toml", ".json", ".yaml", ".yml"],
+                elem_id="trainer-file",
+            ),
+        )
+        PAGE.add(
+            "dataset_file",
+            gr.File(label="Its dataset config (optional)", file_types=[".toml", ".json"], elem_id="dataset-file"),
+        )
+        PAGE.add("trainer_import", gr.Button("Fill the form from the file", elem_id="trainer-import-button"))
+        PAGE.add("trainer_status", gr.HTML(elem_id="trainer-status"))
+        PAGE.add(
+            "trainer_export",
+            gr.Button("Write the adjusted learning rate into the file", elem_id="trainer-export-button"),
+        )
+        PAGE.add("trainer_download", gr.DownloadButton("Download the file", visible=False, elem_id="trainer-download"))
+        PAGE.add("trainer_loaded", gr.State(None))
+
+
+def _results() -> None:
+    """The results column: the card, the offset, my learning rate, warnings, evidence, reasons, plots."""
+    PAGE.add("card", gr.HTML(elem_id="result-card"))
+    with gr.Row():
+        offset = gr.Slider(
+            -100,
+            100,
+            value=0,
+            step=1,
+            label="Offset from the recommendation (%)",
+            info="Learning rate = recommended × (1 + offset). Double-click to reset.",
+            elem_id="offset-slider",
+            scale=5,
+            buttons=["reset"],
+        )
+        PAGE.add("offset", offset)
+        PAGE.add("reset", gr.Button("Reset", elem_id="offset-reset", scale=1, size="sm"))
+    with gr.Row():
+        my_rate = gr.Number(
+            value=None,
+            placeholder="e.g. 1e-4",
+            label="My learning rate",
+            info="A rate you already have in mind, e.g. 1e-4: how risky is it?",
+            elem_id="my-rate",
+            scale=3,
+        )
+        PAGE.add("my_rate", my_rate)
+        PAGE.add("evaluate", gr.Button("Score it", elem_id="evaluate", scale=1))
+    PAGE.add("evaluation", gr.HTML(elem_id="evaluation"))
+    PAGE.add("warnings", gr.HTML(elem_id="warnings-box"))
+    PAGE.add("evidence", gr.HTML(elem_id="evidence-box"))
+    with gr.Accordion("Why this rate", open=True, elem_id="reasons-accordion"):
+        PAGE.add("reasons", gr.HTML(elem_id="reasons-box"))
+    score_plot = gr.LinePlot(
+        x="offset (%)",
+        y="score",
+        color="series",
+        title="Stability and efficiency against the offset",
+        y_lim=[0, 100],
+        color_map={"stability": "#1a73e8", "efficiency": "#188038", "current offset": "#c5221f"},
+        elem_id="score-plot",
+        height=260,
+    )
+    PAGE.add("score_plot", score_plot)
+    schedule_plot = gr.LinePlot(
+        x="step",
+        y="learning rate",
+        title="Learning rate over the run, as the trainer applies it",
+        elem_id="schedule-plot",
+        height=240,
+    )
+    PAGE.add("schedule_plot", schedule_plot)
+    with gr.Accordion("All statistics", open=False):
+        PAGE.add("statistics", gr.HTML(elem_id="statistics-box"))
+
+
+def _calculator_tab() -> None:
+    with gr.Tab("Calculator", id="calculator"), gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=320):
+            _trainer_import()
+            _form_inputs()
+        with gr.Column(scale=3, min_width=380):
+            _results()
+
+
+def _compare_tab() -> None:
+    with gr.Tab("Compare", id="compare"):
+        gr.Markdown(
+            "Compare runs side by side, like a tuning log: add the current configuration, or vary one "
+            "field across values. Fill **learning_rate** to score the rate a run used; leave it empty "
+            "for the recommendation. All rows are computed in one call."
+        )
+        with gr.Row():
+            add_row = gr.Button("Add current configuration", elem_id="compare-add")
+            vary = gr.Dropdown(VARIABLE_FIELDS, value="rank", label="Vary", scale=1, elem_id="compare-field")
+            vary_values = gr.Textbox(label="Values", placeholder="4, 16, 32, 64", scale=2, elem_id="compare-values")
+            vary_button = gr.Button("Add runs", elem_id="compare-vary")
+        table = gr.Dataframe(
+            headers=COMPARE_COLUMNS,
+            interactive=True,
+            wrap=True,
+            elem_id="compare-table",
+        )
+        with gr.Row():
+            run_compare = gr.Button("Compare", variant="primary", elem_id="compare-run")
+            clear = gr.Button("Clear", elem_id="compare-clear")
+            download_csv = gr.DownloadButton("Download CSV", visible=False, elem_id="compare-csv")
+        compare_note = gr.HTML()
+    PAGE.add_all(
+        add_row=add_row,
+        vary=vary,
+        vary_values=vary_values,
+        vary_button=vary_button,
+        table=table,
+        run_compare=run_compare,
+        clear=clear,
+        download_csv=download_csv,
+        compare_note=compare_note,
+    )
+
+
+def _runs_tab() -> None:
+    with gr.Tab("Runs", id="runs") as runs_tab:
+        gr.Markdown(
+            "Record the runs you really trained and how they came out: LRTool learns your factor on its "
+            "recommendation for the same model, and the band narrows as runs agree. The Calculator learns "
+            "from the run log named here."
+        )
+        with gr.Row():
+            with gr.Column():
+                run_log = gr.Textbox(
+                    value="default", label="Run log", info="A name per user or team", elem_id="runs-log"
+                )
+                with gr.Row():
+                    run_rate = gr.Number(
+                        value=None, placeholder="e.g. 1e-4", label="Learning rate used", elem_id="run-rate"
+                    )
+                    run_best_step = gr.Number(
+                        value=None,
+                        precision=0,
+                        label="Best checkpoint (step; 0 = not known)",
+                        elem_id="run-best-step",
+                    )
+                run_outcome = gr.Radio(
+                    OUTCOME_CHOICES, value="good", label="How the final checkpoint came out",
+                    elem_id="run-outcome",
+                )  # fmt: skip
+                run_notes = gr.Textbox(label="Notes", lines=2, elem_id="run-notes")
+                run_record = gr.Button(
+                    "Record the Calculator's configuration as a run", variant="primary", elem_id="run-record"
+                )
+            with gr.Column():
+                runs_summary = gr.HTML(elem_id="runs-summary")
+                runs_chart = gr.ScatterPlot(
+                    x="steps",
+                    y="× recommendation",
+                    color="outcome",
+                    title="Rate used ÷ the recommendation for that run, by outcome",
+                    color_map=views.RUNS_COLOURS,
+                    elem_id="runs-chart",
+                    height=280,
+                )
+        runs_table = gr.Dataframe(headers=views.RUN_COLUMNS, interactive=False, wrap=True, elem_id="runs-table")
+        with gr.Row():
+            run_id = gr.Dropdown(label="Run", elem_id="run-id", scale=2)
+            run_new_outcome = gr.Dropdown(
+                OUTCOME_CHOICES, value="good", label="Outcome", elem_id="run-edit-outcome", scale=2
+            )
+            run_set = gr.Button("Set outcome", elem_id="run-set-outcome", scale=1)
+            run_delete = gr.Button("Delete run", variant="stop", elem_id="run-delete", scale=1)
+        with gr.Row():
+            runs_upload = gr.File(
+                label="Import a CSV tuning log (missing columns come from the Calculator's form)",
+                file_types=[".csv"],
+                elem_id="runs-upload",
+            )
+            with gr.Column():
+                runs_import = gr.Button("Import", elem_id="runs-import")
+                runs_export = gr.Button("Export the log as CSV", elem_id="runs-export")
+                runs_download = gr.DownloadButton("Save file", visible=False, elem_id="runs-file")
+        runs_status = gr.HTML(elem_id="runs-status")
+    PAGE.add_all(
+        runs_tab=runs_tab,
+        run_log=run_log,
+        run_rate=run_rate,
+        run_best_step=run_best_step,
+        run_outcome=run_outcome,
+        run_notes=run_notes,
+        run_record=run_record,
+        runs_summary=runs_summary,
+        runs_chart=runs_chart,
+        runs_table=runs_table,
+        run_id=run_id,
+        run_new_outcome=run_new_outcome,
+        run_set=run_set,
+        run_delete=run_delete,
+        runs_upload=runs_upload,
+        runs_import=runs_import,
+        runs_export=runs_export,
+        runs_download=runs_download,
+        runs_status=runs_status,
+    )
+
+
+def _profiles_tab() -> None:
+    with gr.Tab("Profiles", id="profiles"):
+        with gr.Row():
+            with gr.Column():
+                profile_name = gr.Textbox(
+                    label="Name", info="1–128 letters, digits, spaces, '.', '_' or '-'", elem_id="profile-name"
+                )
+                notes = gr.Textbox(label="Notes", lines=3, elem_id="profile-notes")
+                save = gr.Button("Save current configuration", variant="primary", elem_id="profile-save")
+            with gr.Column():
+                profiles = gr.Dropdown(label="Saved profiles", elem_id="profile-list")
+                with gr.Row():
+                    load = gr.Button("Load", elem_id="profile-load")
+                    delete = gr.Button("Delete", variant="stop", elem_id="profile-delete")
+                    make_default = gr.Button("Load at start", elem_id="profile-default")
+                download = gr.Button("Download as LRTool 1.0 file", elem_id="profile-export")
+                download_file = gr.DownloadButton("Save file", visible=False, elem_id="profile-file")
+                upload = gr.File(
+                    label="Upload an LRTool 1.0 profile file", file_types=[".json"], elem_id="profile-upload"
+                )
+                replace = gr.Checkbox(
+                    label=REPLACE_LABEL,
+                    info="Importing over an existing name is refused unless this is ticked.",
+                    elem_id="profile-replace",
+                )
+                upload_button = gr.Button("Import", elem_id="profile-import")
+        profile_status = gr.HTML(elem_id="profile-status")
+    PAGE.add_all(
+        profile_name=profile_name,
+        notes=notes,
+        save=save,
+        profiles=profiles,
+        load=load,
+        delete=delete,
+        make_default=make_default,
+        download=download,
+        download_file=download_file,
+        upload=upload,
+        replace=replace,
+        upload_button=upload_button,
+        profile_status=profile_status,
+    )
+
+
+def _names(*names: str) -> list[Any]:
+    return [PAGE[name] for name in names]
+
+
+def _calculation_inputs() -> set[Any]:
+    """What a calculation reads: the form, the offset and the run log."""
+    return PAGE.form_components | PAGE.inputs("offset", "run_log")
+
+
+def _recalculating(event: Any, **options: Any) -> Any:
+    """Recalculate everything after `event` (the latest input wins)."""
+    return event(
+        recalculate, _calculation_inputs(), _names(*RESULT_FIELDS, "banner"), trigger_mode="always_last", **options
+    )
+
+
+def _wire_calculator() -> None:
+    schedule_choice = PAGE.inputs("formula", "trainer", "scheduler")
+    parameter_outputs = _names(*PARAMETER_OUTPUTS)
+    # Registered first so that the public endpoint keeps the plain name "recalculate".
+    _recalculating(PAGE["offset"].release, api_name="recalculate")
+    for name, _ in ALL_FIELDS:
+        if name not in ("formula", "trainer", "scheduler", "images"):
+            _recalculating(PAGE[name].input, api_visibility="private")
+    steps_follow = PAGE["images"].input(
+        count_steps, PAGE.inputs("trainer_loaded", "images"), _names("steps"), api_visibility="private", queue=False
+    )
+    _recalculating(steps_follow.then, api_visibility="private")
+    PAGE["steps"].input(
+        typed_steps, PAGE.inputs("trainer_loaded"), _names("trainer_loaded"), api_visibility="private", queue=False
+    )
+    chosen = gr.on(
+        [PAGE["formula"].input, PAGE["trainer"].input],
+        choose_formula_or_trainer,
+        schedule_choice,
+        _names("scheduler", "trainer", *PARAMETER_OUTPUTS),
+        api_visibility="private",
+    )
+    _recalculating(chosen.then, api_visibility="private")
+    shown = PAGE["scheduler"].input(show_parameters, schedule_choice, parameter_outputs, api_visibility="private")
+    _recalculating(shown.then, api_visibility="private")
+    PAGE["offset"].input(
+        move_offset,
+        _calculation_inputs(),
+        _names("card", "statistics", "evidence", "banner"),
+        api_name="move_offset",
+        trigger_mode="always_last",
+        queue=False,
+    )
+    reset = PAGE["reset"].click(lambda: 0, None, PAGE["offset"], api_visibility="private", queue=False)
+    _recalculating(reset.then, api_visibility="private")
+    gr.on(
+        [PAGE["evaluate"].click, PAGE["my_rate"].submit],
+        evaluate_rate,
+        _calculation_inputs() | PAGE.inputs("my_rate"),
+        _names("evaluation"),
+        api_name="evaluate",
+    )
+
+
+def _wire_trainer_configs() -> None:
+    imported = (
+        PAGE["trainer_import"]
+        .click(
+            import_config,
+            PAGE.inputs("trainer_file", "dataset_file"),
+            _names("trainer_status", "trainer_loaded", "my_rate", *(name for name, _ in ALL_FIELDS)),
+            api_name="import_trainer_config",
+        )
+        .then(show_parameters, PAGE.inputs("formula", "trainer", "scheduler"), _names(*PARAMETER_OUTPUTS))
+    )
+    _recalculating(imported.then, api_visibility="private").then(
+        evaluate_rate, _calculation_inputs() | PAGE.inputs("my_rate"), _names("evaluation"), api_visibility="private"
+    )
+    PAGE["trainer_export"].click(
+        export_config,
+        _calculation_inputs() | PAGE.inputs("trainer_loaded"),
+        _names("trainer_status", "trainer_download"),
+        api_name="export_trainer_config",
+    )
+
+
+def _wire_compare() -> None:
+    form = _names(*(name for name, _ in ALL_FIELDS))
+    table, note, csv_file = _names("table", "compare_note", "download_csv")
+    PAGE["add_row"].click(add_current, [table, *form], table, api_name="compare_add")
+    PAGE["vary_button"].click(
+        vary_field, [table, *_names("vary", "vary_values"), *form], [table, note], api_name="compare_vary"
+    )
+    PAGE["run_compare"].click(
+        compare, [table, *_names("formula", "trainer")], [table, note, csv_file], api_name="compare"
+    )
+    PAGE["clear"].click(clear_compare, None, [table, note, csv_file], api_visibility="private")
+
+
+def _wire_runs() -> None:
+    form = _names(*(name for name, _ in ALL_FIELDS))
+    run_log = PAGE["run_log"]
+    runs_outputs = _names("runs_table", "runs_chart", "run_id", "runs_summary")
+    refreshed = [PAGE["runs_status"], *runs_outputs]
+    gr.on([PAGE["runs_tab"].select, run_log.submit], show_runs, [run_log, *form], runs_outputs, api_name="show_runs")
+    _recalculating(run_log.submit, api_visibility="private")
+    recorded = PAGE["run_record"].click(
+        record_run,
+        [run_log, *_names("run_rate", "run_outcome", "run_best_step", "run_notes"), *form],
+        refreshed,
+        api_name="record_run",
+    )
+    corrected = PAGE["run_set"].click(
+        set_run_outcome, [run_log, *_names("run_id", "run_new_outcome"), *form], refreshed, api_name="set_run_outcome"
+    )
+    deleted = PAGE["run_delete"].click(delete_run, [run_log, PAGE["run_id"], *form], refreshed, api_name="delete_run")
+    imported = PAGE["runs_import"].click(
+        import_runs, [run_log, PAGE["runs_upload"], *form], refreshed, api_name="import_runs"
+    )
+    for changed in (recorded, corrected, deleted, imported):
+        _recalculating(changed.then, api_visibility="private")
+    PAGE["runs_export"].click(export_runs, run_log, _names("runs_status", "runs_download"), api_name="export_runs")
+
+
+def _wire_profiles() -> None:
+    form = _names(*(name for name, _ in ALL_FIELDS))
+    status_and_list = _names("profile_status", "profiles")
+    profiles = PAGE["profiles"]
+    PAGE["save"].click(
+        save_profile, [*_names("profile_name", "notes", "offset"), *form], status_and_list, api_name="save_profile"
+    )
+    loaded = (
+        PAGE["load"]
+        .click(
+            load_profile,
+            PAGE.inputs("profiles"),
+            _names("profile_status", "offset", "notes", *(name for name, _ in ALL_FIELDS)),
+            api_name="load_profile",
+        )
+        .then(show_parameters, PAGE.inputs("formula", "trainer", "scheduler"), _names(*PARAMETER_OUTPUTS))
+    )
+    _recalculating(loaded.then, api_visibility="private")
+    PAGE["delete"].click(delete_profile, profiles, status_and_list, api_name="delete_profile")
+    PAGE["make_default"].click(set_default, profiles, status_and_list, api_name="set_default_profile")
+    PAGE["download"].click(
+        export_profile, profiles, _names("profile_status", "download_file"), api_name="export_profile"
+    )
+    PAGE["upload_button"].click(
+        import_profile, _names("upload", "profile_name", "replace"), status_and_list, api_name="import_profile"
+    )
+
+
+def _wire_page(demo: gr.Blocks) -> None:
+    """Opening the page fills it from the catalog; a timer watches the engine and picks up when it is back."""
+    page_outputs = _names(*PAGE_FIELDS, *(name for name, _ in ALL_FIELDS), *RESULT_FIELDS)
+    demo.load(load_page, PAGE.inputs("page_state"), page_outputs, api_name="load_page").then(
+        show_parameters, PAGE.inputs("formula", "trainer", "scheduler"), _names(*PARAMETER_OUTPUTS)
+    )
+    gr.Timer(3.0).tick(
+        watch_engine,
+        _calculation_inputs() | PAGE.inputs("page_state"),
+        page_outputs,
+        api_visibility="private",
+        queue=False,
+    )
 
 
 demo = build_demo()
