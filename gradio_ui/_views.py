@@ -257,11 +257,15 @@ CSS = """
 .lrtool-rate { font-size: 1.6rem; font-weight: 600; font-variant-numeric: tabular-nums; }
 .lrtool-offset { font-size: .85rem; opacity: .8; }
 .lrtool-personal { font-size: .85rem; }
-.lrtool-scores { display: flex; gap: .75rem; flex: 1 1 14rem; }
-.lrtool-score { flex: 1; border-radius: .5rem; padding: .5rem .75rem; color: white;
-                display: flex; flex-direction: column; }
-.lrtool-score .lrtool-value { font-size: 1.8rem; font-weight: 700; }
-.band-green { background: #1e8e3e; } .band-orange { background: #e37400; } .band-red { background: #c5221f; }
+.lrtool-scores { display: flex; gap: .5rem; flex: 1 1 12rem; }
+.lrtool-score { flex: 1; border-radius: .4rem; padding: .3rem .6rem; color: white;
+                display: flex; flex-direction: column; line-height: 1.2; }
+.lrtool-score .lrtool-value { font-size: 1.4rem; font-weight: 700; }
+/* White text on each band colour at a contrast of at least 4.5:1 (WCAG AA). */
+.band-green { background: #137333; } .band-orange { background: #a14e00; } .band-red { background: #b3261e; }
+.lrtool-resolved { font-size: .8rem; opacity: .8; margin: .25rem 0 0; }
+/* Narrow screens stack the columns: the results come before the form. */
+@media (max-width: 900px) { #results-column { order: -1; } }
 .lrtool-warnings { color: #b06000; margin: .25rem 0; }
 .lrtool-problems { border: 1px solid #c5221f; border-radius: .5rem; padding: .5rem .75rem; color: #c5221f; }
 .lrtool-banner { background: #c5221f; color: white; padding: .75rem 1rem; border-radius: .5rem; }

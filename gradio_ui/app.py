@@ -220,17 +220,21 @@ def _card(calculation: pb.Calculation, config: dict[str, Any]) -> str:
     return views.result_card(calculation) + views.resolved_line(presenting.resolved_text(config, ENGINE.catalog()))
 
 
-def results(offset_percent: float, form: Sequence[Any], run_log: str) -> dict[str, Any]:
-    """The results by name: rates, scores, warnings, statistics and both plots (learning from the run log)."""
+def results(offset_percent: float, form: Sequence[Any], run_log: str, my_rate: float | None = None) -> dict[str, Any]:
+    """The results by name: rates, scores, warnings, statistics and both plots (learning from the run log).
+    With `my_rate`, the card, the marker and the statistics are those of that rate instead of the offset's."""
     try:
         config = config_from_form(form)
-        curves = ENGINE.client.get_curves(config, offset=offset_percent / 100.0, points=201, run_log=run_log)
+        offset = 0.0 if my_rate else offset_percent / 100.0
+        curves = ENGINE.client.get_curves(config, offset=offset, points=201, run_log=run_log)
+        calculation = curves.calculation
+        if my_rate:
+            calculation = ENGINE.client.calculate(config, learning_rate=float(my_rate), run_log=run_log)
     except EngineUnavailable as error:
         return {"banner": _banner_for(error)}
     except InvalidArgument as error:
         cleared = dict.fromkeys(RESULT_FIELDS, "") | {"score_plot": None, "schedule_plot": None}
         return cleared | {"card": views.problems(error.violations, error.message), "banner": _banner_hidden()}
-    calculation = curves.calculation
     return {
         "card": _card(calculation, config),
         "warnings": views.warnings_list(calculation.warnings),
@@ -244,12 +248,15 @@ def results(offset_percent: float, form: Sequence[Any], run_log: str) -> dict[st
 
 
 def recalculate(given: dict[Any, Any]) -> dict[Any, Any]:
-    """Everything at once, for the form, offset and run log given."""
-    return PAGE.updates(results(given[PAGE["offset"]], PAGE.form(given), PAGE.run_log(given)))
+    """Everything at once, for the form, offset (or My learning rate, when typed) and run log given."""
+    return PAGE.updates(
+        results(given[PAGE["offset"]], PAGE.form(given), PAGE.run_log(given), given.get(PAGE["my_rate"]))
+    )
 
 
 def move_offset(given: dict[Any, Any]) -> dict[Any, Any]:
-    """The slider's fast path: one Calculate, numbers only (plots follow on release)."""
+    """The slider's fast path: one Calculate, numbers only (plots follow on release). Moving it sets the rate by
+    the offset again, so My learning rate is emptied."""
     try:
         config = config_from_form(PAGE.form(given))
         calculation = ENGINE.client.calculate(config, offset=given[PAGE["offset"]] / 100.0, run_log=PAGE.run_log(given))
@@ -264,6 +271,7 @@ def move_offset(given: dict[Any, Any]) -> dict[Any, Any]:
             "statistics": views.statistics_table(calculation),
             "evidence": views.evidence_chart(calculation),
             "banner": _banner_hidden(),
+            "my_rate": None,
         }
     )
 
@@ -878,7 +886,7 @@ def watch_engine(given: dict[Any, Any]) -> dict[Any, Any]:
         return load_page(given)
     ENGINE.catalog(refresh=True)
     # The user's own values stay as they are; only the results are computed again.
-    shown = results(given[PAGE["offset"]], PAGE.form(given), PAGE.run_log(given))
+    shown = results(given[PAGE["offset"]], PAGE.form(given), PAGE.run_log(given), given.get(PAGE["my_rate"]))
     return PAGE.updates(shown | {"page_state": {"loaded": True, "down": False}})
 
 
@@ -946,9 +954,7 @@ def _form_inputs() -> None:
                     PAGE.add(name, _input(name))
         PAGE.add("optimizer", _input("optimizer"))
     with gr.Group():
-        PAGE.add("formula", gr.Radio(label=fields.BY_NAME["formula"].label, elem_id="field-formula"))
-        for name in ("trainer", "scheduler"):
-            PAGE.add(name, _input(name))
+        PAGE.add("scheduler", _input("scheduler"))
         with gr.Row():
             warmup_mode = gr.Radio(
                 [WARMUP_PERCENT, WARMUP_STEPS],
@@ -959,6 +965,10 @@ def _form_inputs() -> None:
             )
             PAGE.add(WARMUP_MODE.name, warmup_mode)
             PAGE.add(WARMUP_VALUE.name, _number(WARMUP_VALUE))
+    # What most runs leave at its default; a schedule's own parameters show only when it takes them.
+    with gr.Accordion("Advanced", open=False, elem_id="advanced"):
+        PAGE.add("formula", gr.Radio(label=fields.BY_NAME["formula"].label, elem_id="field-formula"))
+        PAGE.add("trainer", _input("trainer"))
         for parameter in fields.SCHEDULE_PARAMETERS:
             PAGE.add(parameter.name, _input(parameter.name, visible=False))
 
@@ -1048,7 +1058,8 @@ def _calculator_tab() -> None:
         with gr.Column(scale=2, min_width=320):
             _trainer_import()
             _form_inputs()
-        with gr.Column(scale=3, min_width=380):
+        # On a narrow screen the columns stack; CSS puts this one first (views.CSS, #results-column).
+        with gr.Column(scale=3, min_width=380, elem_id="results-column"):
             _results()
 
 
@@ -1220,8 +1231,8 @@ def _names(*names: str) -> list[Any]:
 
 
 def _calculation_inputs() -> set[Any]:
-    """What a calculation reads: the form, the offset and the run log."""
-    return PAGE.form_components | PAGE.inputs("offset", "run_log")
+    """What a calculation reads: the form, the offset, My learning rate and the run log."""
+    return PAGE.form_components | PAGE.inputs("offset", "my_rate", "run_log")
 
 
 def _recalculating(event: Any, **options: Any) -> Any:
@@ -1259,17 +1270,20 @@ def _wire_calculator() -> None:
     PAGE["offset"].input(
         move_offset,
         _calculation_inputs(),
-        _names("card", "statistics", "evidence", "banner"),
+        _names("card", "statistics", "evidence", "banner", "my_rate"),
         api_name="move_offset",
         trigger_mode="always_last",
         queue=False,
     )
-    reset = PAGE["reset"].click(lambda: 0, None, PAGE["offset"], api_visibility="private", queue=False)
+    reset = PAGE["reset"].click(
+        lambda: (0, None), None, _names("offset", "my_rate"), api_visibility="private", queue=False
+    )
+    _recalculating(PAGE["my_rate"].input, api_visibility="private")
     _recalculating(reset.then, api_visibility="private")
     gr.on(
         [PAGE["evaluate"].click, PAGE["my_rate"].submit],
         evaluate_rate,
-        _calculation_inputs() | PAGE.inputs("my_rate"),
+        _calculation_inputs(),
         _names("evaluation"),
         api_name="evaluate",
     )
@@ -1287,7 +1301,7 @@ def _wire_trainer_configs() -> None:
         .then(show_parameters, PAGE.inputs("formula", "trainer", "scheduler"), _names(*PARAMETER_OUTPUTS))
     )
     _recalculating(imported.then, api_visibility="private").then(
-        evaluate_rate, _calculation_inputs() | PAGE.inputs("my_rate"), _names("evaluation"), api_visibility="private"
+        evaluate_rate, _calculation_inputs(), _names("evaluation"), api_visibility="private"
     )
     PAGE["trainer_export"].click(
         export_config,
@@ -1300,13 +1314,16 @@ def _wire_trainer_configs() -> None:
 def _wire_compare() -> None:
     form = _names(*(name for name, _ in ALL_FIELDS))
     table, note, csv_file = _names("table", "compare_note", "download_csv")
-    PAGE["add_row"].click(add_current, [table, *form], table, api_name="compare_add")
+    computing = [table, *_names("formula", "trainer")]
+    # Registered first so that the public endpoint keeps the plain name "compare".
+    PAGE["run_compare"].click(compare, computing, [table, note, csv_file], api_name="compare")
+    # Adding rows computes them at once: one click from the form to the compared runs.
+    PAGE["add_row"].click(add_current, [table, *form], table, api_name="compare_add").then(
+        compare, computing, [table, note, csv_file], api_visibility="private"
+    )
     PAGE["vary_button"].click(
         vary_field, [table, *_names("vary", "vary_values"), *form], [table, note], api_name="compare_vary"
-    )
-    PAGE["run_compare"].click(
-        compare, [table, *_names("formula", "trainer")], [table, note, csv_file], api_name="compare"
-    )
+    ).success(compare, computing, [table, note, csv_file], api_visibility="private")
     PAGE["clear"].click(clear_compare, None, [table, note, csv_file], api_visibility="private")
 
 

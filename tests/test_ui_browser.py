@@ -107,6 +107,9 @@ def test_the_desk_end_to_end(page: Any) -> None:
     assert float(page.locator("#evaluation #stability").get_attribute("data-value")) == pytest.approx(
         scored.stability_score, rel=1e-12
     )
+    # The main card shows it too, with its score.
+    page.wait_for_function("() => Number(document.querySelector('#lr-adjusted').dataset.value) === 2e-4")
+    assert shown(page, "stability") == pytest.approx(scored.stability_score, rel=1e-12)
 
     # Save a profile, change the form, reload the profile: the numbers come back.
     page.get_by_role("tab", name="Profiles").click()
@@ -295,3 +298,18 @@ def test_an_imported_trainer_config_asks_for_what_it_cannot_say(page: Any, engin
         written = Path(download.value.path()).read_bytes()
         found = client.import_trainer_config(written, source.name).learning_rates[0].trained_value
         assert found == pytest.approx(more_rate, rel=1e-6)
+
+
+def test_narrow_screens_show_the_results_first(page: Any) -> None:
+    page.set_viewport_size({"width": 420, "height": 1600})
+    try:
+        page.get_by_role("tab", name="Calculator").click()
+        results = page.locator("#results-column").bounding_box()
+        form = page.locator("#field-model").bounding_box()
+        assert results is not None and form is not None and results["y"] < form["y"]
+        # The schedule's own parameters and the formula set wait under Advanced.
+        assert not page.locator("#field-formula").is_visible()
+        page.locator("#advanced").get_by_text("Advanced").first.click()
+        page.locator("#field-formula").wait_for(state="visible")
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 1800})

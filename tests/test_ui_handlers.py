@@ -61,9 +61,10 @@ def _visible(components: Any) -> list[str]:
 
 
 def call(web: Any, api_name: str, **values: Any) -> dict[str, Any]:
-    """An endpoint called with its inputs by component name; its outputs by name."""
+    """An endpoint called with its inputs by component name (those not named empty); its outputs by name."""
     function = _endpoint(api_name)
-    outputs = web.predict(*(values[name] for name in _visible(function.inputs)), api_name=f"/{api_name}")
+    # Inputs not named are left empty (My learning rate, for one).
+    outputs = web.predict(*(values.get(name) for name in _visible(function.inputs)), api_name=f"/{api_name}")
     names = _visible(function.outputs)
     return dict(zip(names, outputs if len(names) > 1 else [outputs], strict=True))
 
@@ -277,3 +278,34 @@ def test_runs_handlers_record_refuse_and_summarize(web: Any, engine: RunningEngi
     assert data_value(fast, "lr-recommended") == data_value(learned, "lr-recommended")
     _rows, _chart, _ids, refused = web.predict("bad/log", *form(), api_name="/show_runs")
     assert "log: must be 1–128 characters" in text(refused)
+
+
+def test_my_learning_rate_drives_the_card_and_the_marker(web: Any, engine: RunningEngine) -> None:
+    ui.configure(engine.address)
+    scored = calculate(engine_config(), learning_rate=3e-4)
+    shown = handle(ui.recalculate, offset=40, run_log="", my_rate=3e-4, **named_form())
+    card = shown["card"]
+    assert data_value(card, "lr-adjusted") == pytest.approx(3e-4)
+    assert data_value(card, "stability") == pytest.approx(scored.stability_score)
+    assert data_value(card, "lr-recommended") == scored.recommended_lr
+    marker = shown["score_plot"]
+    marker = marker[marker["series"] == "current offset"]["offset (%)"]
+    assert list(marker) == pytest.approx([100 * (3e-4 / scored.recommended_lr - 1)] * 2)
+    # Moving the slider sets the rate by the offset again: My learning rate is emptied.
+    moved = handle(ui.move_offset, offset=-20, run_log="", my_rate=3e-4, **named_form())
+    assert moved["my_rate"] is None and data_value(moved["card"], "lr-offset") == pytest.approx(-0.2)
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(colour[index : index + 2], 16) / 255 for index in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_score_cards_keep_white_text_readable() -> None:
+    from gradio_ui import _views as views
+
+    bands = re.findall(r"\.band-(\w+) \{ background: (#[0-9a-f]{6}); \}", views.CSS)
+    assert {band for band, _ in bands} == {"green", "orange", "red"}
+    for band, colour in bands:
+        assert 1.05 / (_luminance(colour) + 0.05) >= 4.5, f"{band} {colour}: below WCAG AA for white text"
