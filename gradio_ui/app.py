@@ -421,19 +421,21 @@ def import_config(given: dict[Any, Any]) -> dict[Any, Any]:
 def count_steps(given: dict[Any, Any]) -> dict[Any, Any]:
     """The steps of an imported config that counts them from epochs, for the image count now on the form."""
     loaded, images = given[PAGE["trainer_loaded"]], given[PAGE["images"]]
+    # An empty dict would read as one output value to Gradio, so "no change" is an update that changes nothing.
+    unchanged = {PAGE["steps"]: gr.update()}
     if not loaded or not loaded.get("steps_follow_images") or not images:
-        return {}
+        return unchanged
     try:
         result = _import_file(loaded, int(images))
     except LRToolClientError:  # the recalculation that follows names the field and its range
-        return {}
-    return {PAGE["steps"]: result.config.steps} if result.config.HasField("steps") else {}
+        return unchanged
+    return {PAGE["steps"]: result.config.steps} if result.config.HasField("steps") else unchanged
 
 
 def typed_steps(given: dict[Any, Any]) -> dict[Any, Any]:
     """Steps typed by hand no longer follow the image count."""
     loaded = given[PAGE["trainer_loaded"]]
-    return {PAGE["trainer_loaded"]: {**loaded, "steps_follow_images": False}} if loaded else {}
+    return {PAGE["trainer_loaded"]: {**loaded, "steps_follow_images": False} if loaded else loaded}
 
 
 def export_config(given: dict[Any, Any]) -> dict[Any, Any]:
@@ -881,7 +883,7 @@ def watch_engine(given: dict[Any, Any]) -> dict[Any, Any]:
         banner = gr.update(visible=True, value=views.engine_banner(ENGINE.address, "no answer to its health check"))
         return {PAGE["page_state"]: {**state, "down": True}, PAGE["banner"]: banner}
     if not state.get("down") and state.get("loaded"):
-        return {}
+        return {PAGE["page_state"]: state}  # all well: nothing changes
     if not state.get("loaded"):  # the page opened while the engine was away
         return load_page(given)
     ENGINE.catalog(refresh=True)

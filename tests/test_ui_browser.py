@@ -84,6 +84,14 @@ def test_the_desk_end_to_end(page: Any) -> None:
     set_number(page, "steps", "3000")
     changed = wait_for_change(page, "lr-recommended", flux)
     assert changed == engine_result(model="flux1", steps=3000).recommended_lr
+    # Images (which steps counted from epochs follow) recalculate like any field.
+    set_number(page, "images", "60")
+    assert (
+        wait_for_change(page, "lr-recommended", changed)
+        == engine_result(model="flux1", steps=3000, images=60).recommended_lr
+    )
+    set_number(page, "images", "40")
+    wait_for_change(page, "lr-recommended", engine_result(model="flux1", steps=3000, images=60).recommended_lr)
 
     # Move the offset slider: the numbers follow while it moves.
     slider = page.locator("#offset-slider input[type=range]").first
