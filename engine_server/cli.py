@@ -277,6 +277,28 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+class _CommandFailed(Exception):
+    """A command cannot go on: main prints the message in one line and exits with the code."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise _CommandFailed(f"cannot read {path}: {error.strerror}", EXIT_INVALID) from None
+
+
+def _write(path: Path, content: bytes) -> None:
+    try:
+        path.write_bytes(content)
+    except OSError as error:
+        raise _CommandFailed(f"cannot write {path}: {error.strerror}", EXIT_FAILED) from None
+
+
 def _format_rate(value: float) -> str:
     return f"{value:.3e}  ({value:.10f})".rstrip("0")
 
@@ -626,20 +648,13 @@ def _profiles_delete(arguments: argparse.Namespace, engine: LRToolClient) -> int
 
 
 def _profiles_export(arguments: argparse.Namespace, engine: LRToolClient) -> int:
-    exported = engine.export_profile(arguments.name)
-    try:
-        arguments.file.write_bytes(exported.content)
-    except OSError as error:
-        return _fail(f"cannot write {arguments.file}: {error.strerror}", EXIT_FAILED)
+    _write(arguments.file, engine.export_profile(arguments.name).content)
     print(f"wrote {arguments.file}")
     return EXIT_OK
 
 
 def _profiles_import(arguments: argparse.Namespace, engine: LRToolClient) -> int:
-    try:
-        content = arguments.file.read_bytes()
-    except OSError as error:
-        return _fail(f"cannot read {arguments.file}: {error.strerror}", EXIT_INVALID)
+    content = _read(arguments.file)
     name = arguments.name or arguments.file.stem
     profile = engine.import_profile(content, name, expected_version=None if arguments.replace else 0)
     print(f"imported {profile.name!r}: recommended LR {profile.statistics.recommended_lr:.3e}")
@@ -696,10 +711,7 @@ def _runs_list(arguments: argparse.Namespace, engine: LRToolClient) -> int:
 
 
 def _runs_import(arguments: argparse.Namespace, engine: LRToolClient) -> int:
-    try:
-        content = arguments.file.read_bytes()
-    except OSError as error:
-        return _fail(f"cannot read {arguments.file}: {error.strerror}", EXIT_INVALID)
+    content = _read(arguments.file)
     runs = engine.import_runs(content, arguments.log, filename=arguments.file.name, base=_config_fields(arguments))
     log = runs[0].log if runs else arguments.log or "default"
     print(f"imported {len(runs)} runs into log {log!r}; `lrtool calc ... --run-log {log}` learns from them")
@@ -707,11 +719,7 @@ def _runs_import(arguments: argparse.Namespace, engine: LRToolClient) -> int:
 
 
 def _runs_export(arguments: argparse.Namespace, engine: LRToolClient) -> int:
-    exported = engine.export_runs(arguments.log)
-    try:
-        arguments.file.write_bytes(exported.content)
-    except OSError as error:
-        return _fail(f"cannot write {arguments.file}: {error.strerror}", EXIT_FAILED)
+    _write(arguments.file, engine.export_runs(arguments.log).content)
     print(f"wrote {arguments.file}")
     return EXIT_OK
 
@@ -789,6 +797,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(error.message + hint, EXIT_CONFLICT)
     except LRToolClientError as error:
         return _fail(error.message, EXIT_FAILED)
+    except _CommandFailed as error:
+        return _fail(str(error), error.code)
     except KeyboardInterrupt:
         return _fail("interrupted", EXIT_FAILED)
 

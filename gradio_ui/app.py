@@ -150,9 +150,6 @@ class Page:
         self._components[name] = component
         return component
 
-    def add_all(self, **components: Any) -> None:
-        self._components.update(components)
-
     def __getitem__(self, name: str) -> Any:
         return self._components[name]
 
@@ -471,6 +468,19 @@ COMPARE_INPUT_COLUMNS = [
 ]  # fmt: skip
 COMPARE_RESULT_COLUMNS = ["recommended_lr", "stability", "risk_band", "efficiency", "efficiency_band"]
 COMPARE_COLUMNS = ["run", *COMPARE_INPUT_COLUMNS, *COMPARE_RESULT_COLUMNS]
+#: What the table's header shows for a column (the CSV keeps the field names): the field table's labels.
+_RESULT_HEADERS = {
+    "learning_rate": "Your LR (empty: recommended)",
+    "recommended_lr": "Recommended LR",
+    "stability": "Stability",
+    "risk_band": "Risk",
+    "efficiency": "Efficiency",
+    "efficiency_band": "Efficiency band",
+    "run": "Run",
+}
+COMPARE_HEADERS = [
+    fields.BY_NAME[column].label if column in fields.BY_NAME else _RESULT_HEADERS[column] for column in COMPARE_COLUMNS
+]
 VARIABLE_FIELDS = ["rank", "alpha", "steps", "images", "batch_size", "grad_accum", "resolution", "learning_rate"]
 
 
@@ -1073,36 +1083,32 @@ def _compare_tab() -> None:
             "for the recommendation. All rows are computed in one call."
         )
         with gr.Row():
-            add_row = gr.Button("Add current configuration", elem_id="compare-add")
-            vary = gr.Dropdown(VARIABLE_FIELDS, value="rank", label="Vary", scale=1, elem_id="compare-field")
-            vary_values = gr.Textbox(label="Values", placeholder="4, 16, 32, 64", scale=2, elem_id="compare-values")
-            vary_button = gr.Button("Add runs", elem_id="compare-vary")
-        table = gr.Dataframe(
-            headers=COMPARE_COLUMNS,
-            interactive=True,
-            wrap=True,
-            elem_id="compare-table",
+            PAGE.add("add_row", gr.Button("Add current configuration", elem_id="compare-add"))
+            PAGE.add("vary", gr.Dropdown(VARIABLE_FIELDS, value="rank", label="Vary", scale=1, elem_id="compare-field"))
+            PAGE.add(
+                "vary_values",
+                gr.Textbox(label="Values", placeholder="4, 16, 32, 64", scale=2, elem_id="compare-values"),
+            )
+            PAGE.add("vary_button", gr.Button("Add runs", elem_id="compare-vary"))
+        PAGE.add(
+            "table",
+            gr.Dataframe(
+                headers=COMPARE_HEADERS,
+                interactive=True,
+                wrap=True,
+                elem_id="compare-table",
+            ),
         )
         with gr.Row():
-            run_compare = gr.Button("Compare", variant="primary", elem_id="compare-run")
-            clear = gr.Button("Clear", elem_id="compare-clear")
-            download_csv = gr.DownloadButton("Download CSV", visible=False, elem_id="compare-csv")
-        compare_note = gr.HTML()
-    PAGE.add_all(
-        add_row=add_row,
-        vary=vary,
-        vary_values=vary_values,
-        vary_button=vary_button,
-        table=table,
-        run_compare=run_compare,
-        clear=clear,
-        download_csv=download_csv,
-        compare_note=compare_note,
-    )
+            PAGE.add("run_compare", gr.Button("Compare", variant="primary", elem_id="compare-run"))
+            PAGE.add("clear", gr.Button("Clear", elem_id="compare-clear"))
+            PAGE.add("download_csv", gr.DownloadButton("Download CSV", visible=False, elem_id="compare-csv"))
+        PAGE.add("compare_note", gr.HTML(elem_id="compare-note"))
 
 
 def _runs_tab() -> None:
     with gr.Tab("Runs", id="runs") as runs_tab:
+        PAGE.add("runs_tab", runs_tab)
         gr.Markdown(
             "Record the runs you really trained and how they came out: LRTool learns your factor on its "
             "recommendation for the same model, and the band narrows as runs agree. The Calculator learns "
@@ -1110,122 +1116,110 @@ def _runs_tab() -> None:
         )
         with gr.Row():
             with gr.Column():
-                run_log = gr.Textbox(
-                    value="default", label="Run log", info="A name per user or team", elem_id="runs-log"
+                PAGE.add(
+                    "run_log",
+                    gr.Textbox(value="default", label="Run log", info="A name per user or team", elem_id="runs-log"),
                 )
                 with gr.Row():
-                    run_rate = gr.Number(
-                        value=None, placeholder="e.g. 1e-4", label="Learning rate used", elem_id="run-rate"
+                    PAGE.add(
+                        "run_rate",
+                        gr.Number(value=None, placeholder="e.g. 1e-4", label="Learning rate used", elem_id="run-rate"),
                     )
-                    run_best_step = gr.Number(
-                        value=None,
-                        precision=0,
-                        label="Best checkpoint (step; 0 = not known)",
-                        elem_id="run-best-step",
+                    PAGE.add(
+                        "run_best_step",
+                        gr.Number(
+                            value=None,
+                            precision=0,
+                            label="Best checkpoint (step; 0 = not known)",
+                            elem_id="run-best-step",
+                        ),
                     )
-                run_outcome = gr.Radio(
+                PAGE.add("run_outcome", gr.Radio(
                     OUTCOME_CHOICES, value="good", label="How the final checkpoint came out",
                     elem_id="run-outcome",
-                )  # fmt: skip
-                run_notes = gr.Textbox(label="Notes", lines=2, elem_id="run-notes")
-                run_record = gr.Button(
-                    "Record the Calculator's configuration as a run", variant="primary", elem_id="run-record"
+                ))  # fmt: skip
+                PAGE.add("run_notes", gr.Textbox(label="Notes", lines=2, elem_id="run-notes"))
+                PAGE.add(
+                    "run_record",
+                    gr.Button(
+                        "Record the Calculator's configuration as a run", variant="primary", elem_id="run-record"
+                    ),
                 )
             with gr.Column():
-                runs_summary = gr.HTML(elem_id="runs-summary")
-                runs_chart = gr.ScatterPlot(
-                    x="steps",
-                    y="× recommendation",
-                    color="outcome",
-                    title="Rate used ÷ the recommendation for that run, by outcome",
-                    color_map=views.RUNS_COLOURS,
-                    elem_id="runs-chart",
-                    height=280,
+                PAGE.add("runs_summary", gr.HTML(elem_id="runs-summary"))
+                PAGE.add(
+                    "runs_chart",
+                    gr.ScatterPlot(
+                        x="steps",
+                        y="× recommendation",
+                        color="outcome",
+                        title="Rate used ÷ the recommendation for that run, by outcome",
+                        color_map=views.RUNS_COLOURS,
+                        elem_id="runs-chart",
+                        height=280,
+                    ),
                 )
-        runs_table = gr.Dataframe(headers=views.RUN_COLUMNS, interactive=False, wrap=True, elem_id="runs-table")
+        PAGE.add(
+            "runs_table", gr.Dataframe(headers=views.RUN_COLUMNS, interactive=False, wrap=True, elem_id="runs-table")
+        )
         with gr.Row():
-            run_id = gr.Dropdown(label="Run", elem_id="run-id", scale=2)
-            run_new_outcome = gr.Dropdown(
-                OUTCOME_CHOICES, value="good", label="Outcome", elem_id="run-edit-outcome", scale=2
+            PAGE.add("run_id", gr.Dropdown(label="Run", elem_id="run-id", scale=2))
+            PAGE.add(
+                "run_new_outcome",
+                gr.Dropdown(OUTCOME_CHOICES, value="good", label="Outcome", elem_id="run-edit-outcome", scale=2),
             )
-            run_set = gr.Button("Set outcome", elem_id="run-set-outcome", scale=1)
-            run_delete = gr.Button("Delete run", variant="stop", elem_id="run-delete", scale=1)
+            PAGE.add("run_set", gr.Button("Set outcome", elem_id="run-set-outcome", scale=1))
+            PAGE.add("run_delete", gr.Button("Delete run", variant="stop", elem_id="run-delete", scale=1))
         with gr.Row():
-            runs_upload = gr.File(
-                label="Import a CSV tuning log (missing columns come from the Calculator's form)",
-                file_types=[".csv"],
-                elem_id="runs-upload",
+            PAGE.add(
+                "runs_upload",
+                gr.File(
+                    label="Import a CSV tuning log (missing columns come from the Calculator's form)",
+                    file_types=[".csv"],
+                    elem_id="runs-upload",
+                ),
             )
             with gr.Column():
-                runs_import = gr.Button("Import", elem_id="runs-import")
-                runs_export = gr.Button("Export the log as CSV", elem_id="runs-export")
-                runs_download = gr.DownloadButton("Save file", visible=False, elem_id="runs-file")
-        runs_status = gr.HTML(elem_id="runs-status")
-    PAGE.add_all(
-        runs_tab=runs_tab,
-        run_log=run_log,
-        run_rate=run_rate,
-        run_best_step=run_best_step,
-        run_outcome=run_outcome,
-        run_notes=run_notes,
-        run_record=run_record,
-        runs_summary=runs_summary,
-        runs_chart=runs_chart,
-        runs_table=runs_table,
-        run_id=run_id,
-        run_new_outcome=run_new_outcome,
-        run_set=run_set,
-        run_delete=run_delete,
-        runs_upload=runs_upload,
-        runs_import=runs_import,
-        runs_export=runs_export,
-        runs_download=runs_download,
-        runs_status=runs_status,
-    )
+                PAGE.add("runs_import", gr.Button("Import", elem_id="runs-import"))
+                PAGE.add("runs_export", gr.Button("Export the log as CSV", elem_id="runs-export"))
+                PAGE.add("runs_download", gr.DownloadButton("Save file", visible=False, elem_id="runs-file"))
+        PAGE.add("runs_status", gr.HTML(elem_id="runs-status"))
 
 
 def _profiles_tab() -> None:
     with gr.Tab("Profiles", id="profiles"):
         with gr.Row():
             with gr.Column():
-                profile_name = gr.Textbox(
-                    label="Name", info="1–128 letters, digits, spaces, '.', '_' or '-'", elem_id="profile-name"
+                PAGE.add(
+                    "profile_name",
+                    gr.Textbox(
+                        label="Name", info="1–128 letters, digits, spaces, '.', '_' or '-'", elem_id="profile-name"
+                    ),
                 )
-                notes = gr.Textbox(label="Notes", lines=3, elem_id="profile-notes")
-                save = gr.Button("Save current configuration", variant="primary", elem_id="profile-save")
+                PAGE.add("notes", gr.Textbox(label="Notes", lines=3, elem_id="profile-notes"))
+                PAGE.add("save", gr.Button("Save current configuration", variant="primary", elem_id="profile-save"))
             with gr.Column():
-                profiles = gr.Dropdown(label="Saved profiles", elem_id="profile-list")
+                PAGE.add("profiles", gr.Dropdown(label="Saved profiles", elem_id="profile-list"))
                 with gr.Row():
-                    load = gr.Button("Load", elem_id="profile-load")
-                    delete = gr.Button("Delete", variant="stop", elem_id="profile-delete")
-                    make_default = gr.Button("Load at start", elem_id="profile-default")
-                download = gr.Button("Download as LRTool 1.0 file", elem_id="profile-export")
-                download_file = gr.DownloadButton("Save file", visible=False, elem_id="profile-file")
-                upload = gr.File(
-                    label="Upload an LRTool 1.0 profile file", file_types=[".json"], elem_id="profile-upload"
+                    PAGE.add("load", gr.Button("Load", elem_id="profile-load"))
+                    PAGE.add("delete", gr.Button("Delete", variant="stop", elem_id="profile-delete"))
+                    PAGE.add("make_default", gr.Button("Load at start", elem_id="profile-default"))
+                PAGE.add("download", gr.Button("Download as LRTool 1.0 file", elem_id="profile-export"))
+                PAGE.add("download_file", gr.DownloadButton("Save file", visible=False, elem_id="profile-file"))
+                PAGE.add(
+                    "upload",
+                    gr.File(label="Upload an LRTool 1.0 profile file", file_types=[".json"], elem_id="profile-upload"),
                 )
-                replace = gr.Checkbox(
-                    label=REPLACE_LABEL,
-                    info="Importing over an existing name is refused unless this is ticked.",
-                    elem_id="profile-replace",
+                PAGE.add(
+                    "replace",
+                    gr.Checkbox(
+                        label=REPLACE_LABEL,
+                        info="Importing over an existing name is refused unless this is ticked.",
+                        elem_id="profile-replace",
+                    ),
                 )
-                upload_button = gr.Button("Import", elem_id="profile-import")
-        profile_status = gr.HTML(elem_id="profile-status")
-    PAGE.add_all(
-        profile_name=profile_name,
-        notes=notes,
-        save=save,
-        profiles=profiles,
-        load=load,
-        delete=delete,
-        make_default=make_default,
-        download=download,
-        download_file=download_file,
-        upload=upload,
-        replace=replace,
-        upload_button=upload_button,
-        profile_status=profile_status,
-    )
+                PAGE.add("upload_button", gr.Button("Import", elem_id="profile-import"))
+        PAGE.add("profile_status", gr.HTML(elem_id="profile-status"))
 
 
 def _names(*names: str) -> list[Any]:

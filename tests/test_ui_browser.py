@@ -321,3 +321,12 @@ def test_narrow_screens_show_the_results_first(page: Any) -> None:
         page.locator("#field-formula").wait_for(state="visible")
     finally:
         page.set_viewport_size({"width": 1400, "height": 1800})
+
+
+def test_compare_adds_and_computes_in_one_click(page: Any) -> None:
+    page.get_by_role("tab", name="Compare").click()
+    page.locator("#compare-add").click()
+    page.wait_for_selector("#compare-note:has-text('Compared 1 runs in one call')")
+    header = page.locator("#compare-table").inner_text()
+    assert "Recommended LR" in header and "Rank (network_dim)" in header and "batch_size" not in header
+    page.get_by_role("tab", name="Calculator").click()
