@@ -503,37 +503,40 @@ def _rows(table: Any) -> list[list[Any]]:
     return [list(row) for row in rows if any(str(cell).strip() for cell in row)]
 
 
-def add_current(table: Any, *values: Any) -> list[list[Any]]:
-    rows = _rows(table)
+def add_current(given: dict[Any, Any]) -> dict[Any, Any]:
+    """The current configuration as a new row, and every row computed (one click from the form to the result)."""
+    rows = _rows(given[PAGE["table"]])
     try:
-        config = config_from_form(values)
-    except LRToolClientError:
-        return rows
-    return [*rows, _row_from_config(f"run {len(rows) + 1}", config)]
+        config = config_from_form(PAGE.form(given))
+    except LRToolClientError as error:
+        return {PAGE["compare_note"]: views.notice(error.message, "error")}
+    return _compare_rows(given, [*rows, _row_from_config(f"run {len(rows) + 1}", config)])
 
 
-def vary_field(table: Any, field: str, values_text: str, *values: Any) -> tuple[list[list[Any]], str]:
-    """Rows of the current configuration with one field taking each listed value."""
-    rows = _rows(table)
+def vary_field(given: dict[Any, Any]) -> dict[Any, Any]:
+    """Rows of the current configuration with one field taking each listed value, computed with the others."""
+    rows = _rows(given[PAGE["table"]])
+    field, values_text = given[PAGE["vary"]], given[PAGE["vary_values"]]
+    note = PAGE["compare_note"]
     items = [item.strip() for item in (values_text or "").replace(";", ",").split(",") if item.strip()]
     if not items:
-        return rows, views.notice("List the values to try, separated by commas, e.g. 16, 32, 64.", "error")
+        return {note: views.notice("List the values to try, separated by commas, e.g. 16, 32, 64.", "error")}
     try:
-        config = config_from_form(values)
+        config = config_from_form(PAGE.form(given))
     except EngineUnavailable as error:
-        return rows, views.notice(error.message, "error")
+        return {note: views.notice(error.message, "error")}
     added = []
     for item in items:
         try:
             number = float(item)
         except ValueError:
-            return rows, views.notice(f"{field}: {item!r} is not a number.", "error")
+            return {note: views.notice(f"{field}: {item!r} is not a number.", "error")}
         value: Any = int(number) if number.is_integer() and field != "learning_rate" and field != "alpha" else number
         if field == "learning_rate":
             added.append(_row_from_config(f"{field}={item}", config, value))
         else:
             added.append(_row_from_config(f"{field}={item}", {**config, field: value}))
-    return [*rows, *added], views.notice(f"Added {len(added)} runs varying {field}; press Compare.", "ok")
+    return _compare_rows(given, [*rows, *added])
 
 
 def _config_from_row(row: list[Any]) -> tuple[dict[str, Any], float | None]:
@@ -556,11 +559,21 @@ def _config_from_row(row: list[Any]) -> tuple[dict[str, Any], float | None]:
     return config, learning_rate
 
 
-def compare(table: Any, formula: str, trainer: str) -> tuple[list[list[Any]], str, Any]:
-    """Every row in one CalculateBatch; rows with a learning rate are scored at that rate."""
-    rows = _rows(table)
+def compare(given: dict[Any, Any]) -> dict[Any, Any]:
+    """Every row of the table computed."""
+    return _compare_rows(given, _rows(given[PAGE["table"]]))
+
+
+def _compare_rows(given: dict[Any, Any], rows: list[list[Any]]) -> dict[Any, Any]:
+    """Every row in one CalculateBatch, with the formula set and trainer given; rows with a learning rate are
+    scored at that rate. The table, a note and the CSV to download."""
+    return PAGE.updates(_compared(rows, given[PAGE["formula"]], given[PAGE["trainer"]]))
+
+
+def _compared(rows: list[list[Any]], formula: str, trainer: str) -> dict[str, Any]:
     if not rows:
-        return rows, views.notice("Add runs first: 'Add current configuration' or 'Vary a field'.", "info"), None
+        note = views.notice("Add runs first: 'Add current configuration' or 'Vary a field'.", "info")
+        return {"table": rows, "compare_note": note, "download_csv": None}
     requests = []
     try:
         for row in rows:
@@ -568,13 +581,13 @@ def compare(table: Any, formula: str, trainer: str) -> tuple[list[list[Any]], st
             config.update(formula=formula, trainer=trainer)
             requests.append(calculate_request(config, learning_rate=learning_rate))
     except ValueError as error:
-        return rows, views.notice(f"A cell is not a number: {error}", "error"), None
+        return {"table": rows, "compare_note": views.notice(f"A cell is not a number: {error}", "error")}
     try:
         results = ENGINE.client.calculate_batch(requests)
     except InvalidArgument as error:
-        return rows, views.problems(error.violations, error.message), None
+        return {"table": rows, "compare_note": views.problems(error.violations, error.message)}
     except LRToolClientError as error:
-        return rows, views.notice(error.message, "error"), None
+        return {"table": rows, "compare_note": views.notice(error.message, "error")}
     finished = []
     for row, result in zip(rows, results, strict=True):
         head = row[: 1 + len(COMPARE_INPUT_COLUMNS)]
@@ -595,11 +608,11 @@ def compare(table: Any, formula: str, trainer: str) -> tuple[list[list[Any]], st
         writer.writerow(COMPARE_COLUMNS)
         writer.writerows(finished)
     note = views.notice(f"Compared {len(finished)} runs in one call.", "ok")
-    return finished, note, gr.update(value=str(path), visible=True)
+    return {"table": finished, "compare_note": note, "download_csv": gr.update(value=str(path), visible=True)}
 
 
-def clear_compare() -> tuple[list[list[Any]], str, Any]:
-    return [], "", gr.update(value=None, visible=False)
+def clear_compare() -> dict[Any, Any]:
+    return PAGE.updates({"table": [], "compare_note": "", "download_csv": gr.update(value=None, visible=False)})
 
 
 # --- Profiles -----------------------------------------------------------------------------
@@ -623,17 +636,29 @@ def refresh_profiles(selected: str | None = None) -> Any:
     return gr.update(choices=labels, value=selected if selected in names else None)
 
 
-def save_profile(name: str, notes: str, offset_percent: float, *values: Any) -> tuple[str, Any]:
+def _profile_status(message: str, profiles: Any = None) -> dict[Any, Any]:
+    """The Profiles tab's status line, and the list refreshed when it changed."""
+    updates = {PAGE["profile_status"]: message}
+    if profiles is not None:
+        updates[PAGE["profiles"]] = profiles
+    return updates
+
+
+def save_profile(given: dict[Any, Any]) -> dict[Any, Any]:
+    name, notes = given[PAGE["profile_name"]], given[PAGE["notes"]]
     try:
         profile = ENGINE.client.save_profile(
-            (name or "").strip(), config_from_form(values), offset=offset_percent / 100.0, notes=notes or ""
+            (name or "").strip(),
+            config_from_form(PAGE.form(given)),
+            offset=given[PAGE["offset"]] / 100.0,
+            notes=notes or "",
         )
     except InvalidArgument as error:
-        return views.problems(error.violations, error.message), gr.update()
+        return _profile_status(views.problems(error.violations, error.message))
     except LRToolClientError as error:
-        return views.notice(error.message, "error"), gr.update()
+        return _profile_status(views.notice(error.message, "error"))
     message = f"Saved '{profile.name}' (version {profile.version})."
-    return views.notice(message, "ok"), refresh_profiles(profile.name)
+    return _profile_status(views.notice(message, "ok"), refresh_profiles(profile.name))
 
 
 def load_profile(given: dict[Any, Any]) -> dict[Any, Any]:
@@ -651,42 +676,50 @@ def load_profile(given: dict[Any, Any]) -> dict[Any, Any]:
     return PAGE.updates(shown | values)
 
 
-def delete_profile(name: str | None) -> tuple[str, Any]:
+def delete_profile(given: dict[Any, Any]) -> dict[Any, Any]:
+    name = given[PAGE["profiles"]]
     if not name:
-        return views.notice("Choose a profile to delete.", "info"), gr.update()
+        return _profile_status(views.notice("Choose a profile to delete.", "info"))
     try:
         ENGINE.client.delete_profile(name)
     except LRToolClientError as error:
-        return views.notice(error.message, "error"), gr.update()
-    return views.notice(f"Deleted '{name}'.", "ok"), refresh_profiles()
+        return _profile_status(views.notice(error.message, "error"))
+    return _profile_status(views.notice(f"Deleted '{name}'.", "ok"), refresh_profiles())
 
 
-def set_default(name: str | None) -> tuple[str, Any]:
+def set_default(given: dict[Any, Any]) -> dict[Any, Any]:
+    name = given[PAGE["profiles"]]
     if not name:
-        return views.notice("Choose a profile to load at start.", "info"), gr.update()
+        return _profile_status(views.notice("Choose a profile to load at start.", "info"))
     try:
         ENGINE.client.set_default_profile(name)
     except LRToolClientError as error:
-        return views.notice(error.message, "error"), gr.update()
-    return views.notice(f"'{name}' now loads when the page opens.", "ok"), refresh_profiles(name)
+        return _profile_status(views.notice(error.message, "error"))
+    return _profile_status(views.notice(f"'{name}' now loads when the page opens.", "ok"), refresh_profiles(name))
 
 
-def export_profile(name: str | None) -> tuple[str, Any]:
+def export_profile(given: dict[Any, Any]) -> dict[Any, Any]:
+    name, download = given[PAGE["profiles"]], PAGE["download_file"]
     if not name:
-        return views.notice("Choose a profile to download.", "info"), gr.update(visible=False)
+        return _profile_status(views.notice("Choose a profile to download.", "info")) | {
+            download: gr.update(visible=False)
+        }
     try:
         exported = ENGINE.client.export_profile(name)
     except LRToolClientError as error:
-        return views.notice(error.message, "error"), gr.update(visible=False)
+        return _profile_status(views.notice(error.message, "error")) | {download: gr.update(visible=False)}
     path = download_path(exported.filename, "profile.json")
     path.write_bytes(exported.content)
-    return views.notice(f"'{name}' as an LRTool 1.0 profile file:", "ok"), gr.update(value=str(path), visible=True)
+    message = views.notice(f"'{name}' as an LRTool 1.0 profile file:", "ok")
+    return _profile_status(message) | {download: gr.update(value=str(path), visible=True)}
 
 
-def import_profile(upload: Any, name: str, replace: bool = False) -> tuple[str, Any]:
-    """Save an LRTool 1.0 file as a profile; an existing name is refused unless `replace` (the CLI's --replace)."""
+def import_profile(given: dict[Any, Any]) -> dict[Any, Any]:
+    """Save an LRTool 1.0 file as a profile; an existing name is refused unless Replace is ticked (the CLI's
+    --replace)."""
+    upload, name, replace = (given[PAGE[key]] for key in ("upload", "profile_name", "replace"))
     if upload is None:
-        return views.notice("Choose an LRTool 1.0 profile file (.json) first.", "info"), gr.update()
+        return _profile_status(views.notice("Choose an LRTool 1.0 profile file (.json) first.", "info"))
     path = Path(upload if isinstance(upload, str) else upload.name)
     profile_name = (name or "").strip() or path.stem
     try:
@@ -695,12 +728,12 @@ def import_profile(upload: Any, name: str, replace: bool = False) -> tuple[str, 
         message = (
             f"A profile '{profile_name}' exists already: tick '{REPLACE_LABEL}' to overwrite it, or type a new name."
         )
-        return views.notice(message, "error"), gr.update()
+        return _profile_status(views.notice(message, "error"))
     except InvalidArgument as error:
-        return views.problems(error.violations, error.message), gr.update()
+        return _profile_status(views.problems(error.violations, error.message))
     except LRToolClientError as error:
-        return views.notice(error.message, "error"), gr.update()
-    return views.notice(f"Imported '{profile.name}'.", "ok"), refresh_profiles(profile.name)
+        return _profile_status(views.notice(error.message, "error"))
+    return _profile_status(views.notice(f"Imported '{profile.name}'.", "ok"), refresh_profiles(profile.name))
 
 
 # --- The run log ------------------------------------------------------------------------------
@@ -742,7 +775,15 @@ def _runs_view(log: str, values: Sequence[Any]) -> dict[Any, Any]:
     return PAGE.updates(shown)
 
 
-def show_runs(log: str, *values: Any) -> dict[Any, Any]:
+def _log_and_form(given: dict[Any, Any]) -> tuple[str, list[Any]]:
+    return given[PAGE["run_log"]], PAGE.form(given)
+
+
+def show_runs(given: dict[Any, Any]) -> dict[Any, Any]:
+    return _shown_runs(*_log_and_form(given))
+
+
+def _shown_runs(log: str, values: Sequence[Any]) -> dict[Any, Any]:
     try:
         return _runs_view(log, values)
     except InvalidArgument as error:
@@ -753,13 +794,15 @@ def show_runs(log: str, *values: Any) -> dict[Any, Any]:
 
 def _with_runs(status: str, log: str, values: Sequence[Any]) -> dict[Any, Any]:
     """A status line, and the refreshed log."""
-    return {PAGE["runs_status"]: status, **show_runs(log, *values)}
+    return {PAGE["runs_status"]: status, **_shown_runs(log, values)}
 
 
-def record_run(
-    log: str, learning_rate: float | None, outcome: str, best_step: float | None, notes: str, *values: Any
-) -> dict[Any, Any]:
+def record_run(given: dict[Any, Any]) -> dict[Any, Any]:
     """Record the current configuration's run with the rate it used and how it came out."""
+    log, values = _log_and_form(given)
+    learning_rate, outcome, best_step, notes = (
+        given[PAGE[name]] for name in ("run_rate", "run_outcome", "run_best_step", "run_notes")
+    )
     if learning_rate is None:
         return _with_runs(views.notice("Type the learning rate the run used, e.g. 1e-4.", "info"), log, values)
     try:
@@ -778,8 +821,10 @@ def record_run(
     return _with_runs(views.notice(f"Recorded run {run.id} in log '{run.log}'.", "ok"), log, values)
 
 
-def set_run_outcome(log: str, run_id: str | None, outcome: str, *values: Any) -> dict[Any, Any]:
+def set_run_outcome(given: dict[Any, Any]) -> dict[Any, Any]:
     """Correct how a run came out (its best step and notes stay)."""
+    log, values = _log_and_form(given)
+    run_id, outcome = given[PAGE["run_id"]], given[PAGE["run_new_outcome"]]
     if not run_id:
         return _with_runs(views.notice("Choose a run first.", "info"), log, values)
     try:
@@ -793,7 +838,9 @@ def set_run_outcome(log: str, run_id: str | None, outcome: str, *values: Any) ->
     return _with_runs(views.notice(f"Run {run_id} is now '{outcome or 'not judged'}'.", "ok"), log, values)
 
 
-def delete_run(log: str, run_id: str | None, *values: Any) -> dict[Any, Any]:
+def delete_run(given: dict[Any, Any]) -> dict[Any, Any]:
+    log, values = _log_and_form(given)
+    run_id = given[PAGE["run_id"]]
     if not run_id:
         return _with_runs(views.notice("Choose a run to delete.", "info"), log, values)
     try:
@@ -803,8 +850,10 @@ def delete_run(log: str, run_id: str | None, *values: Any) -> dict[Any, Any]:
     return _with_runs(views.notice(f"Deleted run {run_id}.", "ok"), log, values)
 
 
-def import_runs(log: str, upload: Any, *values: Any) -> dict[Any, Any]:
+def import_runs(given: dict[Any, Any]) -> dict[Any, Any]:
     """Record a CSV tuning log; fields its rows leave out come from the Calculator's form."""
+    log, values = _log_and_form(given)
+    upload = given[PAGE["runs_upload"]]
     if upload is None:
         return _with_runs(views.notice("Choose a CSV tuning log first.", "info"), log, values)
     content, filename = _upload_bytes(upload)
@@ -821,16 +870,16 @@ def import_runs(log: str, upload: Any, *values: Any) -> dict[Any, Any]:
     return _with_runs(views.notice(f"Imported {len(runs)} runs from {filename}.", "ok"), log, values)
 
 
-def export_runs(log: str) -> tuple[str, Any]:
+def export_runs(given: dict[Any, Any]) -> dict[Any, Any]:
+    status, download = PAGE["runs_status"], PAGE["runs_download"]
     try:
-        exported = ENGINE.client.export_runs(_log(log))
+        exported = ENGINE.client.export_runs(_log(given[PAGE["run_log"]]))
     except LRToolClientError as error:
-        return views.notice(error.message, "error"), gr.update(visible=False)
+        return {status: views.notice(error.message, "error"), download: gr.update(visible=False)}
     path = Path(tempfile.mkdtemp(prefix="lrtool-")) / exported.filename
     path.write_bytes(exported.content)
-    return views.notice(f"The log as a CSV tuning log: {exported.filename}", "ok"), gr.update(
-        value=str(path), visible=True
-    )
+    message = views.notice(f"The log as a CSV tuning log: {exported.filename}", "ok")
+    return {status: message, download: gr.update(value=str(path), visible=True)}
 
 
 # --- Page load and recovery ------------------------------------------------------------------
@@ -1308,71 +1357,70 @@ def _wire_trainer_configs() -> None:
 
 
 def _wire_compare() -> None:
-    form = _names(*(name for name, _ in ALL_FIELDS))
-    table, note, csv_file = _names("table", "compare_note", "download_csv")
-    computing = [table, *_names("formula", "trainer")]
-    # Registered first so that the public endpoint keeps the plain name "compare".
-    PAGE["run_compare"].click(compare, computing, [table, note, csv_file], api_name="compare")
+    outputs = _names("table", "compare_note", "download_csv")
+    computing = PAGE.inputs("table", "formula", "trainer")
+    PAGE["run_compare"].click(compare, computing, outputs, api_name="compare")
     # Adding rows computes them at once: one click from the form to the compared runs.
-    PAGE["add_row"].click(add_current, [table, *form], table, api_name="compare_add").then(
-        compare, computing, [table, note, csv_file], api_visibility="private"
-    )
+    PAGE["add_row"].click(add_current, computing | PAGE.form_components, outputs, api_name="compare_add")
     PAGE["vary_button"].click(
-        vary_field, [table, *_names("vary", "vary_values"), *form], [table, note], api_name="compare_vary"
-    ).success(compare, computing, [table, note, csv_file], api_visibility="private")
-    PAGE["clear"].click(clear_compare, None, [table, note, csv_file], api_visibility="private")
+        vary_field, computing | PAGE.form_components | PAGE.inputs("vary", "vary_values"), outputs,
+        api_name="compare_vary",
+    )  # fmt: skip
+    PAGE["clear"].click(clear_compare, None, outputs, api_visibility="private")
 
 
 def _wire_runs() -> None:
-    form = _names(*(name for name, _ in ALL_FIELDS))
     run_log = PAGE["run_log"]
+    with_form = PAGE.form_components | PAGE.inputs("run_log")
     runs_outputs = _names("runs_table", "runs_chart", "run_id", "runs_summary")
     refreshed = [PAGE["runs_status"], *runs_outputs]
-    gr.on([PAGE["runs_tab"].select, run_log.submit], show_runs, [run_log, *form], runs_outputs, api_name="show_runs")
+    gr.on([PAGE["runs_tab"].select, run_log.submit], show_runs, with_form, runs_outputs, api_name="show_runs")
     _recalculating(run_log.submit, api_visibility="private")
     recorded = PAGE["run_record"].click(
         record_run,
-        [run_log, *_names("run_rate", "run_outcome", "run_best_step", "run_notes"), *form],
+        with_form | PAGE.inputs("run_rate", "run_outcome", "run_best_step", "run_notes"),
         refreshed,
         api_name="record_run",
     )
     corrected = PAGE["run_set"].click(
-        set_run_outcome, [run_log, *_names("run_id", "run_new_outcome"), *form], refreshed, api_name="set_run_outcome"
+        set_run_outcome, with_form | PAGE.inputs("run_id", "run_new_outcome"), refreshed, api_name="set_run_outcome"
     )
-    deleted = PAGE["run_delete"].click(delete_run, [run_log, PAGE["run_id"], *form], refreshed, api_name="delete_run")
+    deleted = PAGE["run_delete"].click(delete_run, with_form | PAGE.inputs("run_id"), refreshed, api_name="delete_run")
     imported = PAGE["runs_import"].click(
-        import_runs, [run_log, PAGE["runs_upload"], *form], refreshed, api_name="import_runs"
+        import_runs, with_form | PAGE.inputs("runs_upload"), refreshed, api_name="import_runs"
     )
     for changed in (recorded, corrected, deleted, imported):
         _recalculating(changed.then, api_visibility="private")
-    PAGE["runs_export"].click(export_runs, run_log, _names("runs_status", "runs_download"), api_name="export_runs")
+    PAGE["runs_export"].click(
+        export_runs, PAGE.inputs("run_log"), _names("runs_status", "runs_download"), api_name="export_runs"
+    )
 
 
 def _wire_profiles() -> None:
-    form = _names(*(name for name, _ in ALL_FIELDS))
     status_and_list = _names("profile_status", "profiles")
-    profiles = PAGE["profiles"]
+    chosen = PAGE.inputs("profiles")
     PAGE["save"].click(
-        save_profile, [*_names("profile_name", "notes", "offset"), *form], status_and_list, api_name="save_profile"
+        save_profile,
+        PAGE.form_components | PAGE.inputs("profile_name", "notes", "offset"),
+        status_and_list,
+        api_name="save_profile",
     )
     loaded = (
         PAGE["load"]
         .click(
             load_profile,
-            PAGE.inputs("profiles"),
+            chosen,
             _names("profile_status", "offset", "notes", *(name for name, _ in ALL_FIELDS)),
             api_name="load_profile",
         )
         .then(show_parameters, PAGE.inputs("formula", "trainer", "scheduler"), _names(*PARAMETER_OUTPUTS))
     )
     _recalculating(loaded.then, api_visibility="private")
-    PAGE["delete"].click(delete_profile, profiles, status_and_list, api_name="delete_profile")
-    PAGE["make_default"].click(set_default, profiles, status_and_list, api_name="set_default_profile")
-    PAGE["download"].click(
-        export_profile, profiles, _names("profile_status", "download_file"), api_name="export_profile"
-    )
+    PAGE["delete"].click(delete_profile, chosen, status_and_list, api_name="delete_profile")
+    PAGE["make_default"].click(set_default, chosen, status_and_list, api_name="set_default_profile")
+    PAGE["download"].click(export_profile, chosen, _names("profile_status", "download_file"), api_name="export_profile")
     PAGE["upload_button"].click(
-        import_profile, _names("upload", "profile_name", "replace"), status_and_list, api_name="import_profile"
+        import_profile, PAGE.inputs("upload", "profile_name", "replace"), status_and_list, api_name="import_profile"
     )
 
 

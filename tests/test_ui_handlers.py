@@ -40,11 +40,6 @@ def web(engine: RunningEngine) -> Iterator[Any]:
         ui.demo.close()
 
 
-def form(**changes: Any) -> list[Any]:
-    values = {**ui.STARTING_VALUES, **changes}
-    return [values.get(name) for name, _ in ui.ALL_FIELDS]
-
-
 def named_form(**changes: Any) -> dict[str, Any]:
     """The form's values by field name: the starting values with `changes`."""
     values = {**ui.STARTING_VALUES, **changes}
@@ -161,11 +156,15 @@ def test_rejected_input_names_the_field_and_range_escaped(web: Any) -> None:
 
 
 def test_compare_varies_a_field_and_downloads_csv(web: Any) -> None:
-    table, note = web.predict({"headers": ui.COMPARE_COLUMNS, "data": []}, "rank", "16, 32, 64", *form(),
-                              api_name="/compare_vary")  # fmt: skip
-    assert "Added 3 runs" in note
-    rows, note, csv_file = web.predict(table, "energy", "huggingface", api_name="/compare")
-    data = rows["data"]
+    empty = {"headers": ui.COMPARE_COLUMNS, "data": []}
+    shown = call(
+        web, "compare_vary", table=empty, vary="rank", vary_values="16, 32, 64", **named_form(formula="energy")
+    )
+    # Added and computed in one call.
+    assert "Compared 3 runs" in shown["compare_note"]
+    again = call(web, "compare", table=shown["table"], formula="energy", trainer="huggingface")
+    assert again["table"] == shown["table"]
+    data, csv_file = shown["table"]["data"], shown["download_csv"]
     assert [row[0] for row in data] == ["rank=16", "rank=32", "rank=64"]
     rates = [float(row[ui.COMPARE_COLUMNS.index("recommended_lr")]) for row in data]
     assert rates == sorted(rates, reverse=True)
@@ -176,35 +175,34 @@ def test_compare_varies_a_field_and_downloads_csv(web: Any) -> None:
 
 
 def test_compare_scores_the_rates_a_tuning_log_used(web: Any) -> None:
-    table, _ = web.predict({"headers": ui.COMPARE_COLUMNS, "data": []}, "learning_rate", "5e-5, 1e-4, 1.5e-4",
-                           *form(model="sd15", resolution=512, scheduler="cosine_with_restarts", rank=64),
-                           api_name="/compare_vary")  # fmt: skip
-    rows, _, _ = web.predict(table, "energy", "huggingface", api_name="/compare")
-    stability = [row[ui.COMPARE_COLUMNS.index("stability")] for row in rows["data"]]
+    setup = named_form(model="sd15", resolution=512, scheduler="cosine_with_restarts", rank=64, formula="energy")
+    empty = {"headers": ui.COMPARE_COLUMNS, "data": []}
+    rows = call(web, "compare_vary", table=empty, vary="learning_rate", vary_values="5e-5, 1e-4, 1.5e-4", **setup)
+    stability = [row[ui.COMPARE_COLUMNS.index("stability")] for row in rows["table"]["data"]]
     assert len(stability) == 3 and all(0 < value <= 100 for value in stability)
 
 
 def test_profiles_save_load_default_export_import_delete(web: Any, tmp_path: Path) -> None:
-    status, _ = web.predict("ui profile", "from the UI", 25, *form(rank=64), api_name="/save_profile")
-    assert "Saved 'ui profile' (version 1)" in text(status)
+    status = call(web, "save_profile", profile_name="ui profile", notes="from the UI", offset=25, **named_form(rank=64))
+    assert "Saved 'ui profile' (version 1)" in text(status["profile_status"])
     loaded = call(web, "load_profile", profiles="ui profile")
     assert "Loaded 'ui profile'" in text(loaded["profile_status"])
     assert loaded["offset"] == 25.0 and loaded["notes"] == "from the UI" and loaded["rank"] == 64
-    status, _ = web.predict("ui profile", api_name="/set_default_profile")
-    assert "now loads when the page opens" in text(status)
+    status = call(web, "set_default_profile", profiles="ui profile")
+    assert "now loads when the page opens" in text(status["profile_status"])
     assert data_value(call(web, "load_page")["card"], "lr-offset") == pytest.approx(0.25)
-    status, exported = web.predict("ui profile", api_name="/export_profile")
+    exported = call(web, "export_profile", profiles="ui profile")["download_file"]
     assert file_path(exported).read_bytes().startswith(b"{")
     legacy = gradio_client.handle_file(str(DATA / "lrtool_1_0_profile_sdxl_character.json"))
-    status, _ = web.predict(legacy, "from 1.0", False, api_name="/import_profile")
+    status = call(web, "import_profile", upload=legacy, profile_name="from 1.0", replace=False)["profile_status"]
     assert "Imported 'from 1.0'" in text(status)
     # Over an existing name, as the CLI without --replace: refused, and the way to replace it said.
-    status, _ = web.predict(legacy, "ui profile", False, api_name="/import_profile")
+    status = call(web, "import_profile", upload=legacy, profile_name="ui profile", replace=False)["profile_status"]
     assert f"A profile 'ui profile' exists already: tick '{ui.REPLACE_LABEL}'" in text(status)
     assert call(web, "load_profile", profiles="ui profile")["rank"] == 64
-    status, _ = web.predict(legacy, "ui profile", True, api_name="/import_profile")
+    status = call(web, "import_profile", upload=legacy, profile_name="ui profile", replace=True)["profile_status"]
     assert "Imported 'ui profile'" in text(status)
-    status, _ = web.predict("ui profile", api_name="/delete_profile")
+    status = call(web, "delete_profile", profiles="ui profile")["profile_status"]
     assert "Deleted 'ui profile'" in text(status)
 
 
@@ -253,16 +251,17 @@ def test_engine_restart_under_a_running_page(tmp_path: Path) -> None:
 
 def test_runs_handlers_record_refuse_and_summarize(web: Any, engine: RunningEngine) -> None:
     ui.configure(engine.address)  # an earlier test may have pointed the page at an engine it stopped
-    web.predict(api_name="/load_page")  # the form's choices come from the catalog
-    status, rows, _chart, _ids, summary = web.predict("ui runs", -1e-4, "good", 0, "", *form(), api_name="/record_run")
-    assert "run.learning_rate: must be a finite number above 0" in text(status)
-    status, _rows, _chart, _ids, _summary = web.predict(
-        "ui runs", 1e-4, "good", 99_999, "", *form(), api_name="/record_run"
-    )
-    assert "run.best_step: must be a step of the run, from 1 to steps (2,000)" in text(status)
-    status, rows, _chart, _ids, summary = web.predict(
-        "ui runs", 2e-4, "undertrained", 0, "weak likeness", *form(), api_name="/record_run"
-    )
+    call(web, "load_page")  # the form's choices come from the catalog
+
+    def record(rate: float, outcome: str, best_step: int, notes: str) -> dict[str, Any]:
+        run = {"run_rate": rate, "run_outcome": outcome, "run_best_step": best_step, "run_notes": notes}
+        return call(web, "record_run", run_log="ui runs", **run, **named_form())
+
+    assert "run.learning_rate: must be a finite number above 0" in text(record(-1e-4, "good", 0, "")["runs_status"])
+    refused = record(1e-4, "good", 99_999, "")["runs_status"]
+    assert "run.best_step: must be a step of the run, from 1 to steps (2,000)" in text(refused)
+    recorded = record(2e-4, "undertrained", 0, "weak likeness")
+    status, rows, summary = recorded["runs_status"], recorded["runs_table"], recorded["runs_summary"]
     assert "Recorded run" in text(status) and "your runs: ×" in text(summary) and "1 run" in text(summary)
     table = rows["data"] if isinstance(rows, dict) else rows
     assert table[0][8] == "undertrained" and table[0][9] in ("", None) and table[0][10] == "weak likeness"
@@ -276,7 +275,7 @@ def test_runs_handlers_record_refuse_and_summarize(web: Any, engine: RunningEngi
     assert data_value(learned, "lr-recommended") > data_value(population, "lr-recommended")
     fast = call(web, "move_offset", offset=0, run_log="ui runs", **named_form())["card"]
     assert data_value(fast, "lr-recommended") == data_value(learned, "lr-recommended")
-    _rows, _chart, _ids, refused = web.predict("bad/log", *form(), api_name="/show_runs")
+    refused = call(web, "show_runs", run_log="bad/log", **named_form())["runs_summary"]
     assert "log: must be 1–128 characters" in text(refused)
 
 
