@@ -264,6 +264,9 @@ CSS = """
 /* White text on each band colour at a contrast of at least 4.5:1 (WCAG AA). */
 .band-green { background: #137333; } .band-orange { background: #a14e00; } .band-red { background: #b3261e; }
 .lrtool-resolved { font-size: .8rem; opacity: .8; margin: .25rem 0 0; }
+/* The compare table fits the page: small type, headers broken between words only. */
+#compare-table, #compare-table td, #compare-table th { font-size: .75rem; }
+#compare-table th, #compare-table th * { word-break: normal; overflow-wrap: normal; hyphens: none; }
 /* Narrow screens stack the columns: the results come before the form. */
 @media (max-width: 900px) { #results-column { order: -1; } }
 .lrtool-warnings { color: #b06000; margin: .25rem 0; }

@@ -467,33 +467,30 @@ COMPARE_INPUT_COLUMNS = [
     "scheduler", "warmup_fraction", "objective", "learning_rate",
 ]  # fmt: skip
 COMPARE_RESULT_COLUMNS = ["recommended_lr", "stability", "risk_band", "efficiency", "efficiency_band"]
-COMPARE_COLUMNS = ["run", *COMPARE_INPUT_COLUMNS, *COMPARE_RESULT_COLUMNS]
-#: What the table's header shows for a column (the CSV keeps the field names): the field table's labels.
+#: The results come first, so that they are in sight however many inputs follow.
+COMPARE_COLUMNS = ["run", *COMPARE_RESULT_COLUMNS, *COMPARE_INPUT_COLUMNS]
+#: What the table's header shows for a column (the CSV keeps the field names): the field table's labels without
+#: their asides, so that every column fits the page.
 _RESULT_HEADERS = {
-    "learning_rate": "Your LR (empty: recommended)",
-    "recommended_lr": "Recommended LR",
+    "run": "Run",
+    "learning_rate": "Your LR",
+    "recommended_lr": "Recommended",
     "stability": "Stability",
     "risk_band": "Risk",
     "efficiency": "Efficiency",
-    "efficiency_band": "Efficiency band",
-    "run": "Run",
+    "efficiency_band": "Band",
 }
 COMPARE_HEADERS = [
-    fields.BY_NAME[column].label if column in fields.BY_NAME else _RESULT_HEADERS[column] for column in COMPARE_COLUMNS
+    re.sub(r" \(.*\)$", "", fields.BY_NAME[column].label) if column in fields.BY_NAME else _RESULT_HEADERS[column]
+    for column in COMPARE_COLUMNS
 ]
 VARIABLE_FIELDS = ["rank", "alpha", "steps", "images", "batch_size", "grad_accum", "resolution", "learning_rate"]
 
 
 def _row_from_config(run: str, config: dict[str, Any], learning_rate: float | None = None) -> list[Any]:
-    row: list[Any] = [run]
-    for column in COMPARE_INPUT_COLUMNS:
-        if column == "warmup_fraction":
-            row.append(config.get("warmup_fraction", 0.0))
-        elif column == "learning_rate":
-            row.append(learning_rate if learning_rate is not None else "")
-        else:
-            row.append(config.get(column, ""))
-    return row + [""] * len(COMPARE_RESULT_COLUMNS)
+    cells: dict[str, Any] = {"run": run, "warmup_fraction": config.get("warmup_fraction", 0.0)}
+    cells["learning_rate"] = learning_rate if learning_rate is not None else ""
+    return [cells[column] if column in cells else config.get(column, "") for column in COMPARE_COLUMNS]
 
 
 def _rows(table: Any) -> list[list[Any]]:
@@ -590,18 +587,14 @@ def _compared(rows: list[list[Any]], formula: str, trainer: str) -> dict[str, An
         return {"table": rows, "compare_note": views.notice(error.message, "error")}
     finished = []
     for row, result in zip(rows, results, strict=True):
-        head = row[: 1 + len(COMPARE_INPUT_COLUMNS)]
-        head += [""] * (1 + len(COMPARE_INPUT_COLUMNS) - len(head))
-        finished.append(
-            [
-                *head,
-                f"{result.recommended_lr:.3e}",
-                round(result.stability_score, 1),
-                result.risk_band,
-                round(result.efficiency_score, 1),
-                result.efficiency_band,
-            ]
-        )
+        cells = dict(zip(COMPARE_COLUMNS, row, strict=False)) | {
+            "recommended_lr": f"{result.recommended_lr:.3e}",
+            "stability": round(result.stability_score, 1),
+            "risk_band": result.risk_band,
+            "efficiency": round(result.efficiency_score, 1),
+            "efficiency_band": result.efficiency_band,
+        }
+        finished.append([cells.get(column, "") for column in COMPARE_COLUMNS])
     path = Path(tempfile.mkdtemp(prefix="lrtool-")) / "lrtool-compare.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -1128,8 +1121,8 @@ def _compare_tab() -> None:
     with gr.Tab("Compare", id="compare"):
         gr.Markdown(
             "Compare runs side by side, like a tuning log: add the current configuration, or vary one "
-            "field across values. Fill **learning_rate** to score the rate a run used; leave it empty "
-            "for the recommendation. All rows are computed in one call."
+            "field across values: the rows are computed as they are added, all in one call. Fill **Your LR** "
+            "to score the rate a run used; leave it empty for the recommendation."
         )
         with gr.Row():
             PAGE.add("add_row", gr.Button("Add current configuration", elem_id="compare-add"))

@@ -328,5 +328,10 @@ def test_compare_adds_and_computes_in_one_click(page: Any) -> None:
     page.locator("#compare-add").click()
     page.wait_for_selector("#compare-note:has-text('Compared 1 runs in one call')")
     header = page.locator("#compare-table").inner_text()
-    assert "Recommended LR" in header and "Rank (network_dim)" in header and "batch_size" not in header
+    assert "Recommended" in header and "Batch size" in header and "batch_size" not in header
+    # The results come first: in sight without scrolling sideways.
+    table = page.locator("#compare-table").bounding_box()
+    for column in ("Recommended", "Stability", "Risk", "Efficiency"):
+        cell = page.locator("#compare-table th").filter(has_text=column).first.bounding_box()
+        assert table is not None and cell is not None and cell["x"] + cell["width"] <= table["x"] + table["width"]
     page.get_by_role("tab", name="Calculator").click()
