@@ -8,16 +8,15 @@ a copy for when no engine can be reached while ComfyUI lists the nodes. Regenera
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from google.protobuf import json_format
 
 from engine_server._generated.lrtool.v1 import engine_pb2 as pb
+from engine_server.fields import input_range as input_range
+from engine_server.fields import name_key as name_key
 
 SNAPSHOT_PATH = Path(__file__).with_name("catalog_snapshot.json")
-
-_NOT_ALPHANUMERIC = re.compile(r"[^0-9a-z]+")
 
 
 def catalog_to_json(catalog: pb.Catalog) -> str:
@@ -32,11 +31,6 @@ def catalog_from_json(text: str) -> pb.Catalog:
 
 def load_snapshot(path: Path = SNAPSHOT_PATH) -> pb.Catalog:
     return catalog_from_json(path.read_text(encoding="utf-8"))
-
-
-def name_key(name: str) -> str:
-    """Names match as the engine matches them: case and punctuation ignored."""
-    return _NOT_ALPHANUMERIC.sub("", name.lower())
 
 
 # --- Combo options ---------------------------------------------------------------------------
@@ -94,20 +88,6 @@ def default_formula(catalog: pb.Catalog) -> str:
 # --- Ranges and help ------------------------------------------------------------------------
 
 
-def input_range(catalog: pb.Catalog, name: str) -> pb.InputRange | None:
-    for entry in catalog.input_ranges:
-        if entry.field == name:
-            return entry
-    return None
-
-
-def field_help(catalog: pb.Catalog, name: str) -> str:
-    for entry in catalog.field_help:
-        if entry.field == name:
-            return entry.help
-    return ""
-
-
 def accepted_text(catalog: pb.Catalog, name: str) -> str:
     entry = input_range(catalog, name)
     return entry.description if entry is not None else ""
@@ -145,20 +125,6 @@ def schedule_owner(catalog: pb.Catalog, formula: str, trainer: str) -> tuple[str
 
 def find_schedule(schedules: list[pb.ScheduleInfo], name: str) -> pb.ScheduleInfo | None:
     return next((schedule for schedule in schedules if _matches(name, schedule)), None)
-
-
-def display_name(catalog: pb.Catalog, field: str, value: str) -> str:
-    """The catalog's display name for a model, optimizer or objective given by any of its names."""
-    entries: dict[str, list[pb.ModelInfo] | list[pb.OptimizerInfo] | list[pb.ObjectiveInfo]] = {
-        "model": list(catalog.models),
-        "optimizer": list(catalog.optimizers),
-        "objective": list(catalog.objectives),
-    }
-    key = name_key(value)
-    for entry in entries.get(field, []):
-        if key in {name_key(entry.id), name_key(entry.display_name), *map(name_key, entry.aliases)}:
-            return entry.display_name
-    return value
 
 
 def refused_reason(catalog: pb.Catalog, trainer: str, name: str) -> str | None:

@@ -14,7 +14,7 @@ from typing import Any, TypedDict
 
 from google.protobuf.message import Message
 
-from engine_server import presenting
+from engine_server import fields, presenting
 from engine_server._generated.lrtool.v1 import engine_pb2 as pb
 from engine_server.client import LRToolClient, LRToolClientError, ProfileAlreadyExists, ProfileNotFound
 
@@ -43,23 +43,27 @@ class Settings(TypedDict):
 
 # --- Widgets from the catalog ----------------------------------------------------------------
 
-#: The values a new Recommend LR node starts with, matching ComfyUI's own Train LoRA node
-#: (rank 8, alpha 1, AdamW, constant learning rate); trainer and formula default to the catalog's.
-_DEFAULTS: dict[str, Any] = {
-    "model": "SDXL",
-    "resolution": 1024,
-    "steps": 2000,
-    "images": 40,
-    "batch_size": 1,
-    "grad_accum": 1,
+#: Where a new Recommend LR node starts apart from the field table's starting values: ComfyUI's own
+#: Train LoRA node's (rank 8, alpha 1, AdamW, constant learning rate).
+_TRAIN_LORA_VALUES: dict[str, Any] = {
     "rank": 8,
     "alpha": 1.0,
-    "optimizer": "AdamW",
+    "optimizer": "adamw",
     "scheduler": "constant",
     "warmup_fraction": 0.0,
-    "objective": "Character",
     "offset": 0.0,
 }
+#: Fields whose combo lists display names (the others list ids).
+_BY_DISPLAY_NAME = ("model", "optimizer", "objective", "network")
+
+
+def _default(catalog: pb.Catalog, name: str) -> Any:
+    """A new node's value for an input: ComfyUI's trainer's where it has one, else the field table's."""
+    value = _TRAIN_LORA_VALUES[name] if name in _TRAIN_LORA_VALUES else fields.BY_NAME[name].default
+    if name in _BY_DISPLAY_NAME:
+        return next((shown for shown, choice in fields.choices(catalog, name) if choice == value), value)
+    return value
+
 
 _EXTRA_TOOLTIPS: dict[str, str] = {
     "rank": "Wire the rank output to the trainer so both use the same value.",
@@ -92,7 +96,7 @@ def _number(catalog: pb.Catalog, name: str, default: float, tooltip: str, **extr
 
 
 def _tooltip(catalog: pb.Catalog, name: str, *more: str) -> str:
-    parts = [cat.field_help(catalog, name)]
+    parts = [fields.help_text(catalog, name)]
     accepted = cat.accepted_text(catalog, name)
     if accepted:
         parts.append(f"Accepted: {accepted}.")
@@ -162,7 +166,7 @@ def _parameter_input(catalog: pb.Catalog, parameter: ScheduleParameter) -> Input
 
 def configuration_inputs(catalog: pb.Catalog) -> InputTypes:
     """The Recommend node's inputs: every configuration field, the offset, schedule parameters."""
-    d = _DEFAULTS
+    d = {name: _default(catalog, name) for name in (*fields.BY_NAME, "offset")}
     x = _EXTRA_TOOLTIPS
     required: dict[str, InputSpec] = {
         "model": _combo(cat.model_options(catalog), d["model"], _tooltip(catalog, "model")),
@@ -201,33 +205,22 @@ def configuration_inputs(catalog: pb.Catalog) -> InputTypes:
     optional: dict[str, InputSpec] = {"warmup_steps": warmup_steps}
     for parameter in schedule_parameters(catalog):
         optional[parameter.name] = _parameter_input(catalog, parameter)
-    # Optional and last, so that workflows saved before they existed still load.
-    optional["network"] = _combo(
-        cat.network_options(catalog), cat.default_network(catalog), _tooltip(catalog, "network")
-    )
-    optional["repeats"] = _number(catalog, "repeats", 1, _tooltip(catalog, "repeats"))
+    # The field table's later inputs follow, optional and last, so that workflows saved before they existed
+    # still load.
+    for field in fields.FIELDS:
+        if field.name in required or field.name in optional:
+            continue
+        if field.kind == "choice":
+            listed = [shown for shown, _ in fields.choices(catalog, field.name)]
+            optional[field.name] = _combo(listed, d[field.name], _tooltip(catalog, field.name))
+        else:
+            optional[field.name] = _number(catalog, field.name, d[field.name], _tooltip(catalog, field.name))
     return {"required": required, "optional": optional}
 
 
 # --- Configurations, calculations, reports ------------------------------------------------
 
-_CONFIG_FIELDS = (
-    "model",
-    "resolution",
-    "steps",
-    "images",
-    "batch_size",
-    "grad_accum",
-    "rank",
-    "alpha",
-    "optimizer",
-    "scheduler",
-    "objective",
-    "formula",
-    "trainer",
-    "network",
-    "repeats",
-)
+_CONFIG_FIELDS = tuple(field.name for field in fields.PLAIN_FIELDS)
 
 
 def settings_from_inputs(catalog: pb.Catalog, inputs: Mapping[str, Any]) -> Settings:
@@ -284,20 +277,6 @@ def recommend(client: LRToolClient, settings: Settings) -> Outcome:
     return Outcome(rate, calculation, scored, (note,))
 
 
-def _name(config: Mapping[str, Any], field: str, fallback: str = "") -> str:
-    value = config.get(field)
-    return str(value) if value not in (None, "") else fallback
-
-
-def describe_run(config: Mapping[str, Any], catalog: pb.Catalog) -> str:
-    """ "SDXL · Character · AdamW · cosine (huggingface schedules, energy formula)"."""
-    formula = _name(config, "formula", cat.default_formula(catalog))
-    trainer = _name(config, "trainer", cat.default_trainer(catalog))
-    schedule = f"{_name(config, 'scheduler')} ({trainer} schedules, {formula} formula)"
-    names = [cat.display_name(catalog, field, _name(config, field)) for field in ("model", "objective", "optimizer")]
-    return " · ".join(part for part in (*names, schedule) if part)
-
-
 def report_text(settings: Settings, outcome: Outcome, header: str = "") -> str:
     config = settings["config"]
     catalog = connection.catalog()
@@ -308,7 +287,7 @@ def report_text(settings: Settings, outcome: Outcome, header: str = "") -> str:
         warmup = f"warmup {float(config.get('warmup_fraction', 0.0)):.0%} ({calc.warmup_steps} steps)"
     lines = [header] if header else []
     lines += [
-        f"LRTool: {describe_run(config, catalog)}",
+        f"LRTool: {presenting.resolved_text(config, catalog)}",
         f"learning rate {outcome.learning_rate:.3e} (recommended {calc.recommended_lr:.3e}, offset {calc.offset:+.2f})",
         f"stability {scored.stability_score:.1f} ({scored.risk_band}) · "
         f"efficiency {scored.efficiency_score:.1f} ({scored.efficiency_band})",
@@ -854,7 +833,7 @@ class LRToolRecordRun:
             return run, before, after, existing is not None
 
         run, before, after, updated = connection.call(action)
-        described = describe_run(trained, connection.catalog())
+        described = presenting.resolved_text(trained, connection.catalog())
         lines = [
             f"{'updated' if updated else 'recorded'} run {run.id} in log {run.log!r}: {described}",
             f"learning rate {rate:.3e} over {int(steps):,} steps; outcome: {chosen}"

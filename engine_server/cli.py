@@ -15,11 +15,11 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from google.protobuf import json_format
 
-from . import presenting
+from . import fields, presenting
 from ._generated.lrtool.v1 import engine_pb2 as pb
 from .client import (
     EngineUnavailable,
@@ -38,37 +38,10 @@ EXIT_FAILED = 1
 EXIT_INVALID = 2
 EXIT_UNAVAILABLE = 3
 EXIT_CONFLICT = 4
+EXIT_NOT_FOUND = 5
 
 #: Seconds `lrtool serve` waits at exit for request threads still busy after the server stopped.
 EXIT_WAIT_SECONDS = 5.0
-
-# (flag, TrainingConfig field, type, help) for `lrtool calc`.
-_CONFIG_FLAGS: list[tuple[str, str, Callable[[str], Any], str]] = [
-    ("--model", "model", str, "base model, e.g. SDXL, flux, 'Pony (SDXL)'"),
-    ("--resolution", "resolution", int, "training edge length in px"),
-    ("--steps", "steps", int, "total optimizer steps"),
-    ("--images", "images", int, "distinct images in the dataset"),
-    ("--repeats", "repeats", int, "passes over each image per epoch (default 1)"),
-    ("--batch-size", "batch_size", int, "batch size (default 1)"),
-    ("--grad-accum", "grad_accum", int, "gradient accumulation steps (default 1)"),
-    ("--rank", "rank", int, "LoRA rank (network_dim)"),
-    ("--alpha", "alpha", float, "LoRA alpha"),
-    ("--optimizer", "optimizer", str, "optimizer, e.g. AdamW8bit"),
-    ("--scheduler", "scheduler", str, "schedule, e.g. cosine, constant_with_warmup"),
-    ("--warmup-steps", "warmup_steps", int, "warmup as a number of steps"),
-    ("--objective", "objective", str, "Style, Concept, Character or Fidelity"),
-    ("--network", "network", str, "LoRA (default), LoCon, LoHa, LoKr or DoRA"),
-    ("--formula", "formula", str, "calibrated (default), energy or lrtool-1.0"),
-    ("--trainer", "trainer", str, "huggingface (default), onetrainer or ai-toolkit"),
-    ("--num-cycles", "num_cycles", float, "cosine cycles / restarts"),
-    ("--power", "power", float, "polynomial power"),
-    ("--min-lr-ratio", "min_lr_ratio", float, "schedule floor as a fraction of the peak"),
-    ("--decay-steps", "decay_steps", int, "warmup_stable_decay decay steps"),
-    ("--timescale", "timescale", int, "inverse_sqrt timescale"),
-    ("--step-rules", "step_rules", str, "piecewise_constant rules, e.g. '1:500,0.5:1000,0.1'"),
-    ("--start-factor", "start_factor", float, "ai-toolkit linear start factor"),
-    ("--end-factor", "end_factor", float, "ai-toolkit linear end factor"),
-]
 
 _SUMMARY_ROWS = [
     ("recommended_lr", "Recommended LR"),
@@ -77,13 +50,8 @@ _SUMMARY_ROWS = [
     ("stability_score", "Stability"),
     ("efficiency_score", "Efficiency"),
 ]
-# The rest of a calculation, in the order the engine defines it (bands and warnings print apart).
-_STATISTICS_ROWS = [
-    field.name
-    for field in pb.Calculation.DESCRIPTOR.fields
-    if field.name
-    not in {name for name, _ in _SUMMARY_ROWS} | {"risk_band", "efficiency_band", "warnings", "evidence", "factors"}
-]
+#: Shown apart from the statistics: the summary above them, the bands beside the scores.
+_NOT_STATISTICS = {name for name, _ in _SUMMARY_ROWS} | {"risk_band", "efficiency_band"}
 _OUTCOME_WORDS = ["undertrained", "good", "overtrained", "diverged"]
 
 
@@ -97,10 +65,30 @@ def _warmup(text: str) -> float:
         raise argparse.ArgumentTypeError(message) from None
 
 
+#: How each kind of field is read from the shell (warmup_fraction also takes "10%").
+_ARGUMENT_TYPES: dict[str, Callable[[str], Any]] = {"int": int, "float": float, "choice": str, "text": str}
+
+
+def config_arguments(command: argparse.ArgumentParser, help_prefix: str = "") -> None:
+    """A flag for every configuration field of the field table."""
+    for field in fields.FIELDS:
+        if field.name == "warmup_fraction":
+            command.add_argument("--warmup", dest=field.name, type=_warmup, help=help_prefix + field.help)
+        else:
+            command.add_argument(
+                field.flag, dest=field.name, type=_ARGUMENT_TYPES[field.kind], help=help_prefix + field.help
+            )
+
+
+class _Parser(argparse.ArgumentParser):
+    """Refuses bad arguments in one line (which argument, why, where the help is), not the usage page."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_INVALID, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="lrtool", description="LRTool: learning-rate recommendations for diffusion LoRA training."
-    )
+    parser = _Parser(prog="lrtool", description="LRTool: learning-rate recommendations for diffusion LoRA training.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def engine_option(command: argparse.ArgumentParser) -> None:
@@ -139,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--insecure", action="store_true", default=None, help="allow a non-loopback --host without TLS and a token"
     )
     serve.add_argument("--max-concurrent-rpcs", type=int, help="calls in progress at once (default 256)")
+    serve.set_defaults(run=_serve)
 
     ui = commands.add_parser("ui", help="the web UI (Gradio) against a running engine")
     engine_option(ui)
@@ -146,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=7860, help="UI port (default 7860)")
     ui.add_argument("--share", action="store_true", help="also publish a temporary public Gradio link")
     ui_access_options(ui)
+    ui.set_defaults(run=_ui)
 
     up = commands.add_parser("up", help="the engine and the web UI together (what `make run` starts)")
     up.add_argument("--host", default="127.0.0.1", help="address the UI listens on (default 127.0.0.1)")
@@ -154,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--db", help="profile store: SQLite file (default: in your data directory) or postgresql://… URL")
     up.add_argument("--share", action="store_true", help="also publish a temporary public Gradio link")
     ui_access_options(up)
+    up.set_defaults(run=_up)
 
     comfy = commands.add_parser("comfy", help="the ComfyUI node pack")
     comfy_actions = comfy.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -162,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     comfy_install.add_argument("comfy_root", type=Path, metavar="PATH", help="the ComfyUI folder (with custom_nodes/)")
     comfy_install.add_argument("--python", help="ComfyUI's Python (default: found inside PATH, else this one)")
+    comfy_install.set_defaults(run=_comfy_install)
 
     load_config = commands.add_parser(
         "import", help="read a trainer config (kohya, kohya_ss GUI, ai-toolkit, OneTrainer, musubi-tuner)"
@@ -182,11 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
     chosen.add_argument("--lr", type=float, dest="learning_rate", help="with --write: this learning rate")
     load_config.add_argument("--json", action="store_true", help="print the result as JSON")
     engine_option(load_config)
+    load_config.set_defaults(call=_import)
 
     calc = commands.add_parser("calc", help="recommend a learning rate for one configuration")
-    for flag, field, kind, text in _CONFIG_FLAGS:
-        calc.add_argument(flag, dest=field, type=kind, help=text)
-    calc.add_argument("--warmup", dest="warmup_fraction", type=_warmup, help="warmup as a fraction (0.1) or 10%%")
+    config_arguments(calc)
     adjust = calc.add_mutually_exclusive_group()
     adjust.add_argument("--offset", type=float, help="slider offset −1 … +1: LR = recommended × (1 + offset)")
     adjust.add_argument("--lr", type=float, dest="learning_rate", help="score this learning rate instead")
@@ -197,31 +188,51 @@ def build_parser() -> argparse.ArgumentParser:
         "--population-only", action="store_true", help="ignore every run log: the population's recommendation"
     )
     engine_option(calc)
+    calc.set_defaults(call=_calc)
+
+    listed = commands.add_parser("catalog", help="the names the engine accepts: models, optimizers, schedules")
+    listed.add_argument("what", nargs="?", choices=list(_CATALOG_LISTS), help="one list (default: all)")
+    engine_option(listed)
+    listed.set_defaults(call=_catalog)
 
     profiles = commands.add_parser("profiles", help="list, show, delete, export and import saved profiles")
     actions = profiles.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="list saved profiles")
     engine_option(listing)
+    listing.set_defaults(call=_profiles_list)
     show = actions.add_parser("show", help="show one profile")
     show.add_argument("name")
     show.add_argument("--json", action="store_true", help="print it as JSON")
     engine_option(show)
+    show.set_defaults(call=_profiles_show)
+    save = actions.add_parser("save", help="save the configuration given by flags as a profile")
+    save.add_argument("name")
+    config_arguments(save)
+    save.add_argument("--offset", type=float, help="slider offset −1 … +1 stored with it (default 0)")
+    save.add_argument("--notes", default="", help="free text stored with it")
+    save.add_argument("--replace", action="store_true", help="overwrite a profile of the same name")
+    engine_option(save)
+    save.set_defaults(call=_profiles_save)
     delete = actions.add_parser("delete", help="delete a profile")
     delete.add_argument("name")
     engine_option(delete)
+    delete.set_defaults(call=_profiles_delete)
     export = actions.add_parser("export", help="write a profile as an LRTool 1.0 profile file")
     export.add_argument("name")
     export.add_argument("file", type=Path)
     engine_option(export)
+    export.set_defaults(call=_profiles_export)
     load = actions.add_parser("import", help="save an LRTool 1.0 profile file as a profile")
     load.add_argument("file", type=Path)
     load.add_argument("--name", help="profile name (default: the file name without .json)")
     load.add_argument("--replace", action="store_true", help="overwrite a profile of the same name")
     engine_option(load)
+    load.set_defaults(call=_profiles_import)
     default = actions.add_parser("default", help="show, set or clear the profile clients load at start")
     default.add_argument("name", nargs="?", help="profile to make the default")
     default.add_argument("--clear", action="store_true", help="clear the default")
     engine_option(default)
+    default.set_defaults(call=_profiles_default)
 
     runs = commands.add_parser("runs", help="the run log: runs you trained and how they came out")
     run_actions = runs.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -231,9 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
         engine_option(command)
 
     add = run_actions.add_parser("add", help="record a run: its configuration, the rate it used, how it came out")
-    for flag, field, kind, text in _CONFIG_FLAGS:
-        add.add_argument(flag, dest=field, type=kind, help=text)
-    add.add_argument("--warmup", dest="warmup_fraction", type=_warmup, help="warmup as a fraction (0.1) or 10%%")
+    config_arguments(add)
     add.add_argument("--lr", dest="learning_rate", type=float, required=True, help="the peak rate the run used")
     add.add_argument(
         "--outcome", choices=_OUTCOME_WORDS, type=str.lower, default="", help="how the final checkpoint came out"
@@ -241,27 +250,53 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--best-step", type=int, help="the step of the checkpoint that looked best")
     add.add_argument("--notes", default="", help="what you saw")
     log_option(add)
+    add.set_defaults(call=_runs_add)
     listing_runs = run_actions.add_parser("list", help="list the runs of a log, newest first")
     listing_runs.add_argument("--model", default="", help="only runs of this model")
     listing_runs.add_argument("--json", action="store_true", help="print them as JSON")
     log_option(listing_runs)
+    listing_runs.set_defaults(call=_runs_list)
     load_runs = run_actions.add_parser("import", help="record every run of a CSV tuning log (all or none)")
     load_runs.add_argument("file", type=Path)
-    for flag, field, kind, text in _CONFIG_FLAGS:
-        load_runs.add_argument(flag, dest=field, type=kind, help=f"for rows that leave it out: {text}")
+    config_arguments(load_runs, "for rows that leave it out: ")
     log_option(load_runs)
+    load_runs.set_defaults(call=_runs_import)
     export_runs = run_actions.add_parser("export", help="write a log as a CSV tuning log")
     export_runs.add_argument("file", type=Path)
     log_option(export_runs)
+    export_runs.set_defaults(call=_runs_export)
     delete_run = run_actions.add_parser("delete", help="delete a run by its id (see 'runs list')")
     delete_run.add_argument("id")
     engine_option(delete_run)
+    delete_run.set_defaults(call=_runs_delete)
     return parser
 
 
 def _fail(message: str, code: int) -> int:
     print(f"lrtool: {message}", file=sys.stderr)
     return code
+
+
+class _CommandFailed(Exception):
+    """A command cannot go on: main prints the message in one line and exits with the code."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise _CommandFailed(f"cannot read {path}: {error.strerror}", EXIT_INVALID) from None
+
+
+def _write(path: Path, content: bytes) -> None:
+    try:
+        path.write_bytes(content)
+    except OSError as error:
+        raise _CommandFailed(f"cannot write {path}: {error.strerror}", EXIT_FAILED) from None
 
 
 def _format_rate(value: float) -> str:
@@ -281,9 +316,9 @@ def _print_calculation(result: Any) -> None:
             shown = f"{value:+.4f}"
         print(f"{label:<16} {shown}")
     print()
-    for field in _STATISTICS_ROWS:
-        value = getattr(result, field)
-        print(f"  {field:<22} {value:.6g}" if isinstance(value, float) else f"  {field:<22} {value}")
+    for row in presenting.statistic_rows(result):
+        if row.name not in _NOT_STATISTICS:
+            print(f"  {row.name:<22} {row.value}")
     reasons = presenting.reasons_text(result)
     if reasons:
         print()
@@ -480,10 +515,9 @@ def _up(arguments: argparse.Namespace) -> int:
 
 
 def _calc(arguments: argparse.Namespace, engine: LRToolClient) -> int:
-    fields = {field: getattr(arguments, field) for _, field, _, _ in _CONFIG_FLAGS}
-    fields["warmup_fraction"] = arguments.warmup_fraction
+    config = _config_fields(arguments)
     result = engine.calculate(
-        fields,
+        config,
         offset=arguments.offset,
         learning_rate=arguments.learning_rate,
         run_log=arguments.run_log,
@@ -492,8 +526,9 @@ def _calc(arguments: argparse.Namespace, engine: LRToolClient) -> int:
     if arguments.json:
         print(_to_json(result))
     else:
-        _print_calculation(result)
+        _print_calculation(result)  # the rate first: `lrtool calc … | head -1` is the rate
         print(_personal_line(result))
+        print(f"{'Resolved as':<16} {presenting.resolved_text(config, engine.get_catalog())}")
     return EXIT_OK
 
 
@@ -566,141 +601,184 @@ def _import(arguments: argparse.Namespace, engine: LRToolClient) -> int:
     return EXIT_OK
 
 
-def _profiles(arguments: argparse.Namespace, engine: LRToolClient) -> int:
-    action = arguments.action
-    if action == "list":
-        default = engine.default_profile()
-        summaries = list(engine.iter_profiles())
-        if not summaries:
-            print("no saved profiles")
-        for summary in summaries:
-            marker = "*" if summary.name == default else " "
-            updated = summary.updated_at.ToDatetime().strftime("%Y-%m-%d %H:%M")
-            print(f"{marker} {summary.name:<40} v{summary.version:<4} {updated} UTC")
-    elif action == "show":
-        profile = engine.get_profile(arguments.name)
-        if arguments.json:
-            print(_to_json(profile))
-        else:
-            print(f"{profile.name}  (version {profile.version})")
-            if profile.notes:
-                print(f"notes: {profile.notes}")
-            config = json_format.MessageToDict(profile.config, preserving_proto_field_name=True)
-            print("configuration: " + ", ".join(f"{key}={value}" for key, value in config.items()))
-            print()
-            _print_calculation(profile.statistics)
-    elif action == "delete":
-        engine.delete_profile(arguments.name)
-        print(f"deleted {arguments.name!r}")
-    elif action == "export":
-        exported = engine.export_profile(arguments.name)
-        arguments.file.write_bytes(exported.content)
-        print(f"wrote {arguments.file}")
-    elif action == "import":
-        try:
-            content = arguments.file.read_bytes()
-        except OSError as error:
-            return _fail(f"cannot read {arguments.file}: {error.strerror}", EXIT_INVALID)
-        name = arguments.name or arguments.file.stem
-        profile = engine.import_profile(content, name, expected_version=None if arguments.replace else 0)
-        print(f"imported {profile.name!r}: recommended LR {profile.statistics.recommended_lr:.3e}")
-    elif action == "default":
-        if arguments.clear:
-            engine.set_default_profile(None)
-            print("no default profile")
-        elif arguments.name:
-            print(f"default profile: {engine.set_default_profile(arguments.name)}")
-        else:
-            print(engine.default_profile() or "no default profile")
+def _profiles_list(arguments: argparse.Namespace, engine: LRToolClient) -> int:
+    default = engine.default_profile()
+    summaries = list(engine.iter_profiles())
+    if not summaries:
+        print("no saved profiles")
+    for summary in summaries:
+        marker = "*" if summary.name == default else " "
+        updated = summary.updated_at.ToDatetime().strftime("%Y-%m-%d %H:%M")
+        print(f"{marker} {summary.name:<40} v{summary.version:<4} {updated} UTC")
+    return EXIT_OK
+
+
+def _profiles_show(arguments: argparse.Namespace, engine: LRToolClient) -> int:
+    profile = engine.get_profile(arguments.name)
+    if arguments.json:
+        print(_to_json(profile))
+        return EXIT_OK
+    print(f"{profile.name}  (version {profile.version})")
+    if profile.notes:
+        print(f"notes: {profile.notes}")
+    config = json_format.MessageToDict(profile.config, preserving_proto_field_name=True)
+    print("configuration: " + ", ".join(f"{key}={value}" for key, value in config.items()))
+    print()
+    _print_calculation(profile.statistics)
+    return EXIT_OK
+
+
+def _profiles_save(arguments: argparse.Namespace, engine: LRToolClient) -> int:
+    """Save a configuration given by flags; an existing name is refused unless --replace (as on import)."""
+    profile = engine.save_profile(
+        arguments.name,
+        _config_fields(arguments),
+        offset=arguments.offset or 0.0,
+        notes=arguments.notes,
+        expected_version=None if arguments.replace else 0,
+    )
+    print(f"saved {profile.name!r} (version {profile.version}): recommended LR {profile.statistics.recommended_lr:.3e}")
+    return EXIT_OK
+
+
+def _profiles_delete(arguments: argparse.Namespace, engine: LRToolClient) -> int:
+    engine.delete_profile(arguments.name)
+    print(f"deleted {arguments.name!r}")
+    return EXIT_OK
+
+
+def _profiles_export(arguments: argparse.Namespace, engine: LRToolClient) -> int:
+    _write(arguments.file, engine.export_profile(arguments.name).content)
+    print(f"wrote {arguments.file}")
+    return EXIT_OK
+
+
+def _profiles_import(arguments: argparse.Namespace, engine: LRToolClient) -> int:
+    content = _read(arguments.file)
+    name = arguments.name or arguments.file.stem
+    profile = engine.import_profile(content, name, expected_version=None if arguments.replace else 0)
+    print(f"imported {profile.name!r}: recommended LR {profile.statistics.recommended_lr:.3e}")
+    return EXIT_OK
+
+
+def _profiles_default(arguments: argparse.Namespace, engine: LRToolClient) -> int:
+    if arguments.clear:
+        engine.set_default_profile(None)
+        print("no default profile")
+    elif arguments.name:
+        print(f"default profile: {engine.set_default_profile(arguments.name)}")
+    else:
+        print(engine.default_profile() or "no default profile")
     return EXIT_OK
 
 
 def _config_fields(arguments: argparse.Namespace) -> dict[str, Any]:
-    fields = {field: getattr(arguments, field) for _, field, _, _ in _CONFIG_FLAGS}
-    fields["warmup_fraction"] = getattr(arguments, "warmup_fraction", None)
-    return {name: value for name, value in fields.items() if value is not None}
+    given = {field.name: getattr(arguments, field.name) for field in fields.FIELDS}
+    return {name: value for name, value in given.items() if value is not None}
 
 
-def _runs(arguments: argparse.Namespace, engine: LRToolClient) -> int:
-    action = arguments.action
-    if action == "add":
-        run = engine.record_run(
-            _config_fields(arguments),
-            arguments.learning_rate,
-            outcome=arguments.outcome,
-            best_step=arguments.best_step,
-            notes=arguments.notes,
-            log=arguments.log,
+def _runs_add(arguments: argparse.Namespace, engine: LRToolClient) -> int:
+    run = engine.record_run(
+        _config_fields(arguments),
+        arguments.learning_rate,
+        outcome=arguments.outcome,
+        best_step=arguments.best_step,
+        notes=arguments.notes,
+        log=arguments.log,
+    )
+    print(f"recorded run {run.id} in log {run.log!r}")
+    print(_personal_line(engine.calculate(run.config, run_log=run.log)))
+    return EXIT_OK
+
+
+def _runs_list(arguments: argparse.Namespace, engine: LRToolClient) -> int:
+    runs = list(engine.iter_runs(arguments.log, model=arguments.model))
+    if arguments.json:
+        print(json.dumps([json_format.MessageToDict(r, preserving_proto_field_name=True) for r in runs], indent=2))
+        return EXIT_OK
+    if not runs:
+        print(f"no runs in log {arguments.log or 'default'!r}")
+    for run in runs:
+        recorded = run.recorded_at.ToDatetime().strftime("%Y-%m-%d %H:%M")
+        outcome = pb.Outcome.Name(run.outcome).lower() if run.outcome else "-"
+        best = f"best {run.best_step:,}" if run.HasField("best_step") else ""
+        config = run.config
+        print(
+            f"{run.id:>6}  {recorded}  {config.model:<10} {config.steps:>7,} steps  rank {config.rank:<4}"
+            f" lr {run.learning_rate:.3e}  {outcome:<12} {best:<12} {run.notes}".rstrip()
         )
-        print(f"recorded run {run.id} in log {run.log!r}")
-        print(_personal_line(engine.calculate(run.config, run_log=run.log)))
-    elif action == "list":
-        runs = list(engine.iter_runs(arguments.log, model=arguments.model))
-        if arguments.json:
-            print(json.dumps([json_format.MessageToDict(r, preserving_proto_field_name=True) for r in runs], indent=2))
-            return EXIT_OK
-        if not runs:
-            print(f"no runs in log {arguments.log or 'default'!r}")
-        for run in runs:
-            recorded = run.recorded_at.ToDatetime().strftime("%Y-%m-%d %H:%M")
-            outcome = pb.Outcome.Name(run.outcome).lower() if run.outcome else "-"
-            best = f"best {run.best_step:,}" if run.HasField("best_step") else ""
-            config = run.config
-            print(
-                f"{run.id:>6}  {recorded}  {config.model:<10} {config.steps:>7,} steps  rank {config.rank:<4}"
-                f" lr {run.learning_rate:.3e}  {outcome:<12} {best:<12} {run.notes}".rstrip()
-            )
-    elif action == "import":
-        try:
-            content = arguments.file.read_bytes()
-        except OSError as error:
-            return _fail(f"cannot read {arguments.file}: {error.strerror}", EXIT_INVALID)
-        runs = engine.import_runs(content, arguments.log, filename=arguments.file.name, base=_config_fields(arguments))
-        log = runs[0].log if runs else arguments.log or "default"
-        print(f"imported {len(runs)} runs into log {log!r}; `lrtool calc ... --run-log {log}` learns from them")
-    elif action == "export":
-        exported = engine.export_runs(arguments.log)
-        try:
-            arguments.file.write_bytes(exported.content)
-        except OSError as error:
-            return _fail(f"cannot write {arguments.file}: {error.strerror}", EXIT_FAILED)
-        print(f"wrote {arguments.file}")
-    elif action == "delete":
-        engine.delete_run(arguments.id)
-        print(f"deleted run {arguments.id}")
+    return EXIT_OK
+
+
+def _runs_import(arguments: argparse.Namespace, engine: LRToolClient) -> int:
+    content = _read(arguments.file)
+    runs = engine.import_runs(content, arguments.log, filename=arguments.file.name, base=_config_fields(arguments))
+    log = runs[0].log if runs else arguments.log or "default"
+    print(f"imported {len(runs)} runs into log {log!r}; `lrtool calc ... --run-log {log}` learns from them")
+    return EXIT_OK
+
+
+def _runs_export(arguments: argparse.Namespace, engine: LRToolClient) -> int:
+    _write(arguments.file, engine.export_runs(arguments.log).content)
+    print(f"wrote {arguments.file}")
+    return EXIT_OK
+
+
+def _runs_delete(arguments: argparse.Namespace, engine: LRToolClient) -> int:
+    engine.delete_run(arguments.id)
+    print(f"deleted run {arguments.id}")
+    return EXIT_OK
+
+
+#: What `lrtool catalog` lists: (what, the catalog's list of it).
+_CATALOG_LISTS = {"models": "models", "optimizers": "optimizers", "schedules": "schedules"}
+
+
+def _catalog(arguments: argparse.Namespace, engine: LRToolClient) -> int:
+    """The names the engine accepts, with their aliases (schedules by the trainer or formula set that offers them)."""
+    catalog = engine.get_catalog()
+    wanted = [arguments.what] if arguments.what else list(_CATALOG_LISTS)
+    for what in wanted:
+        print(f"{what}:")
+        if what == "schedules":
+            owners = [(f"trainer {t.id}", t.schedules) for t in catalog.trainers]
+            owners += [(f"formula {f.id}", f.schedules) for f in catalog.formula_sets if not f.uses_trainer]
+            for owner, schedules in owners:
+                print(f"  {owner}:")
+                for schedule in schedules:
+                    taken = ", ".join(parameter.name for parameter in schedule.parameters)
+                    print(f"    {schedule.id:<32} {schedule.display_name}" + (f"  (takes {taken})" if taken else ""))
+            continue
+        for entry in getattr(catalog, _CATALOG_LISTS[what]):
+            aliases = f"  also: {', '.join(entry.aliases)}" if entry.aliases else ""
+            print(f"  {entry.id:<24} {entry.display_name}{aliases}")
+    return EXIT_OK
+
+
+def _comfy_install(arguments: argparse.Namespace) -> int:
+    from comfy_nodes.install import InstallError, install
+
+    try:
+        print(install(arguments.comfy_root, python=arguments.python))
+    except InstallError as error:
+        return _fail(str(error), EXIT_FAILED)
     return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
-    if arguments.command == "serve":
-        return _serve(arguments)
-    if arguments.command == "comfy":
-        from comfy_nodes.install import InstallError, install
-
+    local: Callable[[argparse.Namespace], int] | None = getattr(arguments, "run", None)
+    if local is not None:  # serve, ui, up, comfy: no engine connection of their own here
         try:
-            print(install(arguments.comfy_root, python=arguments.python))
-        except InstallError as error:
-            return _fail(str(error), EXIT_FAILED)
-        return EXIT_OK
-    try:
-        if arguments.command == "ui":
-            return _ui(arguments)
-        if arguments.command == "up":
-            return _up(arguments)
-    except ValueError as error:  # unusable settings, e.g. an unreadable token file
-        return _fail(str(error), EXIT_INVALID)
+            return local(arguments)
+        except ValueError as error:  # unusable settings, e.g. an unreadable token file
+            return _fail(str(error), EXIT_INVALID)
+    command: Callable[[argparse.Namespace, LRToolClient], int] = arguments.call
     try:
         with LRToolClient(
             arguments.engine, token=_token_from(arguments.token_file), ca_file=arguments.ca_file
         ) as engine:
-            if arguments.command == "calc":
-                return _calc(arguments, engine)
-            if arguments.command == "import":
-                return _import(arguments, engine)
-            if arguments.command == "runs":
-                return _runs(arguments, engine)
-            return _profiles(arguments, engine)
+            return command(arguments, engine)
     except InvalidArgument as error:
         print("lrtool: the engine rejected the input:", file=sys.stderr)
         for violation in error.violations or ():
@@ -713,12 +791,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EngineUnavailable as error:
         return _fail(error.message, EXIT_UNAVAILABLE)
     except (ProfileNotFound, RunNotFound) as error:
-        return _fail(error.message, EXIT_CONFLICT)
+        return _fail(error.message, EXIT_NOT_FOUND)
     except (VersionConflict, ProfileAlreadyExists) as error:
         hint = " (use --replace to overwrite)" if isinstance(error, ProfileAlreadyExists) else ""
         return _fail(error.message + hint, EXIT_CONFLICT)
     except LRToolClientError as error:
         return _fail(error.message, EXIT_FAILED)
+    except _CommandFailed as error:
+        return _fail(str(error), error.code)
     except KeyboardInterrupt:
         return _fail("interrupted", EXIT_FAILED)
 

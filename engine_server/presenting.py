@@ -1,4 +1,5 @@
-"""How a calculation's reasons and evidence read, for every front-end (CLI, web UI, ComfyUI).
+"""How a calculation reads, for every front-end (CLI, web UI, ComfyUI): what the names resolved to,
+every statistic with its meaning, the reasons, the evidence band and the warnings.
 
 Works on the `Calculation` messages the client returns; imports neither the engine nor grpc, so
 each front-end can use it beside the client.
@@ -6,8 +7,12 @@ each front-end can use it beside the client.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from . import fields
+from ._generated.lrtool.v1 import engine_pb2 as pb
 
 #: The factor whose multiplier is the family's rate itself (the others multiply it).
 REFERENCE_FACTOR = "family"
@@ -88,3 +93,73 @@ def reasons_text(calculation: Any) -> str:
         lines.append(summary)
         lines.append(f"  sources: {', '.join(calculation.evidence.sources)}")
     return "\n".join(lines)
+
+
+# --- What the names resolved to --------------------------------------------------------------
+
+
+def _given(config: Mapping[str, Any], name: str, default: str = "") -> str:
+    value = config.get(name)
+    return str(value) if value not in (None, "") else default
+
+
+def resolved_text(config: Mapping[str, Any], catalog: pb.Catalog) -> str:
+    """What the configuration's names resolved to, defaults included:
+    "SDXL · Character · AdamW (8-Bit) · LoRA · cosine (huggingface schedules, calibrated formula)"."""
+    formula = _given(config, "formula", catalog.default_formula)
+    trainer = _given(config, "trainer", catalog.default_trainer)
+    network = _given(config, "network", catalog.default_network)
+    names = [fields.display_name(catalog, name, _given(config, name)) for name in ("model", "objective", "optimizer")]
+    names.append(fields.display_name(catalog, "network", network))
+    schedule = f"{_given(config, 'scheduler')} ({trainer} schedules, {formula} formula)"
+    return " · ".join(part for part in (*names, schedule) if part)
+
+
+# --- Every statistic ------------------------------------------------------------------------------
+
+#: Every statistic of a calculation with what it means, in the order they are shown.
+STATISTICS: tuple[tuple[str, str], ...] = (
+    ("recommended_lr", "rate that delivers the target energy"),
+    ("adjusted_lr", "recommended × (1 + offset), or your rate"),
+    ("offset", "position of the slider"),
+    ("target_energy", "base energy × objective modifier"),
+    ("delivered_energy", "energy the adjusted rate delivers"),
+    ("energy_ratio", "delivered / target"),
+    ("deviation", "|delivered − target| / target"),
+    ("effective_batch", "batch + 0.7 × (accumulation − 1)"),
+    ("exposure", "√(steps × effective batch / images)"),
+    ("capacity", "√(rank / alpha)"),
+    ("resolution_scale", "(resolution / native) ^ p"),
+    ("scheduler_factor", "RMS of the schedule over the run"),
+    ("optimizer_modifier", "optimizer's calibrated modifier"),
+    ("warmup_steps", "steps of warmup"),
+    ("curvature_factor", "√(base energy / reference energy)"),
+    ("objective_sensitivity", "objective's overshoot sensitivity"),
+    ("undershoot_k", "curvature below the target"),
+    ("overshoot_k", "curvature above the target"),
+    ("stability_score", "100 · exp(−k · deviation²)"),
+    ("efficiency_score", "100 · exp(−2 · (ratio − 1)²)"),
+    ("risk_band", "Safe / Caution / Risky"),
+    ("efficiency_band", "Optimal / Suboptimal / Inefficient"),
+    ("population_lr", "the recommendation before any run log"),
+    ("personal_factor", "recommended / population, from your runs"),
+    ("personal_runs", "logged runs of this model family that informed it"),
+    ("recommended_low", "low edge of the 80 % band"),
+    ("recommended_high", "high edge of the 80 % band"),
+)
+
+
+@dataclass(frozen=True)
+class StatisticRow:
+    name: str
+    value: str
+    meaning: str
+
+
+def statistic_rows(calculation: Any) -> list[StatisticRow]:
+    """Every statistic as a row: its name, its value as text, what it means."""
+    rows = []
+    for name, meaning in STATISTICS:
+        value = getattr(calculation, name)
+        rows.append(StatisticRow(name, f"{value:.6g}" if isinstance(value, float) else str(value), meaning))
+    return rows

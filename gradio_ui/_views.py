@@ -13,31 +13,6 @@ from engine_server import presenting
 from engine_server.client import Violation
 
 #: The statistics table, in LRTool 1.0's order, with what each one means.
-STATISTICS: tuple[tuple[str, str], ...] = (
-    ("recommended_lr", "rate that delivers the target energy"),
-    ("adjusted_lr", "recommended × (1 + offset), or your rate"),
-    ("offset", "position of the slider"),
-    ("target_energy", "base energy × objective modifier"),
-    ("delivered_energy", "energy the adjusted rate delivers"),
-    ("energy_ratio", "delivered / target"),
-    ("deviation", "|delivered − target| / target"),
-    ("effective_batch", "batch + 0.7 × (accumulation − 1)"),
-    ("exposure", "√(steps × effective batch / images)"),
-    ("capacity", "√(rank / alpha)"),
-    ("resolution_scale", "(resolution / native) ^ p"),
-    ("scheduler_factor", "RMS of the schedule over the run"),
-    ("optimizer_modifier", "optimizer's calibrated modifier"),
-    ("warmup_steps", "steps of warmup"),
-    ("curvature_factor", "√(base energy / reference energy)"),
-    ("objective_sensitivity", "objective's overshoot sensitivity"),
-    ("undershoot_k", "curvature below the target"),
-    ("overshoot_k", "curvature above the target"),
-    ("stability_score", "100 · exp(−k · deviation²)"),
-    ("efficiency_score", "100 · exp(−2 · (ratio − 1)²)"),
-    ("risk_band", "Safe / Caution / Risky"),
-    ("efficiency_band", "Optimal / Suboptimal / Inefficient"),
-)
-
 _BAND_COLOURS = {
     "Safe": "green",
     "Optimal": "green",
@@ -86,6 +61,11 @@ def result_card(calculation: Any, *, evaluated: bool = False) -> str:
     )
 
 
+def resolved_line(text: str) -> str:
+    """What the form's names resolved to (model, objective, optimizer, network, schedule, formula)."""
+    return f'<p class="lrtool-resolved" id="lr-resolved">{html.escape(text)}</p>'
+
+
 def personal_line(calculation: Any) -> str:
     """The population's rate beside what the user's own runs make of it, with the 80 % band."""
     band = f"80 % band {rate_short(calculation.recommended_low)} … {rate_short(calculation.recommended_high)}"
@@ -114,14 +94,11 @@ def warnings_list(warnings: Iterable[str]) -> str:
 
 
 def statistics_table(calculation: Any) -> str:
-    rows = []
-    for name, meaning in STATISTICS:
-        value = getattr(calculation, name)
-        shown = f"{value:.6g}" if isinstance(value, float) else str(value)
-        rows.append(
-            f'<tr><th scope="row">{name}</th><td class="num" data-field="{name}">{html.escape(shown)}</td>'
-            f"<td>{html.escape(meaning)}</td></tr>"
-        )
+    rows = [
+        f'<tr><th scope="row">{row.name}</th><td class="num" data-field="{row.name}">{html.escape(row.value)}</td>'
+        f"<td>{html.escape(row.meaning)}</td></tr>"
+        for row in presenting.statistic_rows(calculation)
+    ]
     return f'<table class="lrtool-statistics" id="statistics"><tbody>{"".join(rows)}</tbody></table>'
 
 
@@ -280,11 +257,18 @@ CSS = """
 .lrtool-rate { font-size: 1.6rem; font-weight: 600; font-variant-numeric: tabular-nums; }
 .lrtool-offset { font-size: .85rem; opacity: .8; }
 .lrtool-personal { font-size: .85rem; }
-.lrtool-scores { display: flex; gap: .75rem; flex: 1 1 14rem; }
-.lrtool-score { flex: 1; border-radius: .5rem; padding: .5rem .75rem; color: white;
-                display: flex; flex-direction: column; }
-.lrtool-score .lrtool-value { font-size: 1.8rem; font-weight: 700; }
-.band-green { background: #1e8e3e; } .band-orange { background: #e37400; } .band-red { background: #c5221f; }
+.lrtool-scores { display: flex; gap: .5rem; flex: 1 1 12rem; }
+.lrtool-score { flex: 1; border-radius: .4rem; padding: .3rem .6rem; color: white;
+                display: flex; flex-direction: column; line-height: 1.2; }
+.lrtool-score .lrtool-value { font-size: 1.4rem; font-weight: 700; }
+/* White text on each band colour at a contrast of at least 4.5:1 (WCAG AA). */
+.band-green { background: #137333; } .band-orange { background: #a14e00; } .band-red { background: #b3261e; }
+.lrtool-resolved { font-size: .8rem; opacity: .8; margin: .25rem 0 0; }
+/* The compare table fits the page: small type, headers broken between words only. */
+#compare-table, #compare-table td, #compare-table th { font-size: .75rem; }
+#compare-table th, #compare-table th * { word-break: normal; overflow-wrap: normal; hyphens: none; }
+/* Narrow screens stack the columns: the results come before the form. */
+@media (max-width: 900px) { #results-column { order: -1; } }
 .lrtool-warnings { color: #b06000; margin: .25rem 0; }
 .lrtool-problems { border: 1px solid #c5221f; border-radius: .5rem; padding: .5rem .75rem; color: #c5221f; }
 .lrtool-banner { background: #c5221f; color: white; padding: .75rem 1rem; border-radius: .5rem; }

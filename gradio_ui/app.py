@@ -15,19 +15,20 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
+from engine_server import fields, presenting
 from engine_server._generated.lrtool.v1 import engine_pb2 as pb
 from engine_server.client import (
     EngineUnavailable,
     InvalidArgument,
     LRToolClient,
     LRToolClientError,
+    ProfileAlreadyExists,
     ProfileNotFound,
     calculate_request,
     default_engine_address,
@@ -84,109 +85,102 @@ def configure(engine_address: str, token: str | None = None, ca_file: str | None
 
 # --- The configuration form ---------------------------------------------------------
 
-#: Form fields in handler order: (field, kind). Schedule parameters follow.
-FORM_FIELDS: tuple[tuple[str, str], ...] = (
-    ("model", "choice"),
-    ("resolution", "int"),
-    ("steps", "int"),
-    ("images", "int"),
-    ("repeats", "int"),
-    ("batch_size", "int"),
-    ("grad_accum", "int"),
-    ("rank", "int"),
-    ("alpha", "float"),
-    ("network", "choice"),
-    ("optimizer", "choice"),
-    ("formula", "choice"),
-    ("trainer", "choice"),
-    ("scheduler", "choice"),
-    ("warmup_mode", "choice"),
-    ("warmup_value", "float"),
-    ("objective", "choice"),
-)
-PARAMETER_FIELDS: tuple[tuple[str, str], ...] = (
-    ("num_cycles", "float"),
-    ("power", "float"),
-    ("min_lr_ratio", "float"),
-    ("decay_steps", "int"),
-    ("timescale", "int"),
-    ("step_rules", "text"),
-    ("start_factor", "float"),
-    ("end_factor", "float"),
-)
-ALL_FIELDS = FORM_FIELDS + PARAMETER_FIELDS
+#: The form's warmup is one number and how it is given (a share of the steps, or steps).
 WARMUP_PERCENT = "% of steps"
 WARMUP_STEPS = "steps"
+WARMUP_MODE = fields.Field(
+    "warmup_mode", "Warmup given as", "choice", "A share of the steps, or a number of steps.", WARMUP_PERCENT
+)
+WARMUP_VALUE = fields.Field(
+    "warmup_value",
+    "Warmup",
+    "float",
+    "Warmup in the unit chosen beside it.",
+    100.0 * fields.BY_NAME["warmup_fraction"].default,
+)
+#: Form fields in handler order: (field, kind); the field table's, with warmup as the form gives it.
+FORM_FIELDS: tuple[tuple[str, str], ...] = tuple(
+    (field.name, field.kind) for field in (*fields.PLAIN_FIELDS, WARMUP_MODE, WARMUP_VALUE)
+)
+PARAMETER_FIELDS: tuple[tuple[str, str], ...] = tuple((field.name, field.kind) for field in fields.SCHEDULE_PARAMETERS)
+ALL_FIELDS = FORM_FIELDS + PARAMETER_FIELDS
 
 #: Starting values of a fresh page (a common SDXL character LoRA); names are looked up in the catalog.
 STARTING_VALUES: dict[str, Any] = {
-    "model": "sdxl",
-    "resolution": 1024,
-    "steps": 2000,
-    "images": 40,
-    "repeats": 1,
-    "batch_size": 1,
-    "grad_accum": 1,
-    "rank": 32,
-    "alpha": 16.0,
-    "network": "lora",
-    "optimizer": "adamw_8bit",
-    "formula": "calibrated",
-    "trainer": "huggingface",
-    "scheduler": "cosine",
-    "warmup_mode": WARMUP_PERCENT,
-    "warmup_value": 10.0,
-    "objective": "character",
+    **{name: value for name, value in fields.STARTING_VALUES.items() if name not in fields.WARMUP_FIELDS},
+    WARMUP_MODE.name: WARMUP_MODE.default,
+    WARMUP_VALUE.name: WARMUP_VALUE.default,
 }
-
-
-def _schedules(catalog: pb.Catalog, formula: str, trainer: str) -> Sequence[pb.ScheduleInfo]:
-    for formula_set in catalog.formula_sets:
-        if formula_set.id == formula and not formula_set.uses_trainer:
-            return formula_set.schedules
-    for trainer_info in catalog.trainers:
-        if trainer_info.id == trainer:
-            return trainer_info.schedules
-    return ()
-
-
-def _schedule(catalog: pb.Catalog, formula: str, trainer: str, scheduler: str) -> pb.ScheduleInfo | None:
-    for schedule in _schedules(catalog, formula, trainer):
-        if schedule.id == scheduler:
-            return schedule
-    return None
 
 
 def config_from_form(values: Sequence[Any]) -> dict[str, Any]:
     """The TrainingConfig fields of the form's values (schedule parameters only where the schedule takes them)."""
     form = dict(zip((name for name, _ in ALL_FIELDS), values, strict=True))
     config: dict[str, Any] = {}
-    for name, kind in FORM_FIELDS:
-        value = form[name]
-        if name in ("warmup_mode", "warmup_value") or value is None or value == "":
-            continue
-        config[name] = int(value) if kind == "int" and float(value).is_integer() else value
-    warmup = form["warmup_value"]
+    for field in fields.PLAIN_FIELDS:
+        value = form[field.name]
+        if value is not None and value != "":
+            config[field.name] = fields.typed(field, value)
+    warmup = form[WARMUP_VALUE.name]
     if warmup not in (None, ""):
-        if form["warmup_mode"] == WARMUP_STEPS:
-            config["warmup_steps"] = int(warmup) if float(warmup).is_integer() else warmup
+        if form[WARMUP_MODE.name] == WARMUP_STEPS:
+            config["warmup_steps"] = fields.typed(fields.BY_NAME["warmup_steps"], warmup)
         else:
             config["warmup_fraction"] = float(warmup) / 100.0
-    catalog = ENGINE.catalog()
-    schedule = _schedule(catalog, form["formula"], form["trainer"], form["scheduler"])
-    taken = {parameter.name for parameter in schedule.parameters} if schedule else set()
-    for name, kind in PARAMETER_FIELDS:
-        value = form[name]
-        if name in taken and value not in (None, ""):
-            config[name] = int(value) if kind == "int" and float(value).is_integer() else value
+    schedule = fields.schedule(ENGINE.catalog(), form["formula"], form["trainer"], form["scheduler"])
+    taken = fields.taken_parameters(schedule)
+    for field in fields.SCHEDULE_PARAMETERS:
+        value = form[field.name]
+        if field.name in taken and value not in (None, ""):
+            config[field.name] = fields.typed(field, value)
     return config
 
 
-def split_run_log(values: Sequence[Any]) -> tuple[Sequence[Any], str]:
-    """The form's values, and the run log the page learns from: an extra last value ("" = the default log)."""
-    if len(values) > len(ALL_FIELDS):
-        return values[: len(ALL_FIELDS)], str(values[len(ALL_FIELDS)] or "").strip()
-    return values, ""
+class Page:
+    """The page's components by name (form fields by their field name): handlers take `{component: value}`
+    and return `{component: update}`, and look components up here by name."""
+
+    def __init__(self) -> None:
+        self._components: dict[str, Any] = {}
+
+    def clear(self) -> None:
+        self._components.clear()
+
+    def add(self, name: str, component: Any) -> Any:
+        self._components[name] = component
+        return component
+
+    def __getitem__(self, name: str) -> Any:
+        return self._components[name]
+
+    def name_of(self, component: Any) -> str:
+        return next(name for name, known in self._components.items() if known is component)
+
+    def named(self, given: Mapping[Any, Any]) -> dict[str, Any]:
+        """The given values by component name."""
+        return {name: given[component] for name, component in self._components.items() if component in given}
+
+    def form(self, given: Mapping[Any, Any]) -> list[Any]:
+        """The form's values in ALL_FIELDS order."""
+        return [given[self[name]] for name, _ in ALL_FIELDS]
+
+    def run_log(self, given: Mapping[Any, Any]) -> str:
+        """The run log the page learns from ("" = the default log)."""
+        return str(given.get(self["run_log"]) or "").strip()
+
+    def updates(self, by_name: Mapping[str, Any]) -> dict[Any, Any]:
+        return {self[name]: value for name, value in by_name.items()}
+
+    def inputs(self, *names: str) -> set[Any]:
+        return {self[name] for name in names}
+
+    @property
+    def form_components(self) -> set[Any]:
+        return {self[name] for name, _ in ALL_FIELDS}
+
+
+#: The one page of the module-level `demo`.
+PAGE = Page()
 
 
 def form_from_config(config: pb.TrainingConfig) -> list[Any]:
@@ -210,20 +204,6 @@ def form_from_config(config: pb.TrainingConfig) -> list[Any]:
 # --- Handlers (plain functions; each returns what its outputs show) -------------------
 
 
-@dataclass
-class Outcome:
-    """What a recalculation shows."""
-
-    card: str
-    warnings: str
-    statistics: str
-    score_plot: Any
-    schedule_plot: Any
-    evidence: str
-    reasons: str
-    banner: Any
-
-
 def _banner_hidden() -> Any:
     return gr.update(visible=False, value="")
 
@@ -232,92 +212,123 @@ def _banner_for(error: EngineUnavailable) -> Any:
     return gr.update(visible=True, value=views.engine_banner(ENGINE.address, error.message.split(";")[0]))
 
 
-def recalculate(offset_percent: float, *values: Any) -> tuple[Any, ...]:
-    """Everything at once: rates, scores, warnings, statistics and both plots (learning from the run log)."""
-    form, run_log = split_run_log(values)
+def _card(calculation: pb.Calculation, config: dict[str, Any]) -> str:
+    """The result card, with what the form's names resolved to."""
+    return views.result_card(calculation) + views.resolved_line(presenting.resolved_text(config, ENGINE.catalog()))
+
+
+def results(offset_percent: float, form: Sequence[Any], run_log: str, my_rate: float | None = None) -> dict[str, Any]:
+    """The results by name: rates, scores, warnings, statistics and both plots (learning from the run log).
+    With `my_rate`, the card, the marker and the statistics are those of that rate instead of the offset's."""
     try:
         config = config_from_form(form)
-        curves = ENGINE.client.get_curves(config, offset=offset_percent / 100.0, points=201, run_log=run_log)
+        offset = 0.0 if my_rate else offset_percent / 100.0
+        curves = ENGINE.client.get_curves(config, offset=offset, points=201, run_log=run_log)
+        calculation = curves.calculation
+        if my_rate:
+            calculation = ENGINE.client.calculate(config, learning_rate=float(my_rate), run_log=run_log)
     except EngineUnavailable as error:
-        return (*(gr.skip(),) * len(RESULT_FIELDS), _banner_for(error))
+        return {"banner": _banner_for(error)}
     except InvalidArgument as error:
-        return (views.problems(error.violations, error.message), "", "", None, None, "", "", _banner_hidden())
-    calculation = curves.calculation
-    return (
-        views.result_card(calculation),
-        views.warnings_list(calculation.warnings),
-        views.statistics_table(calculation),
-        views.score_frame(curves, calculation.offset),
-        views.schedule_frame(curves, calculation.adjusted_lr),
-        views.evidence_chart(calculation),
-        views.reasons_table(calculation),
-        _banner_hidden(),
+        cleared = dict.fromkeys(RESULT_FIELDS, "") | {"score_plot": None, "schedule_plot": None}
+        return cleared | {"card": views.problems(error.violations, error.message), "banner": _banner_hidden()}
+    return {
+        "card": _card(calculation, config),
+        "warnings": views.warnings_list(calculation.warnings),
+        "statistics": views.statistics_table(calculation),
+        "score_plot": views.score_frame(curves, calculation.offset),
+        "schedule_plot": views.schedule_frame(curves, calculation.adjusted_lr),
+        "evidence": views.evidence_chart(calculation),
+        "reasons": views.reasons_table(calculation),
+        "banner": _banner_hidden(),
+    }
+
+
+def recalculate(given: dict[Any, Any]) -> dict[Any, Any]:
+    """Everything at once, for the form, offset (or My learning rate, when typed) and run log given."""
+    return PAGE.updates(
+        results(given[PAGE["offset"]], PAGE.form(given), PAGE.run_log(given), given.get(PAGE["my_rate"]))
     )
 
 
-def move_offset(offset_percent: float, *values: Any) -> tuple[Any, ...]:
-    """The slider's fast path: one Calculate, numbers only (plots follow on release)."""
-    form, run_log = split_run_log(values)
+def move_offset(given: dict[Any, Any]) -> dict[Any, Any]:
+    """The slider's fast path: one Calculate, numbers only (plots follow on release). Moving it sets the rate by
+    the offset again, so My learning rate is emptied."""
     try:
-        calculation = ENGINE.client.calculate(config_from_form(form), offset=offset_percent / 100.0, run_log=run_log)
+        config = config_from_form(PAGE.form(given))
+        calculation = ENGINE.client.calculate(config, offset=given[PAGE["offset"]] / 100.0, run_log=PAGE.run_log(given))
     except EngineUnavailable as error:
-        return (gr.skip(), gr.skip(), gr.skip(), _banner_for(error))
+        return {PAGE["banner"]: _banner_for(error)}
     except InvalidArgument as error:
-        return (views.problems(error.violations, error.message), "", "", _banner_hidden())
-    return (
-        views.result_card(calculation),
-        views.statistics_table(calculation),
-        views.evidence_chart(calculation),
-        _banner_hidden(),
+        shown = {"card": views.problems(error.violations, error.message), "statistics": "", "evidence": ""}
+        return PAGE.updates(shown | {"banner": _banner_hidden()})
+    return PAGE.updates(
+        {
+            "card": _card(calculation, config),
+            "statistics": views.statistics_table(calculation),
+            "evidence": views.evidence_chart(calculation),
+            "banner": _banner_hidden(),
+            "my_rate": None,
+        }
     )
 
 
-def evaluate_rate(learning_rate: float | None, *values: Any) -> str:
+def evaluate_rate(given: dict[Any, Any]) -> dict[Any, Any]:
     """Score a learning rate the user already has in mind."""
+    learning_rate = given[PAGE["my_rate"]]
+    evaluation = PAGE["evaluation"]
     if learning_rate is None:
-        return views.notice("Type a learning rate to score, e.g. 1e-4.", "info")
-    form, run_log = split_run_log(values)
+        return {evaluation: views.notice("Type a learning rate to score, e.g. 1e-4.", "info")}
     try:
         calculation = ENGINE.client.calculate(
-            config_from_form(form), learning_rate=float(learning_rate), run_log=run_log
+            config_from_form(PAGE.form(given)), learning_rate=float(learning_rate), run_log=PAGE.run_log(given)
         )
     except EngineUnavailable as error:
-        return views.notice(error.message, "error")
+        return {evaluation: views.notice(error.message, "error")}
     except InvalidArgument as error:
-        return views.problems(error.violations, error.message)
-    return views.result_card(calculation, evaluated=True) + views.warnings_list(calculation.warnings)
+        return {evaluation: views.problems(error.violations, error.message)}
+    return {evaluation: views.result_card(calculation, evaluated=True) + views.warnings_list(calculation.warnings)}
 
 
-def choose_formula_or_trainer(formula: str, trainer: str, scheduler: str) -> tuple[Any, ...]:
+def choose_formula_or_trainer(given: dict[Any, Any]) -> dict[Any, Any]:
     """Schedules of the chosen formula set / trainer; the trainer only matters for 'energy'."""
+    formula, trainer, scheduler = (given[PAGE[name]] for name in ("formula", "trainer", "scheduler"))
     catalog = ENGINE.catalog()
-    schedules = _schedules(catalog, formula, trainer)
-    ids = [schedule.id for schedule in schedules]
+    schedules = fields.choices(catalog, "scheduler", formula, trainer)
+    ids = [schedule_id for _, schedule_id in schedules]
     chosen = scheduler if scheduler in ids else (ids[0] if ids else None)
     uses_trainer = next((f.uses_trainer for f in catalog.formula_sets if f.id == formula), True)
-    return (
-        gr.update(choices=[(s.display_name, s.id) for s in schedules], value=chosen),
-        gr.update(interactive=uses_trainer),
-        *show_parameters(formula, trainer, chosen or ""),
-    )
+    return {
+        PAGE["scheduler"]: gr.update(choices=schedules, value=chosen),
+        PAGE["trainer"]: gr.update(interactive=uses_trainer),
+        **parameter_updates(formula, trainer, chosen or ""),
+    }
 
 
-def show_parameters(formula: str, trainer: str, scheduler: str) -> list[Any]:
+def show_parameters(given: dict[Any, Any]) -> dict[Any, Any]:
     """Only the parameters the chosen schedule takes are shown, with their defaults and help."""
-    schedule = _schedule(ENGINE.catalog(), formula, trainer, scheduler)
-    uses = {parameter.name: parameter for parameter in schedule.parameters} if schedule else {}
-    updates = []
+    return parameter_updates(*(given[PAGE[name]] for name in ("formula", "trainer", "scheduler")))
+
+
+def parameter_updates(formula: str, trainer: str, scheduler: str) -> dict[Any, Any]:
+    schedule = fields.schedule(ENGINE.catalog(), formula, trainer, scheduler)
+    uses = fields.taken_parameters(schedule)
+    updates: dict[Any, Any] = {}
     for name, _ in PARAMETER_FIELDS:
         parameter = uses.get(name)
         if parameter is None:
-            updates.append(gr.update(visible=False))
+            updates[PAGE[name]] = gr.update(visible=False)
         else:
-            info = f"{parameter.description} ({parameter.default_text})"
-            updates.append(gr.update(visible=True, info=info))
+            updates[PAGE[name]] = gr.update(visible=True, info=f"{parameter.description} ({parameter.default_text})")
     takes_warmup = schedule.takes_warmup if schedule else True
     # A schedule without warmup (e.g. constant) gets 0; otherwise the user's warmup stays.
-    updates.append(gr.update(interactive=True) if takes_warmup else gr.update(interactive=False, value=0.0))
+    warmup = gr.update(interactive=True) if takes_warmup else gr.update(interactive=False, value=0.0)
+    updates[PAGE[WARMUP_VALUE.name]] = warmup
     return updates
+
+
+#: Outputs of the schedule parameters' visibility (and the warmup a schedule may not take).
+PARAMETER_OUTPUTS = (*(name for name, _ in PARAMETER_FIELDS), WARMUP_VALUE.name)
 
 
 # --- Trainer config files -----------------------------------------------------------------
@@ -325,6 +336,8 @@ def show_parameters(formula: str, trainer: str, scheduler: str) -> list[Any]:
 
 #: Characters a downloaded file's name keeps; any other becomes "_".
 _UNSAFE_IN_FILE_NAMES = re.compile(r"[^0-9A-Za-z._ +-]+")
+#: Put before a written trainer config's extension ("config.toml" → "config.lrtool.toml"), as the README's CLI does.
+WRITTEN_SUFFIX = ".lrtool"
 #: Bytes of a file name most file systems accept.
 _MAX_FILE_NAME_BYTES = 255
 
@@ -340,63 +353,111 @@ def download_path(filename: str, fallback: str) -> Path:
     return Path(tempfile.mkdtemp(prefix="lrtool-")) / name
 
 
+def written_name(filename: str) -> str:
+    """The name a written trainer config downloads under: never the original's, so saving it keeps the original."""
+    path = Path(re.split(r"[/\\]", filename)[-1])
+    return f"{path.stem}{WRITTEN_SUFFIX}{path.suffix}"
+
+
 def _upload_bytes(upload: Any) -> tuple[bytes, str]:
     path = Path(upload if isinstance(upload, str) else upload.name)
     return path.read_bytes(), path.name
 
 
-def import_config(upload: Any, dataset: Any, images: Any, objective: Any) -> tuple[Any, ...]:
-    """Fill the form from a trainer config; the form's images and objective answer what files never say."""
-    skip_form = (gr.skip(),) * len(ALL_FIELDS)
-    if upload is None:
-        return (views.notice("Choose a trainer config file first.", "info"), None, gr.skip(), *skip_form)
-    content, filename = _upload_bytes(upload)
-    dataset_content, dataset_name = _upload_bytes(dataset) if dataset is not None else (b"", "")
-    overrides = {"images": int(images) if images else None, "objective": objective or None}
-    try:
-        result = ENGINE.client.import_trainer_config(
-            content, filename, dataset_content=dataset_content, dataset_filename=dataset_name, overrides=overrides
-        )
-    except InvalidArgument as error:
-        return (views.problems(error.violations, error.message), None, gr.skip(), *skip_form)
-    except LRToolClientError as error:
-        return (views.notice(error.message, "error"), None, gr.skip(), *skip_form)
-    config = result.config
-    values = form_from_config(config)
-    names = [name for name, _ in ALL_FIELDS]
-    present = {field.name for field, _ in config.ListFields()}
-    if "warmup_fraction" in present or "warmup_steps" in present:
-        present |= {"warmup_mode", "warmup_value"}
-    updates = [value if name in present else gr.skip() for name, value in zip(names, values, strict=True)]
-    file_rate = result.learning_rates[0].trained_value if result.learning_rates else None
-    return (
-        views.trainer_config_report(filename, result),
-        {"content": content, "filename": filename, "format": result.format},
-        file_rate if file_rate else gr.skip(),
-        *updates,
+def _import_file(loaded: dict[str, Any], images: int | None = None) -> pb.ImportTrainerConfigResponse:
+    """The engine's reading of a loaded trainer config; `images` answers what the file cannot say."""
+    return ENGINE.client.import_trainer_config(
+        loaded["content"],
+        loaded["filename"],
+        dataset_content=loaded["dataset_content"],
+        dataset_filename=loaded["dataset_filename"],
+        overrides={"images": images} if images else None,
     )
 
 
-def export_config(loaded: dict[str, Any] | None, offset_percent: float, *values: Any) -> tuple[str, Any]:
+def import_config(given: dict[Any, Any]) -> dict[Any, Any]:
+    """Fill the form from a trainer config alone: what it cannot say (images, objective) is emptied and listed
+    as missing, as the CLI lists it; no value left on the form stands in for it."""
+    upload, dataset = given[PAGE["trainer_file"]], given.get(PAGE["dataset_file"])
+    status = PAGE["trainer_status"]
+    if upload is None:
+        return {status: views.notice("Choose a trainer config file first.", "info"), PAGE["trainer_loaded"]: None}
+    content, filename = _upload_bytes(upload)
+    dataset_content, dataset_name = _upload_bytes(dataset) if dataset is not None else (b"", "")
+    loaded: dict[str, Any] = {
+        "content": content,
+        "filename": filename,
+        "dataset_content": dataset_content,
+        "dataset_filename": dataset_name,
+    }
+    try:
+        result = _import_file(loaded)
+    except InvalidArgument as error:
+        return {status: views.problems(error.violations, error.message), PAGE["trainer_loaded"]: None}
+    except LRToolClientError as error:
+        return {status: views.notice(error.message, "error"), PAGE["trainer_loaded"]: None}
+    config = result.config
+    values = dict(zip((name for name, _ in ALL_FIELDS), form_from_config(config), strict=True))
+    present = {field.name for field, _ in config.ListFields()}
+    if "warmup_fraction" in present or "warmup_steps" in present:
+        present |= {WARMUP_MODE.name, WARMUP_VALUE.name}
+    missing = set(result.missing_fields)
+    # Fields the file sets take its values; those it cannot say are emptied; the rest keep the form's.
+    shown = {name: value for name, value in values.items() if name in present} | dict.fromkeys(missing & set(values))
+    # Steps the trainer counts from epochs are missing until the image count is known: they follow it.
+    loaded |= {"format": result.format, "steps_follow_images": "steps" in missing and "images" in missing}
+    updates = PAGE.updates(shown) | {
+        status: views.trainer_config_report(filename, result),
+        PAGE["trainer_loaded"]: loaded,
+    }
+    if result.learning_rates and result.learning_rates[0].trained_value:
+        updates[PAGE["my_rate"]] = result.learning_rates[0].trained_value
+    return updates
+
+
+def count_steps(given: dict[Any, Any]) -> dict[Any, Any]:
+    """The steps of an imported config that counts them from epochs, for the image count now on the form."""
+    loaded, images = given[PAGE["trainer_loaded"]], given[PAGE["images"]]
+    # An empty dict would read as one output value to Gradio, so "no change" is an update that changes nothing.
+    unchanged = {PAGE["steps"]: gr.update()}
+    if not loaded or not loaded.get("steps_follow_images") or not images:
+        return unchanged
+    try:
+        result = _import_file(loaded, int(images))
+    except LRToolClientError:  # the recalculation that follows names the field and its range
+        return unchanged
+    return {PAGE["steps"]: result.config.steps} if result.config.HasField("steps") else unchanged
+
+
+def typed_steps(given: dict[Any, Any]) -> dict[Any, Any]:
+    """Steps typed by hand no longer follow the image count."""
+    loaded = given[PAGE["trainer_loaded"]]
+    return {PAGE["trainer_loaded"]: {**loaded, "steps_follow_images": False} if loaded else loaded}
+
+
+def export_config(given: dict[Any, Any]) -> dict[Any, Any]:
     """The imported file with the adjusted learning rate written into it."""
+    loaded = given[PAGE["trainer_loaded"]]
+    status, download = PAGE["trainer_status"], PAGE["trainer_download"]
     if not loaded:
-        return views.notice("Import a trainer config first.", "info"), gr.update(visible=False)
-    form, run_log = split_run_log(values)
+        return {status: views.notice("Import a trainer config first.", "info"), download: gr.update(visible=False)}
     try:
         rate = ENGINE.client.calculate(
-            config_from_form(form), offset=offset_percent / 100.0, run_log=run_log
+            config_from_form(PAGE.form(given)), offset=given[PAGE["offset"]] / 100.0, run_log=PAGE.run_log(given)
         ).adjusted_lr
         content = ENGINE.client.export_trainer_config(
             loaded["content"], rate, loaded["filename"], format=loaded["format"]
         )
     except InvalidArgument as error:
-        return views.problems(error.violations, error.message), gr.update(visible=False)
+        return {status: views.problems(error.violations, error.message), download: gr.update(visible=False)}
     except LRToolClientError as error:
-        return views.notice(error.message, "error"), gr.update(visible=False)
-    path = download_path(loaded["filename"], "trainer-config")
+        return {status: views.notice(error.message, "error"), download: gr.update(visible=False)}
+    path = download_path(written_name(loaded["filename"]), "trainer-config.lrtool")
     path.write_bytes(content)
-    message = f"{loaded['filename']} with learning rate {views.rate_text(rate)}; everything else as it was."
-    return views.notice(message, "ok"), gr.update(value=str(path), visible=True)
+    message = (
+        f"{path.name}: {loaded['filename']} with learning rate {views.rate_text(rate)}; everything else as it was."
+    )
+    return {status: views.notice(message, "ok"), download: gr.update(value=str(path), visible=True)}
 
 
 # --- Compare ----------------------------------------------------------------------------
@@ -406,20 +467,30 @@ COMPARE_INPUT_COLUMNS = [
     "scheduler", "warmup_fraction", "objective", "learning_rate",
 ]  # fmt: skip
 COMPARE_RESULT_COLUMNS = ["recommended_lr", "stability", "risk_band", "efficiency", "efficiency_band"]
-COMPARE_COLUMNS = ["run", *COMPARE_INPUT_COLUMNS, *COMPARE_RESULT_COLUMNS]
+#: The results come first, so that they are in sight however many inputs follow.
+COMPARE_COLUMNS = ["run", *COMPARE_RESULT_COLUMNS, *COMPARE_INPUT_COLUMNS]
+#: What the table's header shows for a column (the CSV keeps the field names): the field table's labels without
+#: their asides, so that every column fits the page.
+_RESULT_HEADERS = {
+    "run": "Run",
+    "learning_rate": "Your LR",
+    "recommended_lr": "Recommended",
+    "stability": "Stability",
+    "risk_band": "Risk",
+    "efficiency": "Efficiency",
+    "efficiency_band": "Band",
+}
+COMPARE_HEADERS = [
+    re.sub(r" \(.*\)$", "", fields.BY_NAME[column].label) if column in fields.BY_NAME else _RESULT_HEADERS[column]
+    for column in COMPARE_COLUMNS
+]
 VARIABLE_FIELDS = ["rank", "alpha", "steps", "images", "batch_size", "grad_accum", "resolution", "learning_rate"]
 
 
 def _row_from_config(run: str, config: dict[str, Any], learning_rate: float | None = None) -> list[Any]:
-    row: list[Any] = [run]
-    for column in COMPARE_INPUT_COLUMNS:
-        if column == "warmup_fraction":
-            row.append(config.get("warmup_fraction", 0.0))
-        elif column == "learning_rate":
-            row.append(learning_rate if learning_rate is not None else "")
-        else:
-            row.append(config.get(column, ""))
-    return row + [""] * len(COMPARE_RESULT_COLUMNS)
+    cells: dict[str, Any] = {"run": run, "warmup_fraction": config.get("warmup_fraction", 0.0)}
+    cells["learning_rate"] = learning_rate if learning_rate is not None else ""
+    return [cells[column] if column in cells else config.get(column, "") for column in COMPARE_COLUMNS]
 
 
 def _rows(table: Any) -> list[list[Any]]:
@@ -429,37 +500,40 @@ def _rows(table: Any) -> list[list[Any]]:
     return [list(row) for row in rows if any(str(cell).strip() for cell in row)]
 
 
-def add_current(table: Any, *values: Any) -> list[list[Any]]:
-    rows = _rows(table)
+def add_current(given: dict[Any, Any]) -> dict[Any, Any]:
+    """The current configuration as a new row, and every row computed (one click from the form to the result)."""
+    rows = _rows(given[PAGE["table"]])
     try:
-        config = config_from_form(values)
-    except LRToolClientError:
-        return rows
-    return [*rows, _row_from_config(f"run {len(rows) + 1}", config)]
+        config = config_from_form(PAGE.form(given))
+    except LRToolClientError as error:
+        return {PAGE["compare_note"]: views.notice(error.message, "error")}
+    return _compare_rows(given, [*rows, _row_from_config(f"run {len(rows) + 1}", config)])
 
 
-def vary_field(table: Any, field: str, values_text: str, *values: Any) -> tuple[list[list[Any]], str]:
-    """Rows of the current configuration with one field taking each listed value."""
-    rows = _rows(table)
+def vary_field(given: dict[Any, Any]) -> dict[Any, Any]:
+    """Rows of the current configuration with one field taking each listed value, computed with the others."""
+    rows = _rows(given[PAGE["table"]])
+    field, values_text = given[PAGE["vary"]], given[PAGE["vary_values"]]
+    note = PAGE["compare_note"]
     items = [item.strip() for item in (values_text or "").replace(";", ",").split(",") if item.strip()]
     if not items:
-        return rows, views.notice("List the values to try, separated by commas, e.g. 16, 32, 64.", "error")
+        return {note: views.notice("List the values to try, separated by commas, e.g. 16, 32, 64.", "error")}
     try:
-        config = config_from_form(values)
+        config = config_from_form(PAGE.form(given))
     except EngineUnavailable as error:
-        return rows, views.notice(error.message, "error")
+        return {note: views.notice(error.message, "error")}
     added = []
     for item in items:
         try:
             number = float(item)
         except ValueError:
-            return rows, views.notice(f"{field}: {item!r} is not a number.", "error")
+            return {note: views.notice(f"{field}: {item!r} is not a number.", "error")}
         value: Any = int(number) if number.is_integer() and field != "learning_rate" and field != "alpha" else number
         if field == "learning_rate":
             added.append(_row_from_config(f"{field}={item}", config, value))
         else:
             added.append(_row_from_config(f"{field}={item}", {**config, field: value}))
-    return [*rows, *added], views.notice(f"Added {len(added)} runs varying {field}; press Compare.", "ok")
+    return _compare_rows(given, [*rows, *added])
 
 
 def _config_from_row(row: list[Any]) -> tuple[dict[str, Any], float | None]:
@@ -482,11 +556,21 @@ def _config_from_row(row: list[Any]) -> tuple[dict[str, Any], float | None]:
     return config, learning_rate
 
 
-def compare(table: Any, formula: str, trainer: str) -> tuple[list[list[Any]], str, Any]:
-    """Every row in one CalculateBatch; rows with a learning rate are scored at that rate."""
-    rows = _rows(table)
+def compare(given: dict[Any, Any]) -> dict[Any, Any]:
+    """Every row of the table computed."""
+    return _compare_rows(given, _rows(given[PAGE["table"]]))
+
+
+def _compare_rows(given: dict[Any, Any], rows: list[list[Any]]) -> dict[Any, Any]:
+    """Every row in one CalculateBatch, with the formula set and trainer given; rows with a learning rate are
+    scored at that rate. The table, a note and the CSV to download."""
+    return PAGE.updates(_compared(rows, given[PAGE["formula"]], given[PAGE["trainer"]]))
+
+
+def _compared(rows: list[list[Any]], formula: str, trainer: str) -> dict[str, Any]:
     if not rows:
-        return rows, views.notice("Add runs first: 'Add current configuration' or 'Vary a field'.", "info"), None
+        note = views.notice("Add runs first: 'Add current configuration' or 'Vary a field'.", "info")
+        return {"table": rows, "compare_note": note, "download_csv": None}
     requests = []
     try:
         for row in rows:
@@ -494,41 +578,41 @@ def compare(table: Any, formula: str, trainer: str) -> tuple[list[list[Any]], st
             config.update(formula=formula, trainer=trainer)
             requests.append(calculate_request(config, learning_rate=learning_rate))
     except ValueError as error:
-        return rows, views.notice(f"A cell is not a number: {error}", "error"), None
+        return {"table": rows, "compare_note": views.notice(f"A cell is not a number: {error}", "error")}
     try:
         results = ENGINE.client.calculate_batch(requests)
     except InvalidArgument as error:
-        return rows, views.problems(error.violations, error.message), None
+        return {"table": rows, "compare_note": views.problems(error.violations, error.message)}
     except LRToolClientError as error:
-        return rows, views.notice(error.message, "error"), None
+        return {"table": rows, "compare_note": views.notice(error.message, "error")}
     finished = []
     for row, result in zip(rows, results, strict=True):
-        head = row[: 1 + len(COMPARE_INPUT_COLUMNS)]
-        head += [""] * (1 + len(COMPARE_INPUT_COLUMNS) - len(head))
-        finished.append(
-            [
-                *head,
-                f"{result.recommended_lr:.3e}",
-                round(result.stability_score, 1),
-                result.risk_band,
-                round(result.efficiency_score, 1),
-                result.efficiency_band,
-            ]
-        )
+        cells = dict(zip(COMPARE_COLUMNS, row, strict=False)) | {
+            "recommended_lr": f"{result.recommended_lr:.3e}",
+            "stability": round(result.stability_score, 1),
+            "risk_band": result.risk_band,
+            "efficiency": round(result.efficiency_score, 1),
+            "efficiency_band": result.efficiency_band,
+        }
+        finished.append([cells.get(column, "") for column in COMPARE_COLUMNS])
     path = Path(tempfile.mkdtemp(prefix="lrtool-")) / "lrtool-compare.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(COMPARE_COLUMNS)
         writer.writerows(finished)
     note = views.notice(f"Compared {len(finished)} runs in one call.", "ok")
-    return finished, note, gr.update(value=str(path), visible=True)
+    return {"table": finished, "compare_note": note, "download_csv": gr.update(value=str(path), visible=True)}
 
 
-def clear_compare() -> tuple[list[list[Any]], str, Any]:
-    return [], "", gr.update(value=None, visible=False)
+def clear_compare() -> dict[Any, Any]:
+    return PAGE.updates({"table": [], "compare_note": "", "download_csv": gr.update(value=None, visible=False)})
 
 
 # --- Profiles -----------------------------------------------------------------------------
+
+
+#: The Profiles tab's consent to overwrite on import.
+REPLACE_LABEL = "Replace a profile of the same name"
 
 
 def _profile_choices() -> tuple[list[str], str | None]:
@@ -545,77 +629,104 @@ def refresh_profiles(selected: str | None = None) -> Any:
     return gr.update(choices=labels, value=selected if selected in names else None)
 
 
-def save_profile(name: str, notes: str, offset_percent: float, *values: Any) -> tuple[str, Any]:
+def _profile_status(message: str, profiles: Any = None) -> dict[Any, Any]:
+    """The Profiles tab's status line, and the list refreshed when it changed."""
+    updates = {PAGE["profile_status"]: message}
+    if profiles is not None:
+        updates[PAGE["profiles"]] = profiles
+    return updates
+
+
+def save_profile(given: dict[Any, Any]) -> dict[Any, Any]:
+    name, notes = given[PAGE["profile_name"]], given[PAGE["notes"]]
     try:
         profile = ENGINE.client.save_profile(
-            (name or "").strip(), config_from_form(values), offset=offset_percent / 100.0, notes=notes or ""
+            (name or "").strip(),
+            config_from_form(PAGE.form(given)),
+            offset=given[PAGE["offset"]] / 100.0,
+            notes=notes or "",
         )
     except InvalidArgument as error:
-        return views.problems(error.violations, error.message), gr.update()
+        return _profile_status(views.problems(error.violations, error.message))
     except LRToolClientError as error:
-        return views.notice(error.message, "error"), gr.update()
+        return _profile_status(views.notice(error.message, "error"))
     message = f"Saved '{profile.name}' (version {profile.version})."
-    return views.notice(message, "ok"), refresh_profiles(profile.name)
+    return _profile_status(views.notice(message, "ok"), refresh_profiles(profile.name))
 
 
-def load_profile(name: str | None) -> tuple[Any, ...]:
+def load_profile(given: dict[Any, Any]) -> dict[Any, Any]:
     """Fill the form from a saved profile; the page then recalculates."""
-    blank = (gr.skip(),) * (len(ALL_FIELDS) + 2)
+    name, status = given[PAGE["profiles"]], PAGE["profile_status"]
     if not name:
-        return (views.notice("Choose a profile to load.", "info"), *blank)
+        return {status: views.notice("Choose a profile to load.", "info")}
     try:
         profile = ENGINE.client.get_profile(name)
     except LRToolClientError as error:
-        return (views.notice(error.message, "error"), *blank)
-    values = form_from_config(profile.config)
+        return {status: views.notice(error.message, "error")}
+    values = dict(zip((name for name, _ in ALL_FIELDS), form_from_config(profile.config), strict=True))
     message = f"Loaded '{profile.name}' (version {profile.version})."
-    return (views.notice(message, "ok"), 100.0 * profile.offset, profile.notes, *values)
+    shown = {"profile_status": views.notice(message, "ok"), "offset": 100.0 * profile.offset, "notes": profile.notes}
+    return PAGE.updates(shown | values)
 
 
-def delete_profile(name: str | None) -> tuple[str, Any]:
+def delete_profile(given: dict[Any, Any]) -> dict[Any, Any]:
+    name = given[PAGE["profiles"]]
     if not name:
-        return views.notice("Choose a profile to delete.", "info"), gr.update()
+        return _profile_status(views.notice("Choose a profile to delete.", "info"))
     try:
         ENGINE.client.delete_profile(name)
     except LRToolClientError as error:
-        return views.notice(error.message, "error"), gr.update()
-    return views.notice(f"Deleted '{name}'.", "ok"), refresh_profiles()
+        return _profile_status(views.notice(error.message, "error"))
+    return _profile_status(views.notice(f"Deleted '{name}'.", "ok"), refresh_profiles())
 
 
-def set_default(name: str | None) -> tuple[str, Any]:
+def set_default(given: dict[Any, Any]) -> dict[Any, Any]:
+    name = given[PAGE["profiles"]]
     if not name:
-        return views.notice("Choose a profile to load at start.", "info"), gr.update()
+        return _profile_status(views.notice("Choose a profile to load at start.", "info"))
     try:
         ENGINE.client.set_default_profile(name)
     except LRToolClientError as error:
-        return views.notice(error.message, "error"), gr.update()
-    return views.notice(f"'{name}' now loads when the page opens.", "ok"), refresh_profiles(name)
+        return _profile_status(views.notice(error.message, "error"))
+    return _profile_status(views.notice(f"'{name}' now loads when the page opens.", "ok"), refresh_profiles(name))
 
 
-def export_profile(name: str | None) -> tuple[str, Any]:
+def export_profile(given: dict[Any, Any]) -> dict[Any, Any]:
+    name, download = given[PAGE["profiles"]], PAGE["download_file"]
     if not name:
-        return views.notice("Choose a profile to download.", "info"), gr.update(visible=False)
+        return _profile_status(views.notice("Choose a profile to download.", "info")) | {
+            download: gr.update(visible=False)
+        }
     try:
         exported = ENGINE.client.export_profile(name)
     except LRToolClientError as error:
-        return views.notice(error.message, "error"), gr.update(visible=False)
+        return _profile_status(views.notice(error.message, "error")) | {download: gr.update(visible=False)}
     path = download_path(exported.filename, "profile.json")
     path.write_bytes(exported.content)
-    return views.notice(f"'{name}' as an LRTool 1.0 profile file:", "ok"), gr.update(value=str(path), visible=True)
+    message = views.notice(f"'{name}' as an LRTool 1.0 profile file:", "ok")
+    return _profile_status(message) | {download: gr.update(value=str(path), visible=True)}
 
 
-def import_profile(upload: Any, name: str) -> tuple[str, Any]:
+def import_profile(given: dict[Any, Any]) -> dict[Any, Any]:
+    """Save an LRTool 1.0 file as a profile; an existing name is refused unless Replace is ticked (the CLI's
+    --replace)."""
+    upload, name, replace = (given[PAGE[key]] for key in ("upload", "profile_name", "replace"))
     if upload is None:
-        return views.notice("Choose an LRTool 1.0 profile file (.json) first.", "info"), gr.update()
+        return _profile_status(views.notice("Choose an LRTool 1.0 profile file (.json) first.", "info"))
     path = Path(upload if isinstance(upload, str) else upload.name)
     profile_name = (name or "").strip() or path.stem
     try:
-        profile = ENGINE.client.import_profile(path.read_bytes(), profile_name)
+        profile = ENGINE.client.import_profile(path.read_bytes(), profile_name, expected_version=None if replace else 0)
+    except ProfileAlreadyExists:
+        message = (
+            f"A profile '{profile_name}' exists already: tick '{REPLACE_LABEL}' to overwrite it, or type a new name."
+        )
+        return _profile_status(views.notice(message, "error"))
     except InvalidArgument as error:
-        return views.problems(error.violations, error.message), gr.update()
+        return _profile_status(views.problems(error.violations, error.message))
     except LRToolClientError as error:
-        return views.notice(error.message, "error"), gr.update()
-    return views.notice(f"Imported '{profile.name}'.", "ok"), refresh_profiles(profile.name)
+        return _profile_status(views.notice(error.message, "error"))
+    return _profile_status(views.notice(f"Imported '{profile.name}'.", "ok"), refresh_profiles(profile.name))
 
 
 # --- The run log ------------------------------------------------------------------------------
@@ -634,7 +745,7 @@ def _log(name: str | None) -> str:
     return (name or "").strip()
 
 
-def _runs_view(log: str, values: Sequence[Any]) -> tuple[Any, ...]:
+def _runs_view(log: str, values: Sequence[Any]) -> dict[Any, Any]:
     """The log as a table and a chart, the run ids to pick, and what the log makes of the current configuration."""
     runs = list(ENGINE.client.iter_runs(_log(log)))
     requests = [calculate_request(run.config, population_only=True) for run in runs]
@@ -648,32 +759,43 @@ def _runs_view(log: str, values: Sequence[Any]) -> tuple[Any, ...]:
     ids = [
         (f"{run.id}: {run.config.model}, {run.config.steps:,} steps, {run.learning_rate:.3g}", run.id) for run in runs
     ]
-    return (
-        views.runs_rows(runs, populations, pb.Outcome),
-        views.runs_frame(runs, populations, pb.Outcome, calculation),
-        gr.update(choices=ids, value=None),
-        summary,
-    )
+    shown = {
+        "runs_table": views.runs_rows(runs, populations, pb.Outcome),
+        "runs_chart": views.runs_frame(runs, populations, pb.Outcome, calculation),
+        "run_id": gr.update(choices=ids, value=None),
+        "runs_summary": summary,
+    }
+    return PAGE.updates(shown)
 
 
-def show_runs(log: str, *values: Any) -> tuple[Any, ...]:
+def _log_and_form(given: dict[Any, Any]) -> tuple[str, list[Any]]:
+    return given[PAGE["run_log"]], PAGE.form(given)
+
+
+def show_runs(given: dict[Any, Any]) -> dict[Any, Any]:
+    return _shown_runs(*_log_and_form(given))
+
+
+def _shown_runs(log: str, values: Sequence[Any]) -> dict[Any, Any]:
     try:
         return _runs_view(log, values)
     except InvalidArgument as error:
-        return (gr.skip(), gr.skip(), gr.skip(), views.problems(error.violations, error.message))
+        return {PAGE["runs_summary"]: views.problems(error.violations, error.message)}
     except LRToolClientError as error:
-        return (gr.skip(), gr.skip(), gr.skip(), views.notice(error.message, "error"))
+        return {PAGE["runs_summary"]: views.notice(error.message, "error")}
 
 
-def _with_runs(status: str, log: str, values: Sequence[Any]) -> tuple[Any, ...]:
-    """A status line, then the refreshed log."""
-    return (status, *show_runs(log, *values))
+def _with_runs(status: str, log: str, values: Sequence[Any]) -> dict[Any, Any]:
+    """A status line, and the refreshed log."""
+    return {PAGE["runs_status"]: status, **_shown_runs(log, values)}
 
 
-def record_run(
-    log: str, learning_rate: float | None, outcome: str, best_step: float | None, notes: str, *values: Any
-) -> tuple[Any, ...]:
+def record_run(given: dict[Any, Any]) -> dict[Any, Any]:
     """Record the current configuration's run with the rate it used and how it came out."""
+    log, values = _log_and_form(given)
+    learning_rate, outcome, best_step, notes = (
+        given[PAGE[name]] for name in ("run_rate", "run_outcome", "run_best_step", "run_notes")
+    )
     if learning_rate is None:
         return _with_runs(views.notice("Type the learning rate the run used, e.g. 1e-4.", "info"), log, values)
     try:
@@ -692,8 +814,10 @@ def record_run(
     return _with_runs(views.notice(f"Recorded run {run.id} in log '{run.log}'.", "ok"), log, values)
 
 
-def set_run_outcome(log: str, run_id: str | None, outcome: str, *values: Any) -> tuple[Any, ...]:
+def set_run_outcome(given: dict[Any, Any]) -> dict[Any, Any]:
     """Correct how a run came out (its best step and notes stay)."""
+    log, values = _log_and_form(given)
+    run_id, outcome = given[PAGE["run_id"]], given[PAGE["run_new_outcome"]]
     if not run_id:
         return _with_runs(views.notice("Choose a run first.", "info"), log, values)
     try:
@@ -707,7 +831,9 @@ def set_run_outcome(log: str, run_id: str | None, outcome: str, *values: Any) ->
     return _with_runs(views.notice(f"Run {run_id} is now '{outcome or 'not judged'}'.", "ok"), log, values)
 
 
-def delete_run(log: str, run_id: str | None, *values: Any) -> tuple[Any, ...]:
+def delete_run(given: dict[Any, Any]) -> dict[Any, Any]:
+    log, values = _log_and_form(given)
+    run_id = given[PAGE["run_id"]]
     if not run_id:
         return _with_runs(views.notice("Choose a run to delete.", "info"), log, values)
     try:
@@ -717,8 +843,10 @@ def delete_run(log: str, run_id: str | None, *values: Any) -> tuple[Any, ...]:
     return _with_runs(views.notice(f"Deleted run {run_id}.", "ok"), log, values)
 
 
-def import_runs(log: str, upload: Any, *values: Any) -> tuple[Any, ...]:
+def import_runs(given: dict[Any, Any]) -> dict[Any, Any]:
     """Record a CSV tuning log; fields its rows leave out come from the Calculator's form."""
+    log, values = _log_and_form(given)
+    upload = given[PAGE["runs_upload"]]
     if upload is None:
         return _with_runs(views.notice("Choose a CSV tuning log first.", "info"), log, values)
     content, filename = _upload_bytes(upload)
@@ -735,438 +863,573 @@ def import_runs(log: str, upload: Any, *values: Any) -> tuple[Any, ...]:
     return _with_runs(views.notice(f"Imported {len(runs)} runs from {filename}.", "ok"), log, values)
 
 
-def export_runs(log: str) -> tuple[str, Any]:
+def export_runs(given: dict[Any, Any]) -> dict[Any, Any]:
+    status, download = PAGE["runs_status"], PAGE["runs_download"]
     try:
-        exported = ENGINE.client.export_runs(_log(log))
+        exported = ENGINE.client.export_runs(_log(given[PAGE["run_log"]]))
     except LRToolClientError as error:
-        return views.notice(error.message, "error"), gr.update(visible=False)
+        return {status: views.notice(error.message, "error"), download: gr.update(visible=False)}
     path = Path(tempfile.mkdtemp(prefix="lrtool-")) / exported.filename
     path.write_bytes(exported.content)
-    return views.notice(f"The log as a CSV tuning log: {exported.filename}", "ok"), gr.update(
-        value=str(path), visible=True
-    )
+    message = views.notice(f"The log as a CSV tuning log: {exported.filename}", "ok")
+    return {status: message, download: gr.update(value=str(path), visible=True)}
 
 
 # --- Page load and recovery ------------------------------------------------------------------
 
 
-def _choice_updates(catalog: pb.Catalog, values: dict[str, Any]) -> list[Any]:
-    """Form values with the catalog's choices, ranges and help (nothing of it is hard-coded here)."""
-    help_text = {entry.field: entry.help for entry in catalog.field_help}
-    updates: list[Any] = []
-    lists = {
-        "model": [(m.display_name, m.id) for m in catalog.models],
-        "optimizer": [(o.display_name, o.id) for o in catalog.optimizers],
-        "objective": [(o.display_name, o.id) for o in catalog.objectives],
-        "formula": [(f.display_name, f.id) for f in catalog.formula_sets],
-        "network": [(n.display_name, n.id) for n in catalog.networks],
-        "trainer": [(t.display_name, t.id) for t in catalog.trainers],
-        "scheduler": [(s.display_name, s.id) for s in _schedules(catalog, values["formula"], values["trainer"])],
-    }
-    for name, _ in ALL_FIELDS:
+def _choice_updates(catalog: pb.Catalog, values: dict[str, Any]) -> dict[str, Any]:
+    """Form values with the catalog's choices and help (nothing of it is hard-coded here), by name."""
+    updates: dict[str, Any] = {}
+    for name, kind in ALL_FIELDS:
         value = values.get(name)
-        if name in lists:
-            ids = [choice for _, choice in lists[name]]
-            updates.append(
-                gr.update(choices=lists[name], value=value if value in ids else ids[0], info=help_text.get(name))
-            )
-        elif name in help_text:
-            updates.append(gr.update(value=value, info=help_text[name]))
+        if name not in fields.BY_NAME:  # the form's own warmup mode and value
+            updates[name] = gr.update(value=value)
+        elif kind == "choice":
+            listed = fields.choices(catalog, name, values["formula"], values["trainer"])
+            ids = [choice for _, choice in listed]
+            value = value if value in ids else ids[0]
+            updates[name] = gr.update(choices=listed, value=value, info=fields.help_text(catalog, name))
         else:
-            updates.append(gr.update(value=value))
+            updates[name] = gr.update(value=value, info=fields.help_text(catalog, name))
     return updates
 
 
-def _starting_form() -> tuple[list[Any], float, str, str]:
+def _starting_form() -> tuple[dict[str, Any], float, str, str]:
     """Form values, offset, notes and a status line: the default profile if one is set, else the starting values."""
-    values = [STARTING_VALUES.get(name) for name, _ in ALL_FIELDS]
     try:
         default = ENGINE.client.default_profile()
         if default:
             profile = ENGINE.client.get_profile(default)
             message = views.notice(f"Loaded the default profile '{default}'.", "ok")
-            return form_from_config(profile.config), 100.0 * profile.offset, profile.notes, message
+            values = dict(zip((name for name, _ in ALL_FIELDS), form_from_config(profile.config), strict=True))
+            return values, 100.0 * profile.offset, profile.notes, message
     except (ProfileNotFound, InvalidArgument):
         pass
-    return values, 0.0, "", ""
+    return {name: STARTING_VALUES.get(name) for name, _ in ALL_FIELDS}, 0.0, "", ""
 
 
-def _page(catalog: pb.Catalog) -> tuple[tuple[Any, ...], list[Any], float]:
-    """Updates for the whole page (choices from the catalog) and the values they set."""
+def _loaded_page() -> dict[Any, Any]:
+    """The whole page for the catalog: choices, the default profile (or the starting values), then results."""
+    catalog = ENGINE.catalog(refresh=True)
     values, offset, notes, status = _starting_form()
-    named = dict(zip((name for name, _ in ALL_FIELDS), values, strict=True))
-    updates = (offset, notes, status, *_choice_updates(catalog, named), refresh_profiles())
-    chosen = [update["value"] if isinstance(update, dict) and "value" in update else None for update in updates[3:-1]]
-    return updates, chosen, offset
+    choices = _choice_updates(catalog, values)
+    chosen = [choices[name]["value"] for name, _ in ALL_FIELDS]
+    shown = {"offset": offset, "notes": notes, "profile_status": status, "profiles": refresh_profiles()}
+    # The banner stays as results() left it: hidden, or saying why the engine did not answer.
+    return PAGE.updates(choices | shown | results(offset, chosen, "") | {"page_state": {"loaded": True, "down": False}})
 
 
-def load_page(state: dict[str, bool]) -> tuple[Any, ...]:
+def load_page(given: dict[Any, Any]) -> dict[Any, Any]:
     """On opening the page: catalog choices, then the default profile (or the starting values), then results."""
     try:
-        catalog = ENGINE.catalog(refresh=True)
+        return _loaded_page()
     except EngineUnavailable as error:
-        down = {"loaded": False, "down": True}
-        return (down, _banner_for(error), *(gr.skip(),) * (len(PAGE_FIELDS) + len(RESULT_FIELDS)))
-    updates, values, offset = _page(catalog)
-    return ({"loaded": True, "down": False}, _banner_hidden(), *updates, *recalculate(offset, *values)[:-1])
+        return {PAGE["page_state"]: {"loaded": False, "down": True}, PAGE["banner"]: _banner_for(error)}
 
 
-def watch_engine(state: dict[str, bool], offset: float, *values: Any) -> tuple[Any, ...]:
+def watch_engine(given: dict[Any, Any]) -> dict[Any, Any]:
     """Every few seconds: a banner while the engine is gone; once it is back, the page picks up by itself."""
-    skip_rest = (gr.skip(),) * (len(PAGE_FIELDS) + len(RESULT_FIELDS))
+    state = given[PAGE["page_state"]]
     if not ENGINE.client.is_serving(timeout=1.0):
         banner = gr.update(visible=True, value=views.engine_banner(ENGINE.address, "no answer to its health check"))
-        return ({**state, "down": True}, banner, *skip_rest)
+        return {PAGE["page_state"]: {**state, "down": True}, PAGE["banner"]: banner}
     if not state.get("down") and state.get("loaded"):
-        return (state, gr.skip(), *skip_rest)
+        return {PAGE["page_state"]: state}  # all well: nothing changes
     if not state.get("loaded"):  # the page opened while the engine was away
-        return load_page(state)
+        return load_page(given)
     ENGINE.catalog(refresh=True)
-    results = recalculate(offset, *values)[:-1]  # the user's own values stay as they are
-    return ({"loaded": True, "down": False}, _banner_hidden(), *(gr.skip(),) * len(PAGE_FIELDS), *results)
+    # The user's own values stay as they are; only the results are computed again.
+    shown = results(given[PAGE["offset"]], PAGE.form(given), PAGE.run_log(given), given.get(PAGE["my_rate"]))
+    return PAGE.updates(shown | {"page_state": {"loaded": True, "down": False}})
 
 
-#: Outputs the page load sets (after the state and the banner), and the result outputs.
-PAGE_FIELDS = ("offset", "notes", "profile_status", *(name for name, _ in ALL_FIELDS), "profiles")
+#: The result outputs by name, and what the page load sets besides the form and them.
 RESULT_FIELDS = ("card", "warnings", "statistics", "score_plot", "schedule_plot", "evidence", "reasons")
+PAGE_FIELDS = ("page_state", "banner", "offset", "notes", "profile_status", "profiles")
 
 
 # --- Layout -----------------------------------------------------------------------------------
 
 
-def _number(name: str, label: str, precision: int | None = None, **extra: Any) -> gr.Number:
+def _number(field: fields.Field, **extra: Any) -> gr.Number:
     # No minimum/maximum here: the engine checks every range and says which field and why.
-    return gr.Number(label=label, precision=precision, elem_id=f"field-{name}", **extra)
+    precision = 0 if field.kind == "int" else None
+    return gr.Number(label=field.label, precision=precision, elem_id=f"field-{field.name}", **extra)
+
+
+def _input(name: str, **extra: Any) -> Any:
+    """The form's component for a field of the field table: a number, a text box or a list to choose from."""
+    field = fields.BY_NAME[name]
+    if field.kind == "choice":
+        return gr.Dropdown(label=field.label, elem_id=f"field-{name}", **extra)
+    if field.kind == "text":
+        return gr.Textbox(label=field.label, elem_id=f"field-{name}", **extra)
+    return _number(field, **extra)
 
 
 def build_demo() -> gr.Blocks:
+    """The page: one function per tab lays it out, one per tab wires its events (components by name in PAGE)."""
+    PAGE.clear()
     demo: gr.Blocks
     with gr.Blocks(title="LRTool") as demo:
-        banner = gr.HTML(visible=False, elem_id="engine-banner")
+        PAGE.add("banner", gr.HTML(visible=False, elem_id="engine-banner"))
         gr.Markdown(
             "# LRTool\nLearning rates for diffusion LoRA training, fitted to public presets and explained factor by"
             " factor. Fill in your run; the recommended rate and how risky your rate is update as you type."
         )
         with gr.Tabs():
-            with gr.Tab("Calculator", id="calculator"), gr.Row(equal_height=False):
-                with gr.Column(scale=2, min_width=320):
-                    with gr.Accordion("Import a trainer config", open=False, elem_id="trainer-import"):
-                        trainer_file = gr.File(
-                            label="kohya / kohya_ss GUI / ai-toolkit / OneTrainer / musubi-tuner config",
-                            file_types=[".toml", ".json", ".yaml", ".yml"],
-                            elem_id="trainer-file",
-                        )
-                        dataset_file = gr.File(
-                            label="Its dataset config (optional)", file_types=[".toml", ".json"], elem_id="dataset-file"
-                        )
-                        trainer_import = gr.Button("Fill the form from the file", elem_id="trainer-import-button")
-                        trainer_status = gr.HTML(elem_id="trainer-status")
-                        trainer_export = gr.Button(
-                            "Write the adjusted learning rate into the file", elem_id="trainer-export-button"
-                        )
-                        trainer_download = gr.DownloadButton(
-                            "Download the file", visible=False, elem_id="trainer-download"
-                        )
-                        trainer_loaded = gr.State(None)
-                    with gr.Group():
-                        model = gr.Dropdown(label="Model", elem_id="field-model")
-                        objective = gr.Radio(label="Objective", elem_id="field-objective")
-                        with gr.Row():
-                            resolution = _number("resolution", "Resolution (px)", 0)
-                            images = _number("images", "Images (distinct)", 0)
-                            repeats = _number("repeats", "Repeats", 0)
-                        with gr.Row():
-                            steps = _number("steps", "Steps", 0)
-                            batch_size = _number("batch_size", "Batch size", 0)
-                            grad_accum = _number("grad_accum", "Grad. accumulation", 0)
-                        with gr.Row():
-                            rank = _number("rank", "Rank (network_dim)", 0)
-                            alpha = _number("alpha", "Alpha (network_alpha)", None)
-                            network = gr.Dropdown(label="Network", elem_id="field-network")
-                        optimizer = gr.Dropdown(label="Optimizer", elem_id="field-optimizer")
-                    with gr.Group():
-                        formula = gr.Radio(label="Formula set", elem_id="field-formula")
-                        trainer = gr.Dropdown(label="Trainer", elem_id="field-trainer")
-                        scheduler = gr.Dropdown(label="Schedule", elem_id="field-scheduler")
-                        with gr.Row():
-                            warmup_mode = gr.Radio(
-                                [WARMUP_PERCENT, WARMUP_STEPS],
-                                value=WARMUP_PERCENT,
-                                label="Warmup given as",
-                                info="A share of the steps, or a number of steps.",
-                                elem_id="field-warmup_mode",
-                            )
-                            warmup_value = _number("warmup_value", "Warmup", None)
-                        num_cycles = _number("num_cycles", "Cycles", None, visible=False)
-                        power = _number("power", "Power", None, visible=False)
-                        min_lr_ratio = _number("min_lr_ratio", "Minimum LR ratio", None, visible=False)
-                        decay_steps = _number("decay_steps", "Decay steps", 0, visible=False)
-                        timescale = _number("timescale", "Timescale", 0, visible=False)
-                        step_rules = gr.Textbox(label="Step rules", visible=False, elem_id="field-step_rules")
-                        start_factor = _number("start_factor", "Start factor", None, visible=False)
-                        end_factor = _number("end_factor", "End factor", None, visible=False)
-                with gr.Column(scale=3, min_width=380):
-                    card = gr.HTML(elem_id="result-card")
-                    with gr.Row():
-                        offset = gr.Slider(
-                            -100,
-                            100,
-                            value=0,
-                            step=1,
-                            label="Offset from the recommendation (%)",
-                            info="Learning rate = recommended × (1 + offset). Double-click to reset.",
-                            elem_id="offset-slider",
-                            scale=5,
-                            buttons=["reset"],
-                        )
-                        reset = gr.Button("Reset", elem_id="offset-reset", scale=1, size="sm")
-                    with gr.Row():
-                        my_rate = gr.Number(
-                            value=None,
-                            placeholder="e.g. 1e-4",
-                            label="My learning rate",
-                            info="A rate you already have in mind, e.g. 1e-4: how risky is it?",
-                            elem_id="my-rate",
-                            scale=3,
-                        )
-                        evaluate = gr.Button("Score it", elem_id="evaluate", scale=1)
-                    evaluation = gr.HTML(elem_id="evaluation")
-                    warnings = gr.HTML(elem_id="warnings-box")
-                    evidence = gr.HTML(elem_id="evidence-box")
-                    with gr.Accordion("Why this rate", open=True, elem_id="reasons-accordion"):
-                        reasons = gr.HTML(elem_id="reasons-box")
-                    score_plot = gr.LinePlot(
-                        x="offset (%)",
-                        y="score",
-                        color="series",
-                        title="Stability and efficiency against the offset",
-                        y_lim=[0, 100],
-                        color_map={"stability": "#1a73e8", "efficiency": "#188038", "current offset": "#c5221f"},
-                        elem_id="score-plot",
-                        height=260,
-                    )
-                    schedule_plot = gr.LinePlot(
-                        x="step",
-                        y="learning rate",
-                        title="Learning rate over the run, as the trainer applies it",
-                        elem_id="schedule-plot",
-                        height=240,
-                    )
-                    with gr.Accordion("All statistics", open=False):
-                        statistics = gr.HTML(elem_id="statistics-box")
-            with gr.Tab("Compare", id="compare"):
-                gr.Markdown(
-                    "Compare runs side by side, like a tuning log: add the current configuration, or vary one "
-                    "field across values. Fill **learning_rate** to score the rate a run used; leave it empty "
-                    "for the recommendation. All rows are computed in one call."
-                )
-                with gr.Row():
-                    add_row = gr.Button("Add current configuration", elem_id="compare-add")
-                    vary = gr.Dropdown(VARIABLE_FIELDS, value="rank", label="Vary", scale=1, elem_id="compare-field")
-                    vary_values = gr.Textbox(
-                        label="Values", placeholder="4, 16, 32, 64", scale=2, elem_id="compare-values"
-                    )
-                    vary_button = gr.Button("Add runs", elem_id="compare-vary")
-                table = gr.Dataframe(
-                    headers=COMPARE_COLUMNS,
-                    interactive=True,
-                    wrap=True,
-                    elem_id="compare-table",
-                )
-                with gr.Row():
-                    run_compare = gr.Button("Compare", variant="primary", elem_id="compare-run")
-                    clear = gr.Button("Clear", elem_id="compare-clear")
-                    download_csv = gr.DownloadButton("Download CSV", visible=False, elem_id="compare-csv")
-                compare_note = gr.HTML()
-            with gr.Tab("Runs", id="runs") as runs_tab:
-                gr.Markdown(
-                    "Record the runs you really trained and how they came out: LRTool learns your factor on its "
-                    "recommendation for the same model, and the band narrows as runs agree. The Calculator learns "
-                    "from the run log named here."
-                )
-                with gr.Row():
-                    with gr.Column():
-                        run_log = gr.Textbox(
-                            value="default", label="Run log", info="A name per user or team", elem_id="runs-log"
-                        )
-                        with gr.Row():
-                            run_rate = gr.Number(
-                                value=None, placeholder="e.g. 1e-4", label="Learning rate used", elem_id="run-rate"
-                            )
-                            run_best_step = gr.Number(
-                                value=None,
-                                precision=0,
-                                label="Best checkpoint (step; 0 = not known)",
-                                elem_id="run-best-step",
-                            )
-                        run_outcome = gr.Radio(
-                            OUTCOME_CHOICES, value="good", label="How the final checkpoint came out",
-                            elem_id="run-outcome",
-                        )  # fmt: skip
-                        run_notes = gr.Textbox(label="Notes", lines=2, elem_id="run-notes")
-                        run_record = gr.Button(
-                            "Record the Calculator's configuration as a run", variant="primary", elem_id="run-record"
-                        )
-                    with gr.Column():
-                        runs_summary = gr.HTML(elem_id="runs-summary")
-                        runs_chart = gr.ScatterPlot(
-                            x="steps",
-                            y="× recommendation",
-                            color="outcome",
-                            title="Rate used ÷ the recommendation for that run, by outcome",
-                            color_map=views.RUNS_COLOURS,
-                            elem_id="runs-chart",
-                            height=280,
-                        )
-                runs_table = gr.Dataframe(headers=views.RUN_COLUMNS, interactive=False, wrap=True, elem_id="runs-table")
-                with gr.Row():
-                    run_id = gr.Dropdown(label="Run", elem_id="run-id", scale=2)
-                    run_new_outcome = gr.Dropdown(
-                        OUTCOME_CHOICES, value="good", label="Outcome", elem_id="run-edit-outcome", scale=2
-                    )
-                    run_set = gr.Button("Set outcome", elem_id="run-set-outcome", scale=1)
-                    run_delete = gr.Button("Delete run", variant="stop", elem_id="run-delete", scale=1)
-                with gr.Row():
-                    runs_upload = gr.File(
-                        label="Import a CSV tuning log (missing columns come from the Calculator's form)",
-                        file_types=[".csv"],
-                        elem_id="runs-upload",
-                    )
-                    with gr.Column():
-                        runs_import = gr.Button("Import", elem_id="runs-import")
-                        runs_export = gr.Button("Export the log as CSV", elem_id="runs-export")
-                        runs_download = gr.DownloadButton("Save file", visible=False, elem_id="runs-file")
-                runs_status = gr.HTML(elem_id="runs-status")
-            with gr.Tab("Profiles", id="profiles"):
-                with gr.Row():
-                    with gr.Column():
-                        profile_name = gr.Textbox(
-                            label="Name", info="1–128 letters, digits, spaces, '.', '_' or '-'", elem_id="profile-name"
-                        )
-                        notes = gr.Textbox(label="Notes", lines=3, elem_id="profile-notes")
-                        save = gr.Button("Save current configuration", variant="primary", elem_id="profile-save")
-                    with gr.Column():
-                        profiles = gr.Dropdown(label="Saved profiles", elem_id="profile-list")
-                        with gr.Row():
-                            load = gr.Button("Load", elem_id="profile-load")
-                            delete = gr.Button("Delete", variant="stop", elem_id="profile-delete")
-                            make_default = gr.Button("Load at start", elem_id="profile-default")
-                        download = gr.Button("Download as LRTool 1.0 file", elem_id="profile-export")
-                        download_file = gr.DownloadButton("Save file", visible=False, elem_id="profile-file")
-                        upload = gr.File(
-                            label="Upload an LRTool 1.0 profile file", file_types=[".json"], elem_id="profile-upload"
-                        )
-                        upload_button = gr.Button("Import", elem_id="profile-import")
-                profile_status = gr.HTML(elem_id="profile-status")
-
-        form: list[Any] = [
-            model, resolution, steps, images, repeats, batch_size, grad_accum, rank, alpha, network, optimizer,
-            formula, trainer, scheduler, warmup_mode, warmup_value, objective, num_cycles, power, min_lr_ratio,
-            decay_steps, timescale, step_rules, start_factor, end_factor,
-        ]  # fmt: skip
-        parameters = [num_cycles, power, min_lr_ratio, decay_steps, timescale, step_rules, start_factor, end_factor]
-        outputs = [card, warnings, statistics, score_plot, schedule_plot, evidence, reasons, banner]
-        fast_outputs = [card, statistics, evidence, banner]
-
-        # Registered first so that the public endpoint keeps the plain name "recalculate".
-        offset.release(
-            recalculate, [offset, *form, run_log], outputs, api_name="recalculate", trigger_mode="always_last"
-        )
-
-        def recalculating(event: Any) -> None:
-            event(recalculate, [offset, *form, run_log], outputs, api_visibility="private", trigger_mode="always_last")
-
-        for component in form:
-            if component not in (formula, trainer, scheduler):
-                recalculating(component.input)
-        gr.on(
-            [formula.input, trainer.input],
-            choose_formula_or_trainer,
-            [formula, trainer, scheduler],
-            [scheduler, trainer, *parameters, warmup_value],
-            api_visibility="private",
-        ).then(recalculate, [offset, *form, run_log], outputs, api_visibility="private")
-        scheduler.input(
-            show_parameters, [formula, trainer, scheduler], [*parameters, warmup_value], api_visibility="private"
-        ).then(recalculate, [offset, *form, run_log], outputs, api_visibility="private")
-
-        offset.input(
-            move_offset,
-            [offset, *form, run_log],
-            fast_outputs,
-            api_name="move_offset",
-            trigger_mode="always_last",
-            queue=False,
-        )
-        reset.click(lambda: 0, None, offset, api_visibility="private", queue=False).then(
-            recalculate, [offset, *form, run_log], outputs, api_visibility="private"
-        )
-        gr.on(
-            [evaluate.click, my_rate.submit], evaluate_rate, [my_rate, *form, run_log], evaluation, api_name="evaluate"
-        )
-
-        trainer_import.click(
-            import_config,
-            [trainer_file, dataset_file, images, objective],
-            [trainer_status, trainer_loaded, my_rate, *form],
-            api_name="import_trainer_config",
-        ).then(
-            show_parameters, [formula, trainer, scheduler], [*parameters, warmup_value], api_visibility="private"
-        ).then(recalculate, [offset, *form, run_log], outputs, api_visibility="private").then(
-            evaluate_rate, [my_rate, *form, run_log], evaluation, api_visibility="private"
-        )
-        trainer_export.click(
-            export_config, [trainer_loaded, offset, *form, run_log], [trainer_status, trainer_download],
-            api_name="export_trainer_config",
-        )  # fmt: skip
-
-        add_row.click(add_current, [table, *form], table, api_name="compare_add")
-        vary_button.click(vary_field, [table, vary, vary_values, *form], [table, compare_note], api_name="compare_vary")
-        run_compare.click(compare, [table, formula, trainer], [table, compare_note, download_csv], api_name="compare")
-        clear.click(clear_compare, None, [table, compare_note, download_csv], api_visibility="private")
-
-        runs_outputs = [runs_table, runs_chart, run_id, runs_summary]
-        refreshed = [runs_status, *runs_outputs]
-        gr.on([runs_tab.select, run_log.submit], show_runs, [run_log, *form], runs_outputs, api_name="show_runs")
-        run_log.submit(recalculate, [offset, *form, run_log], outputs, api_visibility="private")
-        run_record.click(
-            record_run, [run_log, run_rate, run_outcome, run_best_step, run_notes, *form], refreshed,
-            api_name="record_run",
-        ).then(recalculate, [offset, *form, run_log], outputs, api_visibility="private")  # fmt: skip
-        run_set.click(
-            set_run_outcome, [run_log, run_id, run_new_outcome, *form], refreshed, api_name="set_run_outcome"
-        ).then(recalculate, [offset, *form, run_log], outputs, api_visibility="private")
-        run_delete.click(delete_run, [run_log, run_id, *form], refreshed, api_name="delete_run").then(
-            recalculate, [offset, *form, run_log], outputs, api_visibility="private"
-        )
-        runs_import.click(import_runs, [run_log, runs_upload, *form], refreshed, api_name="import_runs").then(
-            recalculate, [offset, *form, run_log], outputs, api_visibility="private"
-        )
-        runs_export.click(export_runs, run_log, [runs_status, runs_download], api_name="export_runs")
-
-        save.click(
-            save_profile, [profile_name, notes, offset, *form], [profile_status, profiles], api_name="save_profile"
-        )
-        load.click(load_profile, profiles, [profile_status, offset, notes, *form], api_name="load_profile").then(
-            show_parameters, [formula, trainer, scheduler], [*parameters, warmup_value], api_visibility="private"
-        ).then(recalculate, [offset, *form, run_log], outputs, api_visibility="private")
-        delete.click(delete_profile, profiles, [profile_status, profiles], api_name="delete_profile")
-        make_default.click(set_default, profiles, [profile_status, profiles], api_name="set_default_profile")
-        download.click(export_profile, profiles, [profile_status, download_file], api_name="export_profile")
-        upload_button.click(
-            import_profile, [upload, profile_name], [profile_status, profiles], api_name="import_profile"
-        )
-
-        page_state = gr.State({"loaded": False, "down": False})
-        page_outputs = [page_state, banner, offset, notes, profile_status, *form, profiles, *outputs[:-1]]
-        demo.load(load_page, page_state, page_outputs, api_name="load_page").then(
-            show_parameters, [formula, trainer, scheduler], [*parameters, warmup_value], api_visibility="private"
-        )
-        timer = gr.Timer(3.0)
-        timer.tick(
-            watch_engine, [page_state, offset, *form, run_log], page_outputs, api_visibility="private", queue=False
-        )
+            _calculator_tab()
+            _compare_tab()
+            _runs_tab()
+            _profiles_tab()
+        PAGE.add("page_state", gr.State({"loaded": False, "down": False}))
+        _wire_calculator()
+        _wire_trainer_configs()
+        _wire_compare()
+        _wire_runs()
+        _wire_profiles()
+        _wire_page(demo)
     return demo
+
+
+def _form_inputs() -> None:
+    """The configuration form: a component per field of the field table, laid out in groups."""
+    with gr.Group():
+        PAGE.add("model", _input("model"))
+        PAGE.add("objective", gr.Radio(label=fields.BY_NAME["objective"].label, elem_id="field-objective"))
+        for row in (
+            ("resolution", "images", "repeats"),
+            ("steps", "batch_size", "grad_accum"),
+            ("rank", "alpha", "network"),
+        ):
+            with gr.Row():
+                for name in row:
+                    PAGE.add(name, _input(name))
+        PAGE.add("optimizer", _input("optimizer"))
+    with gr.Group():
+        PAGE.add("scheduler", _input("scheduler"))
+        with gr.Row():
+            warmup_mode = gr.Radio(
+                [WARMUP_PERCENT, WARMUP_STEPS],
+                value=WARMUP_MODE.default,
+                label=WARMUP_MODE.label,
+                info=WARMUP_MODE.help,
+                elem_id=f"field-{WARMUP_MODE.name}",
+            )
+            PAGE.add(WARMUP_MODE.name, warmup_mode)
+            PAGE.add(WARMUP_VALUE.name, _number(WARMUP_VALUE))
+    # What most runs leave at its default; a schedule's own parameters show only when it takes them.
+    with gr.Accordion("Advanced", open=False, elem_id="advanced"):
+        PAGE.add("formula", gr.Radio(label=fields.BY_NAME["formula"].label, elem_id="field-formula"))
+        PAGE.add("trainer", _input("trainer"))
+        for parameter in fields.SCHEDULE_PARAMETERS:
+            PAGE.add(parameter.name, _input(parameter.name, visible=False))
+
+
+def _trainer_import() -> None:
+    with gr.Accordion("Import a trainer config", open=False, elem_id="trainer-import"):
+        PAGE.add(
+            "trainer_file",
+            gr.File(
+                label="kohya / kohya_ss GUI / ai-toolkit / OneTrainer / musubi-tuner config",
+                file_types=[".toml", ".json", ".yaml", ".yml"],
+                elem_id="trainer-file",
+            ),
+        )
+        PAGE.add(
+            "dataset_file",
+            gr.File(label="Its dataset config (optional)", file_types=[".toml", ".json"], elem_id="dataset-file"),
+        )
+        PAGE.add("trainer_import", gr.Button("Fill the form from the file", elem_id="trainer-import-button"))
+        PAGE.add("trainer_status", gr.HTML(elem_id="trainer-status"))
+        PAGE.add(
+            "trainer_export",
+            gr.Button("Write the adjusted learning rate into the file", elem_id="trainer-export-button"),
+        )
+        PAGE.add("trainer_download", gr.DownloadButton("Download the file", visible=False, elem_id="trainer-download"))
+        PAGE.add("trainer_loaded", gr.State(None))
+
+
+def _results() -> None:
+    """The results column: the card, the offset, my learning rate, warnings, evidence, reasons, plots."""
+    PAGE.add("card", gr.HTML(elem_id="result-card"))
+    with gr.Row():
+        offset = gr.Slider(
+            -100,
+            100,
+            value=0,
+            step=1,
+            label="Offset from the recommendation (%)",
+            info="Learning rate = recommended × (1 + offset). Double-click to reset.",
+            elem_id="offset-slider",
+            scale=5,
+            buttons=["reset"],
+        )
+        PAGE.add("offset", offset)
+        PAGE.add("reset", gr.Button("Reset", elem_id="offset-reset", scale=1, size="sm"))
+    with gr.Row():
+        my_rate = gr.Number(
+            value=None,
+            placeholder="e.g. 1e-4",
+            label="My learning rate",
+            info="A rate you already have in mind, e.g. 1e-4: how risky is it?",
+            elem_id="my-rate",
+            scale=3,
+        )
+        PAGE.add("my_rate", my_rate)
+        PAGE.add("evaluate", gr.Button("Score it", elem_id="evaluate", scale=1))
+    PAGE.add("evaluation", gr.HTML(elem_id="evaluation"))
+    PAGE.add("warnings", gr.HTML(elem_id="warnings-box"))
+    PAGE.add("evidence", gr.HTML(elem_id="evidence-box"))
+    with gr.Accordion("Why this rate", open=True, elem_id="reasons-accordion"):
+        PAGE.add("reasons", gr.HTML(elem_id="reasons-box"))
+    score_plot = gr.LinePlot(
+        x="offset (%)",
+        y="score",
+        color="series",
+        title="Stability and efficiency against the offset",
+        y_lim=[0, 100],
+        color_map={"stability": "#1a73e8", "efficiency": "#188038", "current offset": "#c5221f"},
+        elem_id="score-plot",
+        height=260,
+    )
+    PAGE.add("score_plot", score_plot)
+    schedule_plot = gr.LinePlot(
+        x="step",
+        y="learning rate",
+        title="Learning rate over the run, as the trainer applies it",
+        elem_id="schedule-plot",
+        height=240,
+    )
+    PAGE.add("schedule_plot", schedule_plot)
+    with gr.Accordion("All statistics", open=False):
+        PAGE.add("statistics", gr.HTML(elem_id="statistics-box"))
+
+
+def _calculator_tab() -> None:
+    with gr.Tab("Calculator", id="calculator"), gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=320):
+            _trainer_import()
+            _form_inputs()
+        # On a narrow screen the columns stack; CSS puts this one first (views.CSS, #results-column).
+        with gr.Column(scale=3, min_width=380, elem_id="results-column"):
+            _results()
+
+
+def _compare_tab() -> None:
+    with gr.Tab("Compare", id="compare"):
+        gr.Markdown(
+            "Compare runs side by side, like a tuning log: add the current configuration, or vary one "
+            "field across values: the rows are computed as they are added, all in one call. Fill **Your LR** "
+            "to score the rate a run used; leave it empty for the recommendation."
+        )
+        with gr.Row():
+            PAGE.add("add_row", gr.Button("Add current configuration", elem_id="compare-add"))
+            PAGE.add("vary", gr.Dropdown(VARIABLE_FIELDS, value="rank", label="Vary", scale=1, elem_id="compare-field"))
+            PAGE.add(
+                "vary_values",
+                gr.Textbox(label="Values", placeholder="4, 16, 32, 64", scale=2, elem_id="compare-values"),
+            )
+            PAGE.add("vary_button", gr.Button("Add runs", elem_id="compare-vary"))
+        PAGE.add(
+            "table",
+            gr.Dataframe(
+                headers=COMPARE_HEADERS,
+                interactive=True,
+                wrap=True,
+                elem_id="compare-table",
+            ),
+        )
+        with gr.Row():
+            PAGE.add("run_compare", gr.Button("Compare", variant="primary", elem_id="compare-run"))
+            PAGE.add("clear", gr.Button("Clear", elem_id="compare-clear"))
+            PAGE.add("download_csv", gr.DownloadButton("Download CSV", visible=False, elem_id="compare-csv"))
+        PAGE.add("compare_note", gr.HTML(elem_id="compare-note"))
+
+
+def _runs_tab() -> None:
+    with gr.Tab("Runs", id="runs") as runs_tab:
+        PAGE.add("runs_tab", runs_tab)
+        gr.Markdown(
+            "Record the runs you really trained and how they came out: LRTool learns your factor on its "
+            "recommendation for the same model, and the band narrows as runs agree. The Calculator learns "
+            "from the run log named here."
+        )
+        with gr.Row():
+            with gr.Column():
+                PAGE.add(
+                    "run_log",
+                    gr.Textbox(value="default", label="Run log", info="A name per user or team", elem_id="runs-log"),
+                )
+                with gr.Row():
+                    PAGE.add(
+                        "run_rate",
+                        gr.Number(value=None, placeholder="e.g. 1e-4", label="Learning rate used", elem_id="run-rate"),
+                    )
+                    PAGE.add(
+                        "run_best_step",
+                        gr.Number(
+                            value=None,
+                            precision=0,
+                            label="Best checkpoint (step; 0 = not known)",
+                            elem_id="run-best-step",
+                        ),
+                    )
+                PAGE.add("run_outcome", gr.Radio(
+                    OUTCOME_CHOICES, value="good", label="How the final checkpoint came out",
+                    elem_id="run-outcome",
+                ))  # fmt: skip
+                PAGE.add("run_notes", gr.Textbox(label="Notes", lines=2, elem_id="run-notes"))
+                PAGE.add(
+                    "run_record",
+                    gr.Button(
+                        "Record the Calculator's configuration as a run", variant="primary", elem_id="run-record"
+                    ),
+                )
+            with gr.Column():
+                PAGE.add("runs_summary", gr.HTML(elem_id="runs-summary"))
+                PAGE.add(
+                    "runs_chart",
+                    gr.ScatterPlot(
+                        x="steps",
+                        y="× recommendation",
+                        color="outcome",
+                        title="Rate used ÷ the recommendation for that run, by outcome",
+                        color_map=views.RUNS_COLOURS,
+                        elem_id="runs-chart",
+                        height=280,
+                    ),
+                )
+        PAGE.add(
+            "runs_table", gr.Dataframe(headers=views.RUN_COLUMNS, interactive=False, wrap=True, elem_id="runs-table")
+        )
+        with gr.Row():
+            PAGE.add("run_id", gr.Dropdown(label="Run", elem_id="run-id", scale=2))
+            PAGE.add(
+                "run_new_outcome",
+                gr.Dropdown(OUTCOME_CHOICES, value="good", label="Outcome", elem_id="run-edit-outcome", scale=2),
+            )
+            PAGE.add("run_set", gr.Button("Set outcome", elem_id="run-set-outcome", scale=1))
+            PAGE.add("run_delete", gr.Button("Delete run", variant="stop", elem_id="run-delete", scale=1))
+        with gr.Row():
+            PAGE.add(
+                "runs_upload",
+                gr.File(
+                    label="Import a CSV tuning log (missing columns come from the Calculator's form)",
+                    file_types=[".csv"],
+                    elem_id="runs-upload",
+                ),
+            )
+            with gr.Column():
+                PAGE.add("runs_import", gr.Button("Import", elem_id="runs-import"))
+                PAGE.add("runs_export", gr.Button("Export the log as CSV", elem_id="runs-export"))
+                PAGE.add("runs_download", gr.DownloadButton("Save file", visible=False, elem_id="runs-file"))
+        PAGE.add("runs_status", gr.HTML(elem_id="runs-status"))
+
+
+def _profiles_tab() -> None:
+    with gr.Tab("Profiles", id="profiles"):
+        with gr.Row():
+            with gr.Column():
+                PAGE.add(
+                    "profile_name",
+                    gr.Textbox(
+                        label="Name", info="1–128 letters, digits, spaces, '.', '_' or '-'", elem_id="profile-name"
+                    ),
+                )
+                PAGE.add("notes", gr.Textbox(label="Notes", lines=3, elem_id="profile-notes"))
+                PAGE.add("save", gr.Button("Save current configuration", variant="primary", elem_id="profile-save"))
+            with gr.Column():
+                PAGE.add("profiles", gr.Dropdown(label="Saved profiles", elem_id="profile-list"))
+                with gr.Row():
+                    PAGE.add("load", gr.Button("Load", elem_id="profile-load"))
+                    PAGE.add("delete", gr.Button("Delete", variant="stop", elem_id="profile-delete"))
+                    PAGE.add("make_default", gr.Button("Load at start", elem_id="profile-default"))
+                PAGE.add("download", gr.Button("Download as LRTool 1.0 file", elem_id="profile-export"))
+                PAGE.add("download_file", gr.DownloadButton("Save file", visible=False, elem_id="profile-file"))
+                PAGE.add(
+                    "upload",
+                    gr.File(label="Upload an LRTool 1.0 profile file", file_types=[".json"], elem_id="profile-upload"),
+                )
+                PAGE.add(
+                    "replace",
+                    gr.Checkbox(
+                        label=REPLACE_LABEL,
+                        info="Importing over an existing name is refused unless this is ticked.",
+                        elem_id="profile-replace",
+                    ),
+                )
+                PAGE.add("upload_button", gr.Button("Import", elem_id="profile-import"))
+        PAGE.add("profile_status", gr.HTML(elem_id="profile-status"))
+
+
+def _names(*names: str) -> list[Any]:
+    return [PAGE[name] for name in names]
+
+
+def _calculation_inputs() -> set[Any]:
+    """What a calculation reads: the form, the offset, My learning rate and the run log."""
+    return PAGE.form_components | PAGE.inputs("offset", "my_rate", "run_log")
+
+
+def _recalculating(event: Any, **options: Any) -> Any:
+    """Recalculate everything after `event` (the latest input wins)."""
+    return event(
+        recalculate, _calculation_inputs(), _names(*RESULT_FIELDS, "banner"), trigger_mode="always_last", **options
+    )
+
+
+def _wire_calculator() -> None:
+    schedule_choice = PAGE.inputs("formula", "trainer", "scheduler")
+    parameter_outputs = _names(*PARAMETER_OUTPUTS)
+    # Registered first so that the public endpoint keeps the plain name "recalculate".
+    _recalculating(PAGE["offset"].release, api_name="recalculate")
+    for name, _ in ALL_FIELDS:
+        if name not in ("formula", "trainer", "scheduler", "images"):
+            _recalculating(PAGE[name].input, api_visibility="private")
+    steps_follow = PAGE["images"].input(
+        count_steps, PAGE.inputs("trainer_loaded", "images"), _names("steps"), api_visibility="private", queue=False
+    )
+    _recalculating(steps_follow.then, api_visibility="private")
+    PAGE["steps"].input(
+        typed_steps, PAGE.inputs("trainer_loaded"), _names("trainer_loaded"), api_visibility="private", queue=False
+    )
+    chosen = gr.on(
+        [PAGE["formula"].input, PAGE["trainer"].input],
+        choose_formula_or_trainer,
+        schedule_choice,
+        _names("scheduler", "trainer", *PARAMETER_OUTPUTS),
+        api_visibility="private",
+    )
+    _recalculating(chosen.then, api_visibility="private")
+    shown = PAGE["scheduler"].input(show_parameters, schedule_choice, parameter_outputs, api_visibility="private")
+    _recalculating(shown.then, api_visibility="private")
+    PAGE["offset"].input(
+        move_offset,
+        _calculation_inputs(),
+        _names("card", "statistics", "evidence", "banner", "my_rate"),
+        api_name="move_offset",
+        trigger_mode="always_last",
+        queue=False,
+    )
+    reset = PAGE["reset"].click(
+        lambda: (0, None), None, _names("offset", "my_rate"), api_visibility="private", queue=False
+    )
+    _recalculating(PAGE["my_rate"].input, api_visibility="private")
+    _recalculating(reset.then, api_visibility="private")
+    gr.on(
+        [PAGE["evaluate"].click, PAGE["my_rate"].submit],
+        evaluate_rate,
+        _calculation_inputs(),
+        _names("evaluation"),
+        api_name="evaluate",
+    )
+
+
+def _wire_trainer_configs() -> None:
+    imported = (
+        PAGE["trainer_import"]
+        .click(
+            import_config,
+            PAGE.inputs("trainer_file", "dataset_file"),
+            _names("trainer_status", "trainer_loaded", "my_rate", *(name for name, _ in ALL_FIELDS)),
+            api_name="import_trainer_config",
+        )
+        .then(show_parameters, PAGE.inputs("formula", "trainer", "scheduler"), _names(*PARAMETER_OUTPUTS))
+    )
+    _recalculating(imported.then, api_visibility="private").then(
+        evaluate_rate, _calculation_inputs(), _names("evaluation"), api_visibility="private"
+    )
+    PAGE["trainer_export"].click(
+        export_config,
+        _calculation_inputs() | PAGE.inputs("trainer_loaded"),
+        _names("trainer_status", "trainer_download"),
+        api_name="export_trainer_config",
+    )
+
+
+def _wire_compare() -> None:
+    outputs = _names("table", "compare_note", "download_csv")
+    computing = PAGE.inputs("table", "formula", "trainer")
+    PAGE["run_compare"].click(compare, computing, outputs, api_name="compare")
+    # Adding rows computes them at once: one click from the form to the compared runs.
+    PAGE["add_row"].click(add_current, computing | PAGE.form_components, outputs, api_name="compare_add")
+    PAGE["vary_button"].click(
+        vary_field, computing | PAGE.form_components | PAGE.inputs("vary", "vary_values"), outputs,
+        api_name="compare_vary",
+    )  # fmt: skip
+    PAGE["clear"].click(clear_compare, None, outputs, api_visibility="private")
+
+
+def _wire_runs() -> None:
+    run_log = PAGE["run_log"]
+    with_form = PAGE.form_components | PAGE.inputs("run_log")
+    runs_outputs = _names("runs_table", "runs_chart", "run_id", "runs_summary")
+    refreshed = [PAGE["runs_status"], *runs_outputs]
+    gr.on([PAGE["runs_tab"].select, run_log.submit], show_runs, with_form, runs_outputs, api_name="show_runs")
+    _recalculating(run_log.submit, api_visibility="private")
+    recorded = PAGE["run_record"].click(
+        record_run,
+        with_form | PAGE.inputs("run_rate", "run_outcome", "run_best_step", "run_notes"),
+        refreshed,
+        api_name="record_run",
+    )
+    corrected = PAGE["run_set"].click(
+        set_run_outcome, with_form | PAGE.inputs("run_id", "run_new_outcome"), refreshed, api_name="set_run_outcome"
+    )
+    deleted = PAGE["run_delete"].click(delete_run, with_form | PAGE.inputs("run_id"), refreshed, api_name="delete_run")
+    imported = PAGE["runs_import"].click(
+        import_runs, with_form | PAGE.inputs("runs_upload"), refreshed, api_name="import_runs"
+    )
+    for changed in (recorded, corrected, deleted, imported):
+        _recalculating(changed.then, api_visibility="private")
+    PAGE["runs_export"].click(
+        export_runs, PAGE.inputs("run_log"), _names("runs_status", "runs_download"), api_name="export_runs"
+    )
+
+
+def _wire_profiles() -> None:
+    status_and_list = _names("profile_status", "profiles")
+    chosen = PAGE.inputs("profiles")
+    PAGE["save"].click(
+        save_profile,
+        PAGE.form_components | PAGE.inputs("profile_name", "notes", "offset"),
+        status_and_list,
+        api_name="save_profile",
+    )
+    loaded = (
+        PAGE["load"]
+        .click(
+            load_profile,
+            chosen,
+            _names("profile_status", "offset", "notes", *(name for name, _ in ALL_FIELDS)),
+            api_name="load_profile",
+        )
+        .then(show_parameters, PAGE.inputs("formula", "trainer", "scheduler"), _names(*PARAMETER_OUTPUTS))
+    )
+    _recalculating(loaded.then, api_visibility="private")
+    PAGE["delete"].click(delete_profile, chosen, status_and_list, api_name="delete_profile")
+    PAGE["make_default"].click(set_default, chosen, status_and_list, api_name="set_default_profile")
+    PAGE["download"].click(export_profile, chosen, _names("profile_status", "download_file"), api_name="export_profile")
+    PAGE["upload_button"].click(
+        import_profile, PAGE.inputs("upload", "profile_name", "replace"), status_and_list, api_name="import_profile"
+    )
+
+
+def _wire_page(demo: gr.Blocks) -> None:
+    """Opening the page fills it from the catalog; a timer watches the engine and picks up when it is back."""
+    page_outputs = _names(*PAGE_FIELDS, *(name for name, _ in ALL_FIELDS), *RESULT_FIELDS)
+    demo.load(load_page, PAGE.inputs("page_state"), page_outputs, api_name="load_page").then(
+        show_parameters, PAGE.inputs("formula", "trainer", "scheduler"), _names(*PARAMETER_OUTPUTS)
+    )
+    gr.Timer(3.0).tick(
+        watch_engine,
+        _calculation_inputs() | PAGE.inputs("page_state"),
+        page_outputs,
+        api_visibility="private",
+        queue=False,
+    )
 
 
 demo = build_demo()

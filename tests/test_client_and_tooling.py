@@ -59,6 +59,7 @@ def test_calc_prints_a_table_and_json(engine: RunningEngine) -> None:
     assert table.returncode == 0, table.stderr
     assert "Recommended LR" in table.stdout and "Safe" in table.stdout
     assert f"{expected.recommended_lr:.3e}" in table.stdout
+    assert "Resolved as      SDXL · Character · AdamW · LoRA · cosine (huggingface schedules" in table.stdout
     as_json = lrtool(*CALC, "--json", "--offset", "0.2", "--engine", engine.address)
     result = json.loads(as_json.stdout)
     assert result["recommended_lr"] == expected.recommended_lr
@@ -99,7 +100,39 @@ def test_profiles_commands(engine: RunningEngine, tmp_path: Path) -> None:
     assert lrtool("profiles", "default", engine=engine.address).stdout.strip() == "cli import"
     assert lrtool("profiles", "delete", "cli import", engine=engine.address).returncode == 0
     missing = lrtool("profiles", "show", "cli import", engine=engine.address)
-    assert missing.returncode == 4 and "no profile named 'cli import'" in missing.stderr
+    assert missing.returncode == 5 and "no profile named 'cli import'" in missing.stderr
+
+
+def test_profiles_save_refuses_an_existing_name_unless_replace(engine: RunningEngine) -> None:
+    flags = CALC[1:]
+    saved = lrtool("profiles", "save", "cli saved", *flags, "--notes", "from flags", engine=engine.address)
+    assert saved.returncode == 0 and "saved 'cli saved' (version 1)" in saved.stdout, saved.stderr
+    again = lrtool("profiles", "save", "cli saved", *flags, "--rank", "64", engine=engine.address)
+    assert again.returncode == 4 and "--replace" in again.stderr
+    replaced = lrtool("profiles", "save", "cli saved", *flags, "--rank", "64", "--replace", engine=engine.address)
+    assert replaced.returncode == 0 and "(version 2)" in replaced.stdout
+    assert "rank=64" in lrtool("profiles", "show", "cli saved", engine=engine.address).stdout
+
+
+def test_a_bad_number_is_one_line_not_the_usage_page() -> None:
+    result = lrtool("calc", "--steps", "abc", engine="127.0.0.1:9")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "lrtool calc: argument --steps: invalid int value: 'abc' (see lrtool calc --help)"
+    ]
+
+
+def test_catalog_lists_the_names_the_engine_accepts(engine: RunningEngine) -> None:
+    from engine_server._convert import catalog_to_proto
+
+    catalog = catalog_to_proto()
+    optimizers = lrtool("catalog", "optimizers", engine=engine.address)
+    assert optimizers.returncode == 0 and optimizers.stdout.startswith("optimizers:\n")
+    listed = [line.split()[0] for line in optimizers.stdout.splitlines()[1:]]
+    assert listed == [optimizer.id for optimizer in catalog.optimizers]
+    everything = lrtool("catalog", engine=engine.address).stdout
+    assert "models:" in everything and "schedules:" in everything
+    assert "cosine_with_restarts" in everything and "(takes num_cycles)" in everything
 
 
 def test_serve_refuses_a_bad_setting_clearly() -> None:
@@ -168,7 +201,7 @@ def test_runs_commands_and_the_personal_line(engine: RunningEngine, tmp_path: Pa
     assert target.read_text(encoding="utf-8").splitlines()[0].endswith("learning_rate,outcome,best_step,notes")
     assert lrtool("runs", "delete", run_id, engine=engine.address).returncode == 0
     missing = lrtool("runs", "delete", run_id, engine=engine.address)
-    assert missing.returncode == 4 and f"no run with id '{run_id}'" in missing.stderr
+    assert missing.returncode == 5 and f"no run with id '{run_id}'" in missing.stderr
 
     refused = lrtool("runs", "add", *SD15_FLAGS, "--lr", "nan", "--best-step", "5000", engine=engine.address)
     assert refused.returncode == 2 and "Traceback" not in refused.stderr

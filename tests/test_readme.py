@@ -38,8 +38,10 @@ def run_python(code: str, engine: RunningEngine | None = None) -> str:
 def test_python_client_example(engine: RunningEngine) -> None:
     output = run_python(code_block("From Python", "python"), engine)
     assert re.search(r"recommended \d\.\d{3}e-0[45]: Safe, Optimal", output)
-    assert "rank 64:" in output and "saved version" in output
+    assert "rank 64:" in output and "saved version 1" in output
     assert "config.steps: must be an integer from 1 to 10,000,000; got -5" in output
+    again = run_python(code_block("From Python", "python"), engine)
+    assert "'sdxl character' is saved already; left as it is" in again and "saved version" not in again
 
 
 def test_in_process_engine_example() -> None:

@@ -120,12 +120,22 @@ def test_the_ui_fills_its_form_from_a_file(engine: RunningEngine, tmp_path: Path
     from gradio_ui import app as ui
 
     ui.configure(engine.address)
-    status, loaded, my_rate, *form = ui.import_config(str(CONFIGS / "ai_toolkit_flux.yaml"), None, 120, "style")
-    values: dict[str, Any] = dict(zip((name for name, _ in ui.ALL_FIELDS), form, strict=True))
-    assert values["model"] == "flux1" and values["trainer"] == "ai-toolkit"
+    page = ui.PAGE
+    updates = ui.import_config(
+        {page["trainer_file"]: str(CONFIGS / "ai_toolkit_flux.yaml"), page["dataset_file"]: None}
+    )
+    shown: dict[str, Any] = {page.name_of(component): value for component, value in updates.items()}
+    assert shown["model"] == "flux1" and shown["trainer"] == "ai-toolkit"
+    status, loaded = shown["trainer_status"], shown["trainer_loaded"]
     assert "ai-toolkit" in status and loaded["format"] == "ai-toolkit"
-    assert my_rate > 0
-    filled = [v if not isinstance(v, dict) else ui.STARTING_VALUES.get(n) for n, v in values.items()]
-    message, download = ui.export_config(loaded, 0.0, *filled)
+    assert shown["my_rate"] > 0
+    # What the file cannot say is emptied, not left as the form had it; the user fills it in.
+    assert shown["images"] is None and shown["objective"] is None
+    assert "Still to fill in: <strong>images, objective</strong>" in status
+    form = {name: shown.get(name, ui.STARTING_VALUES.get(name)) for name, _ in ui.ALL_FIELDS}
+    form |= {"images": 120, "objective": "style"}
+    given = {page[name]: value for name, value in form.items()}
+    written = ui.export_config(given | {page["trainer_loaded"]: loaded, page["offset"]: 0.0, page["run_log"]: ""})
+    message, download = written[page["trainer_status"]], written[page["trainer_download"]]
     assert "everything else as it was" in message.replace("&#x27;", "'")
     assert Path(download["value"]).read_bytes() != read("ai_toolkit_flux.yaml")

@@ -84,6 +84,14 @@ def test_the_desk_end_to_end(page: Any) -> None:
     set_number(page, "steps", "3000")
     changed = wait_for_change(page, "lr-recommended", flux)
     assert changed == engine_result(model="flux1", steps=3000).recommended_lr
+    # Images (which steps counted from epochs follow) recalculate like any field.
+    set_number(page, "images", "60")
+    assert (
+        wait_for_change(page, "lr-recommended", changed)
+        == engine_result(model="flux1", steps=3000, images=60).recommended_lr
+    )
+    set_number(page, "images", "40")
+    wait_for_change(page, "lr-recommended", engine_result(model="flux1", steps=3000, images=60).recommended_lr)
 
     # Move the offset slider: the numbers follow while it moves.
     slider = page.locator("#offset-slider input[type=range]").first
@@ -107,6 +115,9 @@ def test_the_desk_end_to_end(page: Any) -> None:
     assert float(page.locator("#evaluation #stability").get_attribute("data-value")) == pytest.approx(
         scored.stability_score, rel=1e-12
     )
+    # The main card shows it too, with its score.
+    page.wait_for_function("() => Number(document.querySelector('#lr-adjusted').dataset.value) === 2e-4")
+    assert shown(page, "stability") == pytest.approx(scored.stability_score, rel=1e-12)
 
     # Save a profile, change the form, reload the profile: the numbers come back.
     page.get_by_role("tab", name="Profiles").click()
@@ -236,3 +247,91 @@ def choose_run(page: Any, run_id: str) -> None:
     box.click()
     box.fill(f"{run_id}:")
     page.get_by_role("option").filter(has_text=f"{run_id}:").first.click()
+
+
+TRAINER_CONFIGS = Path(__file__).resolve().parent / "data" / "trainer_configs"
+
+
+def field_value(page: Any, field: str) -> str:
+    return str(page.locator(f"#field-{field} input").first.input_value())
+
+
+def test_an_imported_trainer_config_asks_for_what_it_cannot_say(page: Any, engine: RunningEngine) -> None:
+    """The file counts steps from epochs and says nothing of images or objective: the form's leftovers
+    (40 images, Character) must not stand in for them, and the steps follow the image count typed later."""
+    from engine_server.client import LRToolClient
+
+    page.reload()
+    page.wait_for_selector("#lr-recommended")
+    assert field_value(page, "images") == "40"  # the fresh page's starting value
+    source = TRAINER_CONFIGS / "kohya_ss_gui_sdxl.json"
+    page.locator("#trainer-import").get_by_text("Import a trainer config").first.click()
+    page.locator("#trainer-file input[type=file]").set_input_files(str(source))
+    page.locator("#trainer-import-button").click()
+    page.wait_for_selector("#trainer-status:has-text('Still to fill in')")
+    assert "steps, images, objective" in page.locator("#trainer-status").inner_text()
+    page.wait_for_function("() => document.querySelector('#field-images input').value === ''")
+    assert field_value(page, "steps") == ""
+    assert page.locator("#field-objective input:checked").count() == 0
+
+    with LRToolClient(engine.address) as client:
+
+        def expected(images: int) -> tuple[int, float]:
+            overrides = {"images": images, "objective": "character"}
+            result = client.import_trainer_config(source.read_bytes(), source.name, overrides=overrides)
+            return result.config.steps, result.recommendation.recommended_lr
+
+        page.locator("#field-objective").get_by_label("Character", exact=True).check()
+        set_number(page, "images", "40")
+        steps, rate = expected(40)
+        page.wait_for_function("v => document.querySelector('#field-steps input').value === v", arg=str(steps))
+        page.wait_for_function("v => Number(document.querySelector('#lr-recommended')?.dataset.value) === v", arg=rate)
+
+        # More images: the trainer counts more steps, and the rate follows.
+        set_number(page, "images", "80")
+        more_steps, more_rate = expected(80)
+        assert more_steps > steps
+        page.wait_for_function("v => document.querySelector('#field-steps input').value === v", arg=str(more_steps))
+        page.wait_for_function(
+            "v => Number(document.querySelector('#lr-recommended')?.dataset.value) === v", arg=more_rate
+        )
+
+        # The written file downloads under a new name, with the rate the CLI would write for 80 images.
+        page.wait_for_function("() => document.querySelectorAll('.pending').length === 0")
+        page.locator("#trainer-export-button").click()
+        page.wait_for_selector("#trainer-status:has-text('kohya_ss_gui_sdxl.lrtool.json')")
+        with page.expect_download() as download:
+            page.locator("#trainer-download").click()
+        assert download.value.suggested_filename == "kohya_ss_gui_sdxl.lrtool.json"
+        written = Path(download.value.path()).read_bytes()
+        found = client.import_trainer_config(written, source.name).learning_rates[0].trained_value
+        assert found == pytest.approx(more_rate, rel=1e-6)
+
+
+def test_narrow_screens_show_the_results_first(page: Any) -> None:
+    page.set_viewport_size({"width": 420, "height": 1600})
+    try:
+        page.get_by_role("tab", name="Calculator").click()
+        results = page.locator("#results-column").bounding_box()
+        form = page.locator("#field-model").bounding_box()
+        assert results is not None and form is not None and results["y"] < form["y"]
+        # The schedule's own parameters and the formula set wait under Advanced.
+        assert not page.locator("#field-formula").is_visible()
+        page.locator("#advanced").get_by_text("Advanced").first.click()
+        page.locator("#field-formula").wait_for(state="visible")
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 1800})
+
+
+def test_compare_adds_and_computes_in_one_click(page: Any) -> None:
+    page.get_by_role("tab", name="Compare").click()
+    page.locator("#compare-add").click()
+    page.wait_for_selector("#compare-note:has-text('Compared 1 runs in one call')")
+    header = page.locator("#compare-table").inner_text()
+    assert "Recommended" in header and "Batch size" in header and "batch_size" not in header
+    # The results come first: in sight without scrolling sideways.
+    table = page.locator("#compare-table").bounding_box()
+    for column in ("Recommended", "Stability", "Risk", "Efficiency"):
+        cell = page.locator("#compare-table th").filter(has_text=column).first.bounding_box()
+        assert table is not None and cell is not None and cell["x"] + cell["width"] <= table["x"] + table["width"]
+    page.get_by_role("tab", name="Calculator").click()

@@ -45,7 +45,7 @@ def hostile() -> Iterator[HostileEngine]:
 @pytest.mark.parametrize("filename", ESCAPING_NAMES)
 def test_an_exported_profile_stays_in_the_uis_temporary_directory(hostile: HostileEngine, filename: str) -> None:
     hostile.filename = filename
-    _, download = ui.export_profile("any")
+    download = ui.export_profile({ui.PAGE["profiles"]: "any"})[ui.PAGE["download_file"]]
     written = Path(download["value"])
     assert written.parent.name.startswith("lrtool-") and written.read_bytes() == b'{"hostile": true}'
     assert written.name not in ("", ".", "..") and "/" not in written.name and "\\" not in written.name
