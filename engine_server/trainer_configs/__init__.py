@@ -54,6 +54,7 @@ __all__ = [
     "detect_format",
     "export_trainer_config",
     "import_trainer_config",
+    "written_rate",
 ]
 
 FORMATS = ("sd-scripts", "kohya_ss", "ai-toolkit", "onetrainer", "musubi-tuner")
