@@ -74,6 +74,11 @@ def engine_result(**fields: Any) -> Any:
 def test_the_desk_end_to_end(page: Any) -> None:
     # The starting configuration, computed by the engine.
     assert shown(page, "lr-recommended") == engine_result().recommended_lr
+    # The score cards' text is white on its band colour, whatever Gradio's own styles say.
+    colours = page.eval_on_selector_all(
+        "#result-card .lrtool-score *", "all => all.map(e => getComputedStyle(e).color)"
+    )
+    assert colours and set(colours) == {"rgb(255, 255, 255)"}
 
     # Change the model (a dropdown) and the steps.
     before = shown(page, "lr-recommended")
