@@ -1021,6 +1021,12 @@ def _form_inputs() -> None:
             PAGE.add(WARMUP_VALUE.name, _number(WARMUP_VALUE))
     # What most runs leave at its default; a schedule's own parameters show only when it takes them.
     with gr.Accordion("Advanced", open=False, elem_id="advanced"):
+        gr.Markdown(
+            "Most runs leave these as they are. The **formula set** decides how the rate is computed (calibrated "
+            "fits public presets); the **trainer** decides whose schedule curves are used; a schedule's own "
+            "parameters appear here when the chosen schedule takes them.",
+            elem_id="advanced-help",
+        )
         PAGE.add("formula", gr.Radio(label=fields.BY_NAME["formula"].label, elem_id="field-formula"))
         PAGE.add("trainer", _input("trainer"))
         for parameter in fields.SCHEDULE_PARAMETERS:
