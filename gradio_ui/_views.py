@@ -250,7 +250,7 @@ def schedule_frame(curves: Any, learning_rate: float) -> pd.DataFrame:
 
 
 CSS = """
-.lrtool-result { display: flex; flex-wrap: wrap; gap: 1rem; align-items: stretch; }
+.lrtool-result { display: flex; flex-wrap: wrap; gap: 1rem; align-items: flex-start; }
 .lrtool-rates { display: flex; flex-direction: column; gap: .5rem; flex: 2 1 18rem; }
 .lrtool-rates > div { display: flex; flex-direction: column; }
 .lrtool-label { font-size: .8rem; opacity: .75; }
@@ -261,6 +261,9 @@ CSS = """
 .lrtool-score { flex: 1; border-radius: .4rem; padding: .3rem .6rem; color: white;
                 display: flex; flex-direction: column; line-height: 1.2; }
 .lrtool-score .lrtool-value { font-size: 1.4rem; font-weight: 700; }
+/* Gradio's prose styles colour text inside an HTML component; the cards' text stays white on its band. */
+.lrtool-score, .lrtool-score * { color: #fff !important; }
+.lrtool-score .lrtool-label { opacity: 1; }
 /* White text on each band colour at a contrast of at least 4.5:1 (WCAG AA). */
 .band-green { background: #137333; } .band-orange { background: #a14e00; } .band-red { background: #b3261e; }
 .lrtool-resolved { font-size: .8rem; opacity: .8; margin: .25rem 0 0; }

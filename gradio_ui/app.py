@@ -252,8 +252,8 @@ def recalculate(given: dict[Any, Any]) -> dict[Any, Any]:
 
 
 def move_offset(given: dict[Any, Any]) -> dict[Any, Any]:
-    """The slider's fast path: one Calculate, numbers only (plots follow on release). Moving it sets the rate by
-    the offset again, so My learning rate is emptied."""
+    """The slider's fast path: one Calculate, numbers only (plots follow on release, which empties My learning
+    rate: the slider sets the rate again)."""
     try:
         config = config_from_form(PAGE.form(given))
         calculation = ENGINE.client.calculate(config, offset=given[PAGE["offset"]] / 100.0, run_log=PAGE.run_log(given))
@@ -268,7 +268,6 @@ def move_offset(given: dict[Any, Any]) -> dict[Any, Any]:
             "statistics": views.statistics_table(calculation),
             "evidence": views.evidence_chart(calculation),
             "banner": _banner_hidden(),
-            "my_rate": None,
         }
     )
 
@@ -1021,6 +1020,12 @@ def _form_inputs() -> None:
             PAGE.add(WARMUP_VALUE.name, _number(WARMUP_VALUE))
     # What most runs leave at its default; a schedule's own parameters show only when it takes them.
     with gr.Accordion("Advanced", open=False, elem_id="advanced"):
+        gr.Markdown(
+            "Most runs leave these as they are. The **formula set** decides how the rate is computed (calibrated "
+            "fits public presets); the **trainer** decides whose schedule curves are used; a schedule's own "
+            "parameters appear here when the chosen schedule takes them.",
+            elem_id="advanced-help",
+        )
         PAGE.add("formula", gr.Radio(label=fields.BY_NAME["formula"].label, elem_id="field-formula"))
         PAGE.add("trainer", _input("trainer"))
         for parameter in fields.SCHEDULE_PARAMETERS:
@@ -1283,8 +1288,11 @@ def _recalculating(event: Any, **options: Any) -> Any:
 def _wire_calculator() -> None:
     schedule_choice = PAGE.inputs("formula", "trainer", "scheduler")
     parameter_outputs = _names(*PARAMETER_OUTPUTS)
-    # Registered first so that the public endpoint keeps the plain name "recalculate".
-    _recalculating(PAGE["offset"].release, api_name="recalculate")
+    # Releasing the slider sets the rate by the offset again: My learning rate is emptied first, once, not on
+    # every move (an update per move doubled the slider's latency). Registered first so that the public
+    # endpoint keeps the plain name "recalculate".
+    released = PAGE["offset"].release(lambda: None, None, _names("my_rate"), api_visibility="private", queue=False)
+    _recalculating(released.then, api_name="recalculate")
     for name, _ in ALL_FIELDS:
         if name not in ("formula", "trainer", "scheduler", "images"):
             _recalculating(PAGE[name].input, api_visibility="private")
@@ -1308,7 +1316,7 @@ def _wire_calculator() -> None:
     PAGE["offset"].input(
         move_offset,
         _calculation_inputs(),
-        _names("card", "statistics", "evidence", "banner", "my_rate"),
+        _names("card", "statistics", "evidence", "banner"),
         api_name="move_offset",
         trigger_mode="always_last",
         queue=False,

@@ -75,6 +75,11 @@ def engine_result(**fields: Any) -> Any:
 def test_the_desk_end_to_end(page: Any) -> None:
     # The starting configuration, computed by the engine.
     assert shown(page, "lr-recommended") == engine_result().recommended_lr
+    # The score cards' text is white on its band colour, whatever Gradio's own styles say.
+    colours = page.eval_on_selector_all(
+        "#result-card .lrtool-score *", "all => all.map(e => getComputedStyle(e).color)"
+    )
+    assert colours and set(colours) == {"rgb(255, 255, 255)"}
 
     # Change the model (a dropdown) and the steps.
     before = shown(page, "lr-recommended")
@@ -119,6 +124,15 @@ def test_the_desk_end_to_end(page: Any) -> None:
     # The main card shows it too, with its score.
     page.wait_for_function("() => Number(document.querySelector('#lr-adjusted').dataset.value) === 2e-4")
     assert shown(page, "stability") == pytest.approx(scored.stability_score, rel=1e-12)
+    # Moving the slider sets the rate by the offset again, and empties My learning rate.
+    track = slider.bounding_box()
+    assert track is not None
+    page.mouse.click(track["x"] + 0.75 * track["width"], track["y"] + track["height"] / 2)  # press and release
+    page.wait_for_function("() => document.querySelector('#my-rate input').value === ''")
+    page.wait_for_function("() => Number(document.querySelector('#lr-offset').dataset.value) > 0.3")
+    released = shown(page, "lr-offset")
+    expected = engine_result(model="flux1", steps=3000, offset=released)
+    assert shown(page, "lr-adjusted") == pytest.approx(expected.adjusted_lr, rel=1e-12)
 
     # Save a profile, change the form, reload the profile: the numbers come back.
     page.get_by_role("tab", name="Profiles").click()
