@@ -11,8 +11,16 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+
+#: The configuration the service benchmarks send (a common SDXL character LoRA).
+CONFIG: dict[str, Any] = {
+    "model": "SDXL", "resolution": 1024, "steps": 2000, "images": 40, "batch_size": 1, "grad_accum": 2,
+    "rank": 32, "alpha": 16.0, "optimizer": "AdamW8bit", "scheduler": "cosine", "warmup_fraction": 0.1,
+    "objective": "Character",
+}  # fmt: skip
 
 
 def free_port() -> int:

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "tests")]
 
 import grpc  # noqa: E402
-from _engine import engine_process  # noqa: E402
+from _engine import CONFIG, engine_process  # noqa: E402
 from fuzzing import nested_yaml_flow  # noqa: E402
 
 from engine_server._generated.lrtool.v1 import engine_pb2 as pb  # noqa: E402
@@ -38,12 +38,6 @@ UNDER_LOAD_SECONDS = 10.0
 RECOVERY_SECONDS = 1.0
 LOADED_TARGET_SECONDS = 0.250
 RECOVERED_TARGET_SECONDS = 0.050
-
-CONFIG: dict[str, Any] = {
-    "model": "SDXL", "resolution": 1024, "steps": 2000, "images": 40, "batch_size": 1, "grad_accum": 2,
-    "rank": 32, "alpha": 16.0, "optimizer": "AdamW8bit", "scheduler": "cosine", "warmup_fraction": 0.1,
-    "objective": "Character",
-}  # fmt: skip
 
 
 def _hostile_caller(address: str, ready: Any, stop: Any, answers: Any, index: int) -> None:

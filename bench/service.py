@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import grpc  # noqa: E402
-from _engine import engine_process  # noqa: E402
+from _engine import CONFIG, engine_process  # noqa: E402
 from engine import mixed_configuration  # noqa: E402
 from grpc_health.v1 import health_pb2, health_pb2_grpc  # noqa: E402
 
@@ -42,11 +42,6 @@ MIXED_TARGET_S = 2.5
 THROUGHPUT_PROCESSES = 8
 THROUGHPUT_SECONDS = 5.0
 
-CONFIG: dict[str, Any] = {
-    "model": "SDXL", "resolution": 1024, "steps": 2000, "images": 40, "batch_size": 1, "grad_accum": 2,
-    "rank": 32, "alpha": 16.0, "optimizer": "AdamW8bit", "scheduler": "cosine", "warmup_fraction": 0.1,
-    "objective": "Character",
-}  # fmt: skip
 SCHEDULES = ["constant_with_warmup", "linear", "cosine", "cosine_with_restarts", "polynomial", "rex"]
 
 
