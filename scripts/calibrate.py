@@ -425,6 +425,11 @@ def energy_rate(row: Row) -> float | None:
         return None
 
 
+def energy_rates(rows: Sequence[Row]) -> dict[int, float]:
+    """Formula set energy's recommendation for each in-scope row it can answer, by row index."""
+    return {i: rate for i, row in enumerate(rows) if row.in_scope and (rate := energy_rate(row)) is not None}
+
+
 # --- Evidence bands -------------------------------------------------------------------------
 
 
@@ -508,7 +513,9 @@ def data_module(model: Fit, rows: Sequence[Row], residual_log_sd: float, energy_
     return "\n".join(lines) + "\n"
 
 
-def figures_markdown(rows: Sequence[Row], loso: dict[int, float], folds: dict[int, float], model: Fit) -> str:
+def figures_markdown(
+    rows: Sequence[Row], loso: dict[int, float], folds: dict[int, float], model: Fit, energy: dict[int, float]
+) -> str:
     scope = [i for i, row in enumerate(rows) if row.in_scope]
     no_horizon_loso = leave_one_source_out(rows, with_horizon=False)
     no_horizon_folds = k_fold(rows, with_horizon=False)
@@ -522,7 +529,7 @@ def figures_markdown(rows: Sequence[Row], loso: dict[int, float], folds: dict[in
         ],
         "ablation: without the run-length factor, 5-fold": [(rows[i].lr, no_horizon_folds[i]) for i in scope],
     }
-    answered = [(i, rate) for i in scope if (rate := energy_rate(rows[i])) is not None]
+    answered = sorted(energy.items())
     lines = [
         "# Calibration figures",
         "",
@@ -545,7 +552,7 @@ def figures_markdown(rows: Sequence[Row], loso: dict[int, float], folds: dict[in
         "|---|---|---|---|",
     ]
     same_rows: dict[str, dict[int, float]] = {
-        "energy (LRTool 1.0 constants)": dict(answered),
+        "energy (LRTool 1.0 constants)": energy,
         "calibrated, leave one source out": loso,
         "calibrated, 5-fold": folds,
         "always 1e-4": {i: BASELINE_RATE for i, _ in answered},
@@ -625,13 +632,11 @@ def outputs() -> dict[pathlib.Path, str]:
     folds = k_fold(rows)
     errors = sorted(abs(math.log(rows[i].lr / rate)) for i, rate in loso.items())
     residual_log_sd = 1.4826 * float(np.median(errors))
-    energy_errors = [
-        abs(math.log(row.lr / rate)) for row in rows if row.in_scope and (rate := energy_rate(row)) is not None
-    ]
-    energy_log_sd = 1.4826 * float(np.median(energy_errors))
+    energy = energy_rates(rows)
+    energy_log_sd = 1.4826 * float(np.median([abs(math.log(rows[i].lr / rate)) for i, rate in energy.items()]))
     return {
         DATA_MODULE: data_module(model, rows, residual_log_sd, energy_log_sd),
-        FIGURES: figures_markdown(rows, loso, folds, model),
+        FIGURES: figures_markdown(rows, loso, folds, model, energy),
         PLOT: plot_svg(rows, loso),
     }
 

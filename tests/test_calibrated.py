@@ -140,9 +140,9 @@ def test_the_fit_beats_the_baselines_where_its_figures_say() -> None:
     ours = calibrate.score([(rows[i].lr, folds[i]) for i in scope])
     constant = calibrate.score([(rows[i].lr, calibrate.BASELINE_RATE) for i in scope])
     assert ours.within_2x > constant.within_2x
-    answered = [(i, rate) for i in scope if (rate := calibrate.energy_rate(rows[i])) is not None]
-    energy = calibrate.score([(rows[i].lr, rate) for i, rate in answered])
-    ours_same_rows = calibrate.score([(rows[i].lr, folds[i]) for i, _ in answered])
+    answered = calibrate.energy_rates(rows)
+    energy = calibrate.score([(rows[i].lr, rate) for i, rate in answered.items()])
+    ours_same_rows = calibrate.score([(rows[i].lr, folds[i]) for i in answered])
     assert ours_same_rows.within_2x > energy.within_2x and ours_same_rows.mean_abs_log2 < energy.mean_abs_log2
 
 
