@@ -733,30 +733,6 @@ ADAPTIVE_SETTINGS = (
     " schedule, never with restarts"
 )
 
-#: Optimizers that run their own schedule or step size: formula sets energy and lrtool-1.0
-#: cannot integrate them (the calibrated formula set can: OPTIMIZERS holds them).
-SCHEDULE_FREE_OPTIMIZERS: Mapping[str, str] = {
-    name_key(spelling): spelling
-    for spelling in (
-        "AdamWScheduleFree",
-        "SGDScheduleFree",
-        "RAdamScheduleFree",
-        "adamw_schedulefree",
-        "sgd_schedulefree",
-        "radam_schedulefree",
-        "Prodigy",
-        "ProdigyScheduleFree",
-        "DAdaptation",
-        "DAdaptAdam",
-        "DAdaptAdamW",
-        "DAdaptLion",
-        "DAdaptAdaGrad",
-        "DAdaptSGD",
-        "DAdaptAdan",
-        "DAdaptAdanIP",
-    )
-}
-
 # --- Network types -------------------------------------------------------------
 
 NETWORKS: NamedTable[Network] = NamedTable(

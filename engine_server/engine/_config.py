@@ -33,7 +33,6 @@ from ._catalog import (
     NETWORKS,
     OBJECTIVES,
     OPTIMIZERS,
-    SCHEDULE_FREE_OPTIMIZERS,
     TRAINERS,
     FormulaSet,
     Model,
@@ -45,7 +44,6 @@ from ._catalog import (
     Trainer,
 )
 from ._exceptions import ConfigError, FieldViolation
-from ._names import name_key
 
 _CROSS_FIELD_ERROR = "lrtool_cross_field"
 _UNKNOWN_NAME_ERROR = "lrtool_unknown_name"
@@ -430,11 +428,6 @@ def show_value(value: Any) -> str:
 
 
 def _unknown_name(table: NamedTable[Any], value: str, field_name: str) -> str:
-    if field_name == "optimizer" and name_key(value) in SCHEDULE_FREE_OPTIMIZERS:
-        return (
-            f"{value!r} sets its own step size or schedule inside the optimizer, so LRTool cannot integrate"
-            f" its schedule; accepted: {table.accepted_text()}"
-        )
     hint = table.suggestion(value)
     did_you_mean = f" (did you mean {hint!r}?)" if hint else ""
     return f"unknown {table.kind} {value!r}{did_you_mean}; accepted: {table.accepted_text()}"

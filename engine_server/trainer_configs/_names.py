@@ -14,7 +14,7 @@ from engine_server.engine._names import name_key
 
 from ._common import Draft, show
 
-#: Spelling fragments of optimizers that set their own step size or schedule (beyond the catalog's list).
+#: Spelling fragments of optimizers that set their own step size or schedule, for names the catalog does not know.
 _ADAPTIVE_FRAGMENTS = ("dadapt", "prodigy", "schedulefree", "automagic")
 
 
