@@ -166,3 +166,27 @@ def test_the_factors_come_in_the_documented_order() -> None:
     from engine_server.engine._calibrated import FACTOR_ORDER
 
     assert tuple(f.name for f in calculate(TrainingConfig(**SEED)).factors) == FACTOR_ORDER
+
+
+def test_texts_described_on_first_read_are_the_same_whenever_read() -> None:
+    """Factors and warnings are written when first read: reading them late, early, through
+    dataclasses or a pickle gives the same texts, and a later calculation of the same
+    configuration reuses them."""
+    import dataclasses
+    import pickle
+
+    from engine_server.engine._calibrated import FACTOR_ORDER
+
+    # Far below what the presets use, so the evidence warning is written too.
+    fields = {**SEED, "steps": 200_000, "images": 500}
+    late = calculate(TrainingConfig(**fields), offset=0.2)
+    config = TrainingConfig(**fields)
+    first = calculate(config)
+    assert len(first.factors) == len(FACTOR_ORDER) and any("public" in text for text in first.warnings)
+    again = calculate(config, offset=0.2)
+    assert again.factors is first.factors and again.warnings is first.warnings
+    assert dataclasses.asdict(late) == dataclasses.asdict(again)
+    unread = calculate(TrainingConfig(**fields), offset=0.2)
+    assert pickle.loads(pickle.dumps(unread)) == again == unread
+    with pytest.raises(AttributeError):
+        _ = unread.no_such_statistic  # type: ignore[attr-defined]

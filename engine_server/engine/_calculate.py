@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -26,8 +26,35 @@ _POLYNOMIAL_DEFAULT_LR_END = 1e-7
 _POLYNOMIAL_FIXED_POINT_ROUNDS = 8
 
 
+class _DescribedOnRead:
+    """A calibrated calculation's texts (its factors, and the warning that compares it with the
+    presets) are described when first read: writing them costs more than the rest of a
+    calculation, and batches and slider moves seldom read them. Once read, they are kept."""
+
+    __slots__ = ("_described_by",)
+    _described_by: _Model
+    warnings: tuple[str, ...]
+    factors: tuple[Factor, ...]
+
+    def _describe_later(self, model: _Model) -> None:
+        self._described_by = model
+
+    if not TYPE_CHECKING:  # to type checkers every attribute stays declared
+
+        def __getattr__(self, name: str) -> Any:
+            # Called only for a slot left unset: a text not read yet.
+            if name == "warnings":
+                value = self._described_by.described_warnings()
+            elif name == "factors":
+                value = self._described_by.recommendation.factors
+            else:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            setattr(self, name, value)
+            return value
+
+
 @dataclass(slots=True)  # not frozen: batches build 10⁵ of these and frozen fields cost ~40 % more
-class Calculation:
+class Calculation(_DescribedOnRead):
     """Every statistic of one calculation (names as LRTool 1.0's saved statistics)."""
 
     recommended_lr: float
@@ -128,14 +155,22 @@ class _Model:
     curvature_factor: float
     objective_sensitivity: float
     overshoot_k: float
-    warnings: tuple[str, ...]
+    warnings: tuple[str, ...]  # what the configuration alone shows (see described_warnings)
     parity_rounding: bool  # reproduce LRTool 1.0's floating-point steps (formula lrtool-1.0)
     schedule_args: ScheduleArgs  # as integrated, polynomial's default floor solved
     population: Personalization  # no run log: factor 1, the population's own spread
     undershoot_k: float = catalog.UNDERSHOOT_K
     efficiency_sensitivity: float = catalog.EFFICIENCY_SENSITIVITY
-    factors: tuple[Factor, ...] = ()
-    evidence: Evidence | None = None
+    recommendation: calibrated.Recommendation | None = None  # formula set calibrated
+    all_warnings: tuple[str, ...] | None = None  # once described: `warnings` and the evidence's
+
+    def described_warnings(self) -> tuple[str, ...]:
+        """Every warning: the configuration's, then what the presets of its setup say."""
+        if self.all_warnings is None:
+            recommendation = self.recommendation
+            evidence = () if recommendation is None else _evidence_warnings(recommendation)
+            self.all_warnings = self.warnings + evidence
+        return self.all_warnings
 
     def delivered_energy(self, learning_rate: float) -> float:
         """learning_rate · scheduler_factor · exposure · capacity · resolution_scale · optimizer_modifier,
@@ -263,21 +298,21 @@ def _calibrated_model(config: TrainingConfig) -> _Model:
     recommendation = calibrated.recommend(config, integral.scheduler_factor)
     recommended_lr = recommendation.learning_rate
     widths = _score_widths(recommendation.log_sd)
-    factors = recommendation.factors
+    multipliers = recommendation.multipliers
     # An adaptive optimizer's one factor replaces the fitted ones: those then count as 1.
-    fitted = len(factors) > 1
+    fitted = len(multipliers) > 1
     effective_batch = float(config.batch_size * config.grad_accum)
-    warnings = _warnings(config, resolved, recommended_lr, integral) + _evidence_warnings(recommendation)
+    warnings = _warnings(config, resolved, recommended_lr, integral)
     return _Model(
         recommended_lr=recommended_lr,
         # The rate-time product the run delivers at the recommendation: its "energy".
         target_energy=recommended_lr * integral.scheduler_factor,
         effective_batch=effective_batch,
         exposure=math.sqrt(config.steps * effective_batch / config.images),
-        capacity=factors[_ALPHA_RATIO_FACTOR].multiplier if fitted else 1.0,
-        resolution_scale=factors[_RESOLUTION_FACTOR].multiplier if fitted else 1.0,
+        capacity=multipliers[_ALPHA_RATIO_FACTOR] if fitted else 1.0,
+        resolution_scale=multipliers[_RESOLUTION_FACTOR] if fitted else 1.0,
         integral=integral,
-        optimizer_modifier=factors[_OPTIMIZER_FACTOR].multiplier if fitted else 1.0,
+        optimizer_modifier=multipliers[_OPTIMIZER_FACTOR] if fitted else 1.0,
         curvature_factor=1.0,
         objective_sensitivity=resolved.objective.overshoot_sensitivity,
         overshoot_k=_overshoot_k(recommendation, widths),
@@ -287,8 +322,7 @@ def _calibrated_model(config: TrainingConfig) -> _Model:
         population=widths.population,
         undershoot_k=widths.undershoot_k,
         efficiency_sensitivity=widths.efficiency_sensitivity,
-        factors=factors,
-        evidence=recommendation.evidence,
+        recommendation=recommendation,
     )
 
 
@@ -341,12 +375,20 @@ def _evidence_warnings(recommendation: calibrated.Recommendation) -> tuple[str, 
     below = rate < evidence.p10
     side, edge = ("below", evidence.p10) if below else ("above", evidence.p90)
     # The two factors that pull furthest toward this side (a stable sort: ties keep their order).
+    multipliers = recommendation.multipliers
     pulling = sorted(
-        (f for f in recommendation.factors[1:] if (f.multiplier < 1.0 if below else f.multiplier > 1.0)),
-        key=_pull,
+        (
+            index
+            for index in range(1, len(multipliers))
+            if (multipliers[index] < 1.0 if below else multipliers[index] > 1.0)
+        ),
+        key=lambda index: abs(math.log(multipliers[index])),
         reverse=True,
     )[:2]
-    because = "; ".join(f"{f.name} {f.value}: ×{f.multiplier:.2g}" for f in pulling) or "the family's own rate"
+    because = (
+        "; ".join(f"{f.name} {f.value}: ×{f.multiplier:.2g}" for f in map(recommendation.factor, pulling))
+        or "the family's own rate"
+    )
     percentile = "10th" if side == "below" else "90th"
     return (
         f"recommended_lr: {rate:.3g} is {side} what {evidence.count} public {evidence.family}"
@@ -358,10 +400,6 @@ def _evidence_warnings(recommendation: calibrated.Recommendation) -> tuple[str, 
 def population(config: TrainingConfig) -> Personalization:
     """No run log: factor 1 and the spread of the best rate around this formula set's recommendation."""
     return _memoized_model(config).population
-
-
-def _pull(factor: Factor) -> float:
-    return abs(math.log(factor.multiplier))
 
 
 def _memoized_model(config: TrainingConfig) -> _Model:
@@ -449,6 +487,7 @@ def _finish(
     """Every statistic at `offset` from the (personal) recommendation `model.recommended_lr × personal.factor`."""
     recommended_lr = model.recommended_lr * personal.factor
     target_energy = model.target_energy * personal.factor
+    recommendation = model.recommendation
     low_factor, high_factor = personal.band()
     if model.parity_rounding:
         # LRTool 1.0 rebuilt the energy from the rate, rounding included.
@@ -464,7 +503,7 @@ def _finish(
         deviation = abs(offset)
         stability_score = model.stability(offset)
     efficiency_score = model.efficiency(energy_ratio)
-    return Calculation(
+    calculation = Calculation(
         recommended_lr=recommended_lr,
         adjusted_lr=adjusted_lr,
         offset=offset,
@@ -493,9 +532,19 @@ def _finish(
         personal_runs=personal.runs,
         recommended_low=model.recommended_lr * low_factor,
         recommended_high=model.recommended_lr * high_factor,
-        evidence=model.evidence,
-        factors=model.factors,
+        evidence=None if recommendation is None else recommendation.evidence,
     )
+    if recommendation is not None:  # texts not described yet are left unset until read
+        calculation._describe_later(model)
+        if model.all_warnings is None:
+            del calculation.warnings
+        else:
+            calculation.warnings = model.all_warnings
+        if recommendation.described is None:
+            del calculation.factors
+        else:
+            calculation.factors = recommendation.described
+    return calculation
 
 
 def check_adjustment(offset: float | None = None, learning_rate: float | None = None) -> None:

@@ -45,7 +45,7 @@ class Evidence:
     sources: tuple[str, ...]
 
 
-@dataclass(slots=True)  # built ten per calculation: not frozen, which is cheaper to build
+@dataclass(slots=True)  # up to six built per description: not frozen, which is cheaper to build
 class Factor:
     """One factor of a recommendation: its input as a person reads it, its multiplier on the
     rate (the first factor is the family's reference rate itself) and what it means."""
@@ -137,10 +137,40 @@ def evidence_for(family_id: str, optimizer_family: str, network: str) -> Evidenc
 
 @dataclass(slots=True)  # built once per calculation: not frozen, which is cheaper to build
 class Recommendation:
+    """A recommendation's rate and its factors' multipliers, in FACTOR_ORDER (an adaptive
+    optimizer: its one factor). The factors themselves, with their inputs as a person reads
+    them, are described when first read: most calculations (batches, slider moves) never ask."""
+
     learning_rate: float
-    factors: tuple[Factor, ...]
+    multipliers: tuple[float, ...]
     evidence: Evidence | None
     log_sd: float
+    config: TrainingConfig
+    scheduler_factor: float
+    setup: _Setup
+    described: tuple[Factor, ...] | None = None
+
+    @property
+    def factors(self) -> tuple[Factor, ...]:
+        """Every factor, described once."""
+        if self.described is None:
+            self.described = tuple(self.factor(index) for index in range(len(self.multipliers)))
+        return self.described
+
+    def factor(self, index: int) -> Factor:
+        """The factor at `index` of FACTOR_ORDER, described alone."""
+        if self.described is not None:
+            return self.described[index]
+        setup = self.setup
+        if setup.adaptive is not None:
+            return setup.adaptive
+        if index == 0:
+            return setup.family
+        if index > len(EXPONENTS):
+            return setup.fixed[index - len(EXPONENTS) - 1]
+        name = FACTOR_ORDER[index]
+        value, why = _DESCRIBE[name](self.config, self.scheduler_factor)
+        return Factor(name, value, self.multipliers[index], why)
 
 
 # The explanations depend on the fitted constants only: written once, here.
@@ -247,65 +277,72 @@ FACTOR_ORDER = (
 def recommend(config: TrainingConfig, scheduler_factor: float) -> Recommendation:
     """The calibrated recommendation for `config`, factor by factor (their product is the rate)."""
     resolved = config.resolved
-    model = resolved.model
-    network = config.network
-    setup = _setup(model.id, resolved.optimizer.id, network, resolved.objective.id)
-    if setup.adaptive is not None:
-        return Recommendation(1.0, (setup.adaptive,), setup.evidence, fitted.ADAPTIVE_LOG_SD)
+    setup = _setup(resolved.model.id, resolved.optimizer.id, config.network, resolved.objective.id)
+    adaptive = setup.adaptive
+    if adaptive is not None:
+        return Recommendation(
+            1.0, (adaptive.multiplier,), setup.evidence, fitted.ADAPTIVE_LOG_SD, config, scheduler_factor, setup
+        )
 
     alpha_x, batch_x, horizon_x, images_x, resolution_x, schedule_x = features(config, scheduler_factor)
     exp = math.exp
-    values = config.__dict__  # the validated fields, read without attribute lookups
-    rank = values["rank"]
-    full_matrix = is_full_matrix(network, rank)
-    family = setup.family
-    optimizer, network_factor, objective = setup.fixed
-    alpha_ratio = Factor(
-        "alpha_ratio",
-        f"full-matrix {network} (rank {rank:,})" if full_matrix else f"alpha {values['alpha']:g} of rank {rank:,}",
+    optimizer, network, objective = setup.fixed
+    multipliers = (
+        setup.family.multiplier,
         exp(_ALPHA_RATIO * alpha_x),
-        _WHY["full_matrix" if full_matrix else "alpha_ratio"],
-    )
-    batch = Factor(
-        "batch",
-        f"batch {values['batch_size']} × accumulation {values['grad_accum']}",
         exp(_BATCH * batch_x),
-        _WHY["batch"],
-    )
-    horizon = Factor("horizon", f"{values['steps']:,} steps", exp(_HORIZON * horizon_x), _WHY["horizon"])
-    repeats = values["repeats"]
-    images = Factor(
-        "images",
-        f"{values['images']:,} distinct images × {repeats} repeats"
-        if repeats > 1
-        else f"{values['images']:,} distinct images",
+        exp(_HORIZON * horizon_x),
         exp(_IMAGES * images_x),
-        _WHY["images"],
-    )
-    resolution = Factor(
-        "resolution",
-        f"{values['resolution']} px of native {model.native_resolution}",
         exp(_RESOLUTION * resolution_x),
-        _WHY["resolution"],
-    )
-    schedule = Factor(
-        "schedule",
-        f"{resolved.schedule.display_name}, RMS multiplier {scheduler_factor:.3f}",
         exp(_SCHEDULE * schedule_x),
-        _WHY["schedule"],
+        optimizer.multiplier,
+        network.multiplier,
+        objective.multiplier,
     )
     # Multiplied left to right, in the order the factors are listed.
-    learning_rate = (
-        family.multiplier
-        * alpha_ratio.multiplier
-        * batch.multiplier
-        * horizon.multiplier
-        * images.multiplier
-        * resolution.multiplier
-        * schedule.multiplier
-        * optimizer.multiplier
-        * network_factor.multiplier
-        * objective.multiplier
+    learning_rate = math.prod(multipliers)
+    return Recommendation(
+        learning_rate, multipliers, setup.evidence, fitted.RESIDUAL_LOG_SD, config, scheduler_factor, setup
     )
-    factors = (family, alpha_ratio, batch, horizon, images, resolution, schedule, optimizer, network_factor, objective)
-    return Recommendation(learning_rate, factors, setup.evidence, fitted.RESIDUAL_LOG_SD)
+
+
+# How each fitted factor reads its input, and why it pulls the rate: (value, explanation).
+def _describe_alpha_ratio(config: TrainingConfig, scheduler_factor: float) -> tuple[str, str]:
+    network, rank = config.network, config.rank
+    if is_full_matrix(network, rank):
+        return f"full-matrix {network} (rank {rank:,})", _WHY["full_matrix"]
+    return f"alpha {config.alpha:g} of rank {rank:,}", _WHY["alpha_ratio"]
+
+
+def _describe_batch(config: TrainingConfig, scheduler_factor: float) -> tuple[str, str]:
+    return f"batch {config.batch_size} × accumulation {config.grad_accum}", _WHY["batch"]
+
+
+def _describe_horizon(config: TrainingConfig, scheduler_factor: float) -> tuple[str, str]:
+    return f"{config.steps:,} steps", _WHY["horizon"]
+
+
+def _describe_images(config: TrainingConfig, scheduler_factor: float) -> tuple[str, str]:
+    repeats = config.repeats
+    if repeats > 1:
+        return f"{config.images:,} distinct images × {repeats} repeats", _WHY["images"]
+    return f"{config.images:,} distinct images", _WHY["images"]
+
+
+def _describe_resolution(config: TrainingConfig, scheduler_factor: float) -> tuple[str, str]:
+    return f"{config.resolution} px of native {config.resolved.model.native_resolution}", _WHY["resolution"]
+
+
+def _describe_schedule(config: TrainingConfig, scheduler_factor: float) -> tuple[str, str]:
+    return f"{config.resolved.schedule.display_name}, RMS multiplier {scheduler_factor:.3f}", _WHY["schedule"]
+
+
+_DESCRIBE = {
+    "alpha_ratio": _describe_alpha_ratio,
+    "batch": _describe_batch,
+    "horizon": _describe_horizon,
+    "images": _describe_images,
+    "resolution": _describe_resolution,
+    "schedule": _describe_schedule,
+}
+assert tuple(_DESCRIBE) == EXPONENTS == FACTOR_ORDER[1 : len(EXPONENTS) + 1]
