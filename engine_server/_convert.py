@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import cache, lru_cache
 from typing import Any
@@ -46,12 +46,52 @@ def config_to_proto(config: TrainingConfig | Mapping[str, Any]) -> pb.TrainingCo
 def calculation_to_proto(calculation: Calculation) -> pb.Calculation:
     # Fields are copied one by one: dataclasses.asdict deep-copies, and cost 10× the rest.
     message = pb.Calculation(**{name: getattr(calculation, name) for name in _CALCULATION_FIELDS})
-    add_factor = message.factors.add
-    for factor in calculation.factors:
-        _add_factor(add_factor, factor)
-    if calculation.evidence is not None:
-        _set_evidence(message.evidence, calculation.evidence)
+    factors = calculation.factors
+    if factors:
+        encoded = _encoded_if_met_before(factors, _encoded_factors)
+        if encoded is not None:
+            message.MergeFromString(encoded)
+        else:
+            add_factor = message.factors.add
+            for factor in factors:
+                encoded = _encoded_if_met_before(factor, _encoded_factors)
+                if encoded is not None:
+                    message.MergeFromString(encoded)
+                else:
+                    _add_factor(add_factor, factor)
+    evidence = calculation.evidence
+    if evidence is not None:
+        encoded = _encoded_if_met_before(evidence, _encoded_evidence)
+        if encoded is not None:
+            message.MergeFromString(encoded)
+        else:
+            _set_evidence(message.evidence, evidence)
     return message
+
+
+#: Pieces of results met before, by id(), with their encoding once met a second time. Each entry
+#: holds its piece, so that no other object takes its id while it is here.
+_MET: dict[int, tuple[object, bytes | None]] = {}
+#: Entries kept at most; then the table starts afresh.
+_MET_LIMIT = 4096
+
+
+def _encoded_if_met_before(piece: Any, encode: Callable[[Any], bytes]) -> bytes | None:
+    """The bytes that merge `piece` into a Calculation message if the same object was met before,
+    else None (and it is remembered). Results share their pieces: a configuration's factors
+    across slider moves, a setup's fixed factors and evidence band across configurations."""
+    key = id(piece)
+    met = _MET.get(key)
+    if met is None or met[0] is not piece:
+        if len(_MET) >= _MET_LIMIT:
+            _MET.clear()
+        _MET[key] = (piece, None)
+        return None
+    encoded = met[1]
+    if encoded is None:
+        encoded = encode(piece)
+        _MET[key] = (piece, encoded)
+    return encoded
 
 
 def calculations_to_proto(calculations: Sequence[Calculation]) -> pb.CalculateBatchResponse:
@@ -102,8 +142,15 @@ def _set_evidence(message: pb.Evidence, evidence: Evidence) -> None:
 
 def _encoded_factor(factor: Factor) -> bytes:
     """The bytes that append `factor` to a Calculation message's factors when merged."""
+    return _encoded_factors((factor,))
+
+
+def _encoded_factors(factors: Factor | Sequence[Factor]) -> bytes:
+    """The bytes that append `factors` (or one factor) to a Calculation message's factors when merged."""
     shell = pb.Calculation()
-    _add_factor(shell.factors.add, factor)
+    add = shell.factors.add
+    for factor in (factors,) if isinstance(factors, Factor) else factors:
+        _add_factor(add, factor)
     return shell.SerializeToString()
 
 
