@@ -7,7 +7,7 @@ import logging
 import queue
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -37,6 +37,7 @@ from .engine import (
     score_curve,
     stop_when,
 )
+from .engine._calculate import population
 from .engine._cancel import raise_if_stopped
 from .engine._names import MAX_NAME_CHARACTERS
 from .profile_files import ProfileFile, ProfileFileError, read_profile_file, write_profile_file
@@ -75,6 +76,8 @@ _SHOWN_CHARACTERS = 60
 _LOGGED_CHARACTERS = 1000
 #: Text fields of a configuration that are not names, and their limits; every other one is a name.
 _TEXT_CHARACTERS = {"step_rules": 4096}
+#: Run logs whose runs the service keeps between calls; then it starts afresh.
+_LEARNED_LOGS = 256
 #: How often a call waiting for a worker looks whether its caller still wants the answer.
 _WAIT_SLICE_SECONDS = 0.1
 
@@ -253,6 +256,25 @@ def _filename(name: str) -> str:
     return f"{stem}.json"
 
 
+class _LearnedLog:
+    """A run log's runs as read at `version` of the store, and the fits made from them: a fit
+    depends on the runs, the configuration's model family, its formula set and the prior."""
+
+    def __init__(self, version: Hashable | None, runs: list[LoggedRun]) -> None:
+        self.version = version
+        self.runs = runs
+        self._fits: dict[tuple[str, str, Personalization], Personalization] = {}
+
+    def personalize(self, config: TrainingConfig) -> Personalization:
+        if not self.runs:
+            return personalize(config, self.runs)  # the prior itself: nothing to keep
+        key = (model_family(config), config.formula, population(config))
+        fit = self._fits.get(key)
+        if fit is None:
+            fit = self._fits[key] = personalize(config, self.runs)
+        return fit
+
+
 class LRToolEngineService(pb_grpc.LRToolEngineServicer):
     """Each RPC validates, computes with the engine and answers; the store keeps profiles."""
 
@@ -265,6 +287,8 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
         self._free_workers: queue.SimpleQueue[None] = queue.SimpleQueue()
         for _ in range(self._limits.workers):
             self._free_workers.put(None)
+        # Run logs as last read, by name (see _learned_log).
+        self._learned_logs: dict[str, _LearnedLog] = {}
 
     @contextmanager
     def _worker(self, stop: Callable[[], bool]) -> Iterator[None]:
@@ -476,8 +500,21 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
         log = _log_name(request.run_log, path)
         key = (log, model_family(config), config.formula)
         if key not in learned:
-            learned[key] = personalize(config, self._logged_runs(log))
+            learned[key] = self._learned_log(log).personalize(config)
         return learned[key]
+
+    def _learned_log(self, log_name: str) -> _LearnedLog:
+        """What the service knows of a log, read again only when the store says it may have changed."""
+        version = self._store.log_version(log_name)
+        known = self._learned_logs.get(log_name)
+        if known is not None and version is not None and known.version == version:
+            return known
+        learned = _LearnedLog(version, self._logged_runs(log_name))
+        if version is not None:
+            if len(self._learned_logs) >= _LEARNED_LOGS:
+                self._learned_logs.clear()
+            self._learned_logs[log_name] = learned
+        return learned
 
     def _logged_runs(self, log_name: str) -> list[LoggedRun]:
         """A log's runs as the engine learns from them. A run whose stored configuration this engine

@@ -313,3 +313,28 @@ def test_a_restart_keeps_the_runs_and_what_they_taught(
         assert [run.id for run in engine.iter_runs("kept")] == [run.id for run in reversed(recorded)]
         assert engine.calculate(SD15, run_log="kept") == before
         assert before.personal_runs == 3
+
+
+def test_a_log_changed_by_another_engine_on_the_same_store_is_read_again(tmp_path: Path) -> None:
+    """An engine keeps what it read of a log between calls; every change to the log, by itself
+    or by another process writing the same store, shows in its very next calculation."""
+    db = str(tmp_path / "shared.sqlite3")
+    with (
+        running_engine(db) as first,
+        running_engine(db) as second,
+        LRToolClient(first.address) as reader,
+        LRToolClient(second.address) as writer,
+    ):
+        population = reader.calculate(SD15, run_log="shared")
+        assert population.personal_runs == 0
+        run = writer.record_run(SD15, 3 * population.population_lr, outcome="GOOD", log="shared")
+        learned = reader.calculate(SD15, run_log="shared")
+        assert learned.personal_runs == 1 and learned.recommended_lr > population.recommended_lr
+        writer.update_run(run.id, outcome="DIVERGED")
+        diverged = reader.calculate(SD15, run_log="shared")
+        assert diverged.personal_runs == 1 and diverged.recommended_lr < learned.recommended_lr
+        reader.record_run(SD15, 3 * population.population_lr, outcome="GOOD", log="shared")  # its own write
+        assert reader.calculate(SD15, run_log="shared").personal_runs == 2
+        writer.delete_run(run.id)
+        assert reader.calculate(SD15, run_log="shared").personal_runs == 1
+        assert reader.calculate(SD15, run_log="other").personal_runs == 0

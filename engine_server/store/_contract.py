@@ -13,7 +13,7 @@ import math
 import random
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -246,6 +246,12 @@ class ProfileStore(abc.ABC):
     @abc.abstractmethod
     def log_runs(self, log: str) -> builtins.list[StoredRun]:
         """Every run of a log, oldest first."""
+
+    def log_version(self, log: str) -> Hashable | None:
+        """A value that stays equal only while no writer, in any process, has changed the log's
+        runs since (it may change for other writes too), read before the runs it vouches for;
+        None when the store cannot tell without reading the log."""
+        return None
 
     @abc.abstractmethod
     def update_run(self, run_id: str, outcome: str, best_step: int | None, notes: str) -> StoredRun:

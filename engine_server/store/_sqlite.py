@@ -7,6 +7,7 @@ and a version check and the write it guards are one atomic step.
 from __future__ import annotations
 
 import builtins
+import itertools
 import os
 import sqlite3
 import threading
@@ -139,6 +140,7 @@ class _Connection:
     owner: threading.Thread
     lock: threading.Lock = field(default_factory=threading.Lock)
     closed: bool = False
+    serial: int = field(default_factory=itertools.count().__next__)  # never reused, unlike id()
 
     def close(self) -> None:
         with self.lock:
@@ -165,6 +167,8 @@ class SQLiteProfileStore(ProfileStore):
         # Writers in this process queue here instead of polling SQLite's busy handler,
         # which sleeps in coarse steps; other processes are still handled by busy_timeout.
         self._write_lock = threading.Lock()
+        # Write transactions this store has committed: PRAGMA data_version counts only other connections'.
+        self._commits = 0
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -270,6 +274,7 @@ class SQLiteProfileStore(ProfileStore):
                 try:
                     yield conn
                     conn.execute("COMMIT")
+                    self._commits += 1
                 except BaseException:
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
@@ -547,6 +552,15 @@ class SQLiteProfileStore(ProfileStore):
         with self._connection() as conn:
             rows = conn.execute(f"SELECT {self._RUN_COLUMNS} FROM runs WHERE log = ? ORDER BY id", (log,)).fetchall()
         return [self._run(row) for row in rows]
+
+    def log_version(self, log: str) -> tuple[int, int, int]:
+        """Any commit changes it: this thread's connection sees other connections' (of any process)
+        in PRAGMA data_version, and this store counts its own. Cheaper than reading even an empty log."""
+        commits = self._commits  # read first: a commit after this gives the next call another value
+        with self._connection() as conn:
+            changed = int(conn.execute("PRAGMA data_version").fetchone()[0])
+            serial = self._thread_connection().serial  # data_version counts per connection
+        return serial, changed, commits
 
     def update_run(self, run_id: str, outcome: str, best_step: int | None, notes: str) -> StoredRun:
         key = _run_key(run_id)
