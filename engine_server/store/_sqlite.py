@@ -7,7 +7,7 @@ and a version check and the write it guards are one atomic step.
 from __future__ import annotations
 
 import builtins
-import itertools
+import mmap
 import os
 import sqlite3
 import threading
@@ -140,13 +140,50 @@ class _Connection:
     owner: threading.Thread
     lock: threading.Lock = field(default_factory=threading.Lock)
     closed: bool = False
-    serial: int = field(default_factory=itertools.count().__next__)  # never reused, unlike id()
 
     def close(self) -> None:
         with self.lock:
             if not self.closed:
                 self.closed = True
                 self.conn.close()
+
+
+#: SQLite's WAL-index header (https://sqlite.org/walformat.html, "The WAL-Index Header"): two
+#: copies at the start of the -shm file, written copy 2 then copy 1 on every commit (the frame
+#: count grows, or a restarted WAL takes new salts); readers trust them only when they agree.
+_WAL_INDEX_HEADER_BYTES = 48
+
+
+class _WalIndex:
+    """The WAL-index header of one database file, mapped read-only. `keeper` stays open so that the
+    -shm file stays the one every connection uses: SQLite removes or truncates it only when the
+    last connection to the database closes."""
+
+    def __init__(self, keeper: sqlite3.Connection, memory: mmap.mmap) -> None:
+        self._keeper = keeper
+        self._memory = memory
+
+    @classmethod
+    def open(cls, path: Path, keeper: sqlite3.Connection) -> _WalIndex | None:
+        """None (and `keeper` closed) where the header cannot be mapped."""
+        try:
+            keeper.execute("SELECT 1 FROM schema_migrations LIMIT 1").fetchall()  # maps the -shm file
+            with open(f"{os.path.realpath(path)}-shm", "rb") as file:  # SQLite names it after the real file
+                memory = mmap.mmap(file.fileno(), 2 * _WAL_INDEX_HEADER_BYTES, access=mmap.ACCESS_READ)
+        except (OSError, ValueError, sqlite3.Error):
+            keeper.close()
+            return None
+        return cls(keeper, memory)
+
+    def header(self) -> bytes | None:
+        """The current header; None while a writer is between its two copies."""
+        first = self._memory[:_WAL_INDEX_HEADER_BYTES]
+        second = self._memory[_WAL_INDEX_HEADER_BYTES : 2 * _WAL_INDEX_HEADER_BYTES]
+        return first if first == second else None
+
+    def close(self) -> None:
+        self._memory.close()
+        self._keeper.close()
 
 
 class SQLiteProfileStore(ProfileStore):
@@ -167,8 +204,8 @@ class SQLiteProfileStore(ProfileStore):
         # Writers in this process queue here instead of polling SQLite's busy handler,
         # which sleeps in coarse steps; other processes are still handled by busy_timeout.
         self._write_lock = threading.Lock()
-        # Write transactions this store has committed: PRAGMA data_version counts only other connections'.
-        self._commits = 0
+        # Watches the WAL-index of the file (see log_version); None until the schema is in place.
+        self._wal_index: _WalIndex | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -178,6 +215,7 @@ class SQLiteProfileStore(ProfileStore):
         self._create_private()
         try:
             self._migrate()
+            self._wal_index = _WalIndex.open(self.path, self._open_connection())
         except BaseException:
             self.close()
             raise
@@ -274,7 +312,6 @@ class SQLiteProfileStore(ProfileStore):
                 try:
                     yield conn
                     conn.execute("COMMIT")
-                    self._commits += 1
                 except BaseException:
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
@@ -553,14 +590,12 @@ class SQLiteProfileStore(ProfileStore):
             rows = conn.execute(f"SELECT {self._RUN_COLUMNS} FROM runs WHERE log = ? ORDER BY id", (log,)).fetchall()
         return [self._run(row) for row in rows]
 
-    def log_version(self, log: str) -> tuple[int, int, int]:
-        """Any commit changes it: this thread's connection sees other connections' (of any process)
-        in PRAGMA data_version, and this store counts its own. Cheaper than reading even an empty log."""
-        commits = self._commits  # read first: a commit after this gives the next call another value
-        with self._connection() as conn:
-            changed = int(conn.execute("PRAGMA data_version").fetchone()[0])
-            serial = self._thread_connection().serial  # data_version counts per connection
-        return serial, changed, commits
+    def log_version(self, log: str) -> bytes | None:
+        """The WAL-index header, which every commit to the file (by any connection of any process)
+        rewrites: read from memory, without a query. A query would cost an empty log's read, since
+        each one lets the server's other threads take the interpreter."""
+        watch = self._wal_index
+        return None if watch is None else watch.header()
 
     def update_run(self, run_id: str, outcome: str, best_step: int | None, notes: str) -> StoredRun:
         key = _run_key(run_id)
@@ -584,5 +619,8 @@ class SQLiteProfileStore(ProfileStore):
         with self._registry_lock:
             self._closed = True
             connections, self._connections = self._connections, []
+            watch, self._wal_index = self._wal_index, None
         for connection in connections:
             connection.close()
+        if watch is not None:
+            watch.close()
