@@ -94,8 +94,9 @@ def _encoded_if_met_before(piece: Any, encode: Callable[[Any], bytes]) -> bytes 
     return encoded
 
 
-def calculations_to_proto(calculations: Sequence[Calculation]) -> pb.CalculateBatchResponse:
-    """The results of a batch, built in place in one message.
+def calculations_to_proto(calculations: Sequence[Calculation], details: bool = True) -> pb.CalculateBatchResponse:
+    """The results of a batch, built in place in one message; without `details`, the statistics
+    and warnings alone (no factors, no evidence band), which are not even described then.
 
     Results share many of their pieces (the very same objects: a model's family factor, an
     optimizer's, network's and objective's factor, the evidence band of a setup). A piece met
@@ -104,6 +105,10 @@ def calculations_to_proto(calculations: Sequence[Calculation]) -> pb.CalculateBa
     """
     response = pb.CalculateBatchResponse()
     add_result = response.results.add
+    if not details:
+        for calculation in calculations:
+            add_result(**{name: getattr(calculation, name) for name in _CALCULATION_FIELDS})
+        return response
     # By id(): every piece stays alive in `calculations` while this runs.
     seen: set[int] = set()
     encoded: dict[int, bytes] = {}

@@ -76,6 +76,8 @@ _SHOWN_CHARACTERS = 60
 _LOGGED_CHARACTERS = 1000
 #: Text fields of a configuration that are not names, and their limits; every other one is a name.
 _TEXT_CHARACTERS = {"step_rules": 4096}
+#: What a CalculateBatch answer may carry (ResultDetail).
+_RESULT_DETAILS = frozenset(pb.ResultDetail.values())
 #: Run logs whose runs the service keeps between calls; then it starts afresh.
 _LEARNED_LOGS = 256
 #: How often a call waiting for a worker looks whether its caller still wants the answer.
@@ -328,6 +330,10 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
                 "requests",
                 f"at most {self._limits.max_batch_requests:,} requests per call; got {count:,}: split the batch",
             )
+        detail = request.detail
+        if detail not in _RESULT_DETAILS:  # proto3 keeps numbers the enum lacks: refuse them here
+            names = ", ".join(pb.ResultDetail.Name(value) for value in sorted(_RESULT_DETAILS))
+            raise _invalid("detail", f"must be one of {names}; got {detail}")
         configs: list[dict[str, Any]] = []
         offsets: list[float | None] = []
         learning_rates: list[float | None] = []
@@ -354,7 +360,7 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
 
         # Checked column by column, with the same violations as item by item; stops at the deadline: see _rpc.
         calculations = calculate_rows(configs, offsets, learning_rates, personalize=personalize)
-        return _convert.calculations_to_proto(calculations)
+        return _convert.calculations_to_proto(calculations, details=detail != pb.RESULT_DETAIL_STATISTICS)
 
     @_rpc
     def GetCurves(self, request: pb.GetCurvesRequest, context: grpc.ServicerContext) -> pb.Curves:

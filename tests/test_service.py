@@ -103,6 +103,28 @@ def test_ten_thousand_calibrated_results_with_their_factors_fit_one_answer(clien
     assert results[9_999].factors[3].value == "10,499 steps"
 
 
+def test_a_batch_may_ask_for_the_statistics_alone(client: LRToolClient, engine: RunningEngine) -> None:
+    requests = [calculate_request({**TYPICAL, "formula": "calibrated", "steps": 500 + i}) for i in range(50)]
+    full = client.calculate_batch(requests)
+    lean = client.calculate_batch(requests, statistics_only=True)
+    assert all(not result.factors and not result.HasField("evidence") for result in lean)
+    for whole, statistics in zip(full, lean, strict=True):
+        whole.ClearField("factors")
+        whole.ClearField("evidence")
+        assert statistics == whole  # the warnings included
+    with grpc.insecure_channel(engine.address) as channel:
+        stub = pb_grpc.LRToolEngineStub(channel)
+        unset = stub.CalculateBatch(pb.CalculateBatchRequest(requests=requests[:3]), timeout=5)  # an older client
+        assert list(unset.results) == [
+            calculation_to_proto(calculate(TrainingConfig(**{**TYPICAL, "formula": "calibrated", "steps": 500 + i})))
+            for i in range(3)
+        ]
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.CalculateBatch(pb.CalculateBatchRequest(requests=requests[:1], detail=7), timeout=5)  # type: ignore[arg-type]
+    error: Any = caught.value
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "detail" in error.details()
+
+
 def test_a_batch_answer_is_the_results_converted_one_by_one() -> None:
     """Pieces shared between results are merged as bytes: the message stays the same."""
     calibrated = {**TYPICAL, "formula": "calibrated"}

@@ -10,6 +10,12 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ResultDetail(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RESULT_DETAIL_UNSPECIFIED: _ClassVar[ResultDetail]
+    RESULT_DETAIL_FULL: _ClassVar[ResultDetail]
+    RESULT_DETAIL_STATISTICS: _ClassVar[ResultDetail]
+
 class Outcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     OUTCOME_UNSPECIFIED: _ClassVar[Outcome]
@@ -17,6 +23,9 @@ class Outcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     GOOD: _ClassVar[Outcome]
     OVERTRAINED: _ClassVar[Outcome]
     DIVERGED: _ClassVar[Outcome]
+RESULT_DETAIL_UNSPECIFIED: ResultDetail
+RESULT_DETAIL_FULL: ResultDetail
+RESULT_DETAIL_STATISTICS: ResultDetail
 OUTCOME_UNSPECIFIED: Outcome
 UNDERTRAINED: Outcome
 GOOD: Outcome
@@ -192,10 +201,12 @@ class Factor(_message.Message):
     def __init__(self, name: _Optional[str] = ..., value: _Optional[str] = ..., multiplier: _Optional[float] = ..., explanation: _Optional[str] = ...) -> None: ...
 
 class CalculateBatchRequest(_message.Message):
-    __slots__ = ("requests",)
+    __slots__ = ("requests", "detail")
     REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
     requests: _containers.RepeatedCompositeFieldContainer[CalculateRequest]
-    def __init__(self, requests: _Optional[_Iterable[_Union[CalculateRequest, _Mapping]]] = ...) -> None: ...
+    detail: ResultDetail
+    def __init__(self, requests: _Optional[_Iterable[_Union[CalculateRequest, _Mapping]]] = ..., detail: _Optional[_Union[ResultDetail, str]] = ...) -> None: ...
 
 class CalculateBatchResponse(_message.Message):
     __slots__ = ("results",)
