@@ -17,12 +17,14 @@ script builds its design matrix from the same function, so what is fitted is wha
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from . import _calibration_data as fitted
 from . import _catalog as catalog
-from ._config import TrainingConfig
+from ._config import Resolved, TrainingConfig
 
 #: The reference setup each family's rate is quoted at (the most common preset).
 REFERENCE_STEPS = 2000
@@ -145,7 +147,8 @@ class Recommendation:
     multipliers: tuple[float, ...]
     evidence: Evidence | None
     log_sd: float
-    config: TrainingConfig
+    fields: dict[str, Any]  # the configuration's validated fields (not the configuration, which memoizes
+    resolved: Resolved  # its calculation: that would make a reference cycle) and what they name
     scheduler_factor: float
     setup: _Setup
     described: tuple[Factor, ...] | None = None
@@ -169,7 +172,7 @@ class Recommendation:
         if index > len(EXPONENTS):
             return setup.fixed[index - len(EXPONENTS) - 1]
         name = FACTOR_ORDER[index]
-        value, why = _DESCRIBE[name](self.config, self.scheduler_factor)
+        value, why = _DESCRIBE[name](self.fields, self.resolved, self.scheduler_factor)
         return Factor(name, value, self.multipliers[index], why)
 
 
@@ -281,7 +284,14 @@ def recommend(config: TrainingConfig, scheduler_factor: float) -> Recommendation
     adaptive = setup.adaptive
     if adaptive is not None:
         return Recommendation(
-            1.0, (adaptive.multiplier,), setup.evidence, fitted.ADAPTIVE_LOG_SD, config, scheduler_factor, setup
+            1.0,
+            (adaptive.multiplier,),
+            setup.evidence,
+            fitted.ADAPTIVE_LOG_SD,
+            config.__dict__,
+            resolved,
+            scheduler_factor,
+            setup,
         )
 
     alpha_x, batch_x, horizon_x, images_x, resolution_x, schedule_x = features(config, scheduler_factor)
@@ -302,39 +312,46 @@ def recommend(config: TrainingConfig, scheduler_factor: float) -> Recommendation
     # Multiplied left to right, in the order the factors are listed.
     learning_rate = math.prod(multipliers)
     return Recommendation(
-        learning_rate, multipliers, setup.evidence, fitted.RESIDUAL_LOG_SD, config, scheduler_factor, setup
+        learning_rate,
+        multipliers,
+        setup.evidence,
+        fitted.RESIDUAL_LOG_SD,
+        config.__dict__,
+        resolved,
+        scheduler_factor,
+        setup,
     )
 
 
 # How each fitted factor reads its input, and why it pulls the rate: (value, explanation).
-def _describe_alpha_ratio(config: TrainingConfig, scheduler_factor: float) -> tuple[str, str]:
-    network, rank = config.network, config.rank
+def _describe_alpha_ratio(fields: Mapping[str, Any], resolved: Resolved, scheduler_factor: float) -> tuple[str, str]:
+    network, rank = fields["network"], fields["rank"]
     if is_full_matrix(network, rank):
         return f"full-matrix {network} (rank {rank:,})", _WHY["full_matrix"]
-    return f"alpha {config.alpha:g} of rank {rank:,}", _WHY["alpha_ratio"]
+    return f"alpha {fields['alpha']:g} of rank {rank:,}", _WHY["alpha_ratio"]
 
 
-def _describe_batch(config: TrainingConfig, scheduler_factor: float) -> tuple[str, str]:
-    return f"batch {config.batch_size} × accumulation {config.grad_accum}", _WHY["batch"]
+def _describe_batch(fields: Mapping[str, Any], resolved: Resolved, scheduler_factor: float) -> tuple[str, str]:
+    return f"batch {fields['batch_size']} × accumulation {fields['grad_accum']}", _WHY["batch"]
 
 
-def _describe_horizon(config: TrainingConfig, scheduler_factor: float) -> tuple[str, str]:
-    return f"{config.steps:,} steps", _WHY["horizon"]
+def _describe_horizon(fields: Mapping[str, Any], resolved: Resolved, scheduler_factor: float) -> tuple[str, str]:
+    return f"{fields['steps']:,} steps", _WHY["horizon"]
 
 
-def _describe_images(config: TrainingConfig, scheduler_factor: float) -> tuple[str, str]:
-    repeats = config.repeats
+def _describe_images(fields: Mapping[str, Any], resolved: Resolved, scheduler_factor: float) -> tuple[str, str]:
+    images, repeats = fields["images"], fields["repeats"]
     if repeats > 1:
-        return f"{config.images:,} distinct images × {repeats} repeats", _WHY["images"]
-    return f"{config.images:,} distinct images", _WHY["images"]
+        return f"{images:,} distinct images × {repeats} repeats", _WHY["images"]
+    return f"{images:,} distinct images", _WHY["images"]
 
 
-def _describe_resolution(config: TrainingConfig, scheduler_factor: float) -> tuple[str, str]:
-    return f"{config.resolution} px of native {config.resolved.model.native_resolution}", _WHY["resolution"]
+def _describe_resolution(fields: Mapping[str, Any], resolved: Resolved, scheduler_factor: float) -> tuple[str, str]:
+    return f"{fields['resolution']} px of native {resolved.model.native_resolution}", _WHY["resolution"]
 
 
-def _describe_schedule(config: TrainingConfig, scheduler_factor: float) -> tuple[str, str]:
-    return f"{config.resolved.schedule.display_name}, RMS multiplier {scheduler_factor:.3f}", _WHY["schedule"]
+def _describe_schedule(fields: Mapping[str, Any], resolved: Resolved, scheduler_factor: float) -> tuple[str, str]:
+    return f"{resolved.schedule.display_name}, RMS multiplier {scheduler_factor:.3f}", _WHY["schedule"]
 
 
 _DESCRIBE = {
