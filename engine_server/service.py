@@ -39,6 +39,7 @@ from .engine import (
 )
 from .engine._calculate import population
 from .engine._cancel import raise_if_stopped
+from .engine._columns import collector_paused
 from .engine._names import MAX_NAME_CHARACTERS
 from .profile_files import ProfileFile, ProfileFileError, read_profile_file, write_profile_file
 from .run_files import RunFileError, RunRow, read_run_file, write_run_file
@@ -359,8 +360,11 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
             return self._personalization(config, request.requests[row], f"requests[{row}].run_log", learned)
 
         # Checked column by column, with the same violations as item by item; stops at the deadline: see _rpc.
-        calculations = calculate_rows(configs, offsets, learning_rates, personalize=personalize)
-        return _convert.calculations_to_proto(calculations, details=detail != pb.RESULT_DETAIL_STATISTICS)
+        # The answer is built with the collector paused too: describing the results' factors allocates
+        # much, and each of its passes would walk every result again, freeing nothing.
+        with collector_paused():
+            calculations = calculate_rows(configs, offsets, learning_rates, personalize=personalize)
+            return _convert.calculations_to_proto(calculations, details=detail != pb.RESULT_DETAIL_STATISTICS)
 
     @_rpc
     def GetCurves(self, request: pb.GetCurvesRequest, context: grpc.ServicerContext) -> pb.Curves:

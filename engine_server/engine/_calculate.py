@@ -385,10 +385,9 @@ def _evidence_warnings(recommendation: calibrated.Recommendation) -> tuple[str, 
         key=lambda index: abs(math.log(multipliers[index])),
         reverse=True,
     )[:2]
-    because = (
-        "; ".join(f"{f.name} {f.value}: ×{f.multiplier:.2g}" for f in map(recommendation.factor, pulling))
-        or "the family's own rate"
-    )
+    factors = recommendation.factors  # described now: whoever reads a warning reads the factors too
+    because = "; ".join(f"{f.name} {f.value}: ×{f.multiplier:.2g}" for f in map(factors.__getitem__, pulling))
+    because = because or "the family's own rate"
     percentile = "10th" if side == "below" else "90th"
     return (
         f"recommended_lr: {rate:.3g} is {side} what {evidence.count} public {evidence.family}"

@@ -156,24 +156,25 @@ class Recommendation:
     @property
     def factors(self) -> tuple[Factor, ...]:
         """Every factor, described once."""
-        if self.described is None:
-            self.described = tuple(self.factor(index) for index in range(len(self.multipliers)))
-        return self.described
-
-    def factor(self, index: int) -> Factor:
-        """The factor at `index` of FACTOR_ORDER, described alone."""
-        if self.described is not None:
-            return self.described[index]
-        setup = self.setup
-        if setup.adaptive is not None:
-            return setup.adaptive
-        if index == 0:
-            return setup.family
-        if index > len(EXPONENTS):
-            return setup.fixed[index - len(EXPONENTS) - 1]
-        name = FACTOR_ORDER[index]
-        value, why = _DESCRIBE[name](self.fields, self.resolved, self.scheduler_factor)
-        return Factor(name, value, self.multipliers[index], why)
+        described = self.described
+        if described is None:
+            setup = self.setup
+            if setup.adaptive is not None:
+                described = (setup.adaptive,)
+            else:
+                fields, resolved, scheduler_factor, multipliers = (
+                    self.fields,
+                    self.resolved,
+                    self.scheduler_factor,
+                    self.multipliers,
+                )
+                fitted = [setup.family]
+                for index, name in enumerate(EXPONENTS, start=1):
+                    value, why = _DESCRIBE[name](fields, resolved, scheduler_factor)
+                    fitted.append(Factor(name, value, multipliers[index], why))
+                described = (*fitted, *setup.fixed)
+            self.described = described
+        return described
 
 
 # The explanations depend on the fitted constants only: written once, here.

@@ -78,7 +78,7 @@ def calculate_rows(
     learning_rates = [None] * count if learning_rates is None else learning_rates
     problems: dict[int, list[FieldViolation]] = {}
     _check_adjustments(offsets, learning_rates, problems)
-    with _collector_paused():
+    with collector_paused():
         checked = _Columns(configs)
         invalid: set[int] = set()
         for row in np.flatnonzero(~checked.accepted).tolist():
@@ -141,7 +141,7 @@ _paused_collector = False
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while a batch checks its rows and builds its results.
 
     What it builds is acyclic and lives on, so each of the collector's passes over the growing
