@@ -177,12 +177,13 @@ def test_texts_described_on_first_read_are_the_same_whenever_read() -> None:
 
     from engine_server.engine._calibrated import FACTOR_ORDER
 
-    # Far below what the presets use, so the evidence warning is written too.
-    fields = {**SEED, "steps": 200_000, "images": 500}
+    # Far below what the presets use, and alpha far above the rank: both kinds of warning.
+    fields = {**SEED, "steps": 200_000, "images": 500, "rank": 8, "alpha": 64.0}
     late = calculate(TrainingConfig(**fields), offset=0.2)
     config = TrainingConfig(**fields)
     first = calculate(config)
-    assert len(first.factors) == len(FACTOR_ORDER) and any("public" in text for text in first.warnings)
+    assert len(first.factors) == len(FACTOR_ORDER)
+    assert [text.split(":")[0] for text in first.warnings] == ["alpha", "recommended_lr"]
     again = calculate(config, offset=0.2)
     assert again.factors is first.factors and again.warnings is first.warnings
     assert dataclasses.asdict(late) == dataclasses.asdict(again)

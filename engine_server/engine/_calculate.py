@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -155,7 +155,7 @@ class _Model:
     curvature_factor: float
     objective_sensitivity: float
     overshoot_k: float
-    warnings: tuple[str, ...]  # what the configuration alone shows (see described_warnings)
+    warnings: tuple[str, ...]  # formula sets energy and lrtool-1.0; calibrated: see described_warnings
     parity_rounding: bool  # reproduce LRTool 1.0's floating-point steps (formula lrtool-1.0)
     schedule_args: ScheduleArgs  # as integrated, polynomial's default floor solved
     population: Personalization  # no run log: factor 1, the population's own spread
@@ -165,11 +165,16 @@ class _Model:
     all_warnings: tuple[str, ...] | None = None  # once described: `warnings` and the evidence's
 
     def described_warnings(self) -> tuple[str, ...]:
-        """Every warning: the configuration's, then what the presets of its setup say."""
+        """Every warning: the configuration's, then (calibrated) what the presets of its setup say."""
         if self.all_warnings is None:
             recommendation = self.recommendation
-            evidence = () if recommendation is None else _evidence_warnings(recommendation)
-            self.all_warnings = self.warnings + evidence
+            if recommendation is None:
+                self.all_warnings = self.warnings
+            else:
+                configuration = _warnings(
+                    recommendation.fields, recommendation.resolved, self.recommended_lr, self.integral
+                )
+                self.all_warnings = configuration + _evidence_warnings(recommendation)
         return self.all_warnings
 
     def delivered_energy(self, learning_rate: float) -> float:
@@ -284,7 +289,7 @@ def _energy_model(config: TrainingConfig) -> _Model:
         curvature_factor=curvature_factor,
         objective_sensitivity=objective.overshoot_sensitivity,
         overshoot_k=overshoot_k,
-        warnings=_warnings(config, resolved, recommended_lr, integral),
+        warnings=_warnings(config.__dict__, resolved, recommended_lr, integral),
         parity_rounding=not resolved.formula.uses_trainer,
         schedule_args=args,
         population=Personalization(1.0, 0, catalog.POPULATION_LOG_SD),
@@ -302,7 +307,6 @@ def _calibrated_model(config: TrainingConfig) -> _Model:
     # An adaptive optimizer's one factor replaces the fitted ones: those then count as 1.
     fitted = len(multipliers) > 1
     effective_batch = float(config.batch_size * config.grad_accum)
-    warnings = _warnings(config, resolved, recommended_lr, integral)
     return _Model(
         recommended_lr=recommended_lr,
         # The rate-time product the run delivers at the recommendation: its "energy".
@@ -316,7 +320,7 @@ def _calibrated_model(config: TrainingConfig) -> _Model:
         curvature_factor=1.0,
         objective_sensitivity=resolved.objective.overshoot_sensitivity,
         overshoot_k=_overshoot_k(recommendation, widths),
-        warnings=warnings,
+        warnings=(),  # described on read, as the evidence's
         parity_rounding=False,
         schedule_args=args,
         population=widths.population,
@@ -448,17 +452,21 @@ def _polynomial_default_floor(
     return floor, integral
 
 
-def _warnings(config: TrainingConfig, resolved: Resolved, recommended_lr: float, integral: Integral) -> tuple[str, ...]:
+def _warnings(
+    fields: Mapping[str, Any], resolved: Resolved, recommended_lr: float, integral: Integral
+) -> tuple[str, ...]:
+    """What is questionable in a configuration (its validated fields) and its recommendation."""
     found: list[str] = []
-    if resolved.warmup_steps > catalog.WARMUP_WARN_FRACTION * config.steps:
-        share = resolved.warmup_steps / config.steps
+    steps, alpha, rank = fields["steps"], fields["alpha"], fields["rank"]
+    if resolved.warmup_steps > catalog.WARMUP_WARN_FRACTION * steps:
+        share = resolved.warmup_steps / steps
         found.append(
-            f"warmup: {resolved.warmup_steps:,} of {config.steps:,} steps ({share:.0%}) are warmup;"
+            f"warmup: {resolved.warmup_steps:,} of {steps:,} steps ({share:.0%}) are warmup;"
             " more than half the run trains below the full rate"
         )
-    if config.alpha > catalog.ALPHA_WARN_RATIO * config.rank:
+    if alpha > catalog.ALPHA_WARN_RATIO * rank:
         found.append(
-            f"alpha: {config.alpha:g} is more than {catalog.ALPHA_WARN_RATIO:g}× the rank ({config.rank});"
+            f"alpha: {alpha:g} is more than {catalog.ALPHA_WARN_RATIO:g}× the rank ({rank});"
             " updates are scaled up unusually far (alpha is usually at most the rank)"
         )
     if not catalog.PLAUSIBLE_LR_MIN <= recommended_lr <= catalog.PLAUSIBLE_LR_MAX:
