@@ -159,3 +159,28 @@ def test_the_ui_fills_its_form_from_a_file(engine: RunningEngine, tmp_path: Path
     message, download = written[page["trainer_status"]], written[page["trainer_download"]]
     assert "everything else as it was" in message.replace("&#x27;", "'")
     assert Path(download["value"]).read_bytes() != read("ai_toolkit_flux.yaml")
+
+
+def test_the_ui_counts_steps_from_the_images_and_repeats_on_its_form(engine: RunningEngine) -> None:
+    from gradio_ui import app as ui
+
+    ui.configure(engine.address)
+    page = ui.PAGE
+    updates = ui.import_config(
+        {page["trainer_file"]: str(CONFIGS / "kohya_ss_gui_sdxl.json"), page["dataset_file"]: None}
+    )
+    shown: dict[str, Any] = {page.name_of(component): value for component, value in updates.items()}
+    # The folder names hold the repeats: the form asks for them beside the distinct images.
+    assert shown["images"] is None and shown["repeats"] is None
+    assert "repeats" in shown["trainer_status"]
+    loaded = shown["trainer_loaded"]
+    assert loaded["steps_follow_images"]
+
+    def steps(images: int | None, repeats: int | None) -> Any:
+        given = {page["trainer_loaded"]: loaded, page["images"]: images, page["repeats"]: repeats}
+        return ui.count_steps(given)[page["steps"]]
+
+    assert steps(20, None) == ui.gr.update()  # no repeats yet: the steps cannot be counted
+    # the GUI counts 20 images × 10 repeats / batch 2 / accumulation 1 × 10 epochs
+    assert steps(20, 10) == 1000
+    assert steps(20, 5) == 500
