@@ -1097,3 +1097,111 @@ def test_yaml_scalars_are_read_as_yaml_gives_them() -> None:
     assert imported.config["model"] == "flux1"  # `yes` is true to ai-toolkit's YAML 1.1 loader
     with pytest.raises(TrainerConfigError, match="a mapping key must be plain text or a number"):
         import_trainer_config(b"config:\n  process:\n    - {[a]: 1}\n", "job.yaml")
+
+
+# --- Images and repeats ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RepeatsCase:
+    """A file whose dataset settings say the repeats; `steps` is the trainer's count for `images` × `repeats`."""
+
+    name: str
+    dataset: str
+    repeats: int
+    images: int
+    steps: int
+
+    def imported(self, **overrides: Any) -> ImportedConfig:
+        return import_trainer_config(
+            (OWN / self.name).read_bytes(),
+            self.name,
+            dataset_content=(OWN / self.dataset).read_bytes() if self.dataset else b"",
+            dataset_filename=self.dataset,
+            overrides=overrides or None,
+        )
+
+
+REPEATS_CASES = [
+    # [general] num_repeats 10 for both subsets; 10 epochs × ceil(15 × 10 / batch 2)
+    RepeatsCase("sd_scripts_repeats.toml", "sd_scripts_repeats_dataset.toml", 10, 15, 10 * math.ceil(15 * 10 / 2)),
+    # the GUI leaves max_train_epochs 4 to sd-scripts: 4 × 30 × 5 / batch 1
+    RepeatsCase("kohya_ss_gui_repeats.json", "kohya_ss_gui_repeats_dataset.toml", 5, 30, 4 * 30 * 5),
+    # 6 epochs × ceil(ceil(25 × 4 / batch 2) / accumulation 2)
+    RepeatsCase("musubi_repeats.toml", "musubi_repeats_dataset.toml", 4, 25, 6 * math.ceil(math.ceil(25 * 4 / 2) / 2)),
+    # train.steps: the images and repeats do not change them
+    RepeatsCase("ai_toolkit_repeats.yaml", "", 5, 40, 2000),
+    # two concepts balanced 3.0 REPEATS (the validation concept does not train): 10 epochs × (50 × 3) // batch 2
+    RepeatsCase("onetrainer_repeats.json", "onetrainer_repeats_concepts.json", 3, 50, 10 * (50 * 3 // 2)),
+]
+
+
+@pytest.mark.parametrize("case", REPEATS_CASES, ids=lambda case: case.name)
+def test_images_and_repeats_come_out_separately(case: RepeatsCase) -> None:
+    asked = case.imported()
+    assert asked.config["repeats"] == case.repeats  # read from the file
+    assert "images" in asked.missing_fields and "repeats" not in asked.missing_fields
+    assert "distinct" in hint(asked, "images") and hint(asked, "images").endswith("from 1 to 10,000,000")
+    given = case.imported(images=case.images, objective="Character")
+    assert given.missing_fields == ()
+    assert (given.config["images"], given.config["repeats"], given.config["steps"]) == (
+        case.images,
+        case.repeats,
+        case.steps,
+    )
+    TrainingConfig(**given.config)
+
+
+@pytest.mark.parametrize("case", REPEATS_CASES, ids=lambda case: case.name)
+def test_steps_are_what_images_times_repeats_gave_before(case: RepeatsCase) -> None:
+    """Import used to take images × repeats as the image count: the steps counted from it are unchanged."""
+    separate = case.imported(images=case.images)
+    folded = case.imported(images=case.images * case.repeats, repeats=1)
+    assert separate.config["steps"] == folded.config["steps"] == case.steps
+
+
+def test_only_the_calibrated_images_factor_sees_repeats_apart_from_images() -> None:
+    """The energy formula multiplies images by repeats, so its answer for a file is unchanged; the
+    calibrated formula's images factor counts distinct images, so it now recommends (repeats)^-0.1 ×."""
+    from engine_server.engine import calculate
+
+    case = REPEATS_CASES[0]
+    separate = case.imported(images=case.images, objective="Character").config
+    folded = separate | {"images": case.images * case.repeats, "repeats": 1}
+
+    def rate(config: dict[str, Any], formula: str) -> float:
+        return calculate(TrainingConfig(**config | {"formula": formula})).recommended_lr
+
+    assert rate(separate, "calibrated") == pytest.approx(rate(folded, "calibrated") * case.repeats**-0.1, rel=1e-9)
+    assert rate(separate, "energy") == pytest.approx(rate(folded, "energy"), rel=1e-12)
+
+
+def test_datasets_repeating_differently_give_their_mean_and_say_so() -> None:
+    dataset = (
+        b'[[datasets]]\nresolution = 1024\nbatch_size = 1\n[[datasets.subsets]]\nimage_dir = "/a"\nnum_repeats = 10\n'
+        b'[[datasets.subsets]]\nimage_dir = "/b"\nnum_repeats = 3\n'
+    )
+    text = b'pretrained_model_name_or_path = "sd_xl_base_1.0.safetensors"\nmax_train_epochs = 2\n'
+    imported = import_trainer_config(text, "c.toml", dataset_content=dataset, overrides={"images": 20})
+    assert imported.config["repeats"] == 7  # the mean 6.5, rounded half up
+    said = hint(imported, "repeats")
+    assert "'/a' × 10, '/b' × 3" in said and "mean, 7" in said and "images-weighted mean" in said
+    # steps with the unrounded mean: exact when the subsets hold 10 images each
+    assert imported.config["steps"] == 2 * (10 * 10 + 10 * 3)
+    given = import_trainer_config(text, "c.toml", dataset_content=dataset, overrides={"images": 20, "repeats": 4})
+    assert given.config["steps"] == 2 * 20 * 4  # the user's repeats replace the file's in the count
+
+
+def test_onetrainer_balancing_fractions_and_samples() -> None:
+    def concepts(*entries: dict[str, Any], **overrides: Any) -> ImportedConfig:
+        preset = {"__version": 10, "epochs": 10, "batch_size": 2, "concepts": list(entries)}
+        return import_trainer_config(json.dumps(preset).encode(), "p.json", overrides=overrides or None)
+
+    half = concepts({"path": "/c", "balancing": 1.5}, images=50)
+    assert half.config["repeats"] == 2  # whole passes
+    assert half.config["steps"] == 10 * (75 // 2)  # OneTrainer's 1.5 × 50 samples, not 2 × 50
+    assert "repeats 1.5 times" in hint(half, "repeats")
+    sampled = concepts({"path": "/c", "balancing": 200, "balancing_strategy": "SAMPLES"})
+    assert "repeats" in sampled.missing_fields and "200 samples per epoch" in hint(sampled, "repeats")
+    disabled = concepts({"path": "/c", "balancing": 4}, {"path": "/d", "enabled": False, "balancing": 9})
+    assert disabled.config["repeats"] == 4
