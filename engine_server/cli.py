@@ -65,6 +65,9 @@ def _warmup(text: str) -> float:
         raise argparse.ArgumentTypeError(message) from None
 
 
+#: The fields `lrtool import` takes as flags of their own: what trainer files rarely say.
+_IMPORT_FLAGS = ("images", "repeats", "objective")
+
 #: How each kind of field is read from the shell (warmup_fraction also takes "10%").
 _ARGUMENT_TYPES: dict[str, Callable[[str], Any]] = {"int": int, "float": float, "choice": str, "text": str}
 
@@ -163,8 +166,10 @@ def build_parser() -> argparse.ArgumentParser:
     load_config.add_argument(
         "--format", default="", help="sd-scripts, kohya_ss, ai-toolkit, onetrainer or musubi-tuner (default: detect)"
     )
-    load_config.add_argument("--images", type=int, help="training images × repeats (files rarely say)")
-    load_config.add_argument("--objective", help="Style, Concept, Character or Fidelity")
+    for name in _IMPORT_FLAGS:
+        field = fields.BY_NAME[name]
+        described = field.help.split(" (default")[0]  # the file's value is the default here
+        load_config.add_argument(field.flag, dest=name, type=_ARGUMENT_TYPES[field.kind], help=described)
     load_config.add_argument(
         "--set", action="append", default=[], metavar="FIELD=VALUE", help="any other configuration field"
     )
@@ -548,7 +553,7 @@ def _import(arguments: argparse.Namespace, engine: LRToolClient) -> int:
         dataset = arguments.dataset.read_bytes() if arguments.dataset else b""
     except OSError as error:
         return _fail(f"cannot read {error.filename}: {error.strerror}", EXIT_INVALID)
-    overrides: dict[str, Any] = {"images": arguments.images, "objective": arguments.objective}
+    overrides: dict[str, Any] = {name: getattr(arguments, name) for name in _IMPORT_FLAGS}
     for item in arguments.set:
         field, separator, value = item.partition("=")
         if not separator:
@@ -581,7 +586,7 @@ def _import(arguments: argparse.Namespace, engine: LRToolClient) -> int:
         for warning in result.warnings:
             print(f"note: {warning}")
         if result.missing_fields:
-            flags = " ".join(f"--{name}" if name in ("images", "objective") else f"--set {name}=…"
+            flags = " ".join(fields.BY_NAME[name].flag if name in _IMPORT_FLAGS else f"--set {name}=…"
                              for name in result.missing_fields)  # fmt: skip
             print(f"missing: {', '.join(result.missing_fields)}; supply them with {flags}")
         if result.HasField("recommendation"):

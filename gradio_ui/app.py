@@ -363,14 +363,14 @@ def _upload_bytes(upload: Any) -> tuple[bytes, str]:
     return path.read_bytes(), path.name
 
 
-def _import_file(loaded: dict[str, Any], images: int | None = None) -> pb.ImportTrainerConfigResponse:
-    """The engine's reading of a loaded trainer config; `images` answers what the file cannot say."""
+def _import_file(loaded: dict[str, Any], overrides: dict[str, int] | None = None) -> pb.ImportTrainerConfigResponse:
+    """The engine's reading of a loaded trainer config; `overrides` (images, repeats) fill what it cannot say."""
     return ENGINE.client.import_trainer_config(
         loaded["content"],
         loaded["filename"],
         dataset_content=loaded["dataset_content"],
         dataset_filename=loaded["dataset_filename"],
-        overrides={"images": images} if images else None,
+        overrides=overrides or None,
     )
 
 
@@ -403,8 +403,11 @@ def import_config(given: dict[Any, Any]) -> dict[Any, Any]:
     missing = set(result.missing_fields)
     # Fields the file sets take its values; those it cannot say are emptied; the rest keep the form's.
     shown = {name: value for name, value in values.items() if name in present} | dict.fromkeys(missing & set(values))
-    # Steps the trainer counts from epochs are missing until the image count is known: they follow it.
-    loaded |= {"format": result.format, "steps_follow_images": "steps" in missing and "images" in missing}
+    # Steps the trainer counts from epochs are missing until the images (and repeats) are known: they follow them.
+    follow = "steps" in missing and bool({"images", "repeats"} & missing)
+    loaded |= {"format": result.format, "steps_follow_images": follow}
+    if config.HasField("repeats"):
+        loaded["repeats"] = config.repeats  # the file's: left to the file, it counts the steps exactly
     updates = PAGE.updates(shown) | {
         status: views.trainer_config_report(filename, result),
         PAGE["trainer_loaded"]: loaded,
@@ -415,14 +418,17 @@ def import_config(given: dict[Any, Any]) -> dict[Any, Any]:
 
 
 def count_steps(given: dict[Any, Any]) -> dict[Any, Any]:
-    """The steps of an imported config that counts them from epochs, for the image count now on the form."""
-    loaded, images = given[PAGE["trainer_loaded"]], given[PAGE["images"]]
+    """The steps of an imported config that counts them from epochs, for the images and repeats now on the form."""
+    loaded, images, repeats = given[PAGE["trainer_loaded"]], given[PAGE["images"]], given[PAGE["repeats"]]
     # An empty dict would read as one output value to Gradio, so "no change" is an update that changes nothing.
     unchanged = {PAGE["steps"]: gr.update()}
     if not loaded or not loaded.get("steps_follow_images") or not images:
         return unchanged
+    overrides = {"images": int(images)}
+    if repeats and int(repeats) != loaded.get("repeats"):  # the file's own repeats may be a rounded mean
+        overrides["repeats"] = int(repeats)
     try:
-        result = _import_file(loaded, int(images))
+        result = _import_file(loaded, overrides)
     except LRToolClientError:  # the recalculation that follows names the field and its range
         return unchanged
     return {PAGE["steps"]: result.config.steps} if result.config.HasField("steps") else unchanged
@@ -1294,10 +1300,15 @@ def _wire_calculator() -> None:
     released = PAGE["offset"].release(lambda: None, None, _names("my_rate"), api_visibility="private", queue=False)
     _recalculating(released.then, api_name="recalculate")
     for name, _ in ALL_FIELDS:
-        if name not in ("formula", "trainer", "scheduler", "images"):
+        if name not in ("formula", "trainer", "scheduler", "images", "repeats"):
             _recalculating(PAGE[name].input, api_visibility="private")
-    steps_follow = PAGE["images"].input(
-        count_steps, PAGE.inputs("trainer_loaded", "images"), _names("steps"), api_visibility="private", queue=False
+    steps_follow = gr.on(
+        [PAGE["images"].input, PAGE["repeats"].input],
+        count_steps,
+        PAGE.inputs("trainer_loaded", "images", "repeats"),
+        _names("steps"),
+        api_visibility="private",
+        queue=False,
     )
     _recalculating(steps_follow.then, api_visibility="private")
     PAGE["steps"].input(

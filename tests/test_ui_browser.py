@@ -272,8 +272,9 @@ def field_value(page: Any, field: str) -> str:
 
 
 def test_an_imported_trainer_config_asks_for_what_it_cannot_say(page: Any, engine: RunningEngine) -> None:
-    """The file counts steps from epochs and says nothing of images or objective: the form's leftovers
-    (40 images, Character) must not stand in for them, and the steps follow the image count typed later."""
+    """The file counts steps from epochs and says nothing of images, repeats (its folder names hold them) or
+    objective: the form's leftovers (40 images, Character) must not stand in for them, and the steps follow the
+    images and repeats typed later."""
     from engine_server.client import LRToolClient
 
     page.reload()
@@ -284,19 +285,21 @@ def test_an_imported_trainer_config_asks_for_what_it_cannot_say(page: Any, engin
     page.locator("#trainer-file input[type=file]").set_input_files(str(source))
     page.locator("#trainer-import-button").click()
     page.wait_for_selector("#trainer-status:has-text('Still to fill in')")
-    assert "steps, images, objective" in page.locator("#trainer-status").inner_text()
+    assert "steps, images, objective, repeats" in page.locator("#trainer-status").inner_text()
     page.wait_for_function("() => document.querySelector('#field-images input').value === ''")
+    page.wait_for_function("() => document.querySelector('#field-repeats input').value === ''")
     assert field_value(page, "steps") == ""
     assert page.locator("#field-objective input:checked").count() == 0
 
     with LRToolClient(engine.address) as client:
 
         def expected(images: int) -> tuple[int, float]:
-            overrides = {"images": images, "objective": "character"}
+            overrides = {"images": images, "repeats": 10, "objective": "character"}
             result = client.import_trainer_config(source.read_bytes(), source.name, overrides=overrides)
             return result.config.steps, result.recommendation.recommended_lr
 
         page.locator("#field-objective").get_by_label("Character", exact=True).check()
+        set_number(page, "repeats", "10")
         set_number(page, "images", "40")
         steps, rate = expected(40)
         page.wait_for_function("v => document.querySelector('#field-steps input').value === v", arg=str(steps))

@@ -8,7 +8,13 @@ musubi-tuner's TOML with its dataset TOML ("musubi-tuner").
 `import_trainer_config` maps a file to TrainingConfig fields by the trainer's own rules and sets the
 trainer whose schedule curves the energy formula integrates. What the file cannot say (the image
 count, the objective, a model LRTool has no calibration for) is listed in `missing_fields` with a
-warning saying what to supply; it is never guessed. `overrides` supply those fields.
+warning saying what to supply and, for a number, the range accepted; it is never guessed.
+`overrides` supply those fields.
+
+`images` is the number of distinct training images and `repeats` the passes over each per epoch,
+two fields as TrainingConfig has them: readers fill `repeats` from the dataset settings that say it
+and ask for it where the file does not hold it (kohya's DreamBooth folder names), and never fold
+repeats into `images`. Steps a trainer counts from epochs use images × repeats, as the trainer does.
 
 `export_trainer_config` returns the same file with the learning rate set: the U-Net / DiT LoRA's rate
 to the chosen one (divided by OneTrainer's learning-rate scale), other rates (text encoders) in
@@ -176,7 +182,7 @@ def import_trainer_config(
     if "objective" not in draft.config:
         draft.miss("objective", _OBJECTIVE_HINT)
     missing = tuple(name for name in FIELD_KINDS if name in draft.hints and name not in draft.config)
-    hints = [f"{name}: {draft.hints[name]}" for name in missing]
+    hints = [f"{name}: {draft.hints[name]}{_accepted(name)}" for name in missing]
     rates = sorted((rate for rate in draft.rates if rate.value > 0), key=lambda rate: not rate.primary)
     return ImportedConfig(
         format=opened.entry.name,
@@ -186,6 +192,12 @@ def import_trainer_config(
         warnings=tuple(draft.warnings + hints),
         learning_rate_scale=draft.scale,
     )
+
+
+def _accepted(name: str) -> str:
+    """What a missing number field accepts, for its hint ("; accepted: an integer from 1 to 10,000")."""
+    accepted = catalog.INPUT_RANGES.get(name)
+    return f"; accepted: {accepted.describe()}" if accepted is not None else ""
 
 
 def _dataset(entry: _Format, content: bytes) -> Any:
