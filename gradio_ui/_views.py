@@ -23,12 +23,6 @@ _BAND_COLOURS = {
 }
 
 
-def rate_text(value: float) -> str:
-    """A learning rate in scientific and decimal notation: '9.235e-05 (0.00009235)'."""
-    decimal = f"{value:.12f}".rstrip("0").rstrip(".")
-    return f"{value:.4g}".replace("e-0", "e-") if value == 0 else f"{value:.3e} ({decimal})"
-
-
 def _band(label: str, score: float, band: str, element: str) -> str:
     colour = _BAND_COLOURS.get(band, "grey")
     return (
@@ -47,10 +41,10 @@ def result_card(calculation: Any, *, evaluated: bool = False) -> str:
         '<div class="lrtool-rates">'
         f'<div><span class="lrtool-label">Recommended learning rate</span>'
         f'<span class="lrtool-rate" id="lr-recommended" data-value="{calculation.recommended_lr!r}">'
-        f"{html.escape(rate_text(calculation.recommended_lr))}</span></div>"
+        f"{html.escape(presenting.rate(calculation.recommended_lr, decimal=True))}</span></div>"
         f'<div><span class="lrtool-label">{adjusted_label}</span>'
         f'<span class="lrtool-rate" id="lr-adjusted" data-value="{calculation.adjusted_lr!r}">'
-        f"{html.escape(rate_text(calculation.adjusted_lr))}</span>"
+        f"{html.escape(presenting.rate(calculation.adjusted_lr, decimal=True))}</span>"
         f'<span class="lrtool-offset" id="lr-offset" data-value="{calculation.offset!r}">'
         f"offset {calculation.offset:+.1%}</span></div>" + personal_line(calculation) + "</div>"
         '<div class="lrtool-scores">'
@@ -68,7 +62,7 @@ def resolved_line(text: str) -> str:
 
 def personal_line(calculation: Any) -> str:
     """The population's rate beside what the user's own runs make of it, with the 80 % band."""
-    band = f"80 % band {rate_short(calculation.recommended_low)} … {rate_short(calculation.recommended_high)}"
+    band = f"80 % band {presenting.rate(calculation.recommended_low)} … {presenting.rate(calculation.recommended_high)}"
     if calculation.personal_runs:
         runs = "run" if calculation.personal_runs == 1 else "runs"
         learned = f"your runs: ×{calculation.personal_factor:.2f}, {calculation.personal_runs} {runs}"
@@ -79,13 +73,9 @@ def personal_line(calculation: Any) -> str:
     return (
         f'<div class="lrtool-personal" id="lr-personal" data-factor="{calculation.personal_factor!r}"'
         f' data-runs="{calculation.personal_runs}" data-population="{calculation.population_lr!r}">'
-        f'<span class="lrtool-label">Population</span> {html.escape(rate_short(calculation.population_lr))}'
+        f'<span class="lrtool-label">Population</span> {html.escape(presenting.rate(calculation.population_lr))}'
         f" · {html.escape(learned)} · {html.escape(band)}</div>"
     )
-
-
-def rate_short(value: float) -> str:
-    return f"{value:.3e}"
 
 
 def warnings_list(warnings: Iterable[str]) -> str:
@@ -205,7 +195,7 @@ def runs_rows(runs: Iterable[Any], populations: Iterable[float], names: Any) -> 
                 config.steps,
                 config.rank,
                 config.alpha,
-                f"{run.learning_rate:.3e}",
+                presenting.rate(run.learning_rate),
                 round(run.learning_rate / population, 3) if population > 0 else "",
                 outcome_label(run, names),
                 run.best_step if run.HasField("best_step") else "",

@@ -454,7 +454,8 @@ def export_config(given: dict[Any, Any]) -> dict[Any, Any]:
     path = download_path(written_name(loaded["filename"]), "trainer-config.lrtool")
     path.write_bytes(content)
     message = (
-        f"{path.name}: {loaded['filename']} with learning rate {views.rate_text(rate)}; everything else as it was."
+        f"{path.name}: {loaded['filename']} with learning rate {presenting.rate(rate, decimal=True)};"
+        " everything else as it was."
     )
     return {status: views.notice(message, "ok"), download: gr.update(value=str(path), visible=True)}
 
@@ -587,7 +588,7 @@ def _compared(rows: list[list[Any]], formula: str, trainer: str) -> dict[str, An
     finished = []
     for row, result in zip(rows, results, strict=True):
         cells = dict(zip(COMPARE_COLUMNS, row, strict=False)) | {
-            "recommended_lr": f"{result.recommended_lr:.3e}",
+            "recommended_lr": presenting.rate(result.recommended_lr),
             "stability": round(result.stability_score, 1),
             "risk_band": result.risk_band,
             "efficiency": round(result.efficiency_score, 1),
@@ -756,7 +757,8 @@ def _runs_view(log: str, values: Sequence[Any]) -> dict[Any, Any]:
     except InvalidArgument as error:  # the Calculator's form is incomplete: the log still shows
         summary = views.problems(error.violations, error.message)
     ids = [
-        (f"{run.id}: {run.config.model}, {run.config.steps:,} steps, {run.learning_rate:.3g}", run.id) for run in runs
+        (f"{run.id}: {run.config.model}, {run.config.steps:,} steps, {presenting.rate(run.learning_rate)}", run.id)
+        for run in runs
     ]
     shown = {
         "runs_table": views.runs_rows(runs, populations, pb.Outcome),
