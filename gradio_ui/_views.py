@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from engine_server import presenting
-from engine_server.client import Violation
+from engine_server.client import FieldViolation
 
 #: The statistics table, in LRTool 1.0's order, with what each one means.
 _BAND_COLOURS = {
@@ -92,7 +92,7 @@ def statistics_table(calculation: Any) -> str:
     return f'<table class="lrtool-statistics" id="statistics"><tbody>{"".join(rows)}</tbody></table>'
 
 
-def problems(violations: Iterable[Violation], message: str = "") -> str:
+def problems(violations: Iterable[FieldViolation], message: str = "") -> str:
     """Rejected input: every field with its accepted range, as text (never markup from the input)."""
     items = "".join(f"<li><code>{html.escape(v.field)}</code>: {html.escape(v.description)}</li>" for v in violations)
     if not items and message:

@@ -54,6 +54,7 @@ from ._contract import (
     _encode_page_token,
     _encode_run_page_token,
     _Migration,
+    _refused,
     _run_key,
     _to_json,
     validate_log_name,
@@ -218,7 +219,7 @@ def _encode(field_name: str, value: Any, out: builtins.list[str]) -> None:
 def _encode_string(field_name: str, text: str) -> str:
     # jsonb (like every PostgreSQL text) cannot hold U+0000; refuse it instead of a server error.
     if "\x00" in text:
-        raise ValueError(f"{field_name}: strings must not contain NUL (U+0000) characters in a PostgreSQL store")
+        raise _refused(field_name, "strings must not contain NUL (U+0000) characters in a PostgreSQL store")
     return json.dumps(text, ensure_ascii=False)
 
 
@@ -275,7 +276,7 @@ def _run(row: tuple[Any, ...]) -> StoredRun:
 def _refuse_nul(field_name: str, text: str) -> None:
     # PostgreSQL text cannot hold U+0000; refuse it instead of a server error.
     if "\x00" in text:
-        raise ValueError(f"{field_name}: must not contain NUL (U+0000) characters in a PostgreSQL store")
+        raise _refused(field_name, "must not contain NUL (U+0000) characters in a PostgreSQL store")
 
 
 # --------------------------------------------------------------------------- URLs
@@ -630,7 +631,7 @@ class PostgresProfileStore(ProfileStore):
 
     def list(self, page_size: int = 50, page_token: str = "") -> tuple[builtins.list[ProfileSummary], str]:
         if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ValueError(f"page_size: must be an integer from 1 to {MAX_PAGE_SIZE}; got {page_size!r}")
+            raise _refused("page_size", f"must be an integer from 1 to {MAX_PAGE_SIZE}; got {page_size!r}")
         after = _decode_page_token(page_token) if page_token else None
 
         def read(conn: _Connection) -> builtins.list[tuple[Any, ...]]:

@@ -47,6 +47,7 @@ from ._contract import (
     _loss_values,
     _Migration,
     _parse_timestamp,
+    _refused,
     _run_key,
     _timestamp,
     _to_json,
@@ -410,7 +411,7 @@ class SQLiteProfileStore(ProfileStore):
 
     def list(self, page_size: int = 50, page_token: str = "") -> tuple[builtins.list[ProfileSummary], str]:
         if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ValueError(f"page_size: must be an integer from 1 to {MAX_PAGE_SIZE}; got {page_size!r}")
+            raise _refused("page_size", f"must be an integer from 1 to {MAX_PAGE_SIZE}; got {page_size!r}")
         after = _decode_page_token(page_token) if page_token else None
         # Names compare as UTF-8 bytes (BINARY collation), which is code-point order, as in Python.
         with self._connection() as conn:
