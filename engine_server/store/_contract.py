@@ -467,10 +467,3 @@ class Backoff:
     def wait(self) -> None:
         time.sleep(self.delay * (1 + random.random()))
         self.delay = min(max(self.delay, self.FIRST_SECONDS) * 2, self.LONGEST_SECONDS)
-
-
-@dataclass(frozen=True, slots=True)
-class _Migration:
-    version: int
-    description: str
-    statements: tuple[str, ...]

@@ -53,13 +53,13 @@ from ._contract import (
     _decode_run_page_token,
     _encode_page_token,
     _encode_run_page_token,
-    _Migration,
     _refused,
     _run_key,
     _to_json,
     validate_log_name,
     validate_profile_name,
 )
+from ._migrations import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = ["PostgresProfileStore"]
 
@@ -96,72 +96,6 @@ _UPDATE = (
 # --------------------------------------------------------------------------- schema
 
 
-# Append only, and in step with _sqlite._MIGRATIONS: both backends report the same schema version.
-_MIGRATIONS: tuple[_Migration, ...] = (
-    _Migration(
-        1,
-        "profiles table",
-        (
-            """CREATE TABLE lrtool_schema_migrations (
-                version     integer PRIMARY KEY,
-                description text NOT NULL,
-                applied_at  timestamptz NOT NULL DEFAULT clock_timestamp()
-            )""",
-            # COLLATE "C": byte order, as SQLite's BINARY collation. "offset" is a keyword, hence lr_offset.
-            """CREATE TABLE lrtool_profiles (
-                name        text COLLATE "C" PRIMARY KEY CHECK (char_length(name) BETWEEN 1 AND 128),
-                config      jsonb NOT NULL CHECK (jsonb_typeof(config) = 'object'),
-                lr_offset   double precision NOT NULL
-                            CHECK (lr_offset > '-Infinity'::float8 AND lr_offset < 'Infinity'::float8),
-                statistics  jsonb NOT NULL CHECK (jsonb_typeof(statistics) = 'object'),
-                notes       text NOT NULL DEFAULT '',
-                version     bigint NOT NULL CHECK (version >= 1),
-                created_at  timestamptz NOT NULL,
-                updated_at  timestamptz NOT NULL,
-                CHECK (updated_at >= created_at)
-            )""",
-        ),
-    ),
-    _Migration(
-        2,
-        "settings table with the default profile",
-        (
-            # One row; the foreign key clears the default when its profile is deleted.
-            """CREATE TABLE lrtool_settings (
-                id              integer PRIMARY KEY CHECK (id = 1),
-                default_profile text COLLATE "C"
-                                REFERENCES lrtool_profiles (name) ON DELETE SET NULL ON UPDATE CASCADE
-            )""",
-            "INSERT INTO lrtool_settings (id, default_profile) VALUES (1, NULL)",
-        ),
-    ),
-    _Migration(
-        3,
-        "runs table (the run log)",
-        (
-            # An identity column never hands a deleted run's id to another run.
-            # loss: float8[] keeps NaN and infinities exactly.
-            """CREATE TABLE lrtool_runs (
-                id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-                log           text COLLATE "C" NOT NULL CHECK (char_length(log) BETWEEN 1 AND 128),
-                model         text NOT NULL,
-                config        jsonb NOT NULL CHECK (jsonb_typeof(config) = 'object'),
-                learning_rate double precision NOT NULL
-                              CHECK (learning_rate > 0 AND learning_rate < 'Infinity'::float8),
-                outcome       text NOT NULL,
-                best_step     bigint CHECK (best_step >= 1),
-                notes         text NOT NULL DEFAULT '',
-                loss          double precision[] NOT NULL,
-                recorded_at   timestamptz NOT NULL
-            )""",
-            # Lists and learning read one log, newest or oldest first.
-            "CREATE INDEX lrtool_runs_by_log ON lrtool_runs (log, id)",
-        ),
-    ),
-)
-
-#: The schema version this code writes; databases at a higher version are refused.
-PG_SCHEMA_VERSION: int = _MIGRATIONS[-1].version
 _TABLES = ("lrtool_schema_migrations", "lrtool_profiles", "lrtool_settings", "lrtool_runs")
 _KEYS = (
     ("lrtool_schema_migrations", "p", "primary key"),
@@ -477,7 +411,7 @@ class PostgresProfileStore(ProfileStore):
     # ---------------------------------------------------------------- schema
 
     def _migrate(self, conn: _Connection) -> None:
-        if self._read_version(conn) == PG_SCHEMA_VERSION:
+        if self._read_version(conn) == SCHEMA_VERSION:
             return
         with conn.transaction():
             scope = self.schema
@@ -491,15 +425,15 @@ class PostgresProfileStore(ProfileStore):
                 if not (exists and exists[0]):
                     conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(self.schema)))
             current = self._read_version(conn)
-            if current > PG_SCHEMA_VERSION:
+            if current > SCHEMA_VERSION:
                 raise StoreError(
                     f"{self._where} has schema version {current}, newer than this LRTool supports "
-                    f"({PG_SCHEMA_VERSION}); upgrade LRTool or use another database or schema"
+                    f"({SCHEMA_VERSION}); upgrade LRTool or use another database or schema"
                 )
-            for migration in _MIGRATIONS:
+            for migration in MIGRATIONS:
                 if migration.version <= current:
                     continue
-                for statement in migration.statements:
+                for statement in migration.postgres:
                     conn.execute(statement)
                 conn.execute(
                     "INSERT INTO lrtool_schema_migrations (version, description) VALUES (%s, %s)",
@@ -532,8 +466,8 @@ class PostgresProfileStore(ProfileStore):
                 return [f"missing table {table}" for table in missing]
             problems: builtins.list[str] = []
             versions = [int(row[0]) for row in conn.execute("SELECT version FROM lrtool_schema_migrations ORDER BY 1")]
-            if versions != list(range(1, PG_SCHEMA_VERSION + 1)):
-                problems.append(f"applied migrations {versions}, expected 1…{PG_SCHEMA_VERSION}")
+            if versions != list(range(1, SCHEMA_VERSION + 1)):
+                problems.append(f"applied migrations {versions}, expected 1…{SCHEMA_VERSION}")
             tables = list(_TABLES)
             for table, kind, label in _KEYS:
                 row = conn.execute(
