@@ -257,9 +257,15 @@ CSS = """
 /* White text on each band colour at a contrast of at least 4.5:1 (WCAG AA). */
 .band-green { background: #137333; } .band-orange { background: #a14e00; } .band-red { background: #b3261e; }
 .lrtool-resolved { font-size: .8rem; opacity: .8; margin: .25rem 0 0; }
-/* The compare table fits the page: small type, headers broken between words only. */
-#compare-table, #compare-table td, #compare-table th { font-size: .75rem; }
+/* The compare table fits a 1280 px window without scrolling sideways (app.COMPARE_WIDTHS): small type,
+   headers broken between words only, values inside a word only when it is longer than its column, and a
+   quarter of Gradio's cell padding (on the cell and again on its wrapper, 32 px of every column). */
+#compare-table, #compare-table th, #compare-table td, #compare-table .body-cell,
+#compare-table .body-cell * { font-size: .75rem; }
 #compare-table th, #compare-table th * { word-break: normal; overflow-wrap: normal; hyphens: none; }
+#compare-table .body-cell * { word-break: normal; overflow-wrap: anywhere; }
+#compare-table td { padding: 0 !important; }
+#compare-table .cell-wrap { padding: 4px !important; }
 /* Narrow screens stack the columns: the results come before the form. */
 @media (max-width: 900px) { #results-column { order: -1; } }
 .lrtool-warnings { color: #b06000; margin: .25rem 0; }

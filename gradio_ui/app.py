@@ -469,9 +469,9 @@ COMPARE_INPUT_COLUMNS = [
 COMPARE_RESULT_COLUMNS = ["recommended_lr", "stability", "risk_band", "efficiency", "efficiency_band"]
 #: The results come first, so that they are in sight however many inputs follow.
 COMPARE_COLUMNS = ["run", *COMPARE_RESULT_COLUMNS, *COMPARE_INPUT_COLUMNS]
-#: What the table's header shows for a column (the CSV keeps the field names): the field table's labels without
-#: their asides, so that every column fits the page.
-_RESULT_HEADERS = {
+#: What the table's header shows for a column (the CSV keeps the field names): these, else the field table's
+#: labels without their asides, so that every column fits the page.
+_SHORT_HEADERS = {
     "run": "Run",
     "learning_rate": "Your LR",
     "recommended_lr": "Recommended",
@@ -479,9 +479,22 @@ _RESULT_HEADERS = {
     "risk_band": "Risk",
     "efficiency": "Efficiency",
     "efficiency_band": "Band",
+    "grad_accum": "Grad. accum.",
 }
 COMPARE_HEADERS = [
-    re.sub(r" \(.*\)$", "", fields.BY_NAME[column].label) if column in fields.BY_NAME else _RESULT_HEADERS[column]
+    _SHORT_HEADERS.get(column) or re.sub(r" \(.*\)$", "", fields.BY_NAME[column].label) for column in COMPARE_COLUMNS
+]
+#: How many characters wide each column is: its header's longest word or its usual longest value, whichever is
+#: wider ("1.072e-04", "Suboptimal", "adamw_8bit"). Gradio would size the columns to their content plus wide
+#: padding, wider than a 1280 px window; these shares of the table's width fit it without scrolling sideways.
+_COMPARE_CHARACTERS = {
+    "run": 5, "recommended_lr": 11, "stability": 9, "risk_band": 7, "efficiency": 10, "efficiency_band": 11,
+    "model": 7, "resolution": 10, "steps": 5, "images": 6, "batch_size": 5, "grad_accum": 6, "rank": 4,
+    "alpha": 5, "optimizer": 10, "scheduler": 8, "warmup_fraction": 6, "objective": 9, "learning_rate": 6,
+}  # fmt: skip
+#: Each column's share, counting a character more for the cell's padding.
+COMPARE_WIDTHS: list[str | int] = [
+    f"{100 * (_COMPARE_CHARACTERS[column] + 1) / sum(n + 1 for n in _COMPARE_CHARACTERS.values()):.2f}%"
     for column in COMPARE_COLUMNS
 ]
 VARIABLE_FIELDS = ["rank", "alpha", "steps", "images", "batch_size", "grad_accum", "resolution", "learning_rate"]
@@ -1143,6 +1156,7 @@ def _compare_tab() -> None:
             "table",
             gr.Dataframe(
                 headers=COMPARE_HEADERS,
+                column_widths=COMPARE_WIDTHS,
                 interactive=True,
                 wrap=True,
                 elem_id="compare-table",
