@@ -304,15 +304,11 @@ def _write(path: Path, content: bytes) -> None:
         raise _CommandFailed(f"cannot write {path}: {error.strerror}", EXIT_FAILED) from None
 
 
-def _format_rate(value: float) -> str:
-    return f"{value:.3e}  ({value:.10f})".rstrip("0")
-
-
 def _print_calculation(result: Any) -> None:
     for field, label in _SUMMARY_ROWS:
         value = getattr(result, field)
         if field.endswith("_lr"):
-            shown = _format_rate(value)
+            shown = presenting.rate(value, decimal=True)
         elif field == "stability_score":
             shown = f"{value:6.2f}  {result.risk_band}"
         elif field == "efficiency_score":
@@ -334,13 +330,15 @@ def _print_calculation(result: Any) -> None:
 
 def _personal_line(result: Any) -> str:
     """Population and personal rates side by side, as the web UI shows them."""
-    band = f"80 % band {result.recommended_low:.3e} … {result.recommended_high:.3e}"
+    band = f"80 % band {presenting.rate(result.recommended_low)} … {presenting.rate(result.recommended_high)}"
     if not result.personal_runs:
         nudged = f"; runs of other models nudge it ×{result.personal_factor:.2f}" if result.personal_factor != 1 else ""
-        return f"Population LR    {result.population_lr:.3e}  (no logged runs of this model{nudged}; {band})"
+        return (
+            f"Population LR    {presenting.rate(result.population_lr)}  (no logged runs of this model{nudged}; {band})"
+        )
     runs = "run" if result.personal_runs == 1 else "runs"
     return (
-        f"Population LR    {result.population_lr:.3e}  ->  your runs: ×{result.personal_factor:.2f},"
+        f"Population LR    {presenting.rate(result.population_lr)}  ->  your runs: ×{result.personal_factor:.2f},"
         f" {result.personal_runs} {runs}  ({band})"
     )
 
@@ -581,7 +579,9 @@ def _import(arguments: argparse.Namespace, engine: LRToolClient) -> int:
                     f": stability {evaluation.stability_score:.1f} {evaluation.risk_band},"
                     f" efficiency {evaluation.efficiency_score:.1f} {evaluation.efficiency_band}"
                 )
-            trained = f" (trains at {found.trained_value:.3e})" if found.trained_value != found.value else ""
+            trained = (
+                f" (trains at {presenting.rate(found.trained_value)})" if found.trained_value != found.value else ""
+            )
             print(f"learning rate in the file: {found.key} = {found.value:g}{trained}{scored}")
         for warning in result.warnings:
             print(f"note: {warning}")
@@ -602,7 +602,10 @@ def _import(arguments: argparse.Namespace, engine: LRToolClient) -> int:
         arguments.write.write_bytes(written)
     except OSError as error:
         return _fail(f"cannot write {arguments.write}: {error.strerror}", EXIT_FAILED)
-    print(f"wrote {arguments.write} with learning rate {rate:.3e}", file=sys.stderr if arguments.json else sys.stdout)
+    print(
+        f"wrote {arguments.write} with learning rate {presenting.rate(rate)}",
+        file=sys.stderr if arguments.json else sys.stdout,
+    )
     return EXIT_OK
 
 
@@ -642,7 +645,10 @@ def _profiles_save(arguments: argparse.Namespace, engine: LRToolClient) -> int:
         notes=arguments.notes,
         expected_version=None if arguments.replace else 0,
     )
-    print(f"saved {profile.name!r} (version {profile.version}): recommended LR {profile.statistics.recommended_lr:.3e}")
+    print(
+        f"saved {profile.name!r} (version {profile.version}):"
+        f" recommended LR {presenting.rate(profile.statistics.recommended_lr)}"
+    )
     return EXIT_OK
 
 
@@ -662,7 +668,7 @@ def _profiles_import(arguments: argparse.Namespace, engine: LRToolClient) -> int
     content = _read(arguments.file)
     name = arguments.name or arguments.file.stem
     profile = engine.import_profile(content, name, expected_version=None if arguments.replace else 0)
-    print(f"imported {profile.name!r}: recommended LR {profile.statistics.recommended_lr:.3e}")
+    print(f"imported {profile.name!r}: recommended LR {presenting.rate(profile.statistics.recommended_lr)}")
     return EXIT_OK
 
 
@@ -710,7 +716,7 @@ def _runs_list(arguments: argparse.Namespace, engine: LRToolClient) -> int:
         config = run.config
         print(
             f"{run.id:>6}  {recorded}  {config.model:<10} {config.steps:>7,} steps  rank {config.rank:<4}"
-            f" lr {run.learning_rate:.3e}  {outcome:<12} {best:<12} {run.notes}".rstrip()
+            f" lr {presenting.rate(run.learning_rate):<9}  {outcome:<12} {best:<12} {run.notes}".rstrip()
         )
     return EXIT_OK
 

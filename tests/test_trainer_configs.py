@@ -439,7 +439,7 @@ def test_export_adds_a_rate_the_file_left_to_its_default(
 def test_export_refuses_a_rate_that_is_not_one(rate: Any) -> None:
     with pytest.raises(TrainerConfigError) as caught:
         export_trainer_config((OWN / "musubi_zimage.toml").read_bytes(), learning_rate=rate)
-    assert caught.value.problems[0][0] == "learning_rate"
+    assert caught.value.violations[0].field == "learning_rate"
 
 
 # --- Hostile files -------------------------------------------------------------------------------
@@ -449,9 +449,11 @@ def problems(content: bytes, filename: str = "", **kwargs: Any) -> tuple[tuple[s
     with pytest.raises(TrainerConfigError) as caught:
         import_trainer_config(content, filename, **kwargs)
     error = caught.value
-    assert error.problems
-    assert str(error) == "; ".join(f"{where}: {what}" if where else what for where, what in error.problems)
-    return error.problems
+    assert error.violations
+    assert str(error) == "; ".join(
+        f"{v.field}: {v.description}" if v.field else v.description for v in error.violations
+    )
+    return tuple((violation.field, violation.description) for violation in error.violations)
 
 
 def test_files_over_one_mebibyte_are_refused_unread() -> None:

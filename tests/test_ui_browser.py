@@ -341,15 +341,27 @@ def test_narrow_screens_show_the_results_first(page: Any) -> None:
         page.set_viewport_size({"width": 1400, "height": 1800})
 
 
+#: What in the compare table is wider than its box: a scrolling container, or a header or cell cut off.
+OVERFLOWING = """table => [table, ...table.querySelectorAll('*')]
+    .filter(e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX) || e.matches('th *, .body-cell *'))
+    .filter(e => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1)
+    .map(e => `${e.tagName}.${e.className} "${e.innerText.slice(0, 20)}": ${e.scrollWidth} > ${e.clientWidth}`)"""
+
+
 def test_compare_adds_and_computes_in_one_click(page: Any) -> None:
-    page.get_by_role("tab", name="Compare").click()
-    page.locator("#compare-add").click()
-    page.wait_for_selector("#compare-note:has-text('Compared 1 runs in one call')")
-    header = page.locator("#compare-table").inner_text()
-    assert "Recommended" in header and "Batch size" in header and "batch_size" not in header
-    # The results come first: in sight without scrolling sideways.
-    table = page.locator("#compare-table").bounding_box()
-    for column in ("Recommended", "Stability", "Risk", "Efficiency"):
-        cell = page.locator("#compare-table th").filter(has_text=column).first.bounding_box()
-        assert table is not None and cell is not None and cell["x"] + cell["width"] <= table["x"] + table["width"]
+    page.set_viewport_size({"width": 1280, "height": 1800})
+    try:
+        page.get_by_role("tab", name="Compare").click()
+        page.locator("#compare-add").click()
+        page.wait_for_selector("#compare-note:has-text('Compared 1 runs in one call')")
+        header = page.locator("#compare-table").inner_text()
+        assert "Recommended" in header and "Batch size" in header and "batch_size" not in header
+        # The results come first, and every column, inputs too, fits a 1280 px window: nothing scrolls sideways.
+        table = page.locator("#compare-table").bounding_box()
+        for column in ("Recommended", "Stability", "Risk", "Efficiency", "Objective", "Your LR"):
+            cell = page.locator("#compare-table th").filter(has_text=column).first.bounding_box()
+            assert table is not None and cell is not None and cell["x"] + cell["width"] <= table["x"] + table["width"]
+        assert page.eval_on_selector("#compare-table", OVERFLOWING) == []
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 1800})
     page.get_by_role("tab", name="Calculator").click()

@@ -209,7 +209,7 @@ def _dataset(entry: _Format, content: bytes) -> Any:
     try:
         return _detect.SYNTAXES[entry.dataset_syntax].load(text)
     except TrainerConfigError as error:
-        raise TrainerConfigError((f"dataset {where}".strip(), message) for where, message in error.problems) from None
+        raise TrainerConfigError((f"dataset {v.field}".strip(), v.description) for v in error.violations) from None
 
 
 def _apply_overrides(draft: Draft, overrides: Mapping[str, Any]) -> None:

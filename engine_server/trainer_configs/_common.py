@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..violations import FieldViolation, InvalidFields
+
 #: Larger files are refused unread.
 MAX_CONFIG_BYTES = 1_048_576
 
@@ -44,12 +46,14 @@ def render_path(path: Path) -> str:
     return text
 
 
-class TrainerConfigError(ValueError):
-    """The file cannot be read; `problems` lists each (key path or "line N", message)."""
+class TrainerConfigError(InvalidFields):
+    """The file cannot be read; `violations` name each key path (`config.process[0].train.lr`) or line
+    (`line 3`) at fault, "" for the file as a whole. The readers give them as (where, message) pairs."""
 
-    def __init__(self, problems: Iterable[tuple[str, str]]) -> None:
-        self.problems: tuple[tuple[str, str], ...] = tuple(problems)
-        super().__init__("; ".join(f"{where}: {what}" if where else what for where, what in self.problems))
+    def __init__(self, problems: Iterable[FieldViolation | tuple[str, str]]) -> None:
+        super().__init__(
+            problem if isinstance(problem, FieldViolation) else FieldViolation(*problem) for problem in problems
+        )
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,7 @@ class Draft:
     primary_home: Path | None = None
     scale: float = 1.0
     finalizers: list[Finalizer] = field(default_factory=list)
-    problems: list[tuple[str, str]] = field(default_factory=list)
+    problems: list[FieldViolation] = field(default_factory=list)
     #: Fields the user supplied: finalizers leave them alone.
     overridden: set[str] = field(default_factory=set)
     #: The dataset file the config names (kohya's `dataset_config`), to check the one given against.
@@ -137,7 +141,7 @@ class Draft:
             self.warnings.append(text)
 
     def problem(self, path: Path | str, message: str) -> None:
-        self.problems.append((path if isinstance(path, str) else render_path(path), message))
+        self.problems.append(FieldViolation(path if isinstance(path, str) else render_path(path), message))
 
     def rate(self, path: Path, value: float | None, *, primary: bool) -> None:
         self.rates.append(RateField(path, value or 0.0, primary))
