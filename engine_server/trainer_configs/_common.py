@@ -48,12 +48,10 @@ def render_path(path: Path) -> str:
 
 class TrainerConfigError(InvalidFields):
     """The file cannot be read; `violations` name each key path (`config.process[0].train.lr`) or line
-    (`line 3`) at fault, "" for the file as a whole. The readers give them as (where, message) pairs."""
+    (`line 3`) at fault, "" for the file as a whole."""
 
-    def __init__(self, problems: Iterable[FieldViolation | tuple[str, str]]) -> None:
-        super().__init__(
-            problem if isinstance(problem, FieldViolation) else FieldViolation(*problem) for problem in problems
-        )
+    def __init__(self, problems: Iterable[FieldViolation]) -> None:
+        super().__init__(problems)
 
 
 @dataclass(frozen=True)
@@ -385,14 +383,9 @@ class Section:
 
 def check_size(content: bytes, what: str) -> None:
     if len(content) > MAX_CONFIG_BYTES:
-        raise TrainerConfigError(
-            [
-                (
-                    what,
-                    f"is {len(content):,} bytes; trainer configuration files are limited to"
-                    f" {MAX_CONFIG_BYTES:,} bytes (1 MiB)",
-                )
-            ]
+        raise TrainerConfigError.one(
+            what,
+            f"is {len(content):,} bytes; trainer configuration files are limited to {MAX_CONFIG_BYTES:,} bytes (1 MiB)",
         )
 
 
@@ -402,7 +395,7 @@ def decode(content: bytes, what: str) -> tuple[str, str]:
         text = content.decode("utf-8")
     except UnicodeDecodeError as error:
         line = content[: error.start].count(b"\n") + 1
-        raise TrainerConfigError([(f"line {line}", f"{what} is not UTF-8 text")]) from None
+        raise TrainerConfigError.one(f"line {line}", f"{what} is not UTF-8 text") from None
     if text.startswith(_BOM):
         return _BOM, text[len(_BOM) :]
     return "", text
@@ -413,8 +406,8 @@ def too_long_number(text: str, syntax: str) -> TrainerConfigError:
     limit = sys.get_int_max_str_digits()
     found = re.search(rf"\d[\d_]{{{limit},}}", text)
     where = f"line {text.count(chr(10), 0, found.start()) + 1}" if found else ""
-    return TrainerConfigError(
-        [(where, f"not valid {syntax}: a number of more than {limit:,} digits; trainer settings are far shorter")]
+    return TrainerConfigError.one(
+        where, f"not valid {syntax}: a number of more than {limit:,} digits; trainer settings are far shorter"
     )
 
 
