@@ -270,8 +270,9 @@ def recommend(client: LRToolClient, settings: Settings) -> Outcome:
     scored = client.calculate(settings["config"], learning_rate=rate)
     side = "below" if wanted < rate else "above"
     note = (
-        f"warning: the learning rate {wanted:.3e} is {side} the {COMFY_LR_MIN:g} … {COMFY_LR_MAX:g} that ComfyUI's"
-        f" Train LoRA node accepts, so the learning_rate output is clamped to {rate:.3e};"
+        f"warning: the learning rate {presenting.rate(wanted)} is {side} the"
+        f" {COMFY_LR_MIN:g} … {COMFY_LR_MAX:g} that ComfyUI's"
+        f" Train LoRA node accepts, so the learning_rate output is clamped to {presenting.rate(rate)};"
         f" stability and efficiency are those of the clamped rate"
     )
     return Outcome(rate, calculation, scored, (note,))
@@ -288,7 +289,8 @@ def report_text(settings: Settings, outcome: Outcome, header: str = "") -> str:
     lines = [header] if header else []
     lines += [
         f"LRTool: {presenting.resolved_text(config, catalog)}",
-        f"learning rate {outcome.learning_rate:.3e} (recommended {calc.recommended_lr:.3e}, offset {calc.offset:+.2f})",
+        f"learning rate {presenting.rate(outcome.learning_rate)}"
+        f" (recommended {presenting.rate(calc.recommended_lr)}, offset {calc.offset:+.2f})",
         f"stability {scored.stability_score:.1f} ({scored.risk_band}) · "
         f"efficiency {scored.efficiency_score:.1f} ({scored.efficiency_band})",
         f"run: {config.get('steps')} steps × batch {config.get('batch_size', 1)} × accumulation "
@@ -314,7 +316,7 @@ def report_text(settings: Settings, outcome: Outcome, header: str = "") -> str:
 def summary_text(outcome: Outcome, header: str = "") -> str:
     scored = outcome.scored
     lines = [header] if header else []
-    lines.append(f"LR {outcome.learning_rate:.3e}")
+    lines.append(f"LR {presenting.rate(outcome.learning_rate)}")
     lines.append(
         f"stability {scored.stability_score:.1f} {scored.risk_band} · "
         f"efficiency {scored.efficiency_score:.1f} {scored.efficiency_band}"
@@ -495,13 +497,15 @@ class LRToolEvaluateLR:
         notes: tuple[str, ...] = ()
         if not COMFY_LR_MIN <= rate <= COMFY_LR_MAX:
             notes = (
-                f"warning: {rate:.3e} is outside the {COMFY_LR_MIN:g} … {COMFY_LR_MAX:g} that ComfyUI's Train LoRA"
+                f"warning: {presenting.rate(rate)} is outside the {COMFY_LR_MIN:g} … {COMFY_LR_MAX:g}"
+                " that ComfyUI's Train LoRA"
                 " node accepts",
             )
         outcome = Outcome(rate, scored, scored, notes)
         lines = report_text(settings, outcome).splitlines()
         lines[1] = (
-            f"learning rate {rate:.3e} = recommended {scored.recommended_lr:.3e} × {1 + scored.offset:.3f}"
+            f"learning rate {presenting.rate(rate)} = recommended {presenting.rate(scored.recommended_lr)}"
+            f" × {1 + scored.offset:.3f}"
             f" (offset {scored.offset:+.3f})"
         )
         report = "\n".join(lines)
@@ -645,7 +649,8 @@ class LRToolSaveProfile:
         statistics = profile.statistics
         summary = (
             f"saved {profile.name!r} (version {profile.version})\n"
-            f"LR {statistics.adjusted_lr:.3e} · stability {statistics.stability_score:.1f} {statistics.risk_band}"
+            f"LR {presenting.rate(statistics.adjusted_lr)}"
+            f" · stability {statistics.stability_score:.1f} {statistics.risk_band}"
         )
         return _with_summary(summary, (profile.name, profile.version))
 
@@ -836,18 +841,21 @@ class LRToolRecordRun:
         described = presenting.resolved_text(trained, connection.catalog())
         lines = [
             f"{'updated' if updated else 'recorded'} run {run.id} in log {run.log!r}: {described}",
-            f"learning rate {rate:.3e} over {int(steps):,} steps; outcome: {chosen}"
+            f"learning rate {presenting.rate(rate)} over {int(steps):,} steps; outcome: {chosen}"
             + (f"; best checkpoint at step {best:,}" if best else ""),
         ]
         if diverged:
             lines.append(f"flagged as diverged: {diverged}")
         lines.append(
-            f"recommendation for this configuration: {before.recommended_lr:.3e} before, {after.recommended_lr:.3e}"
-            f" now (population {after.population_lr:.3e}; your runs ×{after.personal_factor:.2f},"
+            f"recommendation for this configuration: {presenting.rate(before.recommended_lr)} before,"
+            f" {presenting.rate(after.recommended_lr)}"
+            f" now (population {presenting.rate(after.population_lr)}; your runs ×{after.personal_factor:.2f},"
             f" {after.personal_runs} of this model;"
-            f" 80 % band {after.recommended_low:.3e} … {after.recommended_high:.3e})"
+            f" 80 % band {presenting.rate(after.recommended_low)} … {presenting.rate(after.recommended_high)})"
         )
-        summary = f"run {run.id}: {chosen}\nnext LR {after.recommended_lr:.3e} (×{after.personal_factor:.2f})"
+        summary = (
+            f"run {run.id}: {chosen}\nnext LR {presenting.rate(after.recommended_lr)} (×{after.personal_factor:.2f})"
+        )
         if diverged:
             summary += "\n⚠ diverged loss"
         return _with_summary(summary, (run.id, chosen, after.recommended_lr, "\n".join(lines)))

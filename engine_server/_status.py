@@ -9,7 +9,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from .engine import FieldViolation
+from .violations import ACCEPTED_REASON, ERROR_DOMAIN, FieldViolation
 
 #: A status message stays readable; the details carry every violation anyway.
 _MAX_MESSAGE_VIOLATIONS = 5
@@ -37,10 +37,25 @@ def invalid_argument(violations: Iterable[FieldViolation]) -> grpc.Status:
             )
             break
         detail.field_violations.append(entry)
-    packed = any_pb2.Any()
-    packed.Pack(detail)
-    status = status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=message, details=[packed])
+    accepted = _accepted_info(listed[: len(detail.field_violations)], _MAX_DETAIL_BYTES - detail.ByteSize())
+    packed = []
+    for each in (detail, accepted) if accepted.metadata else (detail,):
+        packed_detail = any_pb2.Any()
+        packed_detail.Pack(each)
+        packed.append(packed_detail)
+    status = status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=message, details=packed)
     return rpc_status.to_status(status)
+
+
+def _accepted_info(violations: Iterable[FieldViolation], room: int) -> error_details_pb2.ErrorInfo:
+    """What each field accepts, where known, keyed by the field's path (BadRequest has no place for it)."""
+    info = error_details_pb2.ErrorInfo(reason=ACCEPTED_REASON, domain=ERROR_DOMAIN)
+    for violation in violations:
+        if violation.accepted and violation.field not in info.metadata:
+            info.metadata[violation.field] = violation.accepted
+            if info.ByteSize() > room:  # the ranges are in the descriptions too; drop what does not fit
+                del info.metadata[violation.field]
+    return info
 
 
 def plain(code: grpc.StatusCode, message: str) -> grpc.Status:

@@ -65,6 +65,9 @@ def _warmup(text: str) -> float:
         raise argparse.ArgumentTypeError(message) from None
 
 
+#: The fields `lrtool import` takes as flags of their own: what trainer files rarely say.
+_IMPORT_FLAGS = ("images", "repeats", "objective")
+
 #: How each kind of field is read from the shell (warmup_fraction also takes "10%").
 _ARGUMENT_TYPES: dict[str, Callable[[str], Any]] = {"int": int, "float": float, "choice": str, "text": str}
 
@@ -163,8 +166,10 @@ def build_parser() -> argparse.ArgumentParser:
     load_config.add_argument(
         "--format", default="", help="sd-scripts, kohya_ss, ai-toolkit, onetrainer or musubi-tuner (default: detect)"
     )
-    load_config.add_argument("--images", type=int, help="training images × repeats (files rarely say)")
-    load_config.add_argument("--objective", help="Style, Concept, Character or Fidelity")
+    for name in _IMPORT_FLAGS:
+        field = fields.BY_NAME[name]
+        described = field.help.split(" (default")[0]  # the file's value is the default here
+        load_config.add_argument(field.flag, dest=name, type=_ARGUMENT_TYPES[field.kind], help=described)
     load_config.add_argument(
         "--set", action="append", default=[], metavar="FIELD=VALUE", help="any other configuration field"
     )
@@ -299,15 +304,11 @@ def _write(path: Path, content: bytes) -> None:
         raise _CommandFailed(f"cannot write {path}: {error.strerror}", EXIT_FAILED) from None
 
 
-def _format_rate(value: float) -> str:
-    return f"{value:.3e}  ({value:.10f})".rstrip("0")
-
-
 def _print_calculation(result: Any) -> None:
     for field, label in _SUMMARY_ROWS:
         value = getattr(result, field)
         if field.endswith("_lr"):
-            shown = _format_rate(value)
+            shown = presenting.rate(value, decimal=True)
         elif field == "stability_score":
             shown = f"{value:6.2f}  {result.risk_band}"
         elif field == "efficiency_score":
@@ -329,13 +330,15 @@ def _print_calculation(result: Any) -> None:
 
 def _personal_line(result: Any) -> str:
     """Population and personal rates side by side, as the web UI shows them."""
-    band = f"80 % band {result.recommended_low:.3e} … {result.recommended_high:.3e}"
+    band = f"80 % band {presenting.rate(result.recommended_low)} … {presenting.rate(result.recommended_high)}"
     if not result.personal_runs:
         nudged = f"; runs of other models nudge it ×{result.personal_factor:.2f}" if result.personal_factor != 1 else ""
-        return f"Population LR    {result.population_lr:.3e}  (no logged runs of this model{nudged}; {band})"
+        return (
+            f"Population LR    {presenting.rate(result.population_lr)}  (no logged runs of this model{nudged}; {band})"
+        )
     runs = "run" if result.personal_runs == 1 else "runs"
     return (
-        f"Population LR    {result.population_lr:.3e}  ->  your runs: ×{result.personal_factor:.2f},"
+        f"Population LR    {presenting.rate(result.population_lr)}  ->  your runs: ×{result.personal_factor:.2f},"
         f" {result.personal_runs} {runs}  ({band})"
     )
 
@@ -548,7 +551,7 @@ def _import(arguments: argparse.Namespace, engine: LRToolClient) -> int:
         dataset = arguments.dataset.read_bytes() if arguments.dataset else b""
     except OSError as error:
         return _fail(f"cannot read {error.filename}: {error.strerror}", EXIT_INVALID)
-    overrides: dict[str, Any] = {"images": arguments.images, "objective": arguments.objective}
+    overrides: dict[str, Any] = {name: getattr(arguments, name) for name in _IMPORT_FLAGS}
     for item in arguments.set:
         field, separator, value = item.partition("=")
         if not separator:
@@ -576,12 +579,14 @@ def _import(arguments: argparse.Namespace, engine: LRToolClient) -> int:
                     f": stability {evaluation.stability_score:.1f} {evaluation.risk_band},"
                     f" efficiency {evaluation.efficiency_score:.1f} {evaluation.efficiency_band}"
                 )
-            trained = f" (trains at {found.trained_value:.3e})" if found.trained_value != found.value else ""
+            trained = (
+                f" (trains at {presenting.rate(found.trained_value)})" if found.trained_value != found.value else ""
+            )
             print(f"learning rate in the file: {found.key} = {found.value:g}{trained}{scored}")
         for warning in result.warnings:
             print(f"note: {warning}")
         if result.missing_fields:
-            flags = " ".join(f"--{name}" if name in ("images", "objective") else f"--set {name}=…"
+            flags = " ".join(fields.BY_NAME[name].flag if name in _IMPORT_FLAGS else f"--set {name}=…"
                              for name in result.missing_fields)  # fmt: skip
             print(f"missing: {', '.join(result.missing_fields)}; supply them with {flags}")
         if result.HasField("recommendation"):
@@ -597,7 +602,10 @@ def _import(arguments: argparse.Namespace, engine: LRToolClient) -> int:
         arguments.write.write_bytes(written)
     except OSError as error:
         return _fail(f"cannot write {arguments.write}: {error.strerror}", EXIT_FAILED)
-    print(f"wrote {arguments.write} with learning rate {rate:.3e}", file=sys.stderr if arguments.json else sys.stdout)
+    print(
+        f"wrote {arguments.write} with learning rate {presenting.rate(rate)}",
+        file=sys.stderr if arguments.json else sys.stdout,
+    )
     return EXIT_OK
 
 
@@ -637,7 +645,10 @@ def _profiles_save(arguments: argparse.Namespace, engine: LRToolClient) -> int:
         notes=arguments.notes,
         expected_version=None if arguments.replace else 0,
     )
-    print(f"saved {profile.name!r} (version {profile.version}): recommended LR {profile.statistics.recommended_lr:.3e}")
+    print(
+        f"saved {profile.name!r} (version {profile.version}):"
+        f" recommended LR {presenting.rate(profile.statistics.recommended_lr)}"
+    )
     return EXIT_OK
 
 
@@ -657,7 +668,7 @@ def _profiles_import(arguments: argparse.Namespace, engine: LRToolClient) -> int
     content = _read(arguments.file)
     name = arguments.name or arguments.file.stem
     profile = engine.import_profile(content, name, expected_version=None if arguments.replace else 0)
-    print(f"imported {profile.name!r}: recommended LR {profile.statistics.recommended_lr:.3e}")
+    print(f"imported {profile.name!r}: recommended LR {presenting.rate(profile.statistics.recommended_lr)}")
     return EXIT_OK
 
 
@@ -705,7 +716,7 @@ def _runs_list(arguments: argparse.Namespace, engine: LRToolClient) -> int:
         config = run.config
         print(
             f"{run.id:>6}  {recorded}  {config.model:<10} {config.steps:>7,} steps  rank {config.rank:<4}"
-            f" lr {run.learning_rate:.3e}  {outcome:<12} {best:<12} {run.notes}".rstrip()
+            f" lr {presenting.rate(run.learning_rate):<9}  {outcome:<12} {best:<12} {run.notes}".rstrip()
         )
     return EXIT_OK
 

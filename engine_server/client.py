@@ -13,7 +13,7 @@ violations attached). This module imports neither numpy, the engine nor the stor
 
     LRToolClientError
     ├── EngineUnavailable      UNAVAILABLE: nothing answers at the address, or it is shutting down
-    ├── InvalidArgument        INVALID_ARGUMENT: .violations lists (field, description)
+    ├── InvalidArgument        INVALID_ARGUMENT: .violations lists every FieldViolation (field, description, accepted)
     ├── ProfileNotFound        NOT_FOUND (a profile)
     ├── RunNotFound            NOT_FOUND (a run of the run log)
     ├── VersionConflict        ABORTED: compare-and-set lost; reload and retry
@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -45,6 +44,7 @@ from grpc_status import rpc_status
 from ._auth import is_loopback
 from ._generated.lrtool.v1 import engine_pb2 as pb
 from ._generated.lrtool.v1 import engine_pb2_grpc as pb_grpc
+from .violations import ACCEPTED_REASON, ERROR_DOMAIN, FieldViolation
 
 DEFAULT_ENGINE = "127.0.0.1:50051"
 #: Seconds a call may take unless told otherwise; batches get more.
@@ -116,15 +116,6 @@ def default_ca_file() -> str | None:
     return os.environ.get("LRTOOL_CA_FILE") or None
 
 
-@dataclass(frozen=True, slots=True)
-class Violation:
-    field: str
-    description: str
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.description}"
-
-
 class LRToolClientError(Exception):
     """A call to the engine failed; `code` is the gRPC status code."""
 
@@ -139,9 +130,11 @@ class EngineUnavailable(LRToolClientError):
 
 
 class InvalidArgument(LRToolClientError):
-    def __init__(self, message: str, violations: Iterable[Violation], code: grpc.StatusCode | None = None) -> None:
+    """INVALID_ARGUMENT: `violations` are the engine's FieldViolations, every bad field with what it accepts."""
+
+    def __init__(self, message: str, violations: Iterable[FieldViolation], code: grpc.StatusCode | None = None) -> None:
         super().__init__(message, code or grpc.StatusCode.INVALID_ARGUMENT)
-        self.violations: tuple[Violation, ...] = tuple(violations)
+        self.violations: tuple[FieldViolation, ...] = tuple(violations)
 
 
 class ProfileNotFound(LRToolClientError):
@@ -202,17 +195,27 @@ def _error_from(
             code,
         )
     if code == grpc.StatusCode.INVALID_ARGUMENT:
-        violations: list[Violation] = []
-        status = rpc_status.from_call(call)
-        for detail in status.details if status is not None else ():
-            if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-                bad_request = error_details_pb2.BadRequest()
-                detail.Unpack(bad_request)
-                violations.extend(Violation(v.field, v.description) for v in bad_request.field_violations)
-        return InvalidArgument(details, violations, code)
+        return InvalidArgument(details, _violations(rpc_status.from_call(call)), code)
     if code == grpc.StatusCode.NOT_FOUND:
         return not_found(details, code)
     return _ERRORS.get(code, ServerError)(details, code)
+
+
+def _violations(status: Any) -> list[FieldViolation]:
+    """The BadRequest's field violations of an INVALID_ARGUMENT status, with what each field accepts."""
+    found: list[error_details_pb2.BadRequest.FieldViolation] = []
+    accepted: dict[str, str] = {}
+    for detail in status.details if status is not None else ():
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad_request = error_details_pb2.BadRequest()
+            detail.Unpack(bad_request)
+            found.extend(bad_request.field_violations)
+        elif detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            if info.domain == ERROR_DOMAIN and info.reason == ACCEPTED_REASON:
+                accepted.update(info.metadata)
+    return [FieldViolation(v.field, v.description, accepted.get(v.field, "")) for v in found]
 
 
 def config_message(config: ConfigInput) -> pb.TrainingConfig:
@@ -220,19 +223,21 @@ def config_message(config: ConfigInput) -> pb.TrainingConfig:
     if isinstance(config, pb.TrainingConfig):
         return config
     message = pb.TrainingConfig()
-    problems: list[Violation] = []
+    problems: list[FieldViolation] = []
     for name, value in config.items():
         if value is None:
             continue
         field = pb.TrainingConfig.DESCRIPTOR.fields_by_name.get(name)
         if field is None:
             accepted = ", ".join(pb.TrainingConfig.DESCRIPTOR.fields_by_name)
-            problems.append(Violation(f"config.{name}", f"is not a configuration field; accepted fields: {accepted}"))
+            problems.append(
+                FieldViolation(f"config.{name}", f"is not a configuration field; accepted fields: {accepted}")
+            )
             continue
         try:
             setattr(message, name, value)
         except (TypeError, ValueError) as error:
-            problems.append(Violation(f"config.{name}", f"cannot be {value!r} ({error})"))
+            problems.append(FieldViolation(f"config.{name}", f"cannot be {value!r} ({error})"))
     if problems:
         raise InvalidArgument("; ".join(map(str, problems)), problems)
     return message
@@ -247,7 +252,7 @@ def outcome_value(outcome: OutcomeInput) -> pb.Outcome:
         return pb.OUTCOME_UNSPECIFIED
     if word == "OUTCOME_UNSPECIFIED" or word not in pb.Outcome.keys():  # noqa: SIM118 (an enum wrapper, not a dict)
         accepted = ", ".join(name for name in pb.Outcome.keys() if name != "OUTCOME_UNSPECIFIED")  # noqa: SIM118
-        problem = Violation("outcome", f"must be one of {accepted} (or empty); got {outcome!r}")
+        problem = FieldViolation("outcome", f"must be one of {accepted} (or empty); got {outcome!r}")
         raise InvalidArgument(str(problem), [problem])
     return pb.Outcome.Value(word)  # type: ignore[return-value]
 
@@ -626,6 +631,7 @@ __all__ = [
     "DeadlineExceeded",
     "EngineBusy",
     "EngineUnavailable",
+    "FieldViolation",
     "InvalidArgument",
     "LRToolClient",
     "LRToolClientError",
@@ -635,7 +641,6 @@ __all__ = [
     "ServerError",
     "Unauthenticated",
     "VersionConflict",
-    "Violation",
     "calculate_request",
     "config_message",
     "default_ca_file",

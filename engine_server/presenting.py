@@ -7,6 +7,7 @@ each front-end can use it beside the client.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,9 +29,21 @@ class FactorRow:
     explanation: str
 
 
-def rate(value: float) -> str:
-    """A learning rate in the form trainers write it: 1.03e-04."""
-    return f"{value:.3g}" if value >= 0.01 else f"{value:.2e}"
+def rate(value: float, *, decimal: bool = False) -> str:
+    """A learning rate as every front-end shows it, to four significant digits: '9.235e-05' the way
+    trainers write it, and rates from 0.01 up (Prodigy's 1) or 0 as plain numbers: '1', '0.5'.
+
+    `decimal` adds the small rate spelled out for a trainer field that takes no exponent, the same four
+    digits: '9.235e-05 (0.00009235)'. The headline rates use it; bands, lists and sentences do not.
+    """
+    if value == 0 or abs(value) >= 0.01 or not math.isfinite(value):
+        return f"{value:.4g}"
+    scientific = f"{value:.3e}"
+    if not decimal:
+        return scientific
+    places = 3 - int(scientific.partition("e")[2])
+    spelled = f"{float(scientific):.{places}f}".rstrip("0").rstrip(".")
+    return f"{scientific} ({spelled})"
 
 
 def factor_rows(calculation: Any) -> list[FactorRow]:

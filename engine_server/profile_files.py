@@ -25,7 +25,7 @@ import dataclasses
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +38,7 @@ from engine_server.engine._catalog import (
     OFFSET_MIN,
     OPTIMIZERS,
 )
+from engine_server.violations import InvalidFields
 
 __all__ = [
     "MAX_PROFILE_FILE_BYTES",
@@ -176,17 +177,14 @@ _MAX_DIGITS = 18
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
-class ProfileFileError(ValueError):
-    """A profile file that cannot be read; `problems` lists every (json_path, message) found.
+class ProfileFileError(InvalidFields):
+    """A profile file that cannot be read; `violations` names every problem found.
 
-    The path is dotted from the top of the file ("configuration.steps"); "" is the file as a whole.
+    A violation's field is dotted from the top of the file ("configuration.steps"); "" is the file as a whole.
     """
 
-    problems: tuple[tuple[str, str], ...]
-
-    def __init__(self, problems: Iterable[tuple[str, str]]) -> None:
-        self.problems = tuple(problems)
-        super().__init__("; ".join(f"{path or 'profile file'}: {message}" for path, message in self.problems))
+    def __str__(self) -> str:
+        return "; ".join(f"{v.field or 'profile file'}: {v.description}" for v in self.violations)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +207,7 @@ class _Invalid(Exception):
 def read_profile_file(content: bytes) -> ProfileFile:
     """Parse and check a profile file; raises `ProfileFileError` naming every problem found."""
     document = _load(content)
-    problems: list[tuple[str, str]] = []
+    problems: list[FieldViolation] = []
     app_version = _read_meta(document, problems)
 
     config: dict[str, Any] | None = None
@@ -217,9 +215,13 @@ def read_profile_file(content: bytes) -> ProfileFile:
     has_extension = EXTENSION_KEY in document
     configuration = document.get("configuration")
     if "configuration" not in document:
-        problems.append(("configuration", "is missing: LRTool profile files hold the training settings there"))
+        problems.append(
+            FieldViolation("configuration", "is missing: LRTool profile files hold the training settings there")
+        )
     elif not isinstance(configuration, dict):
-        problems.append(("configuration", f"must be an object of the training settings; got {_show(configuration)}"))
+        problems.append(
+            FieldViolation("configuration", f"must be an object of the training settings; got {_show(configuration)}")
+        )
     else:
         if not has_extension:
             config = _read_configuration(configuration, problems)
@@ -227,7 +229,9 @@ def read_profile_file(content: bytes) -> ProfileFile:
 
     statistics = document.get("statistics", {})
     if not isinstance(statistics, dict):
-        problems.append(("statistics", f"must be an object of the saved statistics; got {_show(statistics)}"))
+        problems.append(
+            FieldViolation("statistics", f"must be an object of the saved statistics; got {_show(statistics)}")
+        )
 
     if has_extension:
         config = _read_extension(document[EXTENSION_KEY], problems)
@@ -251,7 +255,7 @@ _NAMED_KEYS: Mapping[str, Any] = {
 
 
 def _check_agreement(
-    configuration: Mapping[str, Any], config: dict[str, Any], offset: float, problems: list[tuple[str, str]]
+    configuration: Mapping[str, Any], config: dict[str, Any], offset: float, problems: list[FieldViolation]
 ) -> None:
     """LRTool reads the extension, so an edit to the LRTool 1.0 block alone would be ignored: refuse
     a block that says something else than LRTool writes for the extension's configuration."""
@@ -263,7 +267,7 @@ def _check_agreement(
     ]
     if differing:
         problems.append(
-            (
+            FieldViolation(
                 "configuration",
                 f'disagrees with "{EXTENSION_KEY}".config, which LRTool reads instead ({"; ".join(differing)}):'
                 f' make the change there too, or delete the "{EXTENSION_KEY}" section to read this one',
@@ -287,17 +291,23 @@ def _load(content: bytes) -> dict[str, Any]:
     if isinstance(content, (bytearray, memoryview)):
         content = bytes(content)
     if not isinstance(content, bytes):
-        raise ProfileFileError([("", f"must be given as the file's bytes; got {type(content).__name__}")])
+        raise ProfileFileError([FieldViolation("", f"must be given as the file's bytes; got {type(content).__name__}")])
     if len(content) > MAX_PROFILE_FILE_BYTES:
         raise ProfileFileError(
-            [("", f"is {len(content):,} bytes; a profile file may be at most {MAX_PROFILE_FILE_BYTES:,} bytes (1 MiB)")]
+            [
+                FieldViolation(
+                    "",
+                    f"is {len(content):,} bytes; a profile file may be at most"
+                    f" {MAX_PROFILE_FILE_BYTES:,} bytes (1 MiB)",
+                )
+            ]
         )
     try:
         text = content.decode("utf-8-sig")  # tolerate a byte-order mark, as Windows editors add
     except UnicodeDecodeError as error:
         raise ProfileFileError(
             [
-                (
+                FieldViolation(
                     "",
                     f"is not UTF-8 text (byte 0x{content[error.start]:02x} at offset {error.start:,});"
                     " a profile file is UTF-8 JSON",
@@ -305,22 +315,28 @@ def _load(content: bytes) -> dict[str, Any]:
             ]
         ) from None
     if not text.strip():
-        raise ProfileFileError([("", "is empty; a profile file is a JSON object")])
+        raise ProfileFileError([FieldViolation("", "is empty; a profile file is a JSON object")])
     try:
         document = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as error:
         raise ProfileFileError(
-            [("", f"is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}")]
+            [FieldViolation("", f"is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}")]
         ) from None
     except _Invalid as error:
-        raise ProfileFileError([("", f"is not valid JSON: {error}")]) from None
+        raise ProfileFileError([FieldViolation("", f"is not valid JSON: {error}")]) from None
     except ValueError:  # an integer of thousands of digits
-        raise ProfileFileError([("", "is not a profile file: it holds a number too long to read")]) from None
+        raise ProfileFileError(
+            [FieldViolation("", "is not a profile file: it holds a number too long to read")]
+        ) from None
     except RecursionError:
-        raise ProfileFileError([("", "is not a profile file: its JSON is nested too deeply")]) from None
+        raise ProfileFileError([FieldViolation("", "is not a profile file: its JSON is nested too deeply")]) from None
     if not isinstance(document, dict):
         raise ProfileFileError(
-            [("", f'must be a JSON object with "meta", "configuration" and "statistics"; got {_show(document)}')]
+            [
+                FieldViolation(
+                    "", f'must be a JSON object with "meta", "configuration" and "statistics"; got {_show(document)}'
+                )
+            ]
         )
     return document
 
@@ -329,29 +345,33 @@ def _refuse_constant(name: str) -> Any:
     raise _Invalid(f"{name} is not a number JSON allows")
 
 
-def _read_meta(document: Mapping[str, Any], problems: list[tuple[str, str]]) -> str:
+def _read_meta(document: Mapping[str, Any], problems: list[FieldViolation]) -> str:
     if "meta" not in document:
         return ""
     meta = document["meta"]
     example = f'{{"app": "{APP_NAME}", "version": "{FILE_VERSION}"}}'
     if not isinstance(meta, dict):
-        problems.append(("meta", f"must be an object like {example}; got {_show(meta)}"))
+        problems.append(FieldViolation("meta", f"must be an object like {example}; got {_show(meta)}"))
         return ""
     app = meta.get("app", APP_NAME)
     if app != APP_NAME:
-        problems.append(("meta.app", f'must be "{APP_NAME}": this is not an LRTool profile file; got {_show(app)}'))
+        problems.append(
+            FieldViolation("meta.app", f'must be "{APP_NAME}": this is not an LRTool profile file; got {_show(app)}')
+        )
     version = meta.get("version", "")
     if not isinstance(version, str):
-        problems.append(("meta.version", f'must be text like "{FILE_VERSION}"; got {_show(version)}'))
+        problems.append(FieldViolation("meta.version", f'must be text like "{FILE_VERSION}"; got {_show(version)}'))
         return ""
     return version
 
 
-def _read_offset(configuration: Mapping[str, Any], problems: list[tuple[str, str]]) -> float | None:
+def _read_offset(configuration: Mapping[str, Any], problems: list[FieldViolation]) -> float | None:
     path = "configuration.slider_offset"
     if "slider_offset" not in configuration:
         problems.append(
-            (path, f"is missing: the learning-rate slider, a number from -1 to 1 like {_EXAMPLES['slider_offset']}")
+            FieldViolation(
+                path, f"is missing: the learning-rate slider, a number from -1 to 1 like {_EXAMPLES['slider_offset']}"
+            )
         )
         return None
     value = configuration["slider_offset"]
@@ -360,15 +380,15 @@ def _read_offset(configuration: Mapping[str, Any], problems: list[tuple[str, str
     try:
         offset = _decimal(value)
     except _Invalid:
-        problems.append((path, message))
+        problems.append(FieldViolation(path, message))
         return None
     if not OFFSET_MIN <= offset <= OFFSET_MAX:
-        problems.append((path, message))
+        problems.append(FieldViolation(path, message))
         return None
     return offset + 0.0  # -0.0 → 0.0
 
 
-def _read_configuration(configuration: Mapping[str, Any], problems: list[tuple[str, str]]) -> dict[str, Any] | None:
+def _read_configuration(configuration: Mapping[str, Any], problems: list[FieldViolation]) -> dict[str, Any] | None:
     """LRTool 1.0's configuration block as TrainingConfig fields (formula lrtool-1.0), checked by the engine."""
     found: dict[str, str] = {}  # configuration key → problem
     fields: dict[str, Any] = {}
@@ -405,24 +425,28 @@ def _read_configuration(configuration: Mapping[str, Any], problems: list[tuple[s
                 found[source] = violation.description
     for key in ("", *_CONFIGURATION_KEYS):
         if key in found:
-            problems.append((f"configuration.{key}" if key else "configuration", found[key]))
+            problems.append(FieldViolation(f"configuration.{key}" if key else "configuration", found[key]))
     return None if found else fields
 
 
-def _read_extension(extension: Any, problems: list[tuple[str, str]]) -> dict[str, Any] | None:
+def _read_extension(extension: Any, problems: list[FieldViolation]) -> dict[str, Any] | None:
     """LRTool's exact configuration, written where LRTool 1.0 could not express it."""
     if not isinstance(extension, dict):
         problems.append(
-            (EXTENSION_KEY, f'must be an object {{"config": {{...}}}} as LRTool writes it; got {_show(extension)}')
+            FieldViolation(
+                EXTENSION_KEY, f'must be an object {{"config": {{...}}}} as LRTool writes it; got {_show(extension)}'
+            )
         )
         return None
     path = f"{EXTENSION_KEY}.config"
     if "config" not in extension:
-        problems.append((path, "is missing: the training configuration's fields"))
+        problems.append(FieldViolation(path, "is missing: the training configuration's fields"))
         return None
     config = extension["config"]
     if not isinstance(config, dict):
-        problems.append((path, f"must be an object of training configuration fields; got {_show(config)}"))
+        problems.append(
+            FieldViolation(path, f"must be an object of training configuration fields; got {_show(config)}")
+        )
         return None
     refused: dict[str, str] = {}  # field → problem, for fields the engine is not given
     for key, value in config.items():
@@ -432,12 +456,12 @@ def _read_extension(extension: Any, problems: list[tuple[str, str]]) -> dict[str
         elif key in _EXTENSION_NAME_FIELDS and isinstance(value, str) and len(value) > _MAX_NAME_LENGTH:
             refused[key] = f"must be a name from the catalog; got {_show(value)} ({len(value):,} characters)"
     checked = {key: value for key, value in config.items() if key not in refused}
-    found: list[tuple[str, str]] = [(f"{path}.{_short(key)}", message) for key, message in refused.items()]
+    found: list[FieldViolation] = [FieldViolation(f"{path}.{_short(key)}", message) for key, message in refused.items()]
     try:
         TrainingConfig(**checked)
     except ConfigError as error:
         found.extend(
-            (_under(path, violation), violation.description)
+            FieldViolation(_under(path, violation), violation.description, violation.accepted)
             for violation in error.violations
             if violation.field not in refused
         )
@@ -579,7 +603,12 @@ def write_profile_file(config: TrainingConfig, offset: float, statistics: Calcul
     content = json.dumps(document, indent=4, allow_nan=False).encode("utf-8")
     if len(content) > MAX_PROFILE_FILE_BYTES:
         raise ProfileFileError(
-            [("", f"would be {len(content):,} bytes; a profile file may be at most {MAX_PROFILE_FILE_BYTES:,} bytes")]
+            [
+                FieldViolation(
+                    "",
+                    f"would be {len(content):,} bytes; a profile file may be at most {MAX_PROFILE_FILE_BYTES:,} bytes",
+                )
+            ]
         )
     return content
 
@@ -631,7 +660,7 @@ def _lrtool_1_0_schedule_name(config: TrainingConfig) -> str:
 
 def _expresses(configuration: Mapping[str, Any], config: TrainingConfig) -> bool:
     """Whether reading the configuration block back gives `config` (up to spelling of names)."""
-    problems: list[tuple[str, str]] = []
+    problems: list[FieldViolation] = []
     fields = _read_configuration(configuration, problems)
     if fields is None:
         return False

@@ -22,6 +22,7 @@ from typing import Any
 from google.protobuf.descriptor import FieldDescriptor
 
 from ._generated.lrtool.v1 import engine_pb2 as pb
+from .violations import FieldViolation, InvalidFields
 
 __all__ = [
     "MAX_RUN_FILE_BYTES",
@@ -44,12 +45,8 @@ _INTEGER_TYPES = frozenset(
 )
 
 
-class RunFileError(Exception):
-    """The CSV cannot be read; `problems` are (path, text) pairs, path like "rows[3].steps" or "columns"."""
-
-    def __init__(self, problems: Iterable[tuple[str, str]]) -> None:
-        self.problems = list(problems)
-        super().__init__("; ".join(f"{path}: {text}" if path else text for path, text in self.problems))
+class RunFileError(InvalidFields):
+    """The CSV cannot be read; `violations` name each problem, their fields like "rows[3].steps" or "columns"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,63 +96,71 @@ def _cell(kind: str, text: str) -> Any:
 def read_run_file(content: bytes) -> list[RunRow]:
     """The rows of a CSV tuning log; RunFileError names every cell that cannot be read."""
     if len(content) > MAX_RUN_FILE_BYTES:
-        raise RunFileError([("", f"is {len(content):,} bytes; a run file may be at most {MAX_RUN_FILE_BYTES:,} bytes")])
+        raise RunFileError(
+            [FieldViolation("", f"is {len(content):,} bytes; a run file may be at most {MAX_RUN_FILE_BYTES:,} bytes")]
+        )
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise RunFileError([("", f"is not UTF-8 text (byte {error.start}); save the CSV as UTF-8")]) from None
+        raise RunFileError(
+            [FieldViolation("", f"is not UTF-8 text (byte {error.start}); save the CSV as UTF-8")]
+        ) from None
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader, None)
         if header is None or not any(cell.strip() for cell in header):
-            raise RunFileError([("", "is empty; the first line must name the columns, e.g. model,steps,learning_rate")])
+            raise RunFileError(
+                [FieldViolation("", "is empty; the first line must name the columns, e.g. model,steps,learning_rate")]
+            )
         columns = [cell.strip() for cell in header]
         _check_columns(columns)
         rows: list[RunRow] = []
-        problems: list[tuple[str, str]] = []
+        problems: list[FieldViolation] = []
         number = 0  # counts the runs, readable or not, so a row is named the same either way
         for cells in reader:
             if not any(cell.strip() for cell in cells):
                 continue  # blank lines between runs
             number += 1
             if number > MAX_RUN_FILE_ROWS:
-                raise RunFileError([("", f"has more than {MAX_RUN_FILE_ROWS:,} runs; split it")])
+                raise RunFileError.one("", f"has more than {MAX_RUN_FILE_ROWS:,} runs; split it")
             row = _row(columns, cells, number, reader.line_num, problems)
             if row is not None:
                 rows.append(row)
     except csv.Error as error:
-        raise RunFileError([("", f"line {reader.line_num}: not valid CSV ({error})")]) from None
+        raise RunFileError.one("", f"line {reader.line_num}: not valid CSV ({error})") from None
     if problems:
         raise RunFileError(problems)
     if not rows:
-        raise RunFileError([("", "has a header but no runs")])
+        raise RunFileError.one("", "has a header but no runs")
     return rows
 
 
 def _check_columns(columns: list[str]) -> None:
     accepted = (*CONFIG_COLUMNS, *RUN_COLUMNS)
-    problems = []
+    problems: list[FieldViolation] = []
     seen: set[str] = set()
     for index, name in enumerate(columns, start=1):
         if name not in accepted:
             problems.append(
-                ("columns", f"column {index} {name!r} is not a run column; accepted: {', '.join(accepted)}")
+                FieldViolation(
+                    "columns", f"column {index} {name!r} is not a run column; accepted: {', '.join(accepted)}"
+                )
             )
         elif name in seen:
-            problems.append(("columns", f"column {name!r} appears twice"))
+            problems.append(FieldViolation("columns", f"column {name!r} appears twice"))
         seen.add(name)
     if "learning_rate" not in seen and not problems:
-        problems.append(("columns", "needs a learning_rate column (the peak rate each run used)"))
+        problems.append(FieldViolation("columns", "needs a learning_rate column (the peak rate each run used)"))
     if problems:
         raise RunFileError(problems)
 
 
-def _row(
-    columns: list[str], cells: list[str], number: int, line: int, problems: list[tuple[str, str]]
-) -> RunRow | None:
+def _row(columns: list[str], cells: list[str], number: int, line: int, problems: list[FieldViolation]) -> RunRow | None:
     where = f"rows[{number}]"
     if len(cells) != len(columns):
-        problems.append((where, f"line {line} has {len(cells)} cells but the header names {len(columns)} columns"))
+        problems.append(
+            FieldViolation(where, f"line {line} has {len(cells)} cells but the header names {len(columns)} columns")
+        )
         return None
     values: dict[str, Any] = {}
     ok = True
@@ -166,7 +171,7 @@ def _row(
         try:
             values[name] = _cell(_kind(name), text)
         except ValueError as error:
-            problems.append((f"{where}.{name}", f"line {line}: {error}"))
+            problems.append(FieldViolation(f"{where}.{name}", f"line {line}: {error}"))
             ok = False
     if not ok:
         return None

@@ -9,7 +9,7 @@ import re
 import time
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import grpc
@@ -60,6 +60,7 @@ from .store import (
     validate_profile_name,
 )
 from .trainer_configs import TrainerConfigError, export_trainer_config, import_trainer_config
+from .violations import InvalidFields
 
 log = logging.getLogger("lrtool.service")
 
@@ -230,15 +231,14 @@ def _profile_name(name: str, path: str) -> str:
     try:
         return validate_profile_name(name)
     except InvalidProfileName as error:
-        message = str(error).removeprefix("name: ")
-        raise _invalid(path, message) from None
+        raise ConfigError(replace(v, field=path) for v in error.violations) from None
 
 
 def _log_name(log: str, path: str) -> str:
     try:
         return validate_log_name(log)
     except InvalidProfileName as error:
-        raise _invalid(path, str(error).removeprefix("log: ")) from None
+        raise ConfigError(replace(v, field=path) for v in error.violations) from None
 
 
 def _run_id(run_id: str) -> str:
@@ -436,8 +436,8 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
             )
         try:
             summaries, next_token = self._store.list(page_size, request.page_token)
-        except ValueError as error:
-            raise _invalid("page_token", str(error).removeprefix("page_token: ")) from None
+        except InvalidFields as error:
+            raise ConfigError(error.violations) from None
         return pb.ListProfilesResponse(
             profiles=[
                 pb.ProfileSummary(name=s.name, version=s.version, updated_at=_convert.timestamp(s.updated_at))
@@ -476,7 +476,7 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
             content = write_profile_file(config, stored.offset, stored.statistics)
         except ProfileFileError as error:
             raise ConfigError(
-                FieldViolation("name", f"{path or 'profile'}: {text}") for path, text in error.problems
+                FieldViolation("name", f"{v.field or 'profile'}: {v.description}") for v in error.violations
             ) from None
         return pb.ExportProfileResponse(content=content, filename=_filename(stored.name))
 
@@ -630,8 +630,8 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
             model = found.id
         try:
             runs, next_token = self._store.list_runs(log, model, page_size, request.page_token)
-        except ValueError as error:
-            raise _invalid("page_token", str(error).removeprefix("page_token: ")) from None
+        except InvalidFields as error:
+            raise ConfigError(error.violations) from None
         return pb.ListRunsResponse(runs=[self._run_message(run) for run in runs], next_page_token=next_token)
 
     @_rpc
@@ -664,9 +664,7 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
         try:
             rows = read_run_file(request.content)
         except RunFileError as error:
-            raise ConfigError(
-                FieldViolation(f"content.{path}" if path else "content", text) for path, text in error.problems
-            ) from None
+            raise ConfigError(error.under("content").violations) from None
         runs: list[NewRun] = []
         problems: list[FieldViolation] = []
         for row in rows:
@@ -821,9 +819,7 @@ def _profile_file(content: bytes) -> ProfileFile:
     try:
         return read_profile_file(content)
     except ProfileFileError as error:
-        raise ConfigError(
-            FieldViolation(f"content.{path}" if path else "content", text) for path, text in error.problems
-        ) from None
+        raise ConfigError(error.under("content").violations) from None
 
 
 def _imported_config(fields: dict[str, Any]) -> pb.TrainingConfig:
@@ -846,13 +842,11 @@ def _imported_config(fields: dict[str, Any]) -> pb.TrainingConfig:
 def _file_problems(error: TrainerConfigError, field: str) -> ConfigError:
     """A trainer file's problems as violations of the request field that carried the file."""
     violations = []
-    for where, text in error.problems:
-        if not where:
-            violations.append(FieldViolation(field, text))
-        elif where.startswith("line "):
-            violations.append(FieldViolation(field, f"{where}: {text}"))
+    for violation in error.violations:
+        if violation.field.startswith("line "):  # a place in the file's text, not one of its keys
+            violations.append(FieldViolation(field, str(violation)))
         else:
-            violations.append(FieldViolation(f"{field}.{where}", text))
+            violations.append(violation.under(field))
     return ConfigError(violations)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from engine_server import presenting
-from engine_server.client import Violation
+from engine_server.client import FieldViolation
 
 #: The statistics table, in LRTool 1.0's order, with what each one means.
 _BAND_COLOURS = {
@@ -21,12 +21,6 @@ _BAND_COLOURS = {
     "Risky": "red",
     "Inefficient": "red",
 }
-
-
-def rate_text(value: float) -> str:
-    """A learning rate in scientific and decimal notation: '9.235e-05 (0.00009235)'."""
-    decimal = f"{value:.12f}".rstrip("0").rstrip(".")
-    return f"{value:.4g}".replace("e-0", "e-") if value == 0 else f"{value:.3e} ({decimal})"
 
 
 def _band(label: str, score: float, band: str, element: str) -> str:
@@ -47,10 +41,10 @@ def result_card(calculation: Any, *, evaluated: bool = False) -> str:
         '<div class="lrtool-rates">'
         f'<div><span class="lrtool-label">Recommended learning rate</span>'
         f'<span class="lrtool-rate" id="lr-recommended" data-value="{calculation.recommended_lr!r}">'
-        f"{html.escape(rate_text(calculation.recommended_lr))}</span></div>"
+        f"{html.escape(presenting.rate(calculation.recommended_lr, decimal=True))}</span></div>"
         f'<div><span class="lrtool-label">{adjusted_label}</span>'
         f'<span class="lrtool-rate" id="lr-adjusted" data-value="{calculation.adjusted_lr!r}">'
-        f"{html.escape(rate_text(calculation.adjusted_lr))}</span>"
+        f"{html.escape(presenting.rate(calculation.adjusted_lr, decimal=True))}</span>"
         f'<span class="lrtool-offset" id="lr-offset" data-value="{calculation.offset!r}">'
         f"offset {calculation.offset:+.1%}</span></div>" + personal_line(calculation) + "</div>"
         '<div class="lrtool-scores">'
@@ -68,7 +62,7 @@ def resolved_line(text: str) -> str:
 
 def personal_line(calculation: Any) -> str:
     """The population's rate beside what the user's own runs make of it, with the 80 % band."""
-    band = f"80 % band {rate_short(calculation.recommended_low)} … {rate_short(calculation.recommended_high)}"
+    band = f"80 % band {presenting.rate(calculation.recommended_low)} … {presenting.rate(calculation.recommended_high)}"
     if calculation.personal_runs:
         runs = "run" if calculation.personal_runs == 1 else "runs"
         learned = f"your runs: ×{calculation.personal_factor:.2f}, {calculation.personal_runs} {runs}"
@@ -79,13 +73,9 @@ def personal_line(calculation: Any) -> str:
     return (
         f'<div class="lrtool-personal" id="lr-personal" data-factor="{calculation.personal_factor!r}"'
         f' data-runs="{calculation.personal_runs}" data-population="{calculation.population_lr!r}">'
-        f'<span class="lrtool-label">Population</span> {html.escape(rate_short(calculation.population_lr))}'
+        f'<span class="lrtool-label">Population</span> {html.escape(presenting.rate(calculation.population_lr))}'
         f" · {html.escape(learned)} · {html.escape(band)}</div>"
     )
-
-
-def rate_short(value: float) -> str:
-    return f"{value:.3e}"
 
 
 def warnings_list(warnings: Iterable[str]) -> str:
@@ -102,7 +92,7 @@ def statistics_table(calculation: Any) -> str:
     return f'<table class="lrtool-statistics" id="statistics"><tbody>{"".join(rows)}</tbody></table>'
 
 
-def problems(violations: Iterable[Violation], message: str = "") -> str:
+def problems(violations: Iterable[FieldViolation], message: str = "") -> str:
     """Rejected input: every field with its accepted range, as text (never markup from the input)."""
     items = "".join(f"<li><code>{html.escape(v.field)}</code>: {html.escape(v.description)}</li>" for v in violations)
     if not items and message:
@@ -205,7 +195,7 @@ def runs_rows(runs: Iterable[Any], populations: Iterable[float], names: Any) -> 
                 config.steps,
                 config.rank,
                 config.alpha,
-                f"{run.learning_rate:.3e}",
+                presenting.rate(run.learning_rate),
                 round(run.learning_rate / population, 3) if population > 0 else "",
                 outcome_label(run, names),
                 run.best_step if run.HasField("best_step") else "",
@@ -267,9 +257,15 @@ CSS = """
 /* White text on each band colour at a contrast of at least 4.5:1 (WCAG AA). */
 .band-green { background: #137333; } .band-orange { background: #a14e00; } .band-red { background: #b3261e; }
 .lrtool-resolved { font-size: .8rem; opacity: .8; margin: .25rem 0 0; }
-/* The compare table fits the page: small type, headers broken between words only. */
-#compare-table, #compare-table td, #compare-table th { font-size: .75rem; }
+/* The compare table fits a 1280 px window without scrolling sideways (app.COMPARE_WIDTHS): small type,
+   headers broken between words only, values inside a word only when it is longer than its column, and a
+   quarter of Gradio's cell padding (on the cell and again on its wrapper, 32 px of every column). */
+#compare-table, #compare-table th, #compare-table td, #compare-table .body-cell,
+#compare-table .body-cell * { font-size: .75rem; }
 #compare-table th, #compare-table th * { word-break: normal; overflow-wrap: normal; hyphens: none; }
+#compare-table .body-cell * { word-break: normal; overflow-wrap: anywhere; }
+#compare-table td { padding: 0 !important; }
+#compare-table .cell-wrap { padding: 4px !important; }
 /* Narrow screens stack the columns: the results come before the form. */
 @media (max-width: 900px) { #results-column { order: -1; } }
 .lrtool-warnings { color: #b06000; margin: .25rem 0; }

@@ -363,14 +363,14 @@ def _upload_bytes(upload: Any) -> tuple[bytes, str]:
     return path.read_bytes(), path.name
 
 
-def _import_file(loaded: dict[str, Any], images: int | None = None) -> pb.ImportTrainerConfigResponse:
-    """The engine's reading of a loaded trainer config; `images` answers what the file cannot say."""
+def _import_file(loaded: dict[str, Any], overrides: dict[str, int] | None = None) -> pb.ImportTrainerConfigResponse:
+    """The engine's reading of a loaded trainer config; `overrides` (images, repeats) fill what it cannot say."""
     return ENGINE.client.import_trainer_config(
         loaded["content"],
         loaded["filename"],
         dataset_content=loaded["dataset_content"],
         dataset_filename=loaded["dataset_filename"],
-        overrides={"images": images} if images else None,
+        overrides=overrides or None,
     )
 
 
@@ -403,8 +403,11 @@ def import_config(given: dict[Any, Any]) -> dict[Any, Any]:
     missing = set(result.missing_fields)
     # Fields the file sets take its values; those it cannot say are emptied; the rest keep the form's.
     shown = {name: value for name, value in values.items() if name in present} | dict.fromkeys(missing & set(values))
-    # Steps the trainer counts from epochs are missing until the image count is known: they follow it.
-    loaded |= {"format": result.format, "steps_follow_images": "steps" in missing and "images" in missing}
+    # Steps the trainer counts from epochs are missing until the images (and repeats) are known: they follow them.
+    follow = "steps" in missing and bool({"images", "repeats"} & missing)
+    loaded |= {"format": result.format, "steps_follow_images": follow}
+    if config.HasField("repeats"):
+        loaded["repeats"] = config.repeats  # the file's: left to the file, it counts the steps exactly
     updates = PAGE.updates(shown) | {
         status: views.trainer_config_report(filename, result),
         PAGE["trainer_loaded"]: loaded,
@@ -415,14 +418,17 @@ def import_config(given: dict[Any, Any]) -> dict[Any, Any]:
 
 
 def count_steps(given: dict[Any, Any]) -> dict[Any, Any]:
-    """The steps of an imported config that counts them from epochs, for the image count now on the form."""
-    loaded, images = given[PAGE["trainer_loaded"]], given[PAGE["images"]]
+    """The steps of an imported config that counts them from epochs, for the images and repeats now on the form."""
+    loaded, images, repeats = given[PAGE["trainer_loaded"]], given[PAGE["images"]], given[PAGE["repeats"]]
     # An empty dict would read as one output value to Gradio, so "no change" is an update that changes nothing.
     unchanged = {PAGE["steps"]: gr.update()}
     if not loaded or not loaded.get("steps_follow_images") or not images:
         return unchanged
+    overrides = {"images": int(images)}
+    if repeats and int(repeats) != loaded.get("repeats"):  # the file's own repeats may be a rounded mean
+        overrides["repeats"] = int(repeats)
     try:
-        result = _import_file(loaded, int(images))
+        result = _import_file(loaded, overrides)
     except LRToolClientError:  # the recalculation that follows names the field and its range
         return unchanged
     return {PAGE["steps"]: result.config.steps} if result.config.HasField("steps") else unchanged
@@ -454,7 +460,8 @@ def export_config(given: dict[Any, Any]) -> dict[Any, Any]:
     path = download_path(written_name(loaded["filename"]), "trainer-config.lrtool")
     path.write_bytes(content)
     message = (
-        f"{path.name}: {loaded['filename']} with learning rate {views.rate_text(rate)}; everything else as it was."
+        f"{path.name}: {loaded['filename']} with learning rate {presenting.rate(rate, decimal=True)};"
+        " everything else as it was."
     )
     return {status: views.notice(message, "ok"), download: gr.update(value=str(path), visible=True)}
 
@@ -468,9 +475,9 @@ COMPARE_INPUT_COLUMNS = [
 COMPARE_RESULT_COLUMNS = ["recommended_lr", "stability", "risk_band", "efficiency", "efficiency_band"]
 #: The results come first, so that they are in sight however many inputs follow.
 COMPARE_COLUMNS = ["run", *COMPARE_RESULT_COLUMNS, *COMPARE_INPUT_COLUMNS]
-#: What the table's header shows for a column (the CSV keeps the field names): the field table's labels without
-#: their asides, so that every column fits the page.
-_RESULT_HEADERS = {
+#: What the table's header shows for a column (the CSV keeps the field names): these, else the field table's
+#: labels without their asides, so that every column fits the page.
+_SHORT_HEADERS = {
     "run": "Run",
     "learning_rate": "Your LR",
     "recommended_lr": "Recommended",
@@ -478,9 +485,22 @@ _RESULT_HEADERS = {
     "risk_band": "Risk",
     "efficiency": "Efficiency",
     "efficiency_band": "Band",
+    "grad_accum": "Grad. accum.",
 }
 COMPARE_HEADERS = [
-    re.sub(r" \(.*\)$", "", fields.BY_NAME[column].label) if column in fields.BY_NAME else _RESULT_HEADERS[column]
+    _SHORT_HEADERS.get(column) or re.sub(r" \(.*\)$", "", fields.BY_NAME[column].label) for column in COMPARE_COLUMNS
+]
+#: How many characters wide each column is: its header's longest word or its usual longest value, whichever is
+#: wider ("1.072e-04", "Suboptimal", "adamw_8bit"). Gradio would size the columns to their content plus wide
+#: padding, wider than a 1280 px window; these shares of the table's width fit it without scrolling sideways.
+_COMPARE_CHARACTERS = {
+    "run": 5, "recommended_lr": 11, "stability": 9, "risk_band": 7, "efficiency": 10, "efficiency_band": 11,
+    "model": 7, "resolution": 10, "steps": 5, "images": 6, "batch_size": 5, "grad_accum": 6, "rank": 4,
+    "alpha": 5, "optimizer": 10, "scheduler": 8, "warmup_fraction": 6, "objective": 9, "learning_rate": 6,
+}  # fmt: skip
+#: Each column's share, counting a character more for the cell's padding.
+COMPARE_WIDTHS: list[str | int] = [
+    f"{100 * (_COMPARE_CHARACTERS[column] + 1) / sum(n + 1 for n in _COMPARE_CHARACTERS.values()):.2f}%"
     for column in COMPARE_COLUMNS
 ]
 VARIABLE_FIELDS = ["rank", "alpha", "steps", "images", "batch_size", "grad_accum", "resolution", "learning_rate"]
@@ -587,7 +607,7 @@ def _compared(rows: list[list[Any]], formula: str, trainer: str) -> dict[str, An
     finished = []
     for row, result in zip(rows, results, strict=True):
         cells = dict(zip(COMPARE_COLUMNS, row, strict=False)) | {
-            "recommended_lr": f"{result.recommended_lr:.3e}",
+            "recommended_lr": presenting.rate(result.recommended_lr),
             "stability": round(result.stability_score, 1),
             "risk_band": result.risk_band,
             "efficiency": round(result.efficiency_score, 1),
@@ -756,7 +776,8 @@ def _runs_view(log: str, values: Sequence[Any]) -> dict[Any, Any]:
     except InvalidArgument as error:  # the Calculator's form is incomplete: the log still shows
         summary = views.problems(error.violations, error.message)
     ids = [
-        (f"{run.id}: {run.config.model}, {run.config.steps:,} steps, {run.learning_rate:.3g}", run.id) for run in runs
+        (f"{run.id}: {run.config.model}, {run.config.steps:,} steps, {presenting.rate(run.learning_rate)}", run.id)
+        for run in runs
     ]
     shown = {
         "runs_table": views.runs_rows(runs, populations, pb.Outcome),
@@ -1141,6 +1162,7 @@ def _compare_tab() -> None:
             "table",
             gr.Dataframe(
                 headers=COMPARE_HEADERS,
+                column_widths=COMPARE_WIDTHS,
                 interactive=True,
                 wrap=True,
                 elem_id="compare-table",
@@ -1294,10 +1316,15 @@ def _wire_calculator() -> None:
     released = PAGE["offset"].release(lambda: None, None, _names("my_rate"), api_visibility="private", queue=False)
     _recalculating(released.then, api_name="recalculate")
     for name, _ in ALL_FIELDS:
-        if name not in ("formula", "trainer", "scheduler", "images"):
+        if name not in ("formula", "trainer", "scheduler", "images", "repeats"):
             _recalculating(PAGE[name].input, api_visibility="private")
-    steps_follow = PAGE["images"].input(
-        count_steps, PAGE.inputs("trainer_loaded", "images"), _names("steps"), api_visibility="private", queue=False
+    steps_follow = gr.on(
+        [PAGE["images"].input, PAGE["repeats"].input],
+        count_steps,
+        PAGE.inputs("trainer_loaded", "images", "repeats"),
+        _names("steps"),
+        api_visibility="private",
+        queue=False,
     )
     _recalculating(steps_follow.then, api_visibility="private")
     PAGE["steps"].input(

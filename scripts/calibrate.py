@@ -22,6 +22,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -279,9 +280,10 @@ def fit_horizon(seed: Sequence[Row]) -> float:
     return float((prior_mean / prior_sd**2 + float(xc @ yc) / SEED_RUN_LOG_SD**2) / precision)
 
 
-def fit(rows: Sequence[Row], horizon: float) -> Fit:
+def fit(rows: Sequence[Row], horizon: float, with_factors: bool = True) -> Fit:
     """MAP fit of the log-rate: named exponents with literature priors, trainers' conventions as
-    random effects (averaged out when predicting), families shrunk to their group, Huber loss."""
+    random effects (averaged out when predicting), families shrunk to their group, Huber loss.
+    `with_factors=False` pins every exponent at 0: the fitted level alone."""
     train = [row for row in rows if row.config is not None and row.weight > 0]
     sources = sorted({row.source for row in train})
     groups = sorted(catalog.FAMILY_GROUPS)
@@ -324,7 +326,7 @@ def fit(rows: Sequence[Row], horizon: float) -> Fit:
     for column, i in index.items():
         kind = column.split(":")[0]
         if column in PRIORS:
-            prior_mean[i], sd = PRIORS[column]
+            prior_mean[i], sd = PRIORS[column] if with_factors else (0.0, PINNED_SD)
             prior_precision[i] = 1.0 / sd**2
         elif kind != "intercept":
             sd = {"source": SOURCE_SD, "group": GROUP_SD, "family": FAMILY_SD}.get(kind, SCALE_SD)
@@ -354,10 +356,18 @@ def fit(rows: Sequence[Row], horizon: float) -> Fit:
 RESIDUAL_SCALE = 0.5
 
 
-def fit_all(rows: Sequence[Row], with_horizon: bool = True) -> Fit:
-    """The fit; `with_horizon=False` leaves the run-length factor out (the ablation the figures show)."""
+#: The variants the figures compare: the calibrated set, and two ablations.
+Variant = Literal["full", "without run length", "level only"]
+#: Prior sd that pins an exponent (the "level only" ablation).
+PINNED_SD = 1e-6
+
+
+def fit_all(rows: Sequence[Row], variant: Variant = "full") -> Fit:
+    """The fit; the ablations leave out the run-length factor, or every factor (the fitted level
+    alone, families and groups included)."""
     seed = [row for row in rows if row.source == SEED_SOURCE]
-    return fit(rows, fit_horizon(seed) if with_horizon else 0.0)
+    horizon = fit_horizon(seed) if variant == "full" else 0.0
+    return fit(rows, horizon, with_factors=variant != "level only")
 
 
 # --- Cross-validation and baselines ---------------------------------------------------------
@@ -383,12 +393,12 @@ def score(pairs: Sequence[tuple[float, float]]) -> Score:
 
 
 def held_out_predictions(
-    rows: Sequence[Row], splits: Iterable[Callable[[Row], bool]], with_horizon: bool = True
+    rows: Sequence[Row], splits: Iterable[Callable[[Row], bool]], variant: Variant = "full"
 ) -> dict[int, float]:
     """Each in-scope row's prediction from a fit that did not see it."""
     predictions: dict[int, float] = {}
     for held_out in splits:
-        model = fit_all([row for row in rows if not held_out(row)], with_horizon)
+        model = fit_all([row for row in rows if not held_out(row)], variant)
         for i, row in enumerate(rows):
             if row.in_scope and held_out(row):
                 predictions[i] = math.exp(model.log_rate(row))
@@ -399,12 +409,12 @@ def _source_is(source: str) -> Callable[[Row], bool]:
     return lambda row: row.source == source
 
 
-def leave_one_source_out(rows: Sequence[Row], with_horizon: bool = True) -> dict[int, float]:
+def leave_one_source_out(rows: Sequence[Row], variant: Variant = "full") -> dict[int, float]:
     sources = sorted({row.source for row in rows})
-    return held_out_predictions(rows, [_source_is(source) for source in sources], with_horizon)
+    return held_out_predictions(rows, [_source_is(source) for source in sources], variant)
 
 
-def k_fold(rows: Sequence[Row], with_horizon: bool = True) -> dict[int, float]:
+def k_fold(rows: Sequence[Row], variant: Variant = "full") -> dict[int, float]:
     """Five folds of rows drawn at random (fixed seed)."""
     order = np.random.default_rng(FOLD_SEED).permutation(len(rows))
     fold_of = {id(rows[int(i)]): n % FOLDS for n, i in enumerate(order)}
@@ -412,7 +422,7 @@ def k_fold(rows: Sequence[Row], with_horizon: bool = True) -> dict[int, float]:
     def in_fold(fold: int) -> Callable[[Row], bool]:
         return lambda row: fold_of[id(row)] == fold
 
-    return held_out_predictions(rows, [in_fold(fold) for fold in range(FOLDS)], with_horizon)
+    return held_out_predictions(rows, [in_fold(fold) for fold in range(FOLDS)], variant)
 
 
 def energy_rate(row: Row) -> float | None:
@@ -517,18 +527,19 @@ def figures_markdown(
     rows: Sequence[Row], loso: dict[int, float], folds: dict[int, float], model: Fit, energy: dict[int, float]
 ) -> str:
     scope = [i for i, row in enumerate(rows) if row.in_scope]
-    no_horizon_loso = leave_one_source_out(rows, with_horizon=False)
-    no_horizon_folds = k_fold(rows, with_horizon=False)
     pairs = {
         "calibrated, leave one source out": [(rows[i].lr, loso[i]) for i in scope],
         "calibrated, 5-fold": [(rows[i].lr, folds[i]) for i in scope],
         "calibrated, fitted on all rows": [(rows[i].lr, math.exp(model.log_rate(rows[i]))) for i in scope],
         "always 1e-4": [(rows[i].lr, BASELINE_RATE) for i in scope],
-        "ablation: without the run-length factor, leave one source out": [
-            (rows[i].lr, no_horizon_loso[i]) for i in scope
-        ],
-        "ablation: without the run-length factor, 5-fold": [(rows[i].lr, no_horizon_folds[i]) for i in scope],
     }
+    ablations: tuple[Variant, ...] = ("without run length", "level only")
+    for variant in ablations:
+        for name, predictions in (
+            ("leave one source out", leave_one_source_out(rows, variant)),
+            ("5-fold", k_fold(rows, variant)),
+        ):
+            pairs[f"ablation, {ABLATION_NAMES[variant]}: {name}"] = [(rows[i].lr, predictions[i]) for i in scope]
     answered = sorted(energy.items())
     lines = [
         "# Calibration figures",
@@ -577,7 +588,47 @@ def figures_markdown(
         lines.append(f"| {name} | {len(members)} | {ours.cell()} | {constant.cell()} |")
     lines += ["", "Fitted exponents:", "", "| factor | exponent |", "|---|---|"]
     lines += [f"| {name} | {value:+.3f} |" for name, value in model.exponents.items()]
+    lines += [
+        "",
+        "Directions the evidence shows, on the seed-004 setup (800 steps, rank 64, alpha 64), as the",
+        "ratio of the two recommendations:",
+        "",
+        "| direction | higher | lower | ratio |",
+        "|---|---|---|---|",
+    ]
+    for name, higher, lower in DIRECTIONS:
+        ratio = math.exp(model.log_rate(_setup_row(higher)) - model.log_rate(_setup_row(lower)))
+        lines.append(f"| {name} | {_changes(higher)} | {_changes(lower)} | ×{ratio:.2f} |")
     return "\n".join(lines) + "\n"
+
+
+#: Names of the ablations in the figures.
+ABLATION_NAMES: dict[str, str] = {
+    "without run length": "without the run-length factor",
+    "level only": "the fitted level alone (no factors)",
+}
+#: The seed setup at 800 steps, and the directions of calibration.md (changes to that setup).
+DIRECTION_SETUP: dict[str, object] = {**SEED_SETUP, "steps": 800, "rank": 64, "alpha": 64.0}
+DIRECTIONS: tuple[tuple[str, dict[str, object], dict[str, object]], ...] = (
+    ("less alpha at fixed rank: higher", {"rank": 16, "alpha": 1.0}, {"rank": 16, "alpha": 16.0}),
+    ("a shorter run of the same data: higher", {}, {"steps": 2750}),
+    ("a larger batch (Adam): higher", {"batch_size": 4}, {}),
+    ("AdamW above Lion", {"optimizer": "AdamW"}, {"optimizer": "Lion"}),
+    ("distinct images are not repeats", {"images": 10}, {"images": 1, "repeats": 10}),
+)
+
+
+def _changes(changes: dict[str, object]) -> str:
+    shown = (f"{key} {value:g}" if isinstance(value, float) else f"{key} {value}" for key, value in changes.items())
+    return ", ".join(shown) or "the setup"
+
+
+def _setup_row(changes: dict[str, object]) -> Row:
+    config = TrainingConfig(**{**DIRECTION_SETUP, **changes})
+    optimizer_family = catalog.OPTIMIZERS.by_id(config.resolved.optimizer.id).family
+    row = Row(SEED_SOURCE, "seed", "sd15", optimizer_family, "lora", 1e-4, config)
+    add_features([row])
+    return row
 
 
 def plot_svg(rows: Sequence[Row], predictions: dict[int, float]) -> str:

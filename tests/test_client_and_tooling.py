@@ -207,3 +207,21 @@ def test_runs_commands_and_the_personal_line(engine: RunningEngine, tmp_path: Pa
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert "run.learning_rate: must be a finite number above 0" in refused.stderr
     assert "run.best_step: must be a step of the run, from 1 to steps (1,200)" in refused.stderr
+
+
+def test_the_client_gets_the_engines_violations_with_what_each_field_accepts(engine: RunningEngine) -> None:
+    from engine_server.client import FieldViolation, InvalidArgument, LRToolClient
+
+    with LRToolClient(engine.address) as client:
+        try:
+            client.calculate({**TYPICAL, "steps": -5, "model": "no such model"})
+        except InvalidArgument as error:
+            violations = {violation.field: violation for violation in error.violations}
+        else:
+            raise AssertionError("a negative step count was accepted")
+    assert violations["config.steps"] == FieldViolation(
+        "config.steps", "must be an integer from 1 to 10,000,000; got -5", "an integer from 1 to 10,000,000"
+    )
+    model = violations["config.model"]
+    assert model.description.startswith("unknown model 'no such model'")
+    assert model.accepted and model.description.endswith(f"accepted: {model.accepted}")

@@ -86,3 +86,19 @@ def test_the_presenter_says_what_the_names_resolved_to(client: LRToolClient) -> 
     )
     named = {**config, "network": "dora", "formula": "energy", "trainer": "onetrainer"}
     assert presenting.resolved_text(named, catalog).endswith("· DoRA · cosine (onetrainer schedules, energy formula)")
+
+
+@pytest.mark.parametrize(
+    ("value", "short", "with_decimal"),
+    [
+        (9.23456e-05, "9.235e-05", "9.235e-05 (0.00009235)"),
+        (1e-4, "1.000e-04", "1.000e-04 (0.0001)"),
+        (3e-7, "3.000e-07", "3.000e-07 (0.0000003)"),
+        (1.0, "1", "1"),  # Prodigy's and D-Adaptation's rate reads as trainers write it
+        (0.5, "0.5", "0.5"),
+        (0.0, "0", "0"),
+    ],
+)
+def test_every_front_end_shows_a_rate_one_way(value: float, short: str, with_decimal: str) -> None:
+    assert presenting.rate(value) == short
+    assert presenting.rate(value, decimal=True) == with_decimal

@@ -12,7 +12,7 @@ from conftest import DATA, TYPICAL, golden_fields, load_json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine_server.engine import Calculation, ConfigError, TrainingConfig, calculate
+from engine_server.engine import Calculation, ConfigError, FieldViolation, TrainingConfig, calculate
 from engine_server.engine._catalog import LRTOOL_1_0_SCHEDULES, MODELS, OBJECTIVES, OPTIMIZERS, TRAINERS, Schedule
 from engine_server.profile_files import (
     MAX_PROFILE_FILE_BYTES,
@@ -49,9 +49,9 @@ def without(key: str) -> bytes:
 def problems_of(content: bytes) -> tuple[tuple[str, str], ...]:
     with pytest.raises(ProfileFileError) as caught:
         read_profile_file(content)
-    assert caught.value.problems, "a ProfileFileError always names its problems"
+    assert caught.value.violations, "a ProfileFileError always names its problems"
     assert "Traceback" not in str(caught.value)
-    return caught.value.problems
+    return tuple((violation.field, violation.description) for violation in caught.value.violations)
 
 
 def assert_close(got: Any, want: Any, name: str) -> None:
@@ -553,7 +553,7 @@ def test_every_problem_is_reported_at_once_in_file_order() -> None:
         "configuration.slider_offset",
         "statistics",
     ]
-    error = ProfileFileError(problems)
+    error = ProfileFileError(FieldViolation(*problem) for problem in problems)
     assert str(error).startswith('meta.app: must be "LRTool"')
     assert "; configuration.steps: must be a whole number" in str(error)
 
@@ -602,8 +602,8 @@ def test_any_value_anywhere_gives_a_profile_or_a_profile_file_error(
     try:
         read = read_profile_file(json.dumps(document).encode())
     except ProfileFileError as error:
-        assert error.problems
-        assert all(isinstance(path, str) and message for path, message in error.problems)
+        assert error.violations
+        assert all(isinstance(v.field, str) and v.description for v in error.violations)
     else:
         TrainingConfig(**read.config)  # a file that reads is a valid configuration
         assert -1.0 <= read.offset <= 1.0
@@ -615,7 +615,7 @@ def test_arbitrary_bytes_never_escape_as_anything_but_a_profile_file_error(conte
     try:
         read_profile_file(content)
     except ProfileFileError as error:
-        assert error.problems
+        assert error.violations
 
 
 @pytest.mark.parametrize("fields", ENERGY_CONFIGS[:3], ids=["energy0", "energy1", "energy2"])
@@ -633,7 +633,8 @@ def test_an_edit_to_the_lrtool_1_0_block_alone_is_refused_not_ignored(fields: di
     edited["configuration"]["rank"] = "128" if config.rank != 128 else "64"
     with pytest.raises(ProfileFileError) as caught:
         read_profile_file(json.dumps(edited).encode())
-    [(path, message)] = caught.value.problems
+    [violation] = caught.value.violations
+    path, message = violation.field, violation.description
     assert path == "configuration"
     assert f'steps "{config.steps * 2}" here, "{config.steps}" there' in message
     assert "rank" in message and 'delete the "lrtool" section' in message

@@ -40,11 +40,23 @@ PUBLIC = [
 ]
 
 
+#: Defined outside the engine: the one violation type the client shares without importing the engine.
+SHARED = {"FieldViolation": "engine_server.violations"}
+
+
 def test_public_surface_is_exactly_this() -> None:
     assert sorted(engine.__all__) == PUBLIC
     for name in PUBLIC:
         value = getattr(engine, name)
-        assert getattr(value, "__module__", getattr(value, "__name__", "")).startswith("engine_server.engine")
+        module = getattr(value, "__module__", getattr(value, "__name__", ""))
+        assert module.startswith(SHARED.get(name, "engine_server.engine"))
+
+
+def test_the_engine_and_the_client_share_one_violation_type() -> None:
+    from engine_server import client, violations
+
+    assert engine.FieldViolation is violations.FieldViolation is client.FieldViolation
+    assert issubclass(engine.ConfigError, violations.InvalidFields)
 
 
 def test_exception_tree() -> None:

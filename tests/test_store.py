@@ -1043,14 +1043,11 @@ def test_open_store_opens_postgresql_for_urls(postgres_url: str, pg_factory: Sto
     assert pg_factory.query("SELECT name FROM lrtool_profiles") == [("via url",)]
 
 
-def test_postgres_migrations_match_sqlite() -> None:
-    pytest.importorskip("psycopg")
-    from engine_server.store import _postgres, _sqlite
+def test_one_migration_list_has_sql_for_both_stores() -> None:
+    from engine_server.store._migrations import MIGRATIONS
 
-    assert _postgres.PG_SCHEMA_VERSION == SCHEMA_VERSION
-    assert [(m.version, m.description) for m in _postgres._MIGRATIONS] == [
-        (m.version, m.description) for m in _sqlite._MIGRATIONS
-    ]
+    assert [migration.version for migration in MIGRATIONS] == list(range(1, SCHEMA_VERSION + 1))
+    assert all(migration.sqlite and migration.postgres for migration in MIGRATIONS)
 
 
 def test_postgres_replicas_share_one_store(pg_factory: StoreFactory, typical: dict[str, Any]) -> None:

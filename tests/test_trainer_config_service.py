@@ -23,7 +23,7 @@ CASES = [
     ("onetrainer_flux.json", None, "onetrainer"),
     ("musubi_zimage.toml", "musubi_zimage_dataset.toml", "musubi-tuner"),
 ]
-SUPPLIED = {"images": 120, "objective": "Character"}
+SUPPLIED = {"images": 120, "repeats": 2, "objective": "Character"}
 
 
 def read(name: str | None) -> bytes:
@@ -66,6 +66,24 @@ def test_missing_fields_are_asked_for(client: LRToolClient) -> None:
     assert {"images", "objective"} <= set(result.missing_fields)
     assert any(warning.startswith("images:") for warning in result.warnings)
     assert not result.HasField("recommendation")
+    assert result.config.repeats == 3  # read from the file, not folded into images
+
+
+def test_images_and_repeats_go_in_and_come_out_separately(client: LRToolClient) -> None:
+    """The repeats the file does not hold are asked for with their range; given, they are the config's."""
+    asked = client.import_trainer_config(read("onetrainer_flux.json"), "onetrainer_flux.json")
+    assert {"images", "repeats", "steps"} <= set(asked.missing_fields)
+    repeats_hint = next(warning for warning in asked.warnings if warning.startswith("repeats:"))
+    assert repeats_hint.endswith("accepted: an integer from 1 to 10,000")
+    given = client.import_trainer_config(
+        read("onetrainer_flux.json"),
+        "onetrainer_flux.json",
+        overrides={"images": 30, "repeats": 4, "objective": "Style"},
+    )
+    assert list(given.missing_fields) == []
+    assert (given.config.images, given.config.repeats) == (30, 4)
+    assert given.config.steps == (30 * 4 // 4) * 20  # OneTrainer: full batches of the 120 samples × 20 epochs
+    assert given.HasField("recommendation")
 
 
 @pytest.mark.parametrize(
@@ -104,11 +122,13 @@ def test_lrtool_import_prints_and_writes(engine: RunningEngine, tmp_path: Path) 
     asked = lrtool(engine, "import", str(source))
     assert asked.returncode == 0, asked.stderr
     assert "onetrainer" in asked.stdout and "missing:" in asked.stdout and "--images" in asked.stdout
+    assert "--repeats" in asked.stdout and "accepted: an integer from 1 to 10,000" in asked.stdout
     out = tmp_path / "out.json"
-    done = lrtool(engine, "import", str(source), "--images", "120", "--objective", "Style", "--write", str(out),
-                  "--offset", "0.1")  # fmt: skip
+    done = lrtool(engine, "import", str(source), "--images", "60", "--repeats", "2", "--objective", "Style",
+                  "--write", str(out), "--offset", "0.1")  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "Recommended LR" in done.stdout and f"wrote {out}" in done.stdout
+    assert "images=60" in done.stdout and "repeats=2" in done.stdout and "steps=600" in done.stdout
     original, written = source.read_text().splitlines(), out.read_text().splitlines()
     changed = [(a, b) for a, b in zip(original, written, strict=True) if a != b]
     assert changed and all("learning_rate" in a for a, _ in changed)
@@ -139,3 +159,28 @@ def test_the_ui_fills_its_form_from_a_file(engine: RunningEngine, tmp_path: Path
     message, download = written[page["trainer_status"]], written[page["trainer_download"]]
     assert "everything else as it was" in message.replace("&#x27;", "'")
     assert Path(download["value"]).read_bytes() != read("ai_toolkit_flux.yaml")
+
+
+def test_the_ui_counts_steps_from_the_images_and_repeats_on_its_form(engine: RunningEngine) -> None:
+    from gradio_ui import app as ui
+
+    ui.configure(engine.address)
+    page = ui.PAGE
+    updates = ui.import_config(
+        {page["trainer_file"]: str(CONFIGS / "kohya_ss_gui_sdxl.json"), page["dataset_file"]: None}
+    )
+    shown: dict[str, Any] = {page.name_of(component): value for component, value in updates.items()}
+    # The folder names hold the repeats: the form asks for them beside the distinct images.
+    assert shown["images"] is None and shown["repeats"] is None
+    assert "repeats" in shown["trainer_status"]
+    loaded = shown["trainer_loaded"]
+    assert loaded["steps_follow_images"]
+
+    def steps(images: int | None, repeats: int | None) -> Any:
+        given = {page["trainer_loaded"]: loaded, page["images"]: images, page["repeats"]: repeats}
+        return ui.count_steps(given)[page["steps"]]
+
+    assert steps(20, None) == ui.gr.update()  # no repeats yet: the steps cannot be counted
+    # the GUI counts 20 images × 10 repeats / batch 2 / accumulation 1 × 10 epochs
+    assert steps(20, 10) == 1000
+    assert steps(20, 5) == 500

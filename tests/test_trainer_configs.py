@@ -30,6 +30,8 @@ from engine_server.trainer_configs._resolution import combine
 SHARED = Path(__file__).parents[2] / "shared" / "reference" / "trainer-configs"
 OWN = Path(__file__).parent / "data" / "trainer_configs"
 USER = {"images": 200, "objective": "Character"}
+#: The repeats the user supplies when the file does not hold them.
+USER_REPEATS = 2
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,10 @@ class Example:
     scale: float = 1.0
     #: Fields derived once the user supplies USER (steps counted from epochs).
     with_user: dict[str, Any] = field(default_factory=dict)
+
+    def user(self) -> dict[str, Any]:
+        """What the user supplies: USER, and the repeats when the file does not hold them."""
+        return USER | ({"repeats": USER_REPEATS} if "repeats" in self.missing else {})
 
     @property
     def id(self) -> str:
@@ -93,10 +99,11 @@ EXAMPLES = [
             "warmup_steps": 100,
             "trainer": HF,
             "network": "locon",  # network_args conv_dim: kohya's LoCon
+            "repeats": 1,  # dataset_repeats of the in_json image list
         },
         (("optimizer_arguments.learning_rate", 1e-5),),
         ("steps", "images", "objective"),  # max_train_epochs = 10 over an in_json image list
-        with_user={"steps": 10 * math.ceil(200 / 4)},
+        with_user={"steps": 10 * math.ceil(200 * 1 / 4)},
     ),
     Example(
         SHARED,
@@ -115,6 +122,7 @@ EXAMPLES = [
             "warmup_steps": 0,
             "trainer": HF,
             "network": "lora",
+            "repeats": 10,  # the dataset config's num_repeats
         },
         (("learning_rate", 5e-4),),  # unet_lr and text_encoder_lr 0.0 fall back to it
         ("images", "objective"),
@@ -137,6 +145,7 @@ EXAMPLES = [
             "warmup_steps": 0,
             "trainer": "ai-toolkit",
             "network": "lora",
+            "repeats": 3,  # one num_repeats × three resolutions
         },
         (("config.process[0].train.lr", 1e-4),),  # `lr: 1e-4`, text under YAML 1.1
         ("images", "objective"),
@@ -159,8 +168,8 @@ EXAMPLES = [
             "network": "lora",
         },
         (("learning_rate", 3e-4),),
-        ("steps", "images", "objective"),  # 100 epochs by default
-        with_user={"steps": (200 // 4) * 100},
+        ("steps", "images", "objective", "repeats"),  # 100 epochs by default; no concepts given
+        with_user={"steps": (200 * USER_REPEATS // 4) * 100},
     ),
     # --- Our own files in each format (tests/data/trainer_configs) -----------------------------------
     Example(
@@ -180,6 +189,7 @@ EXAMPLES = [
             "trainer": HF,
             "network": "lora",
             "num_cycles": 3.0,
+            "repeats": 6,  # subsets repeating 10 and 2 times: their mean
         },
         (
             ("optimizer.unet_lr", 2e-4),
@@ -189,8 +199,8 @@ EXAMPLES = [
         ),
         ("steps", "images", "objective"),
         dataset="sd_scripts_pony_dataset.toml",
-        # 8 epochs × ceil(ceil(2 × 200 / 4) / 2): regularization images double the batches
-        with_user={"steps": 8 * math.ceil(math.ceil(400 / 4) / 2)},
+        # 8 epochs × ceil(ceil(2 × 200 × 6 / 4) / 2): regularization images double the batches
+        with_user={"steps": 8 * math.ceil(math.ceil(2 * 200 * 6 / 4) / 2)},
     ),
     Example(
         OWN,
@@ -210,9 +220,9 @@ EXAMPLES = [
             "network": "lora",
         },
         (("learning_rate", 1e-4), ("text_encoder_lr", 5e-5)),
-        ("steps", "images", "objective"),
-        # the GUI counts 200 images / batch 2 / accumulation 1 × 10 epochs
-        with_user={"steps": 1000},
+        ("steps", "images", "objective", "repeats"),  # the folder names in train_data_dir hold the repeats
+        # the GUI counts 200 images × 2 repeats / batch 2 / accumulation 1 × 10 epochs
+        with_user={"steps": 2000},
     ),
     Example(
         OWN,
@@ -231,6 +241,7 @@ EXAMPLES = [
             "warmup_steps": 0,
             "trainer": "ai-toolkit",
             "network": "lora",
+            "repeats": 3,  # 2 × 2 resolutions and 1 × 2: their mean
         },
         (("config.process[0].train.lr", 2e-4),),
         ("images", "objective"),
@@ -254,9 +265,9 @@ EXAMPLES = [
             "min_lr_ratio": 0.1,
         },
         (("transformer.learning_rate", 1e-4), ("learning_rate", 2e-4)),
-        ("steps", "images", "objective"),
+        ("steps", "images", "objective", "repeats"),  # no concepts given
         scale=2.0,  # learning_rate_scaler BATCH with batch 4: × √4
-        with_user={"steps": (200 // 4) * 20},
+        with_user={"steps": (200 * USER_REPEATS // 4) * 20},
     ),
     Example(
         OWN,
@@ -276,6 +287,7 @@ EXAMPLES = [
             "trainer": HF,
             "network": "lora",
             "min_lr_ratio": 0.05,
+            "repeats": 3,
         },
         (("optimizer.learning_rate", 1e-4),),
         ("images", "objective"),
@@ -299,9 +311,10 @@ def test_import_gives_the_configuration_the_trainer_runs(example: Example) -> No
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda example: example.id)
 def test_the_user_completes_it_into_a_valid_training_config(example: Example) -> None:
-    imported = example.imported(**USER)
+    imported = example.imported(**example.user())
     assert imported.missing_fields == ()
-    assert imported.config == example.config | USER | {"objective": "character"} | example.with_user  # as its id
+    expected = example.config | example.user() | {"objective": "character"} | example.with_user  # as its id
+    assert imported.config == expected
     config = TrainingConfig(**imported.config)
     assert config.trainer == example.config["trainer"]
 
@@ -310,7 +323,7 @@ def test_the_user_completes_it_into_a_valid_training_config(example: Example) ->
     "example", [example for example in EXAMPLES if "steps" not in example.missing], ids=lambda example: example.id
 )
 def test_a_file_that_sets_its_steps_validates_with_just_images_and_objective(example: Example) -> None:
-    TrainingConfig(**example.imported().config | USER)  # (files counting epochs need images as an override)
+    TrainingConfig(**example.imported().config | example.user())  # (files counting epochs need images as an override)
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda example: example.id)
@@ -426,7 +439,7 @@ def test_export_adds_a_rate_the_file_left_to_its_default(
 def test_export_refuses_a_rate_that_is_not_one(rate: Any) -> None:
     with pytest.raises(TrainerConfigError) as caught:
         export_trainer_config((OWN / "musubi_zimage.toml").read_bytes(), learning_rate=rate)
-    assert caught.value.problems[0][0] == "learning_rate"
+    assert caught.value.violations[0].field == "learning_rate"
 
 
 # --- Hostile files -------------------------------------------------------------------------------
@@ -436,9 +449,11 @@ def problems(content: bytes, filename: str = "", **kwargs: Any) -> tuple[tuple[s
     with pytest.raises(TrainerConfigError) as caught:
         import_trainer_config(content, filename, **kwargs)
     error = caught.value
-    assert error.problems
-    assert str(error) == "; ".join(f"{where}: {what}" if where else what for where, what in error.problems)
-    return error.problems
+    assert error.violations
+    assert str(error) == "; ".join(
+        f"{v.field}: {v.description}" if v.field else v.description for v in error.violations
+    )
+    return tuple((violation.field, violation.description) for violation in error.violations)
 
 
 def test_files_over_one_mebibyte_are_refused_unread() -> None:
@@ -605,7 +620,10 @@ def test_overrides_replace_found_values_and_derived_values_follow() -> None:
     imported = pony.imported(images=100, objective="Style", batch_size=2, alpha=32)
     assert imported.config["batch_size"] == 2
     assert imported.config["alpha"] == 32.0 and isinstance(imported.config["alpha"], float)
-    assert imported.config["steps"] == 8 * math.ceil(math.ceil(200 / 2) / 2)  # counted with the new batch size
+    # counted with the new batch size: 100 images × 6 repeats, doubled by the regularization images
+    assert imported.config["steps"] == 8 * math.ceil(math.ceil(2 * 100 * 6 / 2) / 2)
+    # repeats the user gives replace the file's in the count
+    assert pony.imported(images=100, repeats=3, batch_size=2).config["steps"] == 8 * math.ceil(2 * 100 * 3 / 2 / 2)
     assert pony.imported(images=100, objective="Style", steps=777).config["steps"] == 777
     warmup = pony.imported(warmup_steps=30)
     assert warmup.config["warmup_steps"] == 30 and "warmup_fraction" not in warmup.config
@@ -765,12 +783,18 @@ def test_a_dataset_file_other_than_the_one_the_config_names_is_flagged() -> None
     )
 
 
-def test_sd_scripts_fine_tuning_metadata_and_folder_repeats_are_named_in_the_images_hint() -> None:
+def test_sd_scripts_fine_tuning_metadata_repeats_are_read_and_folder_repeats_asked_for() -> None:
     listed = sd_scripts('in_json = "/data/meta_lat.json"\ndataset_repeats = 3\nmax_train_epochs = 2')
-    assert "the images listed in '/data/meta_lat.json' × 3 repeats" in hint(listed, "images")
+    assert "the images listed in '/data/meta_lat.json'" in hint(listed, "images")
+    assert "distinct" in hint(listed, "images") and "× 3" not in hint(listed, "images")
+    assert listed.config["repeats"] == 3
     assert listed.missing_fields == ("steps", "images", "objective")
     folders = sd_scripts('train_data_dir = "/data/train"')
-    assert "each folder of '/data/train' × the repeats its name starts with" in hint(folders, "images")
+    assert "the images in the folders of '/data/train'" in hint(folders, "images")
+    assert folders.missing_fields == ("images", "objective", "repeats")
+    assert "('10_name': 10)" in hint(folders, "repeats")
+    assert hint(folders, "repeats").endswith("accepted: an integer from 1 to 10,000")
+    assert hint(folders, "images").endswith("accepted: an integer from 1 to 10,000,000")
 
 
 def gui(**settings: Any) -> ImportedConfig:
@@ -789,13 +813,18 @@ def gui(**settings: Any) -> ImportedConfig:
 
 
 def test_kohya_ss_gui_rules() -> None:
-    # the GUI counts images / batch / accumulation × epoch, twice with regularization images
-    counted = gui(epoch=5, reg_data_dir="/data/reg", gradient_accumulation_steps=2, overrides={"images": 40})
-    assert counted.config["steps"] == math.ceil(40 / 2 / 2 * 5 * 2)
+    # the GUI counts images × folder repeats / batch / accumulation × epoch, twice with regularization images
+    counted = gui(epoch=5, reg_data_dir="/data/reg", gradient_accumulation_steps=2, overrides={"images": 4})
+    assert "steps" in counted.missing_fields and "repeats" in counted.missing_fields  # the folder names say them
+    counted = gui(
+        epoch=5, reg_data_dir="/data/reg", gradient_accumulation_steps=2, overrides={"images": 4, "repeats": 10}
+    )
+    assert (counted.config["images"], counted.config["repeats"]) == (4, 10)
+    assert counted.config["steps"] == math.ceil(4 * 10 / 2 / 2 * 5 * 2)
     # max_train_epochs wins, counted by sd-scripts with its processes
-    epochs = gui(max_train_epochs=3, num_processes=2, overrides={"images": 40})
+    epochs = gui(max_train_epochs=3, num_processes=2, overrides={"images": 4, "repeats": 10})
     assert epochs.config["batch_size"] == 4  # 2 per process × 2 processes
-    assert epochs.config["steps"] == 3 * math.ceil(math.ceil(40 / 2) / 2)
+    assert epochs.config["steps"] == 3 * math.ceil(math.ceil(4 * 10 / 2) / 2)
     assert gui(max_train_steps="750").config["steps"] == 750
     # warmup: explicit steps beat the percentage
     assert gui(lr_warmup=10, lr_warmup_steps=40, lr_scheduler="linear").config["warmup_steps"] == 40
@@ -949,7 +978,8 @@ def test_musubi_tuner_rules() -> None:
     )
     assert video.config["resolution"] == round(math.sqrt(960 * 544))  # musubi-tuner's default 960x544
     assert any("video dataset" in warning for warning in video.warnings)
-    assert "'/v' × 2 repeats" in hint(video, "images")
+    assert "'/v'" in hint(video, "images") and video.config["repeats"] == 2
+    assert "repeats" in alone.missing_fields and "num_repeats" in hint(alone, "repeats")
 
 
 @pytest.mark.parametrize(
@@ -1027,7 +1057,8 @@ def test_json_edits_find_values_after_nested_lists_and_escapes() -> None:
     }
     content = json.dumps(document, indent=2).encode()
     imported = import_trainer_config(content, "o.json")
-    assert """'/data/a "quoted"' × 2.0 repeats""" in hint(imported, "images")  # inline concepts
+    assert """'/data/a "quoted"'""" in hint(imported, "images")  # inline concepts
+    assert imported.config["repeats"] == 2  # their balancing
     exported = json.loads(export_trainer_config(content, "o.json", learning_rate=2e-4))
     assert exported == document | {"unet": {"learning_rate": 2e-4, "train": True}, "learning_rate": 6e-4}
 
@@ -1068,3 +1099,111 @@ def test_yaml_scalars_are_read_as_yaml_gives_them() -> None:
     assert imported.config["model"] == "flux1"  # `yes` is true to ai-toolkit's YAML 1.1 loader
     with pytest.raises(TrainerConfigError, match="a mapping key must be plain text or a number"):
         import_trainer_config(b"config:\n  process:\n    - {[a]: 1}\n", "job.yaml")
+
+
+# --- Images and repeats ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RepeatsCase:
+    """A file whose dataset settings say the repeats; `steps` is the trainer's count for `images` × `repeats`."""
+
+    name: str
+    dataset: str
+    repeats: int
+    images: int
+    steps: int
+
+    def imported(self, **overrides: Any) -> ImportedConfig:
+        return import_trainer_config(
+            (OWN / self.name).read_bytes(),
+            self.name,
+            dataset_content=(OWN / self.dataset).read_bytes() if self.dataset else b"",
+            dataset_filename=self.dataset,
+            overrides=overrides or None,
+        )
+
+
+REPEATS_CASES = [
+    # [general] num_repeats 10 for both subsets; 10 epochs × ceil(15 × 10 / batch 2)
+    RepeatsCase("sd_scripts_repeats.toml", "sd_scripts_repeats_dataset.toml", 10, 15, 10 * math.ceil(15 * 10 / 2)),
+    # the GUI leaves max_train_epochs 4 to sd-scripts: 4 × 30 × 5 / batch 1
+    RepeatsCase("kohya_ss_gui_repeats.json", "kohya_ss_gui_repeats_dataset.toml", 5, 30, 4 * 30 * 5),
+    # 6 epochs × ceil(ceil(25 × 4 / batch 2) / accumulation 2)
+    RepeatsCase("musubi_repeats.toml", "musubi_repeats_dataset.toml", 4, 25, 6 * math.ceil(math.ceil(25 * 4 / 2) / 2)),
+    # train.steps: the images and repeats do not change them
+    RepeatsCase("ai_toolkit_repeats.yaml", "", 5, 40, 2000),
+    # two concepts balanced 3.0 REPEATS (the validation concept does not train): 10 epochs × (50 × 3) // batch 2
+    RepeatsCase("onetrainer_repeats.json", "onetrainer_repeats_concepts.json", 3, 50, 10 * (50 * 3 // 2)),
+]
+
+
+@pytest.mark.parametrize("case", REPEATS_CASES, ids=lambda case: case.name)
+def test_images_and_repeats_come_out_separately(case: RepeatsCase) -> None:
+    asked = case.imported()
+    assert asked.config["repeats"] == case.repeats  # read from the file
+    assert "images" in asked.missing_fields and "repeats" not in asked.missing_fields
+    assert "distinct" in hint(asked, "images") and hint(asked, "images").endswith("from 1 to 10,000,000")
+    given = case.imported(images=case.images, objective="Character")
+    assert given.missing_fields == ()
+    assert (given.config["images"], given.config["repeats"], given.config["steps"]) == (
+        case.images,
+        case.repeats,
+        case.steps,
+    )
+    TrainingConfig(**given.config)
+
+
+@pytest.mark.parametrize("case", REPEATS_CASES, ids=lambda case: case.name)
+def test_steps_are_what_images_times_repeats_gave_before(case: RepeatsCase) -> None:
+    """Import used to take images × repeats as the image count: the steps counted from it are unchanged."""
+    separate = case.imported(images=case.images)
+    folded = case.imported(images=case.images * case.repeats, repeats=1)
+    assert separate.config["steps"] == folded.config["steps"] == case.steps
+
+
+def test_only_the_calibrated_images_factor_sees_repeats_apart_from_images() -> None:
+    """The energy formula multiplies images by repeats, so its answer for a file is unchanged; the
+    calibrated formula's images factor counts distinct images, so it now recommends (repeats)^-0.1 ×."""
+    from engine_server.engine import calculate
+
+    case = REPEATS_CASES[0]
+    separate = case.imported(images=case.images, objective="Character").config
+    folded = separate | {"images": case.images * case.repeats, "repeats": 1}
+
+    def rate(config: dict[str, Any], formula: str) -> float:
+        return calculate(TrainingConfig(**config | {"formula": formula})).recommended_lr
+
+    assert rate(separate, "calibrated") == pytest.approx(rate(folded, "calibrated") * case.repeats**-0.1, rel=1e-9)
+    assert rate(separate, "energy") == pytest.approx(rate(folded, "energy"), rel=1e-12)
+
+
+def test_datasets_repeating_differently_give_their_mean_and_say_so() -> None:
+    dataset = (
+        b'[[datasets]]\nresolution = 1024\nbatch_size = 1\n[[datasets.subsets]]\nimage_dir = "/a"\nnum_repeats = 10\n'
+        b'[[datasets.subsets]]\nimage_dir = "/b"\nnum_repeats = 3\n'
+    )
+    text = b'pretrained_model_name_or_path = "sd_xl_base_1.0.safetensors"\nmax_train_epochs = 2\n'
+    imported = import_trainer_config(text, "c.toml", dataset_content=dataset, overrides={"images": 20})
+    assert imported.config["repeats"] == 7  # the mean 6.5, rounded half up
+    said = hint(imported, "repeats")
+    assert "'/a' × 10, '/b' × 3" in said and "mean, 7" in said and "images-weighted mean" in said
+    # steps with the unrounded mean: exact when the subsets hold 10 images each
+    assert imported.config["steps"] == 2 * (10 * 10 + 10 * 3)
+    given = import_trainer_config(text, "c.toml", dataset_content=dataset, overrides={"images": 20, "repeats": 4})
+    assert given.config["steps"] == 2 * 20 * 4  # the user's repeats replace the file's in the count
+
+
+def test_onetrainer_balancing_fractions_and_samples() -> None:
+    def concepts(*entries: dict[str, Any], **overrides: Any) -> ImportedConfig:
+        preset = {"__version": 10, "epochs": 10, "batch_size": 2, "concepts": list(entries)}
+        return import_trainer_config(json.dumps(preset).encode(), "p.json", overrides=overrides or None)
+
+    half = concepts({"path": "/c", "balancing": 1.5}, images=50)
+    assert half.config["repeats"] == 2  # whole passes
+    assert half.config["steps"] == 10 * (75 // 2)  # OneTrainer's 1.5 × 50 samples, not 2 × 50
+    assert "repeats 1.5 times" in hint(half, "repeats")
+    sampled = concepts({"path": "/c", "balancing": 200, "balancing_strategy": "SAMPLES"})
+    assert "repeats" in sampled.missing_fields and "200 samples per epoch" in hint(sampled, "repeats")
+    disabled = concepts({"path": "/c", "balancing": 4}, {"path": "/d", "enabled": False, "balancing": 9})
+    assert disabled.config["repeats"] == 4

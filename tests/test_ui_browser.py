@@ -272,8 +272,9 @@ def field_value(page: Any, field: str) -> str:
 
 
 def test_an_imported_trainer_config_asks_for_what_it_cannot_say(page: Any, engine: RunningEngine) -> None:
-    """The file counts steps from epochs and says nothing of images or objective: the form's leftovers
-    (40 images, Character) must not stand in for them, and the steps follow the image count typed later."""
+    """The file counts steps from epochs and says nothing of images, repeats (its folder names hold them) or
+    objective: the form's leftovers (40 images, Character) must not stand in for them, and the steps follow the
+    images and repeats typed later."""
     from engine_server.client import LRToolClient
 
     page.reload()
@@ -284,19 +285,21 @@ def test_an_imported_trainer_config_asks_for_what_it_cannot_say(page: Any, engin
     page.locator("#trainer-file input[type=file]").set_input_files(str(source))
     page.locator("#trainer-import-button").click()
     page.wait_for_selector("#trainer-status:has-text('Still to fill in')")
-    assert "steps, images, objective" in page.locator("#trainer-status").inner_text()
+    assert "steps, images, objective, repeats" in page.locator("#trainer-status").inner_text()
     page.wait_for_function("() => document.querySelector('#field-images input').value === ''")
+    page.wait_for_function("() => document.querySelector('#field-repeats input').value === ''")
     assert field_value(page, "steps") == ""
     assert page.locator("#field-objective input:checked").count() == 0
 
     with LRToolClient(engine.address) as client:
 
         def expected(images: int) -> tuple[int, float]:
-            overrides = {"images": images, "objective": "character"}
+            overrides = {"images": images, "repeats": 10, "objective": "character"}
             result = client.import_trainer_config(source.read_bytes(), source.name, overrides=overrides)
             return result.config.steps, result.recommendation.recommended_lr
 
         page.locator("#field-objective").get_by_label("Character", exact=True).check()
+        set_number(page, "repeats", "10")
         set_number(page, "images", "40")
         steps, rate = expected(40)
         page.wait_for_function("v => document.querySelector('#field-steps input').value === v", arg=str(steps))
@@ -338,15 +341,27 @@ def test_narrow_screens_show_the_results_first(page: Any) -> None:
         page.set_viewport_size({"width": 1400, "height": 1800})
 
 
+#: What in the compare table is wider than its box: a scrolling container, or a header or cell cut off.
+OVERFLOWING = """table => [table, ...table.querySelectorAll('*')]
+    .filter(e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX) || e.matches('th *, .body-cell *'))
+    .filter(e => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1)
+    .map(e => `${e.tagName}.${e.className} "${e.innerText.slice(0, 20)}": ${e.scrollWidth} > ${e.clientWidth}`)"""
+
+
 def test_compare_adds_and_computes_in_one_click(page: Any) -> None:
-    page.get_by_role("tab", name="Compare").click()
-    page.locator("#compare-add").click()
-    page.wait_for_selector("#compare-note:has-text('Compared 1 runs in one call')")
-    header = page.locator("#compare-table").inner_text()
-    assert "Recommended" in header and "Batch size" in header and "batch_size" not in header
-    # The results come first: in sight without scrolling sideways.
-    table = page.locator("#compare-table").bounding_box()
-    for column in ("Recommended", "Stability", "Risk", "Efficiency"):
-        cell = page.locator("#compare-table th").filter(has_text=column).first.bounding_box()
-        assert table is not None and cell is not None and cell["x"] + cell["width"] <= table["x"] + table["width"]
+    page.set_viewport_size({"width": 1280, "height": 1800})
+    try:
+        page.get_by_role("tab", name="Compare").click()
+        page.locator("#compare-add").click()
+        page.wait_for_selector("#compare-note:has-text('Compared 1 runs in one call')")
+        header = page.locator("#compare-table").inner_text()
+        assert "Recommended" in header and "Batch size" in header and "batch_size" not in header
+        # The results come first, and every column, inputs too, fits a 1280 px window: nothing scrolls sideways.
+        table = page.locator("#compare-table").bounding_box()
+        for column in ("Recommended", "Stability", "Risk", "Efficiency", "Objective", "Your LR"):
+            cell = page.locator("#compare-table th").filter(has_text=column).first.bounding_box()
+            assert table is not None and cell is not None and cell["x"] + cell["width"] <= table["x"] + table["width"]
+        assert page.eval_on_selector("#compare-table", OVERFLOWING) == []
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 1800})
     page.get_by_role("tab", name="Calculator").click()

@@ -565,7 +565,9 @@ def check_adjustment(offset: float | None = None, learning_rate: float | None = 
         accepted = catalog.INPUT_RANGES[name]
         # NaN and infinities fall outside every range.
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not accepted.contains(value):
-            problems.append(FieldViolation(name, f"must be {accepted.describe()}; got {show_value(value)}"))
+            problems.append(
+                FieldViolation(name, f"must be {accepted.describe()}; got {show_value(value)}", accepted.describe())
+            )
     if problems:
         raise ConfigError(problems)
 

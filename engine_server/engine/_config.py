@@ -199,8 +199,11 @@ class TrainingConfig(BaseModel):
         table = _NAME_TABLES[field_name]
         entry = table.get(value)
         if entry is None:
+            accepted = table.accepted_text()
             raise PydanticCustomError(
-                _UNKNOWN_NAME_ERROR, "{message}", {"message": _unknown_name(table, value, field_name)}
+                _UNKNOWN_NAME_ERROR,
+                "{message}",
+                {"message": _unknown_name(table, value, accepted), "accepted": accepted},
             )
         entry_id: str = entry.id
         return entry_id
@@ -226,11 +229,9 @@ class TrainingConfig(BaseModel):
         elif self.warmup_steps is not None:
             warmup_steps = self.warmup_steps
             if warmup_steps > self.steps - 1:
+                accepted = f"an integer from 0 to {self.steps - 1:,}"
                 problems.append(
-                    FieldViolation(
-                        "warmup_steps",
-                        f"must be an integer from 0 to {self.steps - 1:,} (steps − 1); got {warmup_steps:,}",
-                    )
+                    FieldViolation("warmup_steps", f"must be {accepted} (steps − 1); got {warmup_steps:,}", accepted)
                 )
         elif self.warmup_fraction is not None:
             # As sd-scripts and OneTrainer read a ratio (and LRTool 1.0 did): floor in floating point.
@@ -317,11 +318,12 @@ class TrainingConfig(BaseModel):
         if schedule.id == "warmup_stable_decay" and "decay_steps" in values:
             room = self.steps - warmup_steps
             if values["decay_steps"] > room:
+                accepted = f"an integer from 1 to {room:,}"
                 problems.append(
                     FieldViolation(
                         "decay_steps",
-                        f"must be an integer from 1 to {room:,} (steps − warmup steps) for {owner};"
-                        f" got {values['decay_steps']:,}",
+                        f"must be {accepted} (steps − warmup steps) for {owner}; got {values['decay_steps']:,}",
+                        accepted,
                     )
                 )
         return ScheduleArgs(**values), ignored
@@ -427,10 +429,10 @@ def show_value(value: Any) -> str:
     return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
 
 
-def _unknown_name(table: NamedTable[Any], value: str, field_name: str) -> str:
+def _unknown_name(table: NamedTable[Any], value: str, accepted: str) -> str:
     hint = table.suggestion(value)
     did_you_mean = f" (did you mean {hint!r}?)" if hint else ""
-    return f"unknown {table.kind} {value!r}{did_you_mean}; accepted: {table.accepted_text()}"
+    return f"unknown {table.kind} {value!r}{did_you_mean}; accepted: {accepted}"
 
 
 def _schedule_owner(formula: FormulaSet, trainer: Trainer) -> str:
@@ -484,7 +486,7 @@ def _violations_from_line(line: Any, data: Mapping[str, Any]) -> list[FieldViola
         return [FieldViolation("config", line["msg"])]
     field_name = str(location[0])
     if kind == _UNKNOWN_NAME_ERROR:
-        return [FieldViolation(field_name, line["ctx"]["message"])]
+        return [FieldViolation(field_name, line["ctx"]["message"], line["ctx"]["accepted"])]
     if kind == "missing":
         help_text = catalog.FIELD_HELP.get(field_name, "").rstrip(".")
         return [FieldViolation(field_name, f"is required ({help_text})" if help_text else "is required")]
@@ -492,4 +494,6 @@ def _violations_from_line(line: Any, data: Mapping[str, Any]) -> list[FieldViola
         accepted = ", ".join(TrainingConfig.model_fields)
         return [FieldViolation(field_name, f"is not a configuration field; accepted fields: {accepted}")]
     value = data.get(field_name, line.get("input"))
-    return [FieldViolation(field_name, f"{_describe_field(field_name)}; got {show_value(value)}")]
+    ranged = INPUT_RANGES.get(field_name)
+    accepted = ranged.describe() if ranged is not None else ""
+    return [FieldViolation(field_name, f"{_describe_field(field_name)}; got {show_value(value)}", accepted)]

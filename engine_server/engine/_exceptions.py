@@ -1,43 +1,23 @@
 """Exceptions raised by the engine.
 
 LRToolError
-└── ConfigError        one or more input fields are invalid (all of them listed)
+├── ConfigError        one or more input fields are invalid (all of them listed as FieldViolation)
+└── Cancelled          work stopped by its caller
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from ..violations import FieldViolation, InvalidFields
 
-
-@dataclass(frozen=True, slots=True)
-class FieldViolation:
-    """One rejected input: the dotted field path and what to do about it."""
-
-    field: str
-    description: str
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.description}"
-
-    def under(self, prefix: str) -> FieldViolation:
-        """The same violation with its path nested under `prefix` (e.g. "config")."""
-        return FieldViolation(f"{prefix}.{self.field}" if prefix else self.field, self.description)
+__all__ = ["Cancelled", "ConfigError", "FieldViolation", "LRToolError"]
 
 
 class LRToolError(Exception):
     """Base class of every error the engine raises on purpose."""
 
 
-class ConfigError(LRToolError, ValueError):
-    """The input was rejected; `violations` names every bad field."""
-
-    def __init__(self, violations: Iterable[FieldViolation]) -> None:
-        self.violations: tuple[FieldViolation, ...] = tuple(violations)
-        super().__init__("; ".join(str(violation) for violation in self.violations))
-
-    def under(self, prefix: str) -> ConfigError:
-        return ConfigError(violation.under(prefix) for violation in self.violations)
+class ConfigError(LRToolError, InvalidFields):
+    """The input was rejected; `violations` names every bad field (see engine_server.violations)."""
 
 
 class Cancelled(LRToolError):

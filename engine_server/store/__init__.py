@@ -45,7 +45,8 @@ from ._contract import (
     validate_log_name,
     validate_profile_name,
 )
-from ._sqlite import SCHEMA_VERSION, SQLiteProfileStore
+from ._migrations import SCHEMA_VERSION
+from ._sqlite import SQLiteProfileStore
 
 __all__ = [
     "DB_FILE_NAME",

@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
+from ..violations import FieldViolation, InvalidFields
+
 MAX_NAME_LENGTH = 128
 MAX_PAGE_SIZE = 1000
 _NAME_PUNCTUATION = frozenset(" ._-")
@@ -39,8 +41,12 @@ class StoreError(Exception):
     """Base class of every error the profile store raises on purpose."""
 
 
-class InvalidProfileName(StoreError, ValueError):
-    """The profile name breaks the naming rule."""
+class InvalidProfileName(StoreError, InvalidFields):
+    """The profile name breaks the naming rule (a ValueError; `violations` names the field)."""
+
+
+#: A value the store cannot keep: the ValueError every store raises, naming the argument.
+_refused = InvalidFields.one
 
 
 class ProfileNotFound(StoreError, KeyError):
@@ -175,7 +181,7 @@ def validate_log_name(log: str) -> str:
 
 def _validate_name(name: str, field_name: str) -> str:
     if not isinstance(name, str):
-        raise InvalidProfileName(f"{field_name}: {_NAME_RULE}; got a {type(name).__name__}")
+        raise InvalidProfileName([FieldViolation(field_name, f"{_NAME_RULE}; got a {type(name).__name__}")])
     if (
         not 1 <= len(name) <= MAX_NAME_LENGTH
         or name[0] == " "
@@ -183,7 +189,7 @@ def _validate_name(name: str, field_name: str) -> str:
         or not all(ch.isalnum() or ch in _NAME_PUNCTUATION for ch in name)
     ):
         shown = repr(name) if len(name) <= MAX_NAME_LENGTH else f"{name[:MAX_NAME_LENGTH]!r}… ({len(name)} characters)"
-        raise InvalidProfileName(f"{field_name}: {_NAME_RULE}; got {shown}")
+        raise InvalidProfileName([FieldViolation(field_name, f"{_NAME_RULE}; got {shown}")])
     return name
 
 
@@ -285,16 +291,16 @@ def _check_expected_version(expected_version: int | None, *, allow_zero: bool) -
         return
     lowest = 0 if allow_zero else 1
     if isinstance(expected_version, bool) or not isinstance(expected_version, int) or expected_version < lowest:
-        raise ValueError(f"expected_version: must be None or an integer ≥ {lowest}; got {expected_version!r}")
+        raise _refused("expected_version", f"must be None or an integer ≥ {lowest}; got {expected_version!r}")
 
 
 def _to_json(field_name: str, value: dict[str, Any]) -> str:
     if not isinstance(value, dict):
-        raise ValueError(f"{field_name}: must be a JSON object (dict); got a {type(value).__name__}")
+        raise _refused(f"{field_name}", f"must be a JSON object (dict); got a {type(value).__name__}")
     try:
         return json.dumps(value, ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":"))
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{field_name}: not JSON-serialisable: {exc}") from exc
+        raise _refused(f"{field_name}", f"not JSON-serialisable: {exc}") from exc
 
 
 def _from_json(field_name: str, text: str) -> dict[str, Any]:
@@ -309,7 +315,7 @@ def _from_json(field_name: str, text: str) -> dict[str, Any]:
 
 def _check_offset(offset: float) -> float:
     if isinstance(offset, bool) or not isinstance(offset, int | float) or not math.isfinite(offset):
-        raise ValueError(f"offset: must be a finite number; got {offset!r}")
+        raise _refused("offset", f"must be a finite number; got {offset!r}")
     return float(offset)
 
 
@@ -328,9 +334,9 @@ def _check_save_arguments(
     statistics_json = to_json("statistics", statistics)
     offset = _check_offset(offset)
     if not isinstance(notes, str):
-        raise ValueError(f"notes: must be a string; got a {type(notes).__name__}")
+        raise _refused("notes", f"must be a string; got a {type(notes).__name__}")
     if NUL in notes:  # PostgreSQL text cannot hold it; every store refuses it alike
-        raise ValueError(f"notes: {NO_NUL}")
+        raise _refused("notes", NO_NUL)
     return config_json, statistics_json, offset
 
 
@@ -338,40 +344,40 @@ def _check_new_runs(runs: Sequence[NewRun]) -> None:
     """record_runs()'s checks, the same for every store (the service has checked the values' meaning)."""
     for index, run in enumerate(runs):
         if not isinstance(run, NewRun):
-            raise ValueError(f"runs[{index}]: must be a NewRun; got a {type(run).__name__}")
+            raise _refused(f"runs[{index}]", f"must be a NewRun; got a {type(run).__name__}")
         validate_log_name(run.log)
         _check_learning_rate(run.learning_rate, f"runs[{index}].")
         _check_judgement(run.outcome, run.best_step, run.notes, f"runs[{index}].")
         if not isinstance(run.model, str) or not run.model:
-            raise ValueError(f"runs[{index}].model: must be a model id; got {run.model!r}")
+            raise _refused(f"runs[{index}].model", f"must be a model id; got {run.model!r}")
         if not isinstance(run.config, dict):
-            raise ValueError(f"runs[{index}].config: must be a JSON object (dict); got a {type(run.config).__name__}")
+            raise _refused(f"runs[{index}].config", f"must be a JSON object (dict); got a {type(run.config).__name__}")
         if not all(isinstance(value, float) for value in run.loss):
-            raise ValueError(f"runs[{index}].loss: must be floats")
+            raise _refused(f"runs[{index}].loss", "must be floats")
 
 
 def _check_learning_rate(learning_rate: float, where: str) -> None:
     if isinstance(learning_rate, bool) or not isinstance(learning_rate, float) or not learning_rate > 0:
-        raise ValueError(f"{where}learning_rate: must be a float above 0; got {learning_rate!r}")
+        raise _refused(f"{where}learning_rate", f"must be a float above 0; got {learning_rate!r}")
     if not math.isfinite(learning_rate):
-        raise ValueError(f"{where}learning_rate: must be finite; got {learning_rate!r}")
+        raise _refused(f"{where}learning_rate", f"must be finite; got {learning_rate!r}")
 
 
 def _check_judgement(outcome: str, best_step: int | None, notes: str, where: str = "") -> None:
     """How a run came out: the outcome word, the best step (None or ≥ 1) and notes."""
     if not isinstance(outcome, str) or not outcome:
-        raise ValueError(f"{where}outcome: must be an outcome word; got {outcome!r}")
+        raise _refused(f"{where}outcome", f"must be an outcome word; got {outcome!r}")
     if best_step is not None and (isinstance(best_step, bool) or not isinstance(best_step, int) or best_step < 1):
-        raise ValueError(f"{where}best_step: must be None or an integer ≥ 1; got {best_step!r}")
+        raise _refused(f"{where}best_step", f"must be None or an integer ≥ 1; got {best_step!r}")
     if not isinstance(notes, str):
-        raise ValueError(f"{where}notes: must be a string; got a {type(notes).__name__}")
+        raise _refused(f"{where}notes", f"must be a string; got a {type(notes).__name__}")
 
 
 def _run_key(run_id: str) -> int:
     """A run id's row key; ValueError for text that no run id can be."""
     if isinstance(run_id, str) and run_id.isascii() and run_id.isdigit() and 0 < len(run_id) <= 18:
         return int(run_id)
-    raise ValueError(f"id: must be a run id (the digits ListRuns gives); got {run_id!r}")
+    raise _refused("id", f"must be a run id (the digits ListRuns gives); got {run_id!r}")
 
 
 def _loss_bytes(loss: Sequence[float]) -> bytes:
@@ -395,9 +401,9 @@ def _encode_run_page_token(last_id: int) -> str:
 
 
 def _decode_run_page_token(token: str) -> int:
-    malformed = ValueError(f"page_token: malformed token {token!r}; pass back a next_page_token exactly as returned")
+    malformed = _refused("page_token", f"malformed token {token!r}; pass back a next_page_token exactly as returned")
     if not isinstance(token, str):
-        raise ValueError(f"page_token: must be a string; got a {type(token).__name__}")
+        raise _refused("page_token", f"must be a string; got a {type(token).__name__}")
     try:
         raw = base64.b64decode(token.encode("ascii"), altchars=b"-_", validate=True)
         if not raw.startswith(_RUN_PAGE_TOKEN_PREFIX):
@@ -410,9 +416,9 @@ def _decode_run_page_token(token: str) -> int:
 def _check_run_page(log: str, model: str, page_size: int) -> str:
     """list_runs()'s checks; the log's name ("" is the default log)."""
     if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise ValueError(f"page_size: must be an integer from 1 to {MAX_PAGE_SIZE}; got {page_size!r}")
+        raise _refused("page_size", f"must be an integer from 1 to {MAX_PAGE_SIZE}; got {page_size!r}")
     if not isinstance(model, str):
-        raise ValueError(f"model: must be a string; got a {type(model).__name__}")
+        raise _refused("model", f"must be a string; got a {type(model).__name__}")
     return validate_log_name(log)
 
 
@@ -432,9 +438,9 @@ def _encode_page_token(last_name: str) -> str:
 
 
 def _decode_page_token(token: str) -> str:
-    malformed = ValueError(f"page_token: malformed token {token!r}; pass back a next_page_token exactly as returned")
+    malformed = _refused("page_token", f"malformed token {token!r}; pass back a next_page_token exactly as returned")
     if not isinstance(token, str):
-        raise ValueError(f"page_token: must be a string; got a {type(token).__name__}")
+        raise _refused("page_token", f"must be a string; got a {type(token).__name__}")
     try:
         raw = base64.b64decode(token.encode("ascii"), altchars=b"-_", validate=True)
         if not raw.startswith(_PAGE_TOKEN_PREFIX):
@@ -467,10 +473,3 @@ class Backoff:
     def wait(self) -> None:
         time.sleep(self.delay * (1 + random.random()))
         self.delay = min(max(self.delay, self.FIRST_SECONDS) * 2, self.LONGEST_SECONDS)
-
-
-@dataclass(frozen=True, slots=True)
-class _Migration:
-    version: int
-    description: str
-    statements: tuple[str, ...]

@@ -53,12 +53,13 @@ from ._contract import (
     _decode_run_page_token,
     _encode_page_token,
     _encode_run_page_token,
-    _Migration,
+    _refused,
     _run_key,
     _to_json,
     validate_log_name,
     validate_profile_name,
 )
+from ._migrations import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = ["PostgresProfileStore"]
 
@@ -95,72 +96,6 @@ _UPDATE = (
 # --------------------------------------------------------------------------- schema
 
 
-# Append only, and in step with _sqlite._MIGRATIONS: both backends report the same schema version.
-_MIGRATIONS: tuple[_Migration, ...] = (
-    _Migration(
-        1,
-        "profiles table",
-        (
-            """CREATE TABLE lrtool_schema_migrations (
-                version     integer PRIMARY KEY,
-                description text NOT NULL,
-                applied_at  timestamptz NOT NULL DEFAULT clock_timestamp()
-            )""",
-            # COLLATE "C": byte order, as SQLite's BINARY collation. "offset" is a keyword, hence lr_offset.
-            """CREATE TABLE lrtool_profiles (
-                name        text COLLATE "C" PRIMARY KEY CHECK (char_length(name) BETWEEN 1 AND 128),
-                config      jsonb NOT NULL CHECK (jsonb_typeof(config) = 'object'),
-                lr_offset   double precision NOT NULL
-                            CHECK (lr_offset > '-Infinity'::float8 AND lr_offset < 'Infinity'::float8),
-                statistics  jsonb NOT NULL CHECK (jsonb_typeof(statistics) = 'object'),
-                notes       text NOT NULL DEFAULT '',
-                version     bigint NOT NULL CHECK (version >= 1),
-                created_at  timestamptz NOT NULL,
-                updated_at  timestamptz NOT NULL,
-                CHECK (updated_at >= created_at)
-            )""",
-        ),
-    ),
-    _Migration(
-        2,
-        "settings table with the default profile",
-        (
-            # One row; the foreign key clears the default when its profile is deleted.
-            """CREATE TABLE lrtool_settings (
-                id              integer PRIMARY KEY CHECK (id = 1),
-                default_profile text COLLATE "C"
-                                REFERENCES lrtool_profiles (name) ON DELETE SET NULL ON UPDATE CASCADE
-            )""",
-            "INSERT INTO lrtool_settings (id, default_profile) VALUES (1, NULL)",
-        ),
-    ),
-    _Migration(
-        3,
-        "runs table (the run log)",
-        (
-            # An identity column never hands a deleted run's id to another run.
-            # loss: float8[] keeps NaN and infinities exactly.
-            """CREATE TABLE lrtool_runs (
-                id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-                log           text COLLATE "C" NOT NULL CHECK (char_length(log) BETWEEN 1 AND 128),
-                model         text NOT NULL,
-                config        jsonb NOT NULL CHECK (jsonb_typeof(config) = 'object'),
-                learning_rate double precision NOT NULL
-                              CHECK (learning_rate > 0 AND learning_rate < 'Infinity'::float8),
-                outcome       text NOT NULL,
-                best_step     bigint CHECK (best_step >= 1),
-                notes         text NOT NULL DEFAULT '',
-                loss          double precision[] NOT NULL,
-                recorded_at   timestamptz NOT NULL
-            )""",
-            # Lists and learning read one log, newest or oldest first.
-            "CREATE INDEX lrtool_runs_by_log ON lrtool_runs (log, id)",
-        ),
-    ),
-)
-
-#: The schema version this code writes; databases at a higher version are refused.
-PG_SCHEMA_VERSION: int = _MIGRATIONS[-1].version
 _TABLES = ("lrtool_schema_migrations", "lrtool_profiles", "lrtool_settings", "lrtool_runs")
 _KEYS = (
     ("lrtool_schema_migrations", "p", "primary key"),
@@ -218,7 +153,7 @@ def _encode(field_name: str, value: Any, out: builtins.list[str]) -> None:
 def _encode_string(field_name: str, text: str) -> str:
     # jsonb (like every PostgreSQL text) cannot hold U+0000; refuse it instead of a server error.
     if "\x00" in text:
-        raise ValueError(f"{field_name}: strings must not contain NUL (U+0000) characters in a PostgreSQL store")
+        raise _refused(field_name, "strings must not contain NUL (U+0000) characters in a PostgreSQL store")
     return json.dumps(text, ensure_ascii=False)
 
 
@@ -275,7 +210,7 @@ def _run(row: tuple[Any, ...]) -> StoredRun:
 def _refuse_nul(field_name: str, text: str) -> None:
     # PostgreSQL text cannot hold U+0000; refuse it instead of a server error.
     if "\x00" in text:
-        raise ValueError(f"{field_name}: must not contain NUL (U+0000) characters in a PostgreSQL store")
+        raise _refused(field_name, "must not contain NUL (U+0000) characters in a PostgreSQL store")
 
 
 # --------------------------------------------------------------------------- URLs
@@ -476,7 +411,7 @@ class PostgresProfileStore(ProfileStore):
     # ---------------------------------------------------------------- schema
 
     def _migrate(self, conn: _Connection) -> None:
-        if self._read_version(conn) == PG_SCHEMA_VERSION:
+        if self._read_version(conn) == SCHEMA_VERSION:
             return
         with conn.transaction():
             scope = self.schema
@@ -490,15 +425,15 @@ class PostgresProfileStore(ProfileStore):
                 if not (exists and exists[0]):
                     conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(self.schema)))
             current = self._read_version(conn)
-            if current > PG_SCHEMA_VERSION:
+            if current > SCHEMA_VERSION:
                 raise StoreError(
                     f"{self._where} has schema version {current}, newer than this LRTool supports "
-                    f"({PG_SCHEMA_VERSION}); upgrade LRTool or use another database or schema"
+                    f"({SCHEMA_VERSION}); upgrade LRTool or use another database or schema"
                 )
-            for migration in _MIGRATIONS:
+            for migration in MIGRATIONS:
                 if migration.version <= current:
                     continue
-                for statement in migration.statements:
+                for statement in migration.postgres:
                     conn.execute(statement)
                 conn.execute(
                     "INSERT INTO lrtool_schema_migrations (version, description) VALUES (%s, %s)",
@@ -531,8 +466,8 @@ class PostgresProfileStore(ProfileStore):
                 return [f"missing table {table}" for table in missing]
             problems: builtins.list[str] = []
             versions = [int(row[0]) for row in conn.execute("SELECT version FROM lrtool_schema_migrations ORDER BY 1")]
-            if versions != list(range(1, PG_SCHEMA_VERSION + 1)):
-                problems.append(f"applied migrations {versions}, expected 1…{PG_SCHEMA_VERSION}")
+            if versions != list(range(1, SCHEMA_VERSION + 1)):
+                problems.append(f"applied migrations {versions}, expected 1…{SCHEMA_VERSION}")
             tables = list(_TABLES)
             for table, kind, label in _KEYS:
                 row = conn.execute(
@@ -630,7 +565,7 @@ class PostgresProfileStore(ProfileStore):
 
     def list(self, page_size: int = 50, page_token: str = "") -> tuple[builtins.list[ProfileSummary], str]:
         if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ValueError(f"page_size: must be an integer from 1 to {MAX_PAGE_SIZE}; got {page_size!r}")
+            raise _refused("page_size", f"must be an integer from 1 to {MAX_PAGE_SIZE}; got {page_size!r}")
         after = _decode_page_token(page_token) if page_token else None
 
         def read(conn: _Connection) -> builtins.list[tuple[Any, ...]]:

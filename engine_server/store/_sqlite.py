@@ -46,78 +46,15 @@ from ._contract import (
     _from_json,
     _loss_bytes,
     _loss_values,
-    _Migration,
     _parse_timestamp,
+    _refused,
     _run_key,
     _timestamp,
     _to_json,
     validate_log_name,
     validate_profile_name,
 )
-
-# Append only: a released migration is never edited, since databases already carry it.
-# Each statement runs on its own (executescript would COMMIT the migration transaction).
-_MIGRATIONS: tuple[_Migration, ...] = (
-    _Migration(
-        1,
-        "profiles table",
-        (
-            """CREATE TABLE schema_migrations (
-                version     INTEGER PRIMARY KEY,
-                description TEXT NOT NULL,
-                applied_at  TEXT NOT NULL
-            )""",
-            # "offset" is an SQL keyword, hence lr_offset.
-            """CREATE TABLE profiles (
-                name        TEXT PRIMARY KEY NOT NULL,
-                config      TEXT NOT NULL,
-                lr_offset   REAL NOT NULL,
-                statistics  TEXT NOT NULL,
-                notes       TEXT NOT NULL DEFAULT '',
-                version     INTEGER NOT NULL CHECK (version >= 1),
-                created_at  TEXT NOT NULL,
-                updated_at  TEXT NOT NULL
-            )""",
-        ),
-    ),
-    _Migration(
-        2,
-        "settings table with the default profile",
-        (
-            # One row; the foreign key clears the default when its profile is deleted.
-            """CREATE TABLE settings (
-                id              INTEGER PRIMARY KEY CHECK (id = 1),
-                default_profile TEXT REFERENCES profiles (name) ON DELETE SET NULL ON UPDATE CASCADE
-            )""",
-            "INSERT INTO settings (id, default_profile) VALUES (1, NULL)",
-        ),
-    ),
-    _Migration(
-        3,
-        "runs table (the run log)",
-        (
-            # AUTOINCREMENT: a deleted run's id is never given to another run.
-            # loss: little-endian float64s (NaN and infinities kept exactly).
-            """CREATE TABLE runs (
-                id            INTEGER PRIMARY KEY AUTOINCREMENT,
-                log           TEXT NOT NULL,
-                model         TEXT NOT NULL,
-                config        TEXT NOT NULL,
-                learning_rate REAL NOT NULL CHECK (learning_rate > 0),
-                outcome       TEXT NOT NULL,
-                best_step     INTEGER CHECK (best_step >= 1),
-                notes         TEXT NOT NULL DEFAULT '',
-                loss          BLOB NOT NULL,
-                recorded_at   TEXT NOT NULL
-            )""",
-            # Lists and learning read one log, newest or oldest first.
-            "CREATE INDEX runs_by_log ON runs (log, id)",
-        ),
-    ),
-)
-
-#: The schema version this code writes; databases at a higher version are refused.
-SCHEMA_VERSION: int = _MIGRATIONS[-1].version
+from ._migrations import MIGRATIONS, SCHEMA_VERSION
 
 _BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
@@ -346,10 +283,10 @@ class SQLiteProfileStore(ProfileStore):
                 )
             if current < 0:
                 raise StoreError(f"profile store {self.path} has an invalid schema version {current}")
-            for migration in _MIGRATIONS:
+            for migration in MIGRATIONS:
                 if migration.version <= current:
                     continue
-                for statement in migration.statements:
+                for statement in migration.sqlite:
                     conn.execute(statement)
                 conn.execute(
                     "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)",
@@ -452,7 +389,7 @@ class SQLiteProfileStore(ProfileStore):
 
     def list(self, page_size: int = 50, page_token: str = "") -> tuple[builtins.list[ProfileSummary], str]:
         if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ValueError(f"page_size: must be an integer from 1 to {MAX_PAGE_SIZE}; got {page_size!r}")
+            raise _refused("page_size", f"must be an integer from 1 to {MAX_PAGE_SIZE}; got {page_size!r}")
         after = _decode_page_token(page_token) if page_token else None
         # Names compare as UTF-8 bytes (BINARY collation), which is code-point order, as in Python.
         with self._connection() as conn:

@@ -8,7 +8,13 @@ musubi-tuner's TOML with its dataset TOML ("musubi-tuner").
 `import_trainer_config` maps a file to TrainingConfig fields by the trainer's own rules and sets the
 trainer whose schedule curves the energy formula integrates. What the file cannot say (the image
 count, the objective, a model LRTool has no calibration for) is listed in `missing_fields` with a
-warning saying what to supply; it is never guessed. `overrides` supply those fields.
+warning saying what to supply and, for a number, the range accepted; it is never guessed.
+`overrides` supply those fields.
+
+`images` is the number of distinct training images and `repeats` the passes over each per epoch,
+two fields as TrainingConfig has them: readers fill `repeats` from the dataset settings that say it
+and ask for it where the file does not hold it (kohya's DreamBooth folder names), and never fold
+repeats into `images`. Steps a trainer counts from epochs use images × repeats, as the trainer does.
 
 `export_trainer_config` returns the same file with the learning rate set: the U-Net / DiT LoRA's rate
 to the chosen one (divided by OneTrainer's learning-rate scale), other rates (text encoders) in
@@ -29,6 +35,7 @@ from engine_server.engine import TrainingConfig, catalog
 from engine_server.engine._cancel import raise_if_stopped
 from engine_server.engine._names import name_key
 
+from ..violations import FieldViolation
 from . import _ai_toolkit, _detect, _kohya, _kohya_gui, _musubi, _onetrainer
 from ._common import (
     MAX_CONFIG_BYTES,
@@ -133,7 +140,7 @@ def _open(content: bytes, filename: str, format: str) -> _Opened:
 def _named_format(format: str) -> _Format:
     name = _FORMAT_NAMES.get(name_key(format))
     if name is None:
-        raise TrainerConfigError([("format", f"unknown format {show(format)}; accepted: {', '.join(FORMATS)}")])
+        raise TrainerConfigError.one("format", f"unknown format {show(format)}; accepted: {', '.join(FORMATS)}")
     return _FORMATS[name]
 
 
@@ -176,7 +183,7 @@ def import_trainer_config(
     if "objective" not in draft.config:
         draft.miss("objective", _OBJECTIVE_HINT)
     missing = tuple(name for name in FIELD_KINDS if name in draft.hints and name not in draft.config)
-    hints = [f"{name}: {draft.hints[name]}" for name in missing]
+    hints = [f"{name}: {draft.hints[name]}{_accepted(name)}" for name in missing]
     rates = sorted((rate for rate in draft.rates if rate.value > 0), key=lambda rate: not rate.primary)
     return ImportedConfig(
         format=opened.entry.name,
@@ -188,6 +195,12 @@ def import_trainer_config(
     )
 
 
+def _accepted(name: str) -> str:
+    """What a missing number field accepts, for its hint ("; accepted: an integer from 1 to 10,000")."""
+    accepted = catalog.INPUT_RANGES.get(name)
+    return f"; accepted: {accepted.describe()}" if accepted is not None else ""
+
+
 def _dataset(entry: _Format, content: bytes) -> Any:
     if not content or entry.dataset_syntax is None:
         return None
@@ -197,15 +210,19 @@ def _dataset(entry: _Format, content: bytes) -> Any:
     try:
         return _detect.SYNTAXES[entry.dataset_syntax].load(text)
     except TrainerConfigError as error:
-        raise TrainerConfigError((f"dataset {where}".strip(), message) for where, message in error.problems) from None
+        raise TrainerConfigError(
+            FieldViolation(f"dataset {v.field}".strip(), v.description) for v in error.violations
+        ) from None
 
 
 def _apply_overrides(draft: Draft, overrides: Mapping[str, Any]) -> None:
-    problems: list[tuple[str, str]] = []
+    problems: list[FieldViolation] = []
     for name, value in overrides.items():
         kind = FIELD_KINDS.get(name)
         if kind is None:
-            problems.append((f"overrides.{name}", f"is not a configuration field; accepted: {', '.join(FIELD_KINDS)}"))
+            problems.append(
+                FieldViolation(f"overrides.{name}", f"is not a configuration field; accepted: {', '.join(FIELD_KINDS)}")
+            )
             continue
         if value is None:
             draft.config.pop(name, None)
@@ -213,7 +230,7 @@ def _apply_overrides(draft: Draft, overrides: Mapping[str, Any]) -> None:
             converted = _converted(kind, value)
             if converted is None:
                 expected = {"int": "a whole number", "float": "a finite number", "str": "text"}[kind]
-                problems.append((f"overrides.{name}", f"must be {expected}; got {show(value)}"))
+                problems.append(FieldViolation(f"overrides.{name}", f"must be {expected}; got {show(value)}"))
                 continue
             draft.config[name] = converted
         draft.hints.pop(name, None)
@@ -279,7 +296,7 @@ def export_trainer_config(content: bytes, filename: str = "", format: str = "", 
     """
     rate = to_float(learning_rate)
     if rate is None or rate <= 0:
-        raise TrainerConfigError([("learning_rate", f"must be a finite number above 0; got {show(learning_rate)}")])
+        raise TrainerConfigError.one("learning_rate", f"must be a finite number above 0; got {show(learning_rate)}")
     opened = _open(content, filename, format)
     draft = Draft(opened.entry.name)
     opened.entry.read(opened.data, None, draft)
@@ -295,7 +312,7 @@ def export_trainer_config(content: bytes, filename: str = "", format: str = "", 
             edits.append(Edit(field.path, written_rate(field.value * target / current)))
     if not primaries:
         if draft.primary_home is None:
-            raise TrainerConfigError([("", "the file has no learning-rate setting to change")])
+            raise TrainerConfigError.one("", "the file has no learning-rate setting to change")
         edits.append(Edit(draft.primary_home, target, insert=True))
     raise_if_stopped()
     return (opened.bom + _detect.SYNTAXES[opened.syntax].write(opened.text, edits)).encode("utf-8")

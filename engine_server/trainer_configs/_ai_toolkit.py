@@ -13,6 +13,12 @@ jobs/process/BaseSDTrainProcess.py):
   every batch as a step, so `steps` hold steps / k optimizer steps;
 * `model`: `arch`, else the flags (`is_flux`, `is_xl`, `is_v2`, `is_v3`, …), else SD 1.x;
 * `datasets`: each listed `resolution` duplicates the dataset; `num_repeats` repeats it.
+
+Images and repeats: `images` (distinct images) is asked for; `repeats` is each dataset's passes per
+epoch, `num_repeats` × the number of resolutions it lists (an image trained at 768 and 1024 is seen
+twice an epoch, the same image both times). Datasets repeating differently give their mean, rounded,
+with a warning (the images-weighted mean when the datasets are the same size; see
+`_common.settle_repeats`). `train.steps` sets the steps, so the images and repeats do not change them.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from typing import Any
 from engine_server.engine._names import name_key
 
 from . import _models, _names, _resolution
-from ._common import Draft, Path, Section, format_number, show, to_float, to_int
+from ._common import Draft, Path, Section, format_number, settle_repeats, show, to_float, to_int
 from ._models import Unsupported
 
 TRAINER = "ai-toolkit"
@@ -229,6 +235,7 @@ def _datasets(draft: Draft, process: Section) -> None:
     entries = process.sequence("datasets")
     edges: list[list[int]] = []
     sources: list[str] = []
+    repeats_of: list[tuple[str, float]] = []
     for index, entry in enumerate(entries):
         path: Path = (*process.base, "datasets", index)
         if not isinstance(entry, Mapping):
@@ -240,8 +247,13 @@ def _datasets(draft: Draft, process: Section) -> None:
         edges.append([_resolution.edge(draft, size, dataset.path("resolution")) or 0 for size in listed])
         repeats = dataset.integer("num_repeats", 1) or 1
         folder = dataset.text("folder_path") or dataset.text("dataset_path") or "a dataset"
-        copies = f" × {len(listed)} resolutions" if len(listed) > 1 else ""
-        sources.append(f"{show(folder)} × {repeats} repeat{'s' if repeats != 1 else ''}{copies}")
+        sources.append(show(folder))
+        repeats_of.append((show(folder), repeats * len(listed)))
+        if len(listed) > 1:
+            draft.warn(
+                f"repeats: {show(folder)} lists {len(listed)} resolutions, so each image is seen"
+                f" {repeats} × {len(listed)} = {repeats * len(listed)} times per epoch"
+            )
     if not entries:
         draft.miss("resolution", "the file lists no datasets; supply the training resolution")
     elif all(sizes == edges[0] for sizes in edges) and all(edges[0]):
@@ -252,6 +264,10 @@ def _datasets(draft: Draft, process: Section) -> None:
     where = "; ".join(sources) or "the datasets"
     draft.miss(
         "images",
-        f"the file does not count the images: supply the images in {where}"
-        " (each listed resolution and repeat counts the images again)",
+        f"the file does not count the images: supply the number of distinct images in {where},"
+        " not multiplied by their repeats or resolutions (repeats are a field of their own)",
     )
+    if repeats_of:
+        settle_repeats(draft, repeats_of)
+    else:
+        draft.miss("repeats", "the file lists no datasets; supply how often each image repeats per epoch")

@@ -4,6 +4,15 @@ Every reader turns one trainer's file into a `Draft`: the TrainingConfig fields 
 fields it could not (with a hint for the user), warnings, every learning-rate field of the file, and
 finalizers for values that depend on fields the user may still supply (steps from epochs need the image
 count). Bad input never escapes as anything but `TrainerConfigError`, which names the key or line at fault.
+
+Images and repeats are two fields: `images` counts distinct images (no file counts them: the user
+supplies it), `repeats` the passes over each image per epoch, which dataset settings say (kohya's
+`num_repeats`, ai-toolkit's `num_repeats`, OneTrainer's concept balancing). When the datasets of a
+file repeat differently, `settle_repeats` reduces them to one whole number: their mean, which is the
+images-weighted mean when every dataset holds as many images (the file does not say how many each
+holds), said in a warning. Steps counted from epochs use images × the file's passes per image (the
+unrounded mean), so they are the trainer's count for equal-sized datasets; repeats the user supplies
+replace the file's in that count too.
 """
 
 from __future__ import annotations
@@ -14,6 +23,8 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from ..violations import FieldViolation, InvalidFields
 
 #: Larger files are refused unread.
 MAX_CONFIG_BYTES = 1_048_576
@@ -35,12 +46,12 @@ def render_path(path: Path) -> str:
     return text
 
 
-class TrainerConfigError(ValueError):
-    """The file cannot be read; `problems` lists each (key path or "line N", message)."""
+class TrainerConfigError(InvalidFields):
+    """The file cannot be read; `violations` name each key path (`config.process[0].train.lr`) or line
+    (`line 3`) at fault, "" for the file as a whole."""
 
-    def __init__(self, problems: Iterable[tuple[str, str]]) -> None:
-        self.problems: tuple[tuple[str, str], ...] = tuple(problems)
-        super().__init__("; ".join(f"{where}: {what}" if where else what for where, what in self.problems))
+    def __init__(self, problems: Iterable[FieldViolation]) -> None:
+        super().__init__(problems)
 
 
 @dataclass(frozen=True)
@@ -88,7 +99,7 @@ class Edit:
 
 #: Runs once the user's overrides are in `config`: derives what needs them (steps from the image count).
 Finalizer = Callable[["Draft"], None]
-#: (images, batch size, accumulation) -> (steps, how they were counted)
+#: (samples per epoch: images × repeats, batch size, accumulation) -> (steps, how they were counted)
 StepCount = Callable[[int, int, int], tuple[int, str]]
 
 
@@ -105,11 +116,14 @@ class Draft:
     primary_home: Path | None = None
     scale: float = 1.0
     finalizers: list[Finalizer] = field(default_factory=list)
-    problems: list[tuple[str, str]] = field(default_factory=list)
+    problems: list[FieldViolation] = field(default_factory=list)
     #: Fields the user supplied: finalizers leave them alone.
     overridden: set[str] = field(default_factory=set)
     #: The dataset file the config names (kohya's `dataset_config`), to check the one given against.
     dataset_name: str = ""
+    #: The file's passes over each image per epoch when `repeats` rounds them (datasets repeating
+    #: differently, fractional balancing): steps are counted with these unless the user gives repeats.
+    passes: float | None = None
 
     def set(self, name: str, value: Any) -> None:
         self.config[name] = value
@@ -125,7 +139,7 @@ class Draft:
             self.warnings.append(text)
 
     def problem(self, path: Path | str, message: str) -> None:
-        self.problems.append((path if isinstance(path, str) else render_path(path), message))
+        self.problems.append(FieldViolation(path if isinstance(path, str) else render_path(path), message))
 
     def rate(self, path: Path, value: float | None, *, primary: bool) -> None:
         self.rates.append(RateField(path, value or 0.0, primary))
@@ -135,22 +149,66 @@ class Draft:
             raise TrainerConfigError(self.problems)
 
     def steps_from_image_count(self, missing: str, count: StepCount) -> None:
-        """`steps` that a trainer counts from epochs and the image count, which may be known only
-        later (a dataset config, or the user's images): missing until then, `count` then gives the
-        steps and how they were counted (said as a warning)."""
+        """`steps` that a trainer counts from epochs and the samples per epoch (images × repeats),
+        which may be known only later (a dataset config, or the user's images and repeats): missing
+        until then, `count` then gives the steps and how they were counted (said as a warning)."""
         self.miss("steps", missing)
 
         def from_images(draft: Draft) -> None:
-            images, batch, accumulation = (draft.config.get(name) for name in ("images", "batch_size", "grad_accum"))
-            counts = (images, batch, accumulation)
+            names = ("images", "repeats", "batch_size", "grad_accum")
+            images, repeats, batch, accumulation = (draft.config.get(name) for name in names)
+            counts = (images, repeats, batch, accumulation)
             if "steps" in draft.overridden or not all(isinstance(v, int) and v > 0 for v in counts):
                 return
-            assert isinstance(images, int) and isinstance(batch, int) and isinstance(accumulation, int)
-            steps, explanation = count(images, batch, accumulation)
+            assert isinstance(images, int) and isinstance(repeats, int)
+            assert isinstance(batch, int) and isinstance(accumulation, int)
+            exact = draft.passes if draft.passes is not None and "repeats" not in draft.overridden else None
+            passes: float = repeats if exact is None else exact
+            samples = max(1, round_half_up(images * passes))
+            steps, explanation = count(samples, batch, accumulation)
             draft.set("steps", steps)
-            draft.warn(f"steps: {explanation}")
+            draft.warn(f"steps: {images} images × {format_number(passes)} repeats = {samples} samples; {explanation}")
 
         self.finalizers.append(from_images)
+
+
+def round_half_up(value: float) -> int:
+    """2.5 -> 3, as a person rounds (Python's round() gives 2)."""
+    return math.floor(value + 0.5)
+
+
+def repeat_count(value: float) -> str:
+    return f"{format_number(value)} repeat{'' if value == 1 else 's'}"
+
+
+def settle_repeats(draft: Draft, sources: list[tuple[str, float]], datasets: str = "datasets") -> None:
+    """`repeats` from each dataset's (name, passes per image per epoch); nothing when there are none.
+
+    One value: that value (a fraction rounded, with a warning). Several: their mean, rounded, with a
+    warning: it is the images-weighted mean when the datasets hold as many images each, and steps
+    are counted with the unrounded mean.
+    """
+    if not sources:
+        return
+    values = [passes for _, passes in sources]
+    mean = sum(values) / len(values)
+    repeats = max(1, round_half_up(mean))
+    draft.set("repeats", repeats)
+    draft.passes = None if mean == repeats else mean
+    if len(set(values)) == 1:
+        if mean != repeats:
+            draft.warn(
+                f"repeats: {sources[0][0]} repeats {format_number(mean)} times per epoch; LRTool counts whole"
+                f" passes, so {repeats} (steps are counted with {format_number(mean)})"
+            )
+        return
+    listed = ", ".join(f"{name} × {format_number(passes)}" for name, passes in sources)
+    draft.warn(
+        f"repeats: the {datasets} repeat differently ({listed}); LRTool takes their mean, {repeats}"
+        f"{f' (steps are counted with {mean:.4g})' if mean != repeats else ''}, which is the images-weighted"
+        " mean when each holds as many images; if they differ in size, supply repeats as"
+        " Σ(images × repeats) / images over them, rounded"
+    )
 
 
 def show(value: Any) -> str:
@@ -325,14 +383,9 @@ class Section:
 
 def check_size(content: bytes, what: str) -> None:
     if len(content) > MAX_CONFIG_BYTES:
-        raise TrainerConfigError(
-            [
-                (
-                    what,
-                    f"is {len(content):,} bytes; trainer configuration files are limited to"
-                    f" {MAX_CONFIG_BYTES:,} bytes (1 MiB)",
-                )
-            ]
+        raise TrainerConfigError.one(
+            what,
+            f"is {len(content):,} bytes; trainer configuration files are limited to {MAX_CONFIG_BYTES:,} bytes (1 MiB)",
         )
 
 
@@ -342,7 +395,7 @@ def decode(content: bytes, what: str) -> tuple[str, str]:
         text = content.decode("utf-8")
     except UnicodeDecodeError as error:
         line = content[: error.start].count(b"\n") + 1
-        raise TrainerConfigError([(f"line {line}", f"{what} is not UTF-8 text")]) from None
+        raise TrainerConfigError.one(f"line {line}", f"{what} is not UTF-8 text") from None
     if text.startswith(_BOM):
         return _BOM, text[len(_BOM) :]
     return "", text
@@ -353,8 +406,8 @@ def too_long_number(text: str, syntax: str) -> TrainerConfigError:
     limit = sys.get_int_max_str_digits()
     found = re.search(rf"\d[\d_]{{{limit},}}", text)
     where = f"line {text.count(chr(10), 0, found.start()) + 1}" if found else ""
-    return TrainerConfigError(
-        [(where, f"not valid {syntax}: a number of more than {limit:,} digits; trainer settings are far shorter")]
+    return TrainerConfigError.one(
+        where, f"not valid {syntax}: a number of more than {limit:,} digits; trainer settings are far shorter"
     )
 
 

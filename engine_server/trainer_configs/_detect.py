@@ -88,16 +88,12 @@ def trainer_of(syntax: str, data: Any) -> str:
             if _SD_SCRIPTS_KEYS & flat.keys():
                 return "sd-scripts"
             if "datasets" in data or "general" in data:
-                raise TrainerConfigError(
-                    [("", "this is a dataset config: give it as the dataset file, with the training config file")]
+                raise TrainerConfigError.one(
+                    "", "this is a dataset config: give it as the dataset file, with the training config file"
                 )
-    raise TrainerConfigError(
-        [
-            (
-                "",
-                f"not a trainer configuration LRTool knows ({syntax.upper()} without the settings of"
-                " kohya sd-scripts, the kohya_ss GUI, ai-toolkit, OneTrainer or musubi-tuner); name the format"
-                " if it is one of them",
-            )
-        ]
+    raise TrainerConfigError.one(
+        "",
+        f"not a trainer configuration LRTool knows ({syntax.upper()} without the settings of"
+        " kohya sd-scripts, the kohya_ss GUI, ai-toolkit, OneTrainer or musubi-tuner); name the format"
+        " if it is one of them",
     )

@@ -23,13 +23,13 @@ def load(text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise TrainerConfigError(
-            [(f"line {error.lineno}", f"not valid JSON: {error.msg} (column {error.colno})")]
+        raise TrainerConfigError.one(
+            f"line {error.lineno}", f"not valid JSON: {error.msg} (column {error.colno})"
         ) from None
     except ValueError:  # the only other one: an integer longer than Python converts
         raise too_long_number(text, "JSON") from None
     except RecursionError:
-        raise TrainerConfigError([("", "not readable: objects or lists are nested too deeply")]) from None
+        raise TrainerConfigError.one("", "not readable: objects or lists are nested too deeply") from None
 
 
 @dataclass
@@ -83,7 +83,7 @@ def _scan(text: str) -> _Layout:
     try:
         value(0, ())
     except RecursionError:  # pragma: no cover - json.loads refuses such nesting first
-        raise TrainerConfigError([("", "not readable: objects or lists are nested too deeply")]) from None
+        raise TrainerConfigError.one("", "not readable: objects or lists are nested too deeply") from None
     return layout
 
 
@@ -96,7 +96,7 @@ def write(text: str, edits: Sequence[Edit]) -> str:
             continue
         span = layout.values.get(edit.path)
         if span is None:
-            raise TrainerConfigError([(render_path(edit.path), "is not in the file")])
+            raise TrainerConfigError.one(render_path(edit.path), "is not in the file")
         start, end = span
         token = text[start:end]
         if token.startswith('"'):
@@ -115,7 +115,7 @@ def _insertion(text: str, layout: _Layout, edit: Edit) -> tuple[int, int, str]:
     parent, key = edit.path[:-1], edit.path[-1]
     found = layout.objects.get(parent)
     if found is None or not isinstance(key, str):
-        raise TrainerConfigError([(render_path(edit.path), "has no object to add the learning rate to")])
+        raise TrainerConfigError.one(render_path(edit.path), "has no object to add the learning rate to")
     opening, members = found
     member = f"{json.dumps(key)}: {_numbers.decimal(edit.value)}"
     if not members:

@@ -16,6 +16,14 @@ The rules are sd-scripts' own (library/train_util.py, library/config_util.py, tr
 * the dataset config falls back subset → dataset → [general] → command line (`train_batch_size`
   is `batch_size`, `dataset_repeats` is `num_repeats`).
 
+Images and repeats: no file counts the images, so `images` (the distinct training images) is asked
+for; `repeats` is read: each training subset's `num_repeats` (regularization subsets only double the
+batches), or `dataset_repeats` for an `in_json` image list. Subsets repeating differently give their
+mean, rounded, with a warning (the images-weighted mean when the subsets are the same size; see
+`_common.settle_repeats`). Without a dataset config the DreamBooth folders of `train_data_dir` carry
+the repeats in their names ("10_name" repeats 10 times), which the file does not hold: `repeats` is
+then asked for too. Steps from epochs count images × repeats samples per epoch, as sd-scripts does.
+
 The kohya_ss GUI and musubi-tuner read through the same functions.
 """
 
@@ -31,7 +39,7 @@ from engine_server.engine import catalog
 from engine_server.engine._names import name_key
 
 from . import _models, _names, _resolution
-from ._common import Draft, Path, Section, format_number, show, to_bool, to_float, to_int
+from ._common import Draft, Path, Section, format_number, settle_repeats, show, to_bool, to_float, to_int
 from ._models import Unsupported
 
 TRAINER = "huggingface"
@@ -412,7 +420,11 @@ class Datasets:
 
     batch_sizes: list[int] = field(default_factory=list)
     edges: list[int] = field(default_factory=list)
-    sources: list[str] = field(default_factory=list)  # "'folder' × 10 repeats", for the images hint
+    sources: list[str] = field(default_factory=list)  # "'folder'", for the images hint
+    #: Each training dataset's passes per image per epoch, by name (empty: the file does not say).
+    repeats: list[tuple[str, float]] = field(default_factory=list)
+    #: What to supply when `repeats` is empty.
+    repeats_hint: str = ""
     regularized: bool = False
     described: bool = False  # the sources come from a dataset config
 
@@ -475,7 +487,8 @@ def _dataset_config(draft: Draft, args: Section, dataset: Mapping[str, Any]) -> 
             if part.flag("is_reg"):
                 found.regularized = True
                 continue
-            found.sources.append(f"{show(folder)} × {count} repeat{'s' if count != 1 else ''}")
+            found.sources.append(show(folder))
+            found.repeats.append((show(folder), count))
     found.edges = [edge for edge in found.edges if edge]
     return found
 
@@ -498,13 +511,21 @@ def _folder_datasets(draft: Draft, args: Section) -> Datasets:
         draft.miss("resolution", "the file sets no resolution; supply the training resolution")
     folder = args.text("train_data_dir")
     if args.has("in_json"):
-        repeats = args.integer("dataset_repeats", 1)
-        found.sources.append(
-            f"the images listed in {show(args.text('in_json'))} × {repeats} repeat{'s' if repeats != 1 else ''}"
-        )
+        repeats = args.integer("dataset_repeats", 1) or 1
+        found.sources.append(f"the images listed in {show(args.text('in_json'))}")
+        found.repeats.append((show(args.text("in_json")), repeats))
     elif folder:
-        found.sources.append(f"the images in each folder of {show(folder)} × the repeats its name starts with")
+        found.sources.append(f"the images in the folders of {show(folder)}")
+        found.repeats_hint = (
+            f"each folder of {show(folder)} repeats as many times as its name starts with ('10_name': 10);"
+            " the file does not hold the folder names: supply that number (for folders repeating differently,"
+            " Σ(images × repeats) / images over them, rounded)"
+        )
     if args.has("dataset_config"):
+        found.repeats_hint = (
+            f"dataset_config {show(args.text('dataset_config'))} was not given: its num_repeats are the repeats;"
+            " add the dataset file or supply them"
+        )
         draft.warn(
             f"dataset_config {show(args.text('dataset_config'))} was not given: batch size and resolution are the"
             " config file's (the dataset config may override them); add the dataset file to read them"
@@ -512,16 +533,21 @@ def _folder_datasets(draft: Draft, args: Section) -> Datasets:
     return found
 
 
-def images_hint(found: Datasets, trainer_label: str, extra: str = "") -> str:
-    if found.sources:
-        where = "; ".join(found.sources)
-        return (
-            f"the files do not count the images: supply the number of training images × their repeats ({where}){extra};"
-            f" {trainer_label} logs this total as 'num train images * repeats'"
-        )
+def images_hint(found: Datasets) -> str:
+    """What to supply as `images`: the distinct images, never multiplied by their repeats."""
+    where = f" ({'; '.join(found.sources)})" if found.sources else ""
     return (
-        f"the file does not say how many training images there are: supply the number of images × their repeats{extra}"
+        f"the files do not count the images: supply the number of distinct training images{where},"
+        " not multiplied by their repeats (repeats are a field of their own)"
     )
+
+
+def settle_dataset_repeats(draft: Draft, found: Datasets, datasets: str = "subsets") -> None:
+    """`repeats` from the datasets read, else asked for with what the file says of them."""
+    if found.repeats:
+        settle_repeats(draft, found.repeats, datasets)
+    else:
+        draft.miss("repeats", found.repeats_hint or "the file does not say how often each image repeats; supply it")
 
 
 def read_steps(
@@ -532,7 +558,8 @@ def read_steps(
     trainer_label: str = "sd-scripts",
 ) -> None:
     """`steps` from max_train_epochs (once the image count is known) or max_train_steps."""
-    draft.miss("images", images_hint(found, trainer_label))
+    draft.miss("images", images_hint(found))
+    settle_dataset_repeats(draft, found, "subsets" if found.described else "datasets")
     epochs = args.integer("max_train_epochs")
     if epochs:
         epochs_from_images(draft, epochs, regularized=found.regularized, processes=1, label=trainer_label)
@@ -545,11 +572,12 @@ def read_steps(
 
 
 def epochs_from_images(draft: Draft, epochs: int, *, regularized: bool, processes: int, label: str) -> None:
-    """sd-scripts' and musubi-tuner's count: epochs × ceil(ceil(images / batch) / processes / accumulation)."""
+    """sd-scripts' and musubi-tuner's count: epochs × ceil(ceil(samples / batch) / processes / accumulation),
+    samples being images × repeats."""
 
-    def count(images: int, batch: int, accumulation: int) -> tuple[int, str]:
+    def count(samples: int, batch: int, accumulation: int) -> tuple[int, str]:
         per_device = max(1, batch // processes)
-        batches = math.ceil(images * (2 if regularized else 1) / per_device)
+        batches = math.ceil(samples * (2 if regularized else 1) / per_device)
         steps = epochs * math.ceil(batches / processes / accumulation)
         doubled = " (doubled by the regularization images)" if regularized else ""
         return steps, (
@@ -557,7 +585,7 @@ def epochs_from_images(draft: Draft, epochs: int, *, regularized: bool, processe
             f" = {steps} steps, as {label} counts them (buckets may add a few batches)"
         )
 
-    draft.steps_from_image_count(f"{epochs} epochs: the steps follow from the image count (supply images)", count)
+    draft.steps_from_image_count(f"{epochs} epochs: the steps follow from the images and their repeats", count)
 
 
 def dataset_entries(root: Section, draft: Draft) -> list[Section]:

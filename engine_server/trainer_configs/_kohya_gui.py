@@ -12,6 +12,12 @@ Read as the GUI reads it (kohya_gui/common_gui.py `update_my_data`, kohya_gui/lo
   images), except with a dataset config, where sd-scripts falls back to its default 1600 steps;
 * a `unet_lr` or `text_encoder_lr` of 0 means "use learning_rate".
 
+Images and repeats: `images` (distinct images) is asked for. With a dataset config, `repeats` are
+its subsets' `num_repeats`, as sd-scripts reads them (subsets repeating differently: their mean,
+rounded, with a warning). Without one, the repeats are the numbers the folder names in
+`train_data_dir` start with ("10_name"), which the file does not hold: `repeats` is asked for too,
+and the GUI's step count uses images × repeats.
+
 Everything else follows sd-scripts (see `_kohya`).
 """
 
@@ -173,7 +179,8 @@ def _warmup(draft: Draft, gui: Section, processes: int) -> int | float:
 
 def _steps(draft: Draft, gui: Section, found: _kohya.Datasets, processes: int) -> None:
     label = "sd-scripts"
-    draft.miss("images", _kohya.images_hint(found, label))
+    draft.miss("images", _kohya.images_hint(found))
+    _kohya.settle_dataset_repeats(draft, found, "subsets" if found.described else "folders")
     max_epochs = _loaded_int(draft, gui, "max_train_epochs", 0)
     max_steps = _loaded_int(draft, gui, "max_train_steps", 0)
     if max_epochs > 0:
@@ -193,14 +200,14 @@ def _steps(draft: Draft, gui: Section, found: _kohya.Datasets, processes: int) -
 def _gui_counted_steps(draft: Draft, epochs: int, regularized: bool, processes: int) -> None:
     """The GUI's own count: ceil(images × repeats / batch / accumulation × epoch × regularization factor)."""
 
-    def count(images: int, batch: int, accumulation: int) -> tuple[int, str]:
+    def count(samples: int, batch: int, accumulation: int) -> tuple[int, str]:
         factor = 2 if regularized else 1
         per_device = max(1, batch // processes)
-        steps = math.ceil(images / per_device / accumulation * epochs * factor)
+        steps = math.ceil(samples / per_device / accumulation * epochs * factor)
         return steps, (
-            f"{images} images / batch {per_device} / accumulation {accumulation} × {epochs} epochs"
+            f"{samples} / batch {per_device} / accumulation {accumulation} × {epochs} epochs"
             f"{' × 2 (regularization images)' if regularized else ''} = {steps}, as the GUI counts them"
         )
 
-    missing = f"epoch {epochs}: the GUI counts the steps from the image count (supply images)"
+    missing = f"epoch {epochs}: the GUI counts the steps from the images and their repeats"
     draft.steps_from_image_count(missing, count)

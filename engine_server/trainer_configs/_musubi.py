@@ -7,6 +7,11 @@ float = fraction, transformers schedules plus its own `rex`, `network_alpha` def
 per-architecture script whose network module names it; there is no `train_batch_size` and no U-Net /
 text-encoder rates: batch size, resolution (default 960×544) and repeats live only in the dataset
 config (dataset/config_utils.py: [general] defaults, one [[datasets]] table per image or video folder).
+
+Images and repeats: `images` (distinct images) is asked for; `repeats` is each dataset's
+`num_repeats` ([general]'s, else 1). Datasets repeating differently give their mean, rounded, with a
+warning (the images-weighted mean when the datasets are the same size; see
+`_common.settle_repeats`). Without the dataset config `repeats` is asked for too.
 """
 
 from __future__ import annotations
@@ -97,6 +102,7 @@ def _datasets(draft: Draft, args: Section, dataset: Mapping[str, Any] | None) ->
         hint = f"batch size and resolution are set in the dataset config{named}; add it or supply them"
         draft.miss("batch_size", hint)
         draft.miss("resolution", hint)
+        found.repeats_hint = f"each dataset's num_repeats is set in the dataset config{named}; add it or supply them"
         return found
     root = Section(dataset, draft, ("dataset",))
     general = root.section("general") or Section({}, draft, ("dataset", "general"))
@@ -116,7 +122,8 @@ def _datasets(draft: Draft, args: Section, dataset: Mapping[str, Any] | None) ->
             video = this.text("video_directory") or this.text("video_jsonl_file") or "a dataset"
             draft.warn(f"dataset {show(video)} is a video dataset; LRTool is calibrated for image LoRA training")
             source = video
-        found.sources.append(f"{show(source)} × {repeats} repeat{'s' if repeats != 1 else ''}")
+        found.sources.append(show(source))
+        found.repeats.append((show(source), repeats))
     found.edges = [size for size in found.edges if size]
     _kohya.settle_batch_and_resolution(draft, found)
     return found

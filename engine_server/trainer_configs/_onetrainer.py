@@ -14,6 +14,14 @@ modules/util/NamedParameterGroup.py, mgds' batch sorting):
 * `resolution` "1024", "512,768,1024" (each image takes one of them) or "1024x768" (fixed size).
 
 The concepts (images and their repeats) live in a separate concepts file or inline under `concepts`.
+
+Images and repeats: `images` (distinct images) is asked for; `repeats` is each enabled concept's
+`balancing` with `balancing_strategy` REPEATS (its default; validation concepts do not train). A
+fractional balancing is rounded (LRTool's repeats are whole passes) and concepts repeating
+differently give their mean, rounded, with a warning (the images-weighted mean when the concepts are
+the same size; see `_common.settle_repeats`); steps are still counted with the unrounded value. A
+concept balanced by SAMPLES (a number of samples per epoch, whatever its size) repeats samples /
+images times, and without the concepts the balancing is unknown: `repeats` is then asked for.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from typing import Any
 from engine_server.engine._names import name_key
 
 from . import _models, _names, _resolution
-from ._common import Draft, Section, format_number, show
+from ._common import Draft, Section, format_number, settle_repeats, show, to_float
 from ._models import Unsupported
 
 TRAINER = "onetrainer"
@@ -141,7 +149,7 @@ def read(data: Any, dataset: Any, draft: Draft) -> None:
     _schedule(draft, config, accumulation)
     _steps(draft, config)
     _learning_rates(draft, config, family, batch, accumulation)
-    _images_hint(draft, data, dataset)
+    _images_and_repeats(draft, data, dataset)
     if config.flag("multi_gpu"):
         draft.warn("multi_gpu: LRTool counts one GPU's batch; each step sees it once per GPU")
 
@@ -222,14 +230,14 @@ def _steps(draft: Draft, config: Section) -> None:
     if not config.has("epochs"):
         draft.warn(f"epochs is not set; OneTrainer trains {epochs} epochs")
 
-    def count(images: int, batch: int, accumulation: int) -> tuple[int, str]:
-        steps = int((images // batch) * epochs / accumulation)
+    def count(samples: int, batch: int, accumulation: int) -> tuple[int, str]:
+        steps = int((samples // batch) * epochs / accumulation)
         return steps, (
-            f"{epochs} epochs of {images // batch} full batches with accumulation {accumulation}"
+            f"{epochs} epochs of {samples // batch} full batches with accumulation {accumulation}"
             f" = {steps} steps, as OneTrainer counts them (per aspect bucket there may be fewer)"
         )
 
-    draft.steps_from_image_count(f"{epochs} epochs: the steps follow from the image count (supply images)", count)
+    draft.steps_from_image_count(f"{epochs} epochs: the steps follow from the images and their repeats", count)
 
 
 def _learning_rates(draft: Draft, config: Section, family: str | None, batch: int, accumulation: int) -> None:
@@ -273,15 +281,45 @@ def _learning_rates(draft: Draft, config: Section, family: str | None, batch: in
         draft.rate(config.path("embedding_learning_rate"), config.number("embedding_learning_rate"), primary=False)
 
 
-def _images_hint(draft: Draft, data: Mapping[str, Any], dataset: Any) -> None:
+def _images_and_repeats(draft: Draft, data: Mapping[str, Any], dataset: Any) -> None:
+    """`images` asked for; `repeats` from the concepts' balancing when every concept repeats (not samples)."""
     concepts = dataset if isinstance(dataset, list) else data.get("concepts")
     sources: list[str] = []
+    repeats: list[tuple[str, float]] = []
+    sampled: list[str] = []
     for concept in concepts if isinstance(concepts, list) else []:
-        if isinstance(concept, Mapping) and concept.get("enabled", True):
-            balancing = concept.get("balancing", 1.0)
-            strategy = str(concept.get("balancing_strategy", "REPEATS")).upper()
-            how = f"{balancing} samples per epoch" if strategy == "SAMPLES" else f"× {balancing} repeats"
-            sources.append(f"{show(str(concept.get('path', 'a concept')))} {how}")
+        if not isinstance(concept, Mapping) or not concept.get("enabled", True):
+            continue
+        if str(concept.get("type", "STANDARD")).upper() == "VALIDATION":
+            continue
+        name = show(str(concept.get("path", "a concept")))
+        balancing = to_float(concept.get("balancing", 1.0))
+        strategy = str(concept.get("balancing_strategy", "REPEATS")).upper()
+        sources.append(name)
+        if balancing is None or balancing <= 0:
+            draft.warn(f"repeats: concept {name} has balancing {show(concept.get('balancing'))}, not a number above 0")
+            sampled.append(name)
+        elif strategy == "SAMPLES":
+            sampled.append(f"{name} ({format_number(balancing)} samples per epoch)")
+        else:
+            repeats.append((name, balancing))
     concept_file = data.get("concept_file_name", "training_concepts/concepts.json")
     where = f" ({'; '.join(sources)})" if sources else f" (the concepts in {show(concept_file)})"
-    draft.miss("images", f"the file does not count the images: supply the number of images × their repeats{where}")
+    draft.miss(
+        "images",
+        f"the file does not count the images: supply the number of distinct images{where},"
+        " not multiplied by their repeats (repeats are a field of their own)",
+    )
+    if sampled:
+        draft.miss(
+            "repeats",
+            f"concepts balanced by samples per epoch, not repeats: {'; '.join(sampled)}; supply repeats as"
+            " the samples per epoch of all concepts / their distinct images, rounded",
+        )
+    elif repeats:
+        settle_repeats(draft, repeats, "concepts")
+    else:
+        draft.miss(
+            "repeats",
+            f"each concept's balancing is set in {show(concept_file)}; add that file or supply the repeats",
+        )

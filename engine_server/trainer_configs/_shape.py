@@ -55,7 +55,7 @@ def _check_brackets(text: str, tokens: Iterable[re.Match[str]]) -> None:
         if character in "[{":
             depth += 1
             if depth > MAX_NESTING:
-                raise TrainerConfigError([(_line(text, token.start()), _TOO_DEEP)])
+                raise TrainerConfigError.one(_line(text, token.start()), _TOO_DEEP)
         elif character in "]}":
             depth = max(0, depth - 1)
 
@@ -69,18 +69,14 @@ def check_toml(text: str) -> None:
     tables = len(_TOML_TABLE_HEADER.findall(text)) + text.count("{")
     keys = text.count("=")
     if tables > MAX_TOML_TABLES or keys > MAX_TOML_KEYS:
-        raise TrainerConfigError(
-            [
-                (
-                    "",
-                    f"has {tables:,} tables and {keys:,} keys or more; LRTool reads TOML files of up to"
-                    f" {MAX_TOML_TABLES:,} tables and {MAX_TOML_KEYS:,} keys (trainers write far fewer)",
-                )
-            ]
+        raise TrainerConfigError.one(
+            "",
+            f"has {tables:,} tables and {keys:,} keys or more; LRTool reads TOML files of up to"
+            f" {MAX_TOML_TABLES:,} tables and {MAX_TOML_KEYS:,} keys (trainers write far fewer)",
         )
     long_key = _TOML_LONG_KEY.search(text)
     if long_key is not None:
-        raise TrainerConfigError([(_line(text, long_key.start()), f"a dotted key has more than {MAX_KEY_PARTS} parts")])
+        raise TrainerConfigError.one(_line(text, long_key.start()), f"a dotted key has more than {MAX_KEY_PARTS} parts")
     _check_brackets(text, _TOML_TOKENS.finditer(text))
 
 
@@ -88,8 +84,8 @@ def check_yaml(text: str) -> None:
     """The size; `BoundedScanner` bounds the nesting while ruamel reads."""
     size = len(text.encode("utf-8"))
     if size > MAX_YAML_BYTES:
-        raise TrainerConfigError(
-            [("", f"is {size:,} bytes of YAML; YAML trainer configs are limited to {MAX_YAML_BYTES // 1024} KiB")]
+        raise TrainerConfigError.one(
+            "", f"is {size:,} bytes of YAML; YAML trainer configs are limited to {MAX_YAML_BYTES // 1024} KiB"
         )
 
 
@@ -103,7 +99,7 @@ class BoundedScanner(Scanner):
 
     def _refuse_deeper(self, depth: int) -> None:
         if depth >= MAX_NESTING:
-            raise TrainerConfigError([(f"line {self.reader.get_mark().line + 1}", _TOO_DEEP)])
+            raise TrainerConfigError.one(f"line {self.reader.get_mark().line + 1}", _TOO_DEEP)
 
     def fetch_flow_collection_start(self, TokenClass: Any, to_push: str) -> None:
         self._refuse_deeper(self.flow_level + len(self.indents))

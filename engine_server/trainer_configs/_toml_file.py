@@ -31,20 +31,20 @@ def load(text: str) -> dict[str, Any]:
         message = str(error)
         if message.endswith(_AT_END):
             last = f"line {max(1, len(text.splitlines()))}"
-            raise TrainerConfigError(
-                [(last, f"not valid TOML: {message.removesuffix(_AT_END)} at the end of the file")]
+            raise TrainerConfigError.one(
+                last, f"not valid TOML: {message.removesuffix(_AT_END)} at the end of the file"
             ) from None
         found = _POSITION.search(message)
         if found is None:
-            raise TrainerConfigError([("", f"not valid TOML: {message}")]) from None
+            raise TrainerConfigError.one("", f"not valid TOML: {message}") from None
         where = f"line {found.group(1)}"
-        raise TrainerConfigError(
-            [(where, f"not valid TOML: {message[: found.start()]} (column {found.group(2)})")]
+        raise TrainerConfigError.one(
+            where, f"not valid TOML: {message[: found.start()]} (column {found.group(2)})"
         ) from None
     except ValueError:  # the only other one: an integer longer than Python converts
         raise too_long_number(text, "TOML") from None
     except RecursionError:
-        raise TrainerConfigError([("", "not readable: tables or lists are nested too deeply")]) from None
+        raise TrainerConfigError.one("", "not readable: tables or lists are nested too deeply") from None
 
 
 def write(text: str, edits: Sequence[Edit]) -> str:
@@ -52,9 +52,9 @@ def write(text: str, edits: Sequence[Edit]) -> str:
     try:
         document = tomlkit.parse(text)
     except tomlkit.exceptions.TOMLKitError as error:  # pragma: no cover - tomllib accepted the file first
-        raise TrainerConfigError([("", f"cannot be edited as TOML: {error}")]) from None
+        raise TrainerConfigError.one("", f"cannot be edited as TOML: {error}") from None
     except RecursionError:  # pragma: no cover - the nesting check refused such a file first
-        raise TrainerConfigError([("", "not editable: tables or lists are nested too deeply")]) from None
+        raise TrainerConfigError.one("", "not editable: tables or lists are nested too deeply") from None
     newline = newline_of(text)
     for edit in edits:
         parent = _navigate(document, edit.path[:-1], edit)
@@ -63,7 +63,7 @@ def write(text: str, edits: Sequence[Edit]) -> str:
             item = tomlkit.value(_numbers.scientific(edit.value))
             item.trivia.trail = newline
             if not isinstance(parent, Table | Container) or not isinstance(key, str):
-                raise TrainerConfigError([(render_path(edit.path), "has no table to add the learning rate to")])
+                raise TrainerConfigError.one(render_path(edit.path), "has no table to add the learning rate to")
             parent.add(key, item)
         else:
             old = parent[key]
@@ -77,7 +77,7 @@ def _navigate(document: Container, path: Sequence[str | int], edit: Edit) -> Any
         try:
             node = node[part]
         except (KeyError, IndexError, TypeError):
-            raise TrainerConfigError([(render_path(edit.path), "is not in the file")]) from None
+            raise TrainerConfigError.one(render_path(edit.path), "is not in the file") from None
         if isinstance(node, AoT):
             node = list(node)
     return node

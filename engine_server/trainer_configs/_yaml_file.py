@@ -48,11 +48,11 @@ def compose(text: str) -> Node | None:
         if context and error.context_mark is not None and error.context_mark is not mark:
             context += f" (from line {error.context_mark.line + 1})"
         what = ": ".join(part for part in (context, error.problem) if part)
-        raise TrainerConfigError([(where, f"not valid YAML: {what}")]) from None
+        raise TrainerConfigError.one(where, f"not valid YAML: {what}") from None
     except YAMLError as error:
-        raise TrainerConfigError([("", f"not valid YAML: {error}")]) from None
+        raise TrainerConfigError.one("", f"not valid YAML: {error}") from None
     except RecursionError:
-        raise TrainerConfigError([("", "not readable: mappings or lists are nested too deeply")]) from None
+        raise TrainerConfigError.one("", "not readable: mappings or lists are nested too deeply") from None
     return node
 
 
@@ -66,12 +66,12 @@ def _check_nodes(root: Node) -> None:
         if known is not None:
             return known
         if id(node) in active:
-            raise TrainerConfigError([(_line(node), "an alias refers to the node that contains it")])
+            raise TrainerConfigError.one(_line(node), "an alias refers to the node that contains it")
         if node.tag not in _ALLOWED_TAGS.get(type(node), ()):
             tag = str(node.tag)
             tag = "!!" + tag.removeprefix(_TAG) if tag.startswith(_TAG) else tag
-            raise TrainerConfigError(
-                [(_line(node), f"the tag {tag} is not allowed: trainer configs hold plain values, not objects")]
+            raise TrainerConfigError.one(
+                _line(node), f"the tag {tag} is not allowed: trainer configs hold plain values, not objects"
             )
         active.add(id(node))
         total = 1
@@ -83,8 +83,8 @@ def _check_nodes(root: Node) -> None:
                 total += size(item)
         active.discard(id(node))
         if total > MAX_NODES:
-            raise TrainerConfigError(
-                [(_line(node), f"aliases expand to more than {MAX_NODES:,} values; such a file is refused")]
+            raise TrainerConfigError.one(
+                _line(node), f"aliases expand to more than {MAX_NODES:,} values; such a file is refused"
             )
         sizes[id(node)] = total
         return total
@@ -92,7 +92,7 @@ def _check_nodes(root: Node) -> None:
     try:
         size(root)
     except RecursionError:
-        raise TrainerConfigError([("", "not readable: mappings or lists are nested too deeply")]) from None
+        raise TrainerConfigError.one("", "not readable: mappings or lists are nested too deeply") from None
 
 
 def load(text: str) -> Any:
@@ -117,7 +117,7 @@ def load(text: str) -> Any:
                     continue
                 key = build(key_node)
                 if isinstance(key, dict | list):
-                    raise TrainerConfigError([(_line(key_node), "a mapping key must be plain text or a number")])
+                    raise TrainerConfigError.one(_line(key_node), "a mapping key must be plain text or a number")
                 mapping[key] = build(value_node)
             for key, value in merged.items():
                 mapping.setdefault(key, value)  # explicit keys win over merged ones, as in YAML 1.1
@@ -137,7 +137,7 @@ def _merge_sources(node: Node) -> list[Node]:
         return [node]
     if isinstance(node, SequenceNode) and all(isinstance(item, MappingNode) for item in node.value):
         return list(reversed(node.value))  # earlier sources win
-    raise TrainerConfigError([(_line(node), "a merge key (<<) must name a mapping or a list of mappings")])
+    raise TrainerConfigError.one(_line(node), "a merge key (<<) must name a mapping or a list of mappings")
 
 
 def _scalar(node: Node, constructor: Any) -> Any:
@@ -147,7 +147,7 @@ def _scalar(node: Node, constructor: Any) -> Any:
     try:
         return constructor.construct_object(node, deep=True)
     except (YAMLError, ValueError) as error:
-        raise TrainerConfigError([(_line(node), f"cannot read {show(node.value)}: {error}")]) from None
+        raise TrainerConfigError.one(_line(node), f"cannot read {show(node.value)}: {error}") from None
 
 
 # --- Editing ---------------------------------------------------------------------
@@ -181,12 +181,12 @@ def write(text: str, edits: Sequence[Edit]) -> str:
         for part in edit.path[:-1] if edit.insert else edit.path:
             node = _child(node, part) if node is not None else None
         if node is None:
-            raise TrainerConfigError([(render_path(edit.path), "is not in the file")])
+            raise TrainerConfigError.one(render_path(edit.path), "is not in the file")
         if edit.insert:
             replacements.append(_insertion(text, node, edit))
             continue
         if not isinstance(node, ScalarNode):
-            raise TrainerConfigError([(render_path(edit.path), "is not a number")])
+            raise TrainerConfigError.one(render_path(edit.path), "is not a number")
         start, end = node.start_mark.index, node.end_mark.index
         number = _numbers.like(edit.value, node.value)
         quote = node.style if node.style in ("'", '"') else ""
@@ -200,15 +200,15 @@ def _insertion(text: str, mapping: Node, edit: Edit) -> tuple[int, int, str]:
     """A new `key: value` line above the first key of a block mapping, at the same indentation."""
     key = edit.path[-1]
     if not isinstance(mapping, MappingNode) or mapping.flow_style or not mapping.value or not isinstance(key, str):
-        raise TrainerConfigError(
-            [(render_path(edit.path), "cannot be added automatically here; add it to the file and export again")]
+        raise TrainerConfigError.one(
+            render_path(edit.path), "cannot be added automatically here; add it to the file and export again"
         )
     first = mapping.value[0][0]
     line_start = text.rfind("\n", 0, first.start_mark.index) + 1
     indent = text[line_start : first.start_mark.index]
     if indent.strip():  # the first key shares its line with "- ": there is no clean line to copy
-        raise TrainerConfigError(
-            [(render_path(edit.path), "cannot be added automatically here; add it to the file and export again")]
+        raise TrainerConfigError.one(
+            render_path(edit.path), "cannot be added automatically here; add it to the file and export again"
         )
     line = f"{indent}{key}: {_numbers.scientific(edit.value, dotted=True)}{newline_of(text)}"
     return line_start, line_start, line
