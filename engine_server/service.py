@@ -354,7 +354,7 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
             configs.append(fields)
         if too_long:
             raise ConfigError(too_long)
-        learned: dict[tuple[str, str, str], Personalization] = {}  # one fit per log, family and formula
+        learned: dict[tuple[str, str, str, Personalization], Personalization] = {}  # one fit per log and prior
 
         def personalize(row: int, config: TrainingConfig) -> Personalization | None:
             return self._personalization(config, request.requests[row], f"requests[{row}].run_log", learned)
@@ -498,17 +498,18 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
         config: TrainingConfig,
         request: pb.CalculateRequest | pb.GetCurvesRequest,
         path: str,
-        learned: dict[tuple[str, str, str], Personalization],
+        learned: dict[tuple[str, str, str, Personalization], Personalization],
     ) -> Personalization | None:
         """What the request's run log says about `config` (None: the population's recommendation).
 
         `learned` keeps fits within one call: a fit depends only on the log, the configuration's
-        model family and its formula set, so a batch reads each log and fits each family once.
+        model family, its formula set and its prior (the population's spread differs between,
+        e.g., AdamW and Prodigy), so a batch reads each log and fits each of those once.
         """
         if request.population_only:
             return None
         log = _log_name(request.run_log, path)
-        key = (log, model_family(config), config.formula)
+        key = (log, model_family(config), config.formula, population(config))
         if key not in learned:
             learned[key] = self._learned_log(log).personalize(config)
         return learned[key]

@@ -103,6 +103,23 @@ def test_ten_thousand_calibrated_results_with_their_factors_fit_one_answer(clien
     assert results[9_999].factors[3].value == "10,499 steps"
 
 
+def test_each_batch_row_gets_its_own_band_whatever_came_before(client: LRToolClient) -> None:
+    """Rows of one family share a fit only where they share its prior: an adaptive optimizer's band
+    (its multiplier's spread) is not an AdamW row's, in either order."""
+    adamw = {**TYPICAL, "formula": "calibrated"}
+    prodigy = {**adamw, "optimizer": "Prodigy"}
+    alone = [client.calculate(fields) for fields in (adamw, prodigy)]
+    for order in ((0, 1), (1, 0)):
+        batch = client.calculate_batch([calculate_request((adamw, prodigy)[i]) for i in order])
+        for i, result in zip(order, batch, strict=True):
+            assert (result.recommended_low, result.recommended_high) == pytest.approx(
+                (alone[i].recommended_low, alone[i].recommended_high)
+            )
+    assert alone[0].recommended_high / alone[0].recommended_low != pytest.approx(
+        alone[1].recommended_high / alone[1].recommended_low
+    )
+
+
 def test_a_batch_may_ask_for_the_statistics_alone(client: LRToolClient, engine: RunningEngine) -> None:
     requests = [calculate_request({**TYPICAL, "formula": "calibrated", "steps": 500 + i}) for i in range(50)]
     full = client.calculate_batch(requests)
