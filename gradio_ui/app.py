@@ -1303,7 +1303,14 @@ def _calculation_inputs() -> set[Any]:
 def _recalculating(event: Any, **options: Any) -> Any:
     """Recalculate everything after `event` (the latest input wins)."""
     return event(
-        recalculate, _calculation_inputs(), _names(*RESULT_FIELDS, "banner"), trigger_mode="always_last", **options
+        recalculate,
+        _calculation_inputs(),
+        _names(*RESULT_FIELDS, "banner"),
+        trigger_mode="always_last",
+        # A recalculation takes a tenth of a second: a small spinner, not the full overlay that
+        # redraws every result panel twice per keystroke (it cost about 40 ms a change in Chromium).
+        show_progress="minimal",
+        **options,
     )
 
 
@@ -1347,6 +1354,7 @@ def _wire_calculator() -> None:
         api_name="move_offset",
         trigger_mode="always_last",
         queue=False,
+        show_progress="hidden",  # numbers that follow the drag; release recalculates with progress shown
     )
     reset = PAGE["reset"].click(
         lambda: (0, None), None, _names("offset", "my_rate"), api_visibility="private", queue=False
