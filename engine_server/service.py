@@ -37,7 +37,7 @@ from .engine import (
     score_curve,
     stop_when,
 )
-from .engine._calculate import population
+from .engine._calculate import placed_in_request, population
 from .engine._cancel import raise_if_stopped
 from .engine._columns import collector_paused
 from .engine._names import MAX_NAME_CHARACTERS
@@ -221,10 +221,7 @@ def _calculate(
     try:
         return calculate(config, offset, learning_rate, personalization)
     except ConfigError as error:
-        raise ConfigError(
-            violation if violation.field in ("offset", "learning_rate") else violation.under(path)
-            for violation in error.violations
-        ) from None
+        raise ConfigError(placed_in_request(error, "", path)) from None
 
 
 def _profile_name(name: str, path: str) -> str:

@@ -20,6 +20,16 @@ from ._schedules import LRTOOL_1_0, Integral, integrate, step_multipliers
 
 #: Fields of a calculation request beside its configuration.
 ADJUSTMENT_FIELDS = frozenset({"offset", "learning_rate"})
+
+
+def placed_in_request(error: ConfigError, request: str, config: str) -> list[FieldViolation]:
+    """A request's violations at their paths: offset and learning_rate belong to the request
+    (`request`, "" at the top), every other field to its configuration (`config`)."""
+    return [
+        violation.under(request if violation.field in ADJUSTMENT_FIELDS else config) for violation in error.violations
+    ]
+
+
 #: transformers' polynomial schedule ends at lr_end = 1e-7 unless told otherwise.
 _POLYNOMIAL_DEFAULT_LR_END = 1e-7
 #: Fixed-point rounds for polynomial's default floor (lr_end / lr depends on lr).
@@ -622,11 +632,7 @@ def calculate_batch(
         except Cancelled:
             raise Cancelled(len(results)) from None
         except ConfigError as error:
-            prefix = f"requests[{index}]"
-            problems.extend(
-                violation.under(prefix if violation.field in ADJUSTMENT_FIELDS else f"{prefix}.config")
-                for violation in error.violations
-            )
+            problems.extend(placed_in_request(error, f"requests[{index}]", f"requests[{index}].config"))
     if problems:
         raise ConfigError(problems)
     return results

@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import _catalog as catalog
-from ._calculate import ADJUSTMENT_FIELDS, Calculation, Personalization, calculate, check_adjustment
+from ._calculate import Calculation, Personalization, calculate, check_adjustment, placed_in_request
 from ._cancel import raise_if_stopped, stop_when
 from ._config import _NAME_TABLES as NAME_TABLES
 from ._config import Resolved, ScheduleArgs, TrainingConfig, parse_step_rules
@@ -128,10 +128,7 @@ def _calculate_checked(
             raise Cancelled(len(results)) from None
         except ConfigError as error:
             prefix = f"requests[{first_index + row}]"
-            failures.extend(
-                violation.under(prefix if violation.field in ADJUSTMENT_FIELDS else f"{prefix}.config")
-                for violation in error.violations
-            )
+            failures.extend(placed_in_request(error, prefix, f"{prefix}.config"))
     return results, failures
 
 
