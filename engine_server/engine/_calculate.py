@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -17,6 +17,7 @@ from ._cancel import raise_if_stopped, stop_when
 from ._config import Resolved, ScheduleArgs, TrainingConfig, show_value
 from ._exceptions import Cancelled, ConfigError, FieldViolation
 from ._schedules import LRTOOL_1_0, Integral, integrate, step_multipliers
+from ._warnings import configuration_warnings
 
 #: Fields of a calculation request beside its configuration.
 ADJUSTMENT_FIELDS = frozenset({"offset", "learning_rate"})
@@ -42,12 +43,12 @@ class _DescribedOnRead:
     calculation, and batches and slider moves seldom read them. Once read, they are kept."""
 
     __slots__ = ("_described_by",)
-    _described_by: _Model
+    _described_by: calibrated.Recommendation
     warnings: tuple[str, ...]
     factors: tuple[Factor, ...]
 
-    def _describe_later(self, model: _Model) -> None:
-        self._described_by = model
+    def _described_from(self, recommendation: calibrated.Recommendation) -> None:
+        self._described_by = recommendation
 
     if not TYPE_CHECKING:  # to type checkers every attribute stays declared
 
@@ -56,7 +57,7 @@ class _DescribedOnRead:
             if name == "warnings":
                 value = self._described_by.described_warnings()
             elif name == "factors":
-                value = self._described_by.recommendation.factors
+                value = self._described_by.factors
             else:
                 raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
             setattr(self, name, value)
@@ -101,6 +102,18 @@ class Calculation(_DescribedOnRead):
     # (formula set "calibrated" only).
     evidence: Evidence | None = None
     factors: tuple[Factor, ...] = ()
+
+    def _describe_later(self, recommendation: calibrated.Recommendation) -> None:
+        """Leave the texts unset until read, unless `recommendation` has described them already."""
+        self._described_from(recommendation)
+        if recommendation.all_warnings is None:
+            del self.warnings
+        else:
+            self.warnings = recommendation.all_warnings
+        if recommendation.described is None:
+            del self.factors
+        else:
+            self.factors = recommendation.described
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,27 +178,13 @@ class _Model:
     curvature_factor: float
     objective_sensitivity: float
     overshoot_k: float
-    warnings: tuple[str, ...]  # formula sets energy and lrtool-1.0; calibrated: see described_warnings
+    warnings: tuple[str, ...]  # formula sets energy and lrtool-1.0; calibrated: the recommendation's
     parity_rounding: bool  # reproduce LRTool 1.0's floating-point steps (formula lrtool-1.0)
     schedule_args: ScheduleArgs  # as integrated, polynomial's default floor solved
     population: Personalization  # no run log: factor 1, the population's own spread
     undershoot_k: float = catalog.UNDERSHOOT_K
     efficiency_sensitivity: float = catalog.EFFICIENCY_SENSITIVITY
     recommendation: calibrated.Recommendation | None = None  # formula set calibrated
-    all_warnings: tuple[str, ...] | None = None  # once described: `warnings` and the evidence's
-
-    def described_warnings(self) -> tuple[str, ...]:
-        """Every warning: the configuration's, then (calibrated) what the presets of its setup say."""
-        if self.all_warnings is None:
-            recommendation = self.recommendation
-            if recommendation is None:
-                self.all_warnings = self.warnings
-            else:
-                configuration = _warnings(
-                    recommendation.fields, recommendation.resolved, self.recommended_lr, self.integral
-                )
-                self.all_warnings = configuration + _evidence_warnings(recommendation)
-        return self.all_warnings
 
     def delivered_energy(self, learning_rate: float) -> float:
         """learning_rate · scheduler_factor · exposure · capacity · resolution_scale · optimizer_modifier,
@@ -299,7 +298,7 @@ def _energy_model(config: TrainingConfig) -> _Model:
         curvature_factor=curvature_factor,
         objective_sensitivity=objective.overshoot_sensitivity,
         overshoot_k=overshoot_k,
-        warnings=_warnings(config.__dict__, resolved, recommended_lr, integral),
+        warnings=configuration_warnings(config.__dict__, resolved, recommended_lr, integral.zero_fraction),
         parity_rounding=not resolved.formula.uses_trainer,
         schedule_args=args,
         population=Personalization(1.0, 0, catalog.POPULATION_LOG_SD),
@@ -310,7 +309,7 @@ def _calibrated_model(config: TrainingConfig) -> _Model:
     """Formula set calibrated (docs/calibration.md)."""
     resolved = config.resolved
     integral, args = _schedule_integral(config, resolved, _calibrated_rate)
-    recommendation = calibrated.recommend(config, integral.scheduler_factor)
+    recommendation = calibrated.recommend(config, integral.scheduler_factor, integral.zero_fraction)
     recommended_lr = recommendation.learning_rate
     widths = _score_widths(recommendation.log_sd)
     multipliers = recommendation.multipliers
@@ -341,7 +340,7 @@ def _calibrated_model(config: TrainingConfig) -> _Model:
 
 
 def _calibrated_rate(config: TrainingConfig, integral: Integral) -> float:
-    return calibrated.recommend(config, integral.scheduler_factor).learning_rate
+    return calibrated.recommend(config, integral.scheduler_factor, integral.zero_fraction).learning_rate
 
 
 #: Where calibrated.recommend lists the factors _Model reports as statistics.
@@ -377,37 +376,6 @@ def _overshoot_k(recommendation: calibrated.Recommendation, widths: _ScoreWidths
         shown_working = evidence.p90 / recommendation.learning_rate - 1.0
         return min(widths.overshoot_k, -math.log(catalog.STABILITY_CAUTION / 100.0) / shown_working**2)
     return widths.overshoot_k
-
-
-def _evidence_warnings(recommendation: calibrated.Recommendation) -> tuple[str, ...]:
-    """Say why a recommendation leaves what the matching presets use."""
-    evidence = recommendation.evidence
-    rate = recommendation.learning_rate
-    tolerance = catalog.EVIDENCE_ROUNDING
-    if evidence is None or evidence.p10 / tolerance <= rate <= evidence.p90 * tolerance:
-        return ()
-    below = rate < evidence.p10
-    side, edge = ("below", evidence.p10) if below else ("above", evidence.p90)
-    # The two factors that pull furthest toward this side (a stable sort: ties keep their order).
-    multipliers = recommendation.multipliers
-    pulling = sorted(
-        (
-            index
-            for index in range(1, len(multipliers))
-            if (multipliers[index] < 1.0 if below else multipliers[index] > 1.0)
-        ),
-        key=lambda index: abs(math.log(multipliers[index])),
-        reverse=True,
-    )[:2]
-    factors = recommendation.factors  # described now: whoever reads a warning reads the factors too
-    because = "; ".join(f"{f.name} {f.value}: ×{f.multiplier:.2g}" for f in map(factors.__getitem__, pulling))
-    because = because or "the family's own rate"
-    percentile = "10th" if side == "below" else "90th"
-    return (
-        f"recommended_lr: {rate:.3g} is {side} what {evidence.count} public {evidence.family}"
-        f" {evidence.optimizer_family} presets ({evidence.network}) use ({percentile} percentile {edge:.3g}),"
-        f" because of {because}",
-    )
 
 
 def population(config: TrainingConfig) -> Personalization:
@@ -460,42 +428,6 @@ def _polynomial_default_floor(
         floor = next_floor
         integral = _integrate(config, config.resolved, replace(args, min_lr_ratio=floor))
     return floor, integral
-
-
-def _warnings(
-    fields: Mapping[str, Any], resolved: Resolved, recommended_lr: float, integral: Integral
-) -> tuple[str, ...]:
-    """What is questionable in a configuration (its validated fields) and its recommendation."""
-    found: list[str] = []
-    steps, alpha, rank = fields["steps"], fields["alpha"], fields["rank"]
-    if resolved.warmup_steps > catalog.WARMUP_WARN_FRACTION * steps:
-        share = resolved.warmup_steps / steps
-        found.append(
-            f"warmup: {resolved.warmup_steps:,} of {steps:,} steps ({share:.0%}) are warmup;"
-            " more than half the run trains below the full rate"
-        )
-    if alpha > catalog.ALPHA_WARN_RATIO * rank:
-        found.append(
-            f"alpha: {alpha:g} is more than {catalog.ALPHA_WARN_RATIO:g}× the rank ({rank});"
-            " updates are scaled up unusually far (alpha is usually at most the rank)"
-        )
-    if not catalog.PLAUSIBLE_LR_MIN <= recommended_lr <= catalog.PLAUSIBLE_LR_MAX:
-        found.append(
-            f"recommended_lr: {recommended_lr:.3g} is outside the usual {catalog.PLAUSIBLE_LR_MIN:g} …"
-            f" {catalog.PLAUSIBLE_LR_MAX:g}; check steps, images and rank/alpha"
-        )
-    if integral.zero_fraction >= catalog.ZERO_SCHEDULE_WARN_FRACTION:
-        found.append(
-            f"scheduler: the multiplier is zero on {integral.zero_fraction:.0%} of the steps; those steps train nothing"
-        )
-    if not resolved.formula.uses_trainer and resolved.schedule.id == "cosine":
-        found.append(
-            "scheduler: LRTool 1.0's Cosine goes negative in the second half of the run (kept for parity);"
-            " the energy formula set integrates the cosine trainers really apply"
-        )
-    for name in resolved.ignored_parameters:
-        found.append(f"{name}: not used by schedule {resolved.schedule.id!r}; ignored")
-    return tuple(found)
 
 
 def _finish(
@@ -551,16 +483,8 @@ def _finish(
         recommended_high=model.recommended_lr * high_factor,
         evidence=None if recommendation is None else recommendation.evidence,
     )
-    if recommendation is not None:  # texts not described yet are left unset until read
-        calculation._describe_later(model)
-        if model.all_warnings is None:
-            del calculation.warnings
-        else:
-            calculation.warnings = model.all_warnings
-        if recommendation.described is None:
-            del calculation.factors
-        else:
-            calculation.factors = recommendation.described
+    if recommendation is not None:
+        calculation._describe_later(recommendation)
     return calculation
 
 

@@ -25,6 +25,7 @@ from typing import Any
 from . import _calibration_data as fitted
 from . import _catalog as catalog
 from ._config import Resolved, TrainingConfig
+from ._warnings import configuration_warnings
 
 #: The reference setup each family's rate is quoted at (the most common preset).
 REFERENCE_STEPS = 2000
@@ -147,11 +148,50 @@ class Recommendation:
     multipliers: tuple[float, ...]
     evidence: Evidence | None
     log_sd: float
-    fields: dict[str, Any]  # the configuration's validated fields (not the configuration, which memoizes
+    fields: Mapping[str, Any]  # the configuration's validated fields (not the configuration, which memoizes
     resolved: Resolved  # its calculation: that would make a reference cycle) and what they name
     scheduler_factor: float
+    zero_fraction: float  # the share of steps at zero, for the warnings
     setup: _Setup
     described: tuple[Factor, ...] | None = None
+    all_warnings: tuple[str, ...] | None = None  # once described
+
+    def described_warnings(self) -> tuple[str, ...]:
+        """Every warning, described once: the configuration's, then what the presets of its setup say."""
+        if self.all_warnings is None:
+            configuration = configuration_warnings(self.fields, self.resolved, self.learning_rate, self.zero_fraction)
+            self.all_warnings = configuration + self._evidence_warnings()
+        return self.all_warnings
+
+    def _evidence_warnings(self) -> tuple[str, ...]:
+        """Say why the recommendation leaves what the matching presets use."""
+        evidence = self.evidence
+        rate = self.learning_rate
+        tolerance = catalog.EVIDENCE_ROUNDING
+        if evidence is None or evidence.p10 / tolerance <= rate <= evidence.p90 * tolerance:
+            return ()
+        below = rate < evidence.p10
+        side, edge = ("below", evidence.p10) if below else ("above", evidence.p90)
+        # The two factors that pull furthest toward this side (a stable sort: ties keep their order).
+        multipliers = self.multipliers
+        pulling = sorted(
+            (
+                index
+                for index in range(1, len(multipliers))
+                if (multipliers[index] < 1.0 if below else multipliers[index] > 1.0)
+            ),
+            key=lambda index: abs(math.log(multipliers[index])),
+            reverse=True,
+        )[:2]
+        factors = self.factors  # described now: whoever reads a warning reads the factors too
+        because = "; ".join(f"{f.name} {f.value}: ×{f.multiplier:.2g}" for f in map(factors.__getitem__, pulling))
+        because = because or "the family's own rate"
+        percentile = "10th" if side == "below" else "90th"
+        return (
+            f"recommended_lr: {rate:.3g} is {side} what {evidence.count} public {evidence.family}"
+            f" {evidence.optimizer_family} presets ({evidence.network}) use ({percentile} percentile {edge:.3g}),"
+            f" because of {because}",
+        )
 
     @property
     def factors(self) -> tuple[Factor, ...]:
@@ -278,7 +318,7 @@ FACTOR_ORDER = (
 )
 
 
-def recommend(config: TrainingConfig, scheduler_factor: float) -> Recommendation:
+def recommend(config: TrainingConfig, scheduler_factor: float, zero_fraction: float = 0.0) -> Recommendation:
     """The calibrated recommendation for `config`, factor by factor (their product is the rate)."""
     resolved = config.resolved
     setup = _setup(resolved.model.id, resolved.optimizer.id, config.network, resolved.objective.id)
@@ -292,6 +332,7 @@ def recommend(config: TrainingConfig, scheduler_factor: float) -> Recommendation
             config.__dict__,
             resolved,
             scheduler_factor,
+            zero_fraction,
             setup,
         )
 
@@ -320,6 +361,7 @@ def recommend(config: TrainingConfig, scheduler_factor: float) -> Recommendation
         config.__dict__,
         resolved,
         scheduler_factor,
+        zero_fraction,
         setup,
     )
 
