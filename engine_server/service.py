@@ -356,11 +356,31 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
         def personalize(row: int, config: TrainingConfig) -> Personalization | None:
             return self._personalization(config, request.requests[row], f"requests[{row}].run_log", learned)
 
+        # Only rows whose log holds runs are personalized (an empty log gives the population's own
+        # recommendation); the rest are calculated column by column. A bad log name is reported by
+        # personalize, beside the row's other problems.
+        has_runs: dict[str, bool] = {}
+        personalized = []
+        for index, item in enumerate(request.requests):
+            if not item.population_only:
+                name = item.run_log
+                runs = has_runs.get(name)
+                if runs is None:
+                    try:
+                        runs = bool(self._learned_log(validate_log_name(name)).runs)
+                    except InvalidProfileName:
+                        runs = True
+                    has_runs[name] = runs
+                if runs:
+                    personalized.append(index)
+
         # Checked column by column, with the same violations as item by item; stops at the deadline: see _rpc.
         # The answer is built with the collector paused too: describing the results' factors allocates
         # much, and each of its passes would walk every result again, freeing nothing.
         with collector_paused():
-            calculations = calculate_rows(configs, offsets, learning_rates, personalize=personalize)
+            calculations = calculate_rows(
+                configs, offsets, learning_rates, personalize=personalize, personalized=personalized
+            )
             return _convert.calculations_to_proto(calculations, details=detail != pb.RESULT_DETAIL_STATISTICS)
 
     @_rpc

@@ -149,6 +149,31 @@ def test_a_row_the_columns_accept_builds_the_validated_configuration(configs: li
         assert built.model_fields_set == validated.model_fields_set
 
 
+@EQUIVALENCE_SETTINGS
+@given(
+    st.lists(
+        st.tuples(
+            config_fields(max_steps=200_000),
+            st.one_of(st.tuples(st.floats(-1.0, 1.0), st.none()), st.tuples(st.none(), st.floats(1e-7, 1e-2))),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_rows_calculated_on_arrays_equal_the_per_configuration_results_exactly(
+    batch: list[tuple[dict[str, Any], Adjustment]],
+) -> None:
+    """Rows of the calibrated formula are calculated on arrays; each result is the one calculate()
+    gives, to the last bit, texts included (the rest of the rows take calculate() itself)."""
+    configs = [fields for fields, _ in batch]
+    adjustments = [adjustment for _, adjustment in batch]
+    try:
+        expected = per_configuration(configs, adjustments)
+    except OverflowError:
+        return  # scoring far outside the usual range: both paths raise it (see outcome)
+    assert columnar(configs, adjustments) == expected
+
+
 def test_most_rows_of_a_typical_batch_are_checked_by_the_columns() -> None:
     configs = [{**TYPICAL, "rank": rank, "formula": "calibrated"} for rank in range(1, 101)]
     configs.append({**TYPICAL, "alpha": 16})  # an int for a float field: TrainingConfig's to judge
@@ -176,7 +201,7 @@ def test_personalized_rows_are_calculated_as_calculate_batch_does() -> None:
         CalculateRequest(config, personalization=personalize(row, config))
         for row, config in enumerate(TrainingConfig(**fields) for fields in configs)
     )
-    assert got == expected
+    assert got == expected  # the first row on arrays, the others one by one: equal to the last bit
     assert [result.personal_factor for result in got] == [1.0, 1.7, 1.7]
 
 

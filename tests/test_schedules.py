@@ -11,7 +11,8 @@ from conftest import TYPICAL, load_json
 
 from engine_server.engine import ConfigError, TrainingConfig, calculate, schedule_curve
 from engine_server.engine._catalog import TRAINERS
-from engine_server.engine._schedules import CURVES, direct_square_sum, integrate
+from engine_server.engine._config import ScheduleArgs
+from engine_server.engine._schedules import CURVES, SQUARE_SUMS, direct_square_sum, integrate, integrate_many
 
 HF_CASES = load_json("schedules_huggingface.json")["cases"]
 
@@ -186,3 +187,33 @@ def test_schedule_curve_of_a_short_run_lists_every_step() -> None:
     curve = schedule_curve(config_for("huggingface", "linear", 5, 0), points=200)
     assert curve.steps == (0, 1, 2, 3, 4)
     assert curve.multipliers == pytest.approx((1.0, 0.8, 0.6, 0.4, 0.2))
+
+
+#: Parameters the array forms are checked with: whole and fractional cycles (fractional restarts
+#: have no closed form), floors, and ai-toolkit's linear factors.
+ARRAY_ARGS = (
+    ScheduleArgs(min_lr_ratio=0.0),
+    ScheduleArgs(num_cycles=2.0, min_lr_ratio=0.1),
+    ScheduleArgs(num_cycles=3.0, min_lr_ratio=0.05, start_factor=0.2, end_factor=1.0),
+    ScheduleArgs(num_cycles=0.5, min_lr_ratio=0.0),
+    ScheduleArgs(num_cycles=1.7, min_lr_ratio=0.3),
+    ScheduleArgs(num_cycles=100.0, min_lr_ratio=0.3),
+)
+
+
+@pytest.mark.parametrize(
+    "owner, schedule", [(owner, schedule) for owner, table in SQUARE_SUMS.items() for schedule in table]
+)
+def test_array_integrals_equal_the_scalar_ones_exactly(owner: str, schedule: str) -> None:
+    """Batches integrate many runs at once: every element is the scalar integral, to the last bit."""
+    rng = np.random.default_rng(7)
+    edges = [1, 2, 3, 4, 6, 8, 64, 128, 129, 1000, 4096, 9_999_999, 10_000_000]
+    steps = np.unique(np.concatenate([rng.integers(1, 2000, 150), rng.integers(2000, 10**6, 150), edges]))
+    warmup = np.where(rng.random(len(steps)) < 0.5, 0, (steps * rng.uniform(0, 0.3, len(steps))).astype(np.int64))
+    if schedule == "constant" or (owner == "ai-toolkit" and schedule != "constant_with_warmup"):
+        warmup[:] = 0  # these take no warmup
+    for args in ARRAY_ARGS:
+        factors, zero_fractions = integrate_many(owner, schedule, steps, np.minimum(warmup, steps - 1), args)
+        for run, (factor, zero_fraction) in enumerate(zip(factors.tolist(), zero_fractions.tolist(), strict=True)):
+            integral = integrate(owner, schedule, int(steps[run]), int(min(warmup[run], steps[run] - 1)), args)
+            assert (factor, zero_fraction) == (integral.scheduler_factor, integral.zero_fraction), (args, steps[run])

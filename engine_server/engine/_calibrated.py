@@ -290,7 +290,7 @@ class _Setup:
 
 
 @cache
-def _setup(model_id: str, optimizer_id: str, network_id: str, objective_id: str) -> _Setup:
+def setup_for(model_id: str, optimizer_id: str, network_id: str, objective_id: str) -> _Setup:
     """Looked up once per combination of catalog entries: a new configuration pays only for its numbers."""
     model = catalog.MODELS.by_id(model_id)
     optimizer = catalog.OPTIMIZERS.by_id(optimizer_id)
@@ -321,7 +321,7 @@ FACTOR_ORDER = (
 def recommend(config: TrainingConfig, scheduler_factor: float, zero_fraction: float = 0.0) -> Recommendation:
     """The calibrated recommendation for `config`, factor by factor (their product is the rate)."""
     resolved = config.resolved
-    setup = _setup(resolved.model.id, resolved.optimizer.id, config.network, resolved.objective.id)
+    setup = setup_for(resolved.model.id, resolved.optimizer.id, config.network, resolved.objective.id)
     adaptive = setup.adaptive
     if adaptive is not None:
         return Recommendation(

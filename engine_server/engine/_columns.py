@@ -12,23 +12,46 @@ from the one place that writes it, and the columns only ever say "this row is fi
 from __future__ import annotations
 
 import gc
+import math
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from operator import itemgetter, methodcaller
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from . import _calibrated as calibrated
+from . import _calibration_data as calibration_data
 from . import _catalog as catalog
-from ._calculate import Calculation, Personalization, calculate, check_adjustment, placed_in_request
+from ._calculate import (
+    _ALPHA_RATIO_FACTOR,
+    _OPTIMIZER_FACTOR,
+    _RESOLUTION_FACTOR,
+    Calculation,
+    Personalization,
+    calculate,
+    check_adjustment,
+    efficiency_band,
+    placed_in_request,
+    risk_band,
+)
+from ._calculate import _schedule_owner as schedule_owner
+from ._calculate import _score_widths as calibrated_score_widths
+from ._calculate import _ScoreWidths as ScoreWidths
+from ._calculate import _uses_polynomial_default as uses_polynomial_default
+from ._calibrated import Recommendation
 from ._cancel import raise_if_stopped, stop_when
 from ._config import _NAME_TABLES as NAME_TABLES
 from ._config import Resolved, ScheduleArgs, TrainingConfig, parse_step_rules
 from ._config import _needs_lrtool_1_0_calibration as needs_lrtool_1_0_calibration
 from ._exceptions import Cancelled, ConfigError, FieldViolation
+from ._schedules import has_array_form, integrate, integrate_many
+from ._sums import each
 
 BoolArray = NDArray[np.bool_]
+FloatArray = NDArray[np.float64]
 
 _FIELDS = tuple(TrainingConfig.model_fields)
 _REQUIRED = frozenset(name for name, info in TrainingConfig.model_fields.items() if info.is_required())
@@ -46,6 +69,8 @@ _NONE = type(None)
 #: Rows calculated between two checks of the caller's stop condition.
 _STOP_CHECK_EVERY = 256
 _UNSET: Any = object()
+#: Rows of one schedule below which integrating them one by one costs less than arrays.
+_ARRAY_GROUP_ROWS = 8
 
 
 #: What a caller knows about a configuration beside its fields (a run log's verdict): given the
@@ -60,6 +85,7 @@ def calculate_rows(
     first_index: int = 0,
     stop: Callable[[], bool] | None = None,
     personalize: Personalize | None = None,
+    personalized: Collection[int] | None = None,
 ) -> list[Calculation]:
     """Validate and calculate many configurations given as raw fields (as TrainingConfig takes
     them), each with its offset or learning rate (None: not given).
@@ -67,12 +93,13 @@ def calculate_rows(
     Every bad request is reported, as `requests[i].offset` or `requests[i].config.field` (i
     counted from `first_index`), before anything is calculated; then it goes as
     calculate_batch goes, `stop` included. `personalize` is asked for each row whose
-    configuration is valid; a ConfigError it raises is reported as it is, beside that row's
-    other problems.
+    configuration is valid (of the rows `personalized`, if given; the others take the
+    population's recommendation); a ConfigError it raises is reported as it is, beside that
+    row's other problems.
     """
     if stop is not None:
         with stop_when(stop):
-            return calculate_rows(configs, offsets, learning_rates, first_index, personalize=personalize)
+            return calculate_rows(configs, offsets, learning_rates, first_index, None, personalize, personalized)
     count = len(configs)
     offsets = [None] * count if offsets is None else offsets
     learning_rates = [None] * count if learning_rates is None else learning_rates
@@ -91,7 +118,7 @@ def calculate_rows(
             problems[row] = [violation.under(f"requests[{first_index + row}]") for violation in violations]
         personal: list[Personalization | None] = [None] * count
         if personalize is not None:
-            for row in range(count):
+            for row in range(count) if personalized is None else sorted(personalized):
                 if row not in invalid:
                     config = checked.built[row] = checked.config(row)  # kept for calculating
                     try:
@@ -113,10 +140,18 @@ def _calculate_checked(
     personal: Sequence[Personalization | None],
     first_index: int,
 ) -> tuple[list[Calculation], list[FieldViolation]]:
-    """calculate_batch's loop over the checked rows: the results, or what calculating found wrong."""
+    """calculate_batch's loop over the checked rows: the results, or what calculating found wrong.
+    The rows of the fitted calibrated formula are calculated on arrays first (_calculate_fitted);
+    the rest, and any row those arrays leave, one by one."""
+    raise_if_stopped()
+    fitted = _calculate_fitted(checked, _fitted_rows(checked, personal), offsets, learning_rates)
     results: list[Calculation] = []
     failures: list[FieldViolation] = []
     for row in range(len(offsets)):
+        done = fitted.get(row)
+        if done is not None:
+            results.append(done)
+            continue
         if row % _STOP_CHECK_EVERY == 0:
             try:
                 raise_if_stopped()
@@ -130,6 +165,257 @@ def _calculate_checked(
             prefix = f"requests[{first_index + row}]"
             failures.extend(placed_in_request(error, prefix, f"{prefix}.config"))
     return results, failures
+
+
+def _fitted_rows(checked: _Columns, personal: Sequence[Personalization | None]) -> list[int]:
+    """Rows the arrays calculate: checked by the columns, formula calibrated, no run log's
+    factor, and not polynomial's default floor (which is solved row by row)."""
+    rows = []
+    for row, resolved in enumerate(checked.resolved_rows):
+        if (
+            resolved is not None
+            and personal[row] is None
+            and resolved.formula.id == catalog.CALIBRATED
+            and not uses_polynomial_default(resolved)
+        ):
+            rows.append(row)
+    return rows
+
+
+class _RowFields(Mapping[str, Any]):
+    """One row of the checked columns, read as the validated configuration's fields."""
+
+    __slots__ = ("_columns", "_row")
+
+    def __init__(self, columns: dict[str, list[Any]], row: int) -> None:
+        self._columns = columns
+        self._row = row
+
+    def __getitem__(self, name: str) -> Any:
+        return self._columns[name][self._row]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+
+def _square(value: float) -> float:
+    return value**2  # Python's pow, as the per-configuration path squares
+
+
+def _calculate_fitted(
+    checked: _Columns,
+    rows: list[int],
+    offsets: Sequence[float | None],
+    learning_rates: Sequence[float | None],
+) -> dict[int, Calculation]:
+    """calculate() of the given rows on arrays, each result equal to the per-configuration one:
+    the operations of calibrated.recommend, _calibrated_model, calculate and _finish in their
+    order, numpy's arithmetic (rounded as Python's) and Python's own exp, log and pow. A row
+    whose schedule never trains is left out, for calculate() to report."""
+    if not rows:
+        return {}
+    fields = checked.fields
+    resolved = [checked.resolved_rows[row] for row in rows]
+    take = itemgetter(*rows) if len(rows) > 1 else (lambda column: (column[rows[0]],))
+
+    def column(name: str, dtype: type) -> NDArray[Any]:
+        return np.array(take(fields[name]), dtype)
+
+    steps, rank, images = column("steps", np.int64), column("rank", np.int64), column("images", np.int64)
+    alpha, resolution = column("alpha", np.float64), column("resolution", np.int64)
+    effective = column("batch_size", np.int64) * column("grad_accum", np.int64)
+    networks = take(fields["network"])
+    warmup = np.array([entry.warmup_steps for entry in resolved], np.int64)  # type: ignore[union-attr]
+
+    # The schedules, integrated per owner, schedule and parameters: on arrays where a group of
+    # rows is large enough to pay for them, else run by run (and cached) as calculate() does.
+    factors, zero_fractions = [0.0] * len(rows), [0.0] * len(rows)
+    groups: dict[tuple[str, str, ScheduleArgs], list[int]] = {}
+    for index, entry in enumerate(resolved):
+        assert entry is not None  # a fitted row is resolved
+        groups.setdefault((schedule_owner(entry), entry.schedule.id, entry.schedule_args), []).append(index)
+    step_list, warmup_list = steps.tolist(), warmup.tolist()
+    for (owner, schedule, args), members in groups.items():
+        if len(members) < _ARRAY_GROUP_ROWS or not has_array_form(owner, schedule):
+            for index in members:
+                integral = integrate(owner, schedule, step_list[index], warmup_list[index], args)
+                factors[index], zero_fractions[index] = integral.scheduler_factor, integral.zero_fraction
+            continue
+        where = np.array(members, np.int64)
+        factor, zeros = integrate_many(owner, schedule, steps[where], warmup[where], args)
+        for index, value, zero in zip(members, factor.tolist(), zeros.tolist(), strict=True):
+            factors[index], zero_fractions[index] = value, zero
+    scheduler_factor, zero_fraction = np.array(factors), np.array(zero_fractions)
+
+    # What each row's catalog entries set, looked up once per combination.
+    setups: dict[tuple[str, str, str, str], int] = {}
+    setup_of = []
+    for entry, network in zip(resolved, networks, strict=True):
+        assert entry is not None
+        key = (entry.model.id, entry.optimizer.id, network, entry.objective.id)
+        setup_of.append(setups.setdefault(key, len(setups)))
+    listed = [calibrated.setup_for(*key) for key in setups]
+    which = np.array(setup_of, np.int64)
+
+    def per_setup(values: list[float]) -> FloatArray:
+        return np.array(values, np.float64)[which]
+
+    native = per_setup([float(catalog.MODELS.by_id(key[0]).native_resolution) for key in setups])
+    p90 = per_setup([math.nan if setup.evidence is None else setup.evidence.p90 for setup in listed])
+
+    trains = scheduler_factor > 0.0
+    # calibrated.recommend: the features, each factor's multiplier and their product, left to right.
+    full_matrix = np.array([network in ("lokr", "loha") for network in networks]) & (rank >= catalog.FULL_MATRIX_RANK)
+    horizon_scale = calibration_data.HORIZON_SCALE_STEPS
+    features = (
+        np.where(full_matrix, 0.0, each(math.log, alpha) - each(math.log, rank.astype(np.float64))),
+        each(math.log, effective.astype(np.float64)),
+        each(math.log1p, steps / horizon_scale) - math.log1p(calibrated.REFERENCE_STEPS / horizon_scale),
+        each(math.log, images / calibrated.REFERENCE_IMAGES),
+        each(math.log, resolution / native),
+        -each(math.log, np.where(trains, scheduler_factor, 1.0)),
+    )
+    multipliers = [per_setup([setup.family.multiplier for setup in listed])]
+    multipliers += [
+        each(math.exp, calibration_data.EXPONENTS[name] * feature)
+        for name, feature in zip(calibrated.EXPONENTS, features, strict=True)
+    ]
+    multipliers += [per_setup([setup.fixed[position].multiplier for setup in listed]) for position in range(3)]
+    product = multipliers[0] * multipliers[1]
+    for multiplier in multipliers[2:]:
+        product = product * multiplier
+    # An adaptive optimizer: lr = 1.0, its one factor, the fitted ones counting as 1.
+    adaptive = per_setup([setup.adaptive is not None for setup in listed]).astype(bool)
+    rate = np.where(adaptive, 1.0, product)
+    # capacity, resolution_scale and optimizer_modifier, as _calibrated_model reports them.
+    statistic_multipliers = [
+        np.where(adaptive, 1.0, multipliers[index])
+        for index in (_ALPHA_RATIO_FACTOR, _RESOLUTION_FACTOR, _OPTIMIZER_FACTOR)
+    ]
+
+    # _calibrated_model's scores and calculate's adjustment (no run log: factor 1).
+    fitted_widths = calibrated_score_widths(calibration_data.RESIDUAL_LOG_SD)
+    adaptive_widths = calibrated_score_widths(calibration_data.ADAPTIVE_LOG_SD)
+
+    def by_widths(value: Callable[[ScoreWidths], float]) -> FloatArray:
+        return np.where(adaptive, value(adaptive_widths), value(fitted_widths))
+
+    undershoot_k = by_widths(lambda widths: widths.undershoot_k)
+    widest_overshoot_k = by_widths(lambda widths: widths.overshoot_k)
+    shown_working = p90 / rate - 1.0
+    evidence_k = -math.log(catalog.STABILITY_CAUTION / 100.0) / each(_square, np.where(p90 > rate, shown_working, 1.0))
+    overshoot_k = np.where(p90 > rate, np.minimum(widest_overshoot_k, evidence_k), widest_overshoot_k)
+    chosen_rates = [learning_rates[row] for row in rows]
+    chosen = np.array([math.nan if value is None else float(value) for value in chosen_rates])
+    given_rate = ~np.isnan(chosen)
+    offset = np.array([0.0 if (value := offsets[row]) is None else float(value) for row in rows])
+    offset = np.where(given_rate, chosen / rate - 1.0, offset)
+    adjusted = np.where(given_rate, chosen, rate * (1.0 + offset))
+    energy_ratio = 1.0 + offset
+    deviation = np.abs(offset)
+    stability = 100.0 * each(math.exp, -np.where(offset > 0, overshoot_k, undershoot_k) * deviation * deviation)
+    efficiency_sensitivity = by_widths(lambda widths: widths.efficiency_sensitivity)
+    efficiency = 100.0 * each(math.exp, -efficiency_sensitivity * each(_square, energy_ratio - 1.0))
+    target_energy = rate * scheduler_factor
+    low_factor = by_widths(lambda widths: widths.population.band()[0])
+    high_factor = by_widths(lambda widths: widths.population.band()[1])
+    objective_sensitivity = per_setup([catalog.OBJECTIVES.by_id(key[3]).overshoot_sensitivity for key in setups])
+    effective_batch = effective.astype(np.float64)
+    statistics = zip(
+        rate.tolist(),
+        adjusted.tolist(),
+        offset.tolist(),
+        target_energy.tolist(),
+        (target_energy * energy_ratio).tolist(),
+        energy_ratio.tolist(),
+        deviation.tolist(),
+        effective_batch.tolist(),
+        np.sqrt(steps * effective_batch / images).tolist(),
+        *(values.tolist() for values in statistic_multipliers),
+        scheduler_factor.tolist(),
+        objective_sensitivity.tolist(),
+        undershoot_k.tolist(),
+        overshoot_k.tolist(),
+        stability.tolist(),
+        efficiency.tolist(),
+        (rate * low_factor).tolist(),
+        (rate * high_factor).tolist(),
+        strict=True,
+    )
+    fitted_multipliers = zip(*(values.tolist() for values in multipliers), strict=True)
+    log_sds = by_widths(lambda widths: widths.population.log_sd).tolist()
+    results: dict[int, Calculation] = {}
+    for index, (row, entry, trains_row, zeros, multiplier_row, values) in enumerate(
+        zip(rows, resolved, trains.tolist(), zero_fraction.tolist(), fitted_multipliers, statistics, strict=True)
+    ):
+        if not trains_row:
+            continue  # calculate() raises the schedule's error
+        assert entry is not None
+        (
+            rate_value,
+            adjusted_lr,
+            row_offset,
+            target,
+            delivered,
+            ratio,
+            row_deviation,
+            batch,
+            exposure,
+            capacity,
+            resolution_scale,
+            optimizer_modifier,
+            sf,
+            sensitivity,
+            under_k,
+            over_k,
+            stability_score,
+            efficiency_score,
+            low,
+            high,
+        ) = values
+        setup = listed[setup_of[index]]
+        if setup.adaptive is not None:
+            multiplier_row = (setup.adaptive.multiplier,)
+        recommendation = Recommendation(
+            rate_value, multiplier_row, setup.evidence, log_sds[index], _RowFields(fields, row), entry, sf, zeros, setup
+        )
+        calculation = Calculation(
+            rate_value,
+            adjusted_lr,
+            row_offset,
+            target,
+            delivered,
+            ratio,
+            row_deviation,
+            batch,
+            exposure,
+            capacity,
+            resolution_scale,
+            sf,
+            optimizer_modifier,
+            entry.warmup_steps,
+            1.0,
+            sensitivity,
+            under_k,
+            over_k,
+            stability_score,
+            efficiency_score,
+            risk_band(stability_score),
+            efficiency_band(efficiency_score),
+            (),
+            rate_value,
+            1.0,
+            0,
+            low,
+            high,
+            setup.evidence,
+        )
+        calculation._describe_later(recommendation)
+        results[row] = calculation
+    return results
 
 
 _pause_lock = threading.Lock()
@@ -226,8 +512,8 @@ class _Columns:
         #: a caller asked for before they are calculated.
         self.built: dict[int, TrainingConfig] = {}
         # Column by column: a few long lists, not a tuple per row for the collector to walk.
-        columns = {name: [config.get(name) for config in configs] for name in _FIELDS}
-        given = {name: _given(column) for name, column in columns.items()}
+        columns = {name: list(map(methodcaller("get", name), configs)) for name in _FIELDS}
+        given = self._given = {name: _given(column) for name, column in columns.items()}
         # Unknown fields and explicit None values (a row with more fields than non-None known
         # ones) are the per-configuration path's to judge.
         accepted = np.array([len(config) for config in configs], np.int64) == sum(
@@ -254,8 +540,8 @@ class _Columns:
         for name, default in _DEFAULTS.items():
             if default is not None and None in final[name]:
                 final[name] = [default if value is None else value for value in final[name]]
-        self._fields = final
-        self._resolved: list[Resolved | None] = [None] * count
+        self.fields = final
+        self.resolved_rows: list[Resolved | None] = [None] * count
         self._resolve(accepted, final)
         self.accepted: BoolArray = accepted
 
@@ -277,6 +563,8 @@ class _Columns:
         # Formula sets energy and lrtool-1.0 take only the models and optimizers with LRTool 1.0's constants.
         legacy_fine: dict[tuple[str, str, str], bool] = {}
         models, optimizers, objectives = final["model"], final["optimizer"], final["objective"]
+        model_by_id, optimizer_by_id = catalog.MODELS.by_id, catalog.OPTIMIZERS.by_id
+        objective_by_id, resolved_rows = catalog.OBJECTIVES.by_id, self.resolved_rows
         for (formula_id, trainer_id, scheduler), rows in groups.items():
             formula = catalog.FORMULA_SETS.by_id(formula_id)
             trainer = catalog.TRAINERS.by_id(trainer_id)
@@ -289,7 +577,7 @@ class _Columns:
             unused = [
                 name
                 for name in _SCHEDULE_PARAMETERS
-                if schedule.parameter(name) is None and any(final[name][row] is not None for row in rows)
+                if schedule.parameter(name) is None and self._given[name][rows].any()
             ]
             decays = schedule.id == "warmup_stable_decay"
             args_cache: dict[tuple[Any, ...], ScheduleArgs | None] = {}
@@ -312,28 +600,26 @@ class _Columns:
                 if args is None or (decays and args.decay_steps > room[row]):
                     accepted[row] = False
                     continue
-                self._resolved[row] = Resolved(
-                    model=catalog.MODELS.by_id(models[row]),
-                    optimizer=catalog.OPTIMIZERS.by_id(optimizers[row]),
-                    objective=catalog.OBJECTIVES.by_id(objectives[row]),
-                    formula=formula,
-                    trainer=trainer,
-                    schedule=schedule,
-                    warmup_steps=warmup[row],
-                    schedule_args=args,
-                    ignored_parameters=tuple([name for name in unused if final[name][row] is not None])
-                    if unused
-                    else (),
+                resolved_rows[row] = Resolved(  # positional, in its fields' order: this runs for every row
+                    model_by_id(models[row]),
+                    optimizer_by_id(optimizers[row]),
+                    objective_by_id(objectives[row]),
+                    formula,
+                    trainer,
+                    schedule,
+                    warmup[row],
+                    args,
+                    tuple([name for name in unused if final[name][row] is not None]) if unused else (),
                 )
 
     def config(self, row: int) -> TrainingConfig:
         found = self.built.get(row)
         if found is not None:
             return found
-        resolved = self._resolved[row]
+        resolved = self.resolved_rows[row]
         assert resolved is not None  # an accepted row is resolved
         return TrainingConfig._checked_elsewhere(
-            {name: column[row] for name, column in self._fields.items()}, set(self._configs[row]), resolved
+            {name: column[row] for name, column in self.fields.items()}, set(self._configs[row]), resolved
         )
 
 

@@ -554,3 +554,155 @@ def _closed_zero_fraction(owner: str, schedule: str, steps: int, warmup: int, ar
         zero = sum(count for count, multiplier in _piecewise_segments(args.step_rules, steps) if multiplier == 0.0)
         return zero / steps
     return (1 if warmup > 0 else 0) / steps
+
+
+# --- Many runs of one schedule at once (batches) ----------------------------------------
+#
+# The closed forms above for arrays of run lengths and warmups, operation for operation (see
+# _sums: every element equals the scalar result). A schedule without an array form here, or a
+# run where the scalar closed form would return None, is integrated one run at a time.
+
+BoolArray = NDArray[np.bool_]
+#: Σ s(t)² for runs of `steps` with `warmup` steps, and where the closed form holds.
+ClosedSquareSums = Callable[[IntArray, IntArray, ScheduleArgs], tuple[FloatArray, BoolArray]]
+
+
+def _everywhere(values: FloatArray) -> tuple[FloatArray, BoolArray]:
+    return values, np.ones(len(values), bool)
+
+
+def _restart_waves_sums(cycles: float, lengths: IntArray) -> tuple[FloatArray, FloatArray, BoolArray]:
+    """_restart_wave_sums(cycles, length) for each length: (Σh, Σh², closed)."""
+    count = len(lengths)
+    if not float(cycles).is_integer():
+        return np.zeros(count), np.zeros(count), np.zeros(count, bool)
+    shared = np.gcd(int(cycles), lengths)
+    closed = shared <= 64
+    shared = np.where(closed, shared, 1)
+    period = lengths // shared
+    wave_h, wave_h_squared, wave_closed = _sums.raised_cosines_sums(0.5, period)
+    sum_h, sum_h_squared = shared * wave_h, shared * wave_h_squared
+    for j in range(int(shared.max(initial=0))):
+        active = j < shared
+        phase = ((j * period / lengths) * cycles) % 1.0
+        wave = np.maximum(0.0, 0.5 * (1.0 + _sums.each(math.cos, phase * math.pi)))
+        sum_h = np.where(active, sum_h + (wave - 1.0), sum_h)
+        sum_h_squared = np.where(active, sum_h_squared + (wave * wave - 1.0), sum_h_squared)
+    return sum_h, sum_h_squared, closed & wave_closed
+
+
+def _square_sums_constant(steps: IntArray, warmup: IntArray, args: ScheduleArgs) -> tuple[FloatArray, BoolArray]:
+    return _everywhere(steps.astype(np.float64))
+
+
+def _square_sums_constant_with_warmup(
+    steps: IntArray, warmup: IntArray, args: ScheduleArgs
+) -> tuple[FloatArray, BoolArray]:
+    return _everywhere(_sums.ramp_square_sums(warmup) + (steps - warmup))
+
+
+def _square_sums_linear(steps: IntArray, warmup: IntArray, args: ScheduleArgs) -> tuple[FloatArray, BoolArray]:
+    length = steps - warmup
+    return _everywhere(_sums.ramp_square_sums(warmup) + (length + 1) * (2 * length + 1) / (6.0 * length))
+
+
+def _square_sums_cosine(steps: IntArray, warmup: IntArray, args: ScheduleArgs) -> tuple[FloatArray, BoolArray]:
+    _, sum_h_squared, closed = _sums.raised_cosines_sums(args.num_cycles, steps - warmup)
+    return _sums.ramp_square_sums(warmup) + sum_h_squared, closed
+
+
+def _square_sums_cosine_with_min_lr(
+    steps: IntArray, warmup: IntArray, args: ScheduleArgs
+) -> tuple[FloatArray, BoolArray]:
+    length = steps - warmup
+    sum_h, sum_h_squared, closed = _sums.raised_cosines_sums(args.num_cycles, length)
+    lifted = _affine_square_sum(sum_h, sum_h_squared, length, _required(args.min_lr_ratio))  # type: ignore[arg-type]
+    return _sums.ramp_square_sums(warmup) + lifted, closed
+
+
+def _square_sums_cosine_with_restarts(
+    steps: IntArray, warmup: IntArray, args: ScheduleArgs
+) -> tuple[FloatArray, BoolArray]:
+    _, sum_h_squared, closed = _restart_waves_sums(args.num_cycles, steps - warmup)
+    return _sums.ramp_square_sums(warmup) + sum_h_squared, closed
+
+
+def _onetrainer_square_sums(
+    after: Callable[[IntArray, ScheduleArgs], tuple[FloatArray, FloatArray, BoolArray]],
+) -> ClosedSquareSums:
+    def square_sums(steps: IntArray, warmup: IntArray, args: ScheduleArgs) -> tuple[FloatArray, BoolArray]:
+        length = steps - warmup
+        sum_h, sum_h_squared, closed = after(length, args)
+        lifted = _affine_square_sum(sum_h, sum_h_squared, length, args.min_lr_ratio or 0.0)  # type: ignore[arg-type]
+        return _sums.ramp_square_sums(warmup) + lifted, closed
+
+    return square_sums
+
+
+def _ot_constant_sums(lengths: IntArray, args: ScheduleArgs) -> tuple[FloatArray, FloatArray, BoolArray]:
+    return lengths, lengths, np.ones(len(lengths), bool)  # type: ignore[return-value]  # as (n, n): integers
+
+
+def _square_sums_aitk_linear(steps: IntArray, warmup: IntArray, args: ScheduleArgs) -> tuple[FloatArray, BoolArray]:
+    start, rise = args.start_factor, args.end_factor - args.start_factor
+    return _everywhere(
+        start * start * steps
+        + 2.0 * start * rise * _sums.ramp_sums(steps)
+        + rise * rise * _sums.ramp_square_sums(steps)
+    )
+
+
+def _square_sums_aitk_cosine(steps: IntArray, warmup: IntArray, args: ScheduleArgs) -> tuple[FloatArray, BoolArray]:
+    _, sum_h_squared, closed = _sums.raised_cosines_sums(0.5, steps)
+    return sum_h_squared, closed
+
+
+#: The array forms by owner and schedule (see CURVES); the rest go one run at a time.
+SQUARE_SUMS: dict[str, dict[str, ClosedSquareSums]] = {
+    "huggingface": {
+        "constant": _square_sums_constant,
+        "constant_with_warmup": _square_sums_constant_with_warmup,
+        "linear": _square_sums_linear,
+        "cosine": _square_sums_cosine,
+        "cosine_with_min_lr": _square_sums_cosine_with_min_lr,
+        "cosine_with_restarts": _square_sums_cosine_with_restarts,
+    },
+    "onetrainer": {
+        "constant": _onetrainer_square_sums(_ot_constant_sums),
+        "linear": _onetrainer_square_sums(lambda n, a: _sums.linear_ratio_sums(n)),
+        "cosine": _onetrainer_square_sums(lambda n, a: _sums.raised_cosines_sums(0.5, n)),
+        "cosine_with_restarts": _onetrainer_square_sums(lambda n, a: _sums.raised_cosines_sums(a.num_cycles, n)),
+        "cosine_with_hard_restarts": _onetrainer_square_sums(lambda n, a: _restart_waves_sums(a.num_cycles, n)),
+    },
+    "ai-toolkit": {
+        "constant": _square_sums_constant,
+        "linear": _square_sums_aitk_linear,
+        "cosine": _square_sums_aitk_cosine,
+        "cosine_with_restarts": _square_sums_aitk_cosine,
+        "constant_with_warmup": _square_sums_constant_with_warmup,
+    },
+}
+
+
+def has_array_form(owner: str, schedule: str) -> bool:
+    return schedule in SQUARE_SUMS.get(owner, {})
+
+
+def integrate_many(
+    owner: str, schedule: str, steps: IntArray, warmup: IntArray, args: ScheduleArgs
+) -> tuple[FloatArray, FloatArray]:
+    """integrate(owner, schedule, steps[i], warmup[i], args) for every run: (scheduler_factor,
+    zero_fraction) arrays, each element equal to the scalar integral's."""
+    factor = np.zeros(len(steps))
+    zero_fraction = np.zeros(len(steps))
+    square_sums = SQUARE_SUMS.get(owner, {}).get(schedule)
+    closed = np.zeros(len(steps), bool)
+    if square_sums is not None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            total, closed = square_sums(steps, warmup, args)
+            factor = np.sqrt(np.maximum(0.0, total) / steps)
+        zero_fraction = (warmup > 0) / steps
+    for row in np.flatnonzero(~closed).tolist():
+        integral = integrate(owner, schedule, int(steps[row]), int(warmup[row]), args)
+        factor[row], zero_fraction[row] = integral.scheduler_factor, integral.zero_fraction
+    return factor, zero_fraction

@@ -8,8 +8,12 @@ to summing the steps.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from fractions import Fraction
 from functools import cache
+
+import numpy as np
+from numpy.typing import NDArray
 
 #: Below this distance from a multiple of π, the Dirichlet kernel loses digits.
 _ILL_CONDITIONED_SINE = 1e-8
@@ -184,3 +188,71 @@ def rex_sums(count: int, length: int, alpha: float, beta: float) -> tuple[float,
     sum_h = (count - shift * inverse_sum) / beta
     sum_h_squared = math.fsum((count, -2.0 * shift * inverse_sum, shift * shift * inverse_square_sum)) / (beta * beta)
     return sum_h, sum_h_squared
+
+
+# --- The same sums for many runs at once (batches) ---------------------------------------
+#
+# Each mirrors the function above of the same name, operation for operation: numpy's
+# arithmetic rounds as Python's does, and the sines and cosines are Python's own (numpy's
+# may differ in the last bit), so every element equals what the scalar function returns.
+# Where the scalar function would return None, `closed` is False and the value is unused.
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+
+def each(function: Callable[[float], float], values: FloatArray) -> FloatArray:
+    """`function` (one of Python's math functions) of every element."""
+    return np.fromiter(map(function, values.tolist()), np.float64, len(values))
+
+
+def sin_pis(x: FloatArray) -> FloatArray:
+    return each(math.sin, math.pi * (x - 2.0 * np.round(x / 2.0)))
+
+
+def cos_pis(x: FloatArray) -> FloatArray:
+    return each(math.cos, math.pi * (x - 2.0 * np.round(x / 2.0)))
+
+
+def cosine_sums(cycles: float, counts: IntArray) -> tuple[FloatArray, BoolArray]:
+    """cosine_sum(cycles, count) for each count, and where it has a closed form."""
+    ratio = cycles / counts
+    whole = ratio == np.round(ratio)
+    denominator = sin_pis(ratio)
+    closed = whole | (np.abs(denominator) >= _ILL_CONDITIONED_SINE)
+    safe = np.where(closed & ~whole, denominator, 1.0)
+    values = cos_pis(cycles - ratio) * sin_pi(cycles) / safe
+    return np.where(whole, counts.astype(np.float64), values), closed
+
+
+def raised_cosines_sums(cycles: float, counts: IntArray) -> tuple[FloatArray, FloatArray, BoolArray]:
+    """raised_cosine_sums(cycles, count) for each count: (Σh, Σh², closed)."""
+    single, single_closed = cosine_sums(cycles, counts)
+    double, double_closed = cosine_sums(2.0 * cycles, counts)
+    sum_h = 0.5 * (counts + single)
+    sum_h_squared = 0.25 * (1.5 * counts + 2.0 * single + 0.5 * double)
+    return sum_h, sum_h_squared, single_closed & double_closed
+
+
+def ramp_square_sums(lengths: IntArray) -> FloatArray:
+    """ramp_square_sum(length) for each length."""
+    safe = np.maximum(lengths, 1)
+    return np.where(lengths > 0, (safe - 1) * (2 * safe - 1) / (6.0 * safe), 0.0)
+
+
+def ramp_sums(lengths: IntArray) -> FloatArray:
+    """ramp_sum(length) for each length."""
+    return np.where(lengths > 0, (lengths - 1) / 2.0, 0.0)
+
+
+#: Below this many steps Σ (j/n)² = (n + 1)(2n + 1) / 6n is exact in doubles before its one
+#: division, so it rounds as power_sum_ratio's exact integers do.
+_EXACT_SQUARE_RATIO_STEPS = 10_000_000
+
+
+def linear_ratio_sums(counts: IntArray) -> tuple[FloatArray, FloatArray, BoolArray]:
+    """(power_sum_ratio(1, n), power_sum_ratio(2, n)) for each count n, and where exact."""
+    sum_h = (counts + 1) / 2.0
+    sum_h_squared = ((counts + 1) * (2 * counts + 1)) / (6.0 * counts)
+    return sum_h, sum_h_squared, counts < _EXACT_SQUARE_RATIO_STEPS
