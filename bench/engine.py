@@ -225,10 +225,14 @@ def batch() -> bool:
     # pauses it itself while it builds the batch's results, as it does for every caller.
     gc.collect()
     start = time.perf_counter()
-    results = calculate_rows(fields, offsets)
+    columns = calculate_rows(fields, offsets)
     columnar_s = time.perf_counter() - start
-    distinct = integrate.cache_info().misses
-    del results
+    answered = len(columns)
+    # The results are columns; a row becomes a Calculation object when read as one.
+    start = time.perf_counter()
+    objects = list(columns)
+    objects_s = time.perf_counter() - start
+    del columns, objects
 
     integrate.cache_clear()
     gc.collect()
@@ -239,12 +243,13 @@ def batch() -> bool:
     results = calculate_batch(requests)
     compute_s = time.perf_counter() - start
 
-    ok = columnar_s <= BATCH_TARGET_S and len(results) == BATCH_SIZE
+    ok = columnar_s <= BATCH_TARGET_S and answered == len(results) == BATCH_SIZE
     print(f"\nBatch of {BATCH_SIZE:,} mixed configurations (3 trainers, all their schedules, 100–100,000 steps)")
     print(
-        f"  calculate_rows, validation included: {columnar_s:.2f} s ({columnar_s / BATCH_SIZE * 1e6:.1f} µs each,"
-        f" {distinct:,} schedule integrals computed)  target ≤ {BATCH_TARGET_S:.0f} s {'ok' if ok else 'MISSED'}"
+        f"  calculate_rows, validation included: {columnar_s:.2f} s ({columnar_s / BATCH_SIZE * 1e6:.1f} µs each)"
+        f"  target ≤ {BATCH_TARGET_S:.0f} s {'ok' if ok else 'MISSED'}"
     )
+    print(f"  reading every result as a Calculation object afterwards: {objects_s:.2f} s more")
     print(
         f"  per configuration, for reference: {validate_s:.2f} s building the validated TrainingConfigs"
         f" + {compute_s:.2f} s in calculate_batch = {validate_s + compute_s:.2f} s"

@@ -48,6 +48,8 @@ class _FieldNames(dict[Any, str]):
 
 
 _FIELD_NAMES = _FieldNames({field: field.name for field in pb.TrainingConfig.DESCRIPTOR.fields})
+#: For decoders of many configurations: each field's name by its descriptor.
+CONFIG_FIELD_NAMES: Mapping[Any, str] = _FIELD_NAMES
 
 
 def config_to_proto(config: TrainingConfig | Mapping[str, Any]) -> pb.TrainingConfig:
@@ -106,47 +108,6 @@ def _encoded_if_met_before(piece: Any, encode: Callable[[Any], bytes]) -> bytes 
     return encoded
 
 
-def calculations_to_proto(calculations: Sequence[Calculation], details: bool = True) -> pb.CalculateBatchResponse:
-    """The results of a batch, built in place in one message; without `details`, the statistics
-    and warnings alone (no factors, no evidence band), which are not even described then.
-
-    Results share many of their pieces (the very same objects: a model's family factor, an
-    optimizer's, network's and objective's factor, the evidence band of a setup). A piece met
-    a second time is encoded once and merged as bytes from then on, which costs a fraction of
-    building it field by field; the answer is the same message.
-    """
-    response = pb.CalculateBatchResponse()
-    add_result = response.results.add
-    if not details:
-        for calculation in calculations:
-            add_result(**{name: getattr(calculation, name) for name in _CALCULATION_FIELDS})
-        return response
-    # By id(): every piece stays alive in `calculations` while this runs.
-    seen: set[int] = set()
-    encoded: dict[int, bytes] = {}
-    for calculation in calculations:
-        message = add_result(**{name: getattr(calculation, name) for name in _CALCULATION_FIELDS})
-        add_factor = message.factors.add
-        for factor in calculation.factors:
-            key = id(factor)
-            piece = encoded.get(key)
-            if piece is not None:
-                message.MergeFromString(piece)
-            elif key in seen:
-                piece = encoded[key] = _encoded_factor(factor)
-                message.MergeFromString(piece)
-            else:
-                seen.add(key)
-                _add_factor(add_factor, factor)
-        evidence = calculation.evidence
-        if evidence is not None:
-            piece = encoded.get(id(evidence))
-            if piece is None:
-                piece = encoded[id(evidence)] = _encoded_evidence(evidence)
-            message.MergeFromString(piece)
-    return response
-
-
 def _add_factor(add: Any, factor: Factor) -> None:
     add(name=factor.name, value=factor.value, multiplier=factor.multiplier, explanation=factor.explanation)
 
@@ -155,11 +116,6 @@ def _set_evidence(message: pb.Evidence, evidence: Evidence) -> None:
     for name in _EVIDENCE_SCALARS:
         setattr(message, name, getattr(evidence, name))
     message.sources.extend(evidence.sources)
-
-
-def _encoded_factor(factor: Factor) -> bytes:
-    """The bytes that append `factor` to a Calculation message's factors when merged."""
-    return _encoded_factors((factor,))
 
 
 def _encoded_factors(factors: Factor | Sequence[Factor]) -> bytes:

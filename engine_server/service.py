@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import grpc
 
-from . import _convert, _status
+from . import _convert, _status, _wire
 from ._generated.lrtool.v1 import engine_pb2 as pb
 from ._generated.lrtool.v1 import engine_pb2_grpc as pb_grpc
 from .engine import (
@@ -39,7 +39,7 @@ from .engine import (
 )
 from .engine._calculate import placed_in_request, population
 from .engine._cancel import raise_if_stopped
-from .engine._columns import collector_paused
+from .engine._columns import ConfigColumns, collector_paused
 from .engine._names import MAX_NAME_CHARACTERS
 from .profile_files import ProfileFile, ProfileFileError, read_profile_file, write_profile_file
 from .run_files import RunFileError, RunRow, read_run_file, write_run_file
@@ -67,6 +67,8 @@ log = logging.getLogger("lrtool.service")
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["LRToolEngine"].full_name
 
 #: Requests converted between two deadline checks in a batch.
+#: The fields a configuration message may set.
+_CONFIG_FIELDS = tuple(pb.TrainingConfig.DESCRIPTOR.fields_by_name)
 _DEADLINE_CHECK_EVERY = 1000
 #: The longest any call may run, deadline or not (LRTOOL_MAX_CALL_SECONDS).
 DEFAULT_MAX_CALL_SECONDS = 60.0
@@ -332,25 +334,28 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
         if detail not in _RESULT_DETAILS:  # proto3 keeps numbers the enum lacks: refuse them here
             names = ", ".join(pb.ResultDetail.Name(value) for value in sorted(_RESULT_DETAILS))
             raise _invalid("detail", f"must be one of {names}; got {detail}")
-        configs: list[dict[str, Any]] = []
         offsets: list[float | None] = []
         learning_rates: list[float | None] = []
         too_long: list[FieldViolation] = []
+        columns: dict[str, list[Any]] = {name: [None] * count for name in _CONFIG_FIELDS}
+        field_names = _convert.CONFIG_FIELD_NAMES
         for index, item in enumerate(request.requests):
             if index % _DEADLINE_CHECK_EVERY == 0:
                 raise_if_stopped()  # _rpc turns Cancelled into DEADLINE_EXCEEDED
             offset, learning_rate = _adjustment(item)
             offsets.append(offset)
             learning_rates.append(learning_rate)
-            fields = _convert.config_fields_from_proto(item.config)
-            if item.config.ByteSize() > MAX_NAME_CHARACTERS:  # names capped before any matching
+            config = item.config
+            for field, value in config.ListFields():
+                columns[field_names[field]][index] = value
+            if config.ByteSize() > MAX_NAME_CHARACTERS:  # names capped before any matching
                 try:
-                    _check_text_lengths(fields)
+                    _check_text_lengths(_convert.config_fields_from_proto(config))
                 except ConfigError as error:
                     too_long.extend(error.under(f"requests[{index}].config").violations)
-            configs.append(fields)
         if too_long:
             raise ConfigError(too_long)
+        configs = ConfigColumns(columns, count)
         learned: dict[tuple[str, str, str, Personalization], Personalization] = {}  # one fit per log and prior
 
         def personalize(row: int, config: TrainingConfig) -> Personalization | None:
@@ -381,7 +386,8 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
             calculations = calculate_rows(
                 configs, offsets, learning_rates, personalize=personalize, personalized=personalized
             )
-            return _convert.calculations_to_proto(calculations, details=detail != pb.RESULT_DETAIL_STATISTICS)
+            answer = _wire.batch_response(calculations, details=detail != pb.RESULT_DETAIL_STATISTICS)
+        return pb.CalculateBatchResponse.FromString(answer)
 
     @_rpc
     def GetCurves(self, request: pb.GetCurvesRequest, context: grpc.ServicerContext) -> pb.Curves:

@@ -8,6 +8,7 @@ import sys
 import engine_server.engine as engine
 
 PUBLIC = [
+    "BatchResults",
     "CalculateRequest",
     "Calculation",
     "Cancelled",

@@ -11,10 +11,14 @@ import pytest
 from conftest import TYPICAL, RunningEngine, golden_fields, load_json, running_engine
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_golden_parity import GOLDEN
+from test_properties import config_fields
 from test_validation import BAD_NUMBERS
 
-from engine_server._convert import calculation_to_proto, calculations_to_proto
+from engine_server import _wire
+from engine_server._convert import calculation_to_proto
 from engine_server._generated.lrtool.v1 import engine_pb2 as pb
 from engine_server._generated.lrtool.v1 import engine_pb2_grpc as pb_grpc
 from engine_server.client import (
@@ -25,7 +29,7 @@ from engine_server.client import (
     VersionConflict,
     calculate_request,
 )
-from engine_server.engine import TrainingConfig, calculate, catalog
+from engine_server.engine import ConfigError, TrainingConfig, calculate, calculate_rows, catalog
 
 
 def test_catalog_lists_everything_the_engine_accepts(client: LRToolClient) -> None:
@@ -142,8 +146,21 @@ def test_a_batch_may_ask_for_the_statistics_alone(client: LRToolClient, engine: 
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "detail" in error.details()
 
 
+def wire_answer(configs: list[dict[str, Any]], details: bool = True, **rows: Any) -> pb.CalculateBatchResponse:
+    return pb.CalculateBatchResponse.FromString(_wire.batch_response(calculate_rows(configs, **rows), details))
+
+
+def one_by_one(configs: list[dict[str, Any]], details: bool = True) -> pb.CalculateBatchResponse:
+    results = [calculation_to_proto(calculate(TrainingConfig(**fields))) for fields in configs]
+    if not details:
+        for result in results:
+            result.ClearField("factors")
+            result.ClearField("evidence")
+    return pb.CalculateBatchResponse(results=results)
+
+
 def test_a_batch_answer_is_the_results_converted_one_by_one() -> None:
-    """Pieces shared between results are merged as bytes: the message stays the same."""
+    """A batch's answer is written from its columns: it parses to the message of its results."""
     calibrated = {**TYPICAL, "formula": "calibrated"}
     configs = [
         *({**calibrated, "rank": rank, "steps": 1000 + rank} for rank in (4, 8, 16, 32, 64)),
@@ -151,11 +168,24 @@ def test_a_batch_answer_is_the_results_converted_one_by_one() -> None:
         {**calibrated, "model": "FLUX.1", "network": "lokr", "rank": 20_000},
         TYPICAL,  # formula energy: no factors, no evidence
         *({**calibrated, "optimizer": "Prodigy", "steps": steps} for steps in (100, 200)),
+        {**calibrated, "scheduler": "polynomial"},  # its default floor is solved row by row
+        {**calibrated, "alpha": 1000.0, "warmup_fraction": 0.6},  # warnings
     ]
-    calculations = [calculate(TrainingConfig(**fields)) for fields in configs]
-    batch = calculations_to_proto(calculations)
-    assert batch == pb.CalculateBatchResponse(results=[calculation_to_proto(c) for c in calculations])
-    assert [len(result.factors) for result in batch.results] == [10, 10, 10, 10, 10, 1, 10, 0, 1, 1]
+    batch = wire_answer(configs)
+    assert batch == one_by_one(configs)
+    assert [len(result.factors) for result in batch.results] == [10, 10, 10, 10, 10, 1, 10, 0, 1, 1, 10, 10]
+    assert len(batch.results[-1].warnings) >= 2
+    assert wire_answer(configs, details=False) == one_by_one(configs, details=False)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(config_fields(max_steps=200_000), min_size=1, max_size=12), st.booleans())
+def test_any_batch_answer_parses_to_its_results(configs: list[dict[str, Any]], details: bool) -> None:
+    try:
+        expected = one_by_one(configs, details)
+    except (ConfigError, OverflowError):
+        return  # refused or beyond the usual range: not an answer to encode
+    assert wire_answer(configs, details) == expected
 
 
 def test_batch_errors_name_every_bad_request(client: LRToolClient) -> None:

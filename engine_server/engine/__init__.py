@@ -27,8 +27,10 @@ from ._columns import calculate_rows
 from ._config import TrainingConfig
 from ._exceptions import Cancelled, ConfigError, FieldViolation, LRToolError
 from ._personal import LoggedRun, Outcome, check_run, model_family, personalize
+from ._results import BatchResults
 
 __all__ = [
+    "BatchResults",
     "CalculateRequest",
     "Calculation",
     "Cancelled",

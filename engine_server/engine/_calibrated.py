@@ -138,6 +138,30 @@ def evidence_for(family_id: str, optimizer_family: str, network: str) -> Evidenc
     return None
 
 
+def pulling_factors(multipliers: tuple[float, ...], below: bool) -> tuple[int, ...]:
+    """The two factors (indices into FACTOR_ORDER; the family's own rate is not one) that pull
+    the rate furthest toward the side it leaves the evidence on, the stronger first; a stable
+    sort, so ties keep their order. (Batches find the same on arrays: _results.py.)"""
+    return tuple(
+        sorted(
+            (
+                index
+                for index in range(1, len(multipliers))
+                if (multipliers[index] < 1.0 if below else multipliers[index] > 1.0)
+            ),
+            key=lambda index: abs(math.log(multipliers[index])),
+            reverse=True,
+        )[:2]
+    )
+
+
+def leaves_evidence(rate: Any, p10: Any, p90: Any) -> Any:
+    """Whether a rate lies outside what the presets use, with the catalog's rounding margin (on
+    numbers, or element by element on arrays; NaN percentiles: no evidence, never outside)."""
+    tolerance = catalog.EVIDENCE_ROUNDING
+    return (rate < p10 / tolerance) | (rate > p90 * tolerance)
+
+
 @dataclass(slots=True)  # built once per calculation: not frozen, which is cheaper to build
 class Recommendation:
     """A recommendation's rate and its factors' multipliers, in FACTOR_ORDER (an adaptive
@@ -155,6 +179,7 @@ class Recommendation:
     setup: _Setup
     described: tuple[Factor, ...] | None = None
     all_warnings: tuple[str, ...] | None = None  # once described
+    pulling: tuple[int, ...] | None = None  # see pulling_factors; a batch gives them, found on arrays
 
     def described_warnings(self) -> tuple[str, ...]:
         """Every warning, described once: the configuration's, then what the presets of its setup say."""
@@ -167,24 +192,12 @@ class Recommendation:
         """Say why the recommendation leaves what the matching presets use."""
         evidence = self.evidence
         rate = self.learning_rate
-        tolerance = catalog.EVIDENCE_ROUNDING
-        if evidence is None or evidence.p10 / tolerance <= rate <= evidence.p90 * tolerance:
+        if evidence is None or not leaves_evidence(rate, evidence.p10, evidence.p90):
             return ()
         below = rate < evidence.p10
         side, edge = ("below", evidence.p10) if below else ("above", evidence.p90)
-        # The two factors that pull furthest toward this side (a stable sort: ties keep their order).
-        multipliers = self.multipliers
-        pulling = sorted(
-            (
-                index
-                for index in range(1, len(multipliers))
-                if (multipliers[index] < 1.0 if below else multipliers[index] > 1.0)
-            ),
-            key=lambda index: abs(math.log(multipliers[index])),
-            reverse=True,
-        )[:2]
-        factors = self.factors  # described now: whoever reads a warning reads the factors too
-        because = "; ".join(f"{f.name} {f.value}: ×{f.multiplier:.2g}" for f in map(factors.__getitem__, pulling))
+        pulling = self.pulling if self.pulling is not None else pulling_factors(self.multipliers, below)
+        because = "; ".join(f"{f.name} {f.value}: ×{f.multiplier:.2g}" for f in map(self.factor, pulling))
         because = because or "the family's own rate"
         percentile = "10th" if side == "below" else "90th"
         return (
@@ -198,23 +211,25 @@ class Recommendation:
         """Every factor, described once."""
         described = self.described
         if described is None:
-            setup = self.setup
-            if setup.adaptive is not None:
-                described = (setup.adaptive,)
-            else:
-                fields, resolved, scheduler_factor, multipliers = (
-                    self.fields,
-                    self.resolved,
-                    self.scheduler_factor,
-                    self.multipliers,
-                )
-                fitted = [setup.family]
-                for index, name in enumerate(EXPONENTS, start=1):
-                    value, why = _DESCRIBE[name](fields, resolved, scheduler_factor)
-                    fitted.append(Factor(name, value, multipliers[index], why))
-                described = (*fitted, *setup.fixed)
-            self.described = described
+            count = 1 if self.setup.adaptive is not None else len(FACTOR_ORDER)
+            described = self.described = tuple(map(self.factor, range(count)))
         return described
+
+    def factor(self, index: int) -> Factor:
+        """The factor at `index` (in FACTOR_ORDER; an adaptive optimizer has only its own), described
+        alone when the others are not needed (a warning names two)."""
+        if self.described is not None:
+            return self.described[index]
+        setup = self.setup
+        if setup.adaptive is not None:
+            return (setup.adaptive,)[index]
+        if index == 0:
+            return setup.family
+        if index > len(EXPONENTS):
+            return setup.fixed[index - len(EXPONENTS) - 1]
+        name = EXPONENTS[index - 1]
+        value, why = _DESCRIBE[name](self.fields, self.resolved, self.scheduler_factor)
+        return Factor(name, value, self.multipliers[index], why)
 
 
 # The explanations depend on the fitted constants only: written once, here.

@@ -12,43 +12,30 @@ from the one place that writes it, and the columns only ever say "this row is fi
 from __future__ import annotations
 
 import gc
-import math
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from operator import itemgetter, methodcaller
-from typing import Any
+from operator import methodcaller
+from typing import Any, overload
 
 import numpy as np
 from numpy.typing import NDArray
 
-from . import _calibrated as calibrated
-from . import _calibration_data as calibration_data
 from . import _catalog as catalog
 from ._calculate import (
-    _ALPHA_RATIO_FACTOR,
-    _OPTIMIZER_FACTOR,
-    _RESOLUTION_FACTOR,
     Calculation,
     Personalization,
     calculate,
     check_adjustment,
-    efficiency_band,
     placed_in_request,
-    risk_band,
 )
-from ._calculate import _schedule_owner as schedule_owner
-from ._calculate import _score_widths as calibrated_score_widths
-from ._calculate import _ScoreWidths as ScoreWidths
 from ._calculate import _uses_polynomial_default as uses_polynomial_default
-from ._calibrated import Recommendation
 from ._cancel import raise_if_stopped, stop_when
 from ._config import _NAME_TABLES as NAME_TABLES
 from ._config import Resolved, ScheduleArgs, TrainingConfig, parse_step_rules
 from ._config import _needs_lrtool_1_0_calibration as needs_lrtool_1_0_calibration
 from ._exceptions import Cancelled, ConfigError, FieldViolation
-from ._schedules import has_array_form, integrate, integrate_many
-from ._sums import each
+from ._results import BatchResults, calculate_fitted
 
 BoolArray = NDArray[np.bool_]
 FloatArray = NDArray[np.float64]
@@ -69,13 +56,37 @@ _NONE = type(None)
 #: Rows calculated between two checks of the caller's stop condition.
 _STOP_CHECK_EVERY = 256
 _UNSET: Any = object()
-#: Rows of one schedule below which integrating them one by one costs less than arrays.
-_ARRAY_GROUP_ROWS = 8
 
 
 #: What a caller knows about a configuration beside its fields (a run log's verdict): given the
 #: row's index in the batch and its validated configuration.
 Personalize = Callable[[int, TrainingConfig], Personalization | None]
+
+
+class ConfigColumns(Sequence[Mapping[str, Any]]):
+    """Configurations given field by field: `columns[name][row]`, None where a row leaves the
+    field out (as a decoder of many messages collects them). Read row by row, each is the
+    mapping of its given fields; calculate_rows reads the columns as they are."""
+
+    def __init__(self, columns: Mapping[str, list[Any]], count: int) -> None:
+        unknown = set(columns) - set(_FIELDS)
+        if unknown:
+            raise ValueError(f"not fields of a configuration: {', '.join(sorted(unknown))}")
+        self.columns = {name: columns.get(name) or [None] * count for name in _FIELDS}
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, row: int) -> Mapping[str, Any]: ...
+    @overload
+    def __getitem__(self, row: slice) -> Sequence[Mapping[str, Any]]: ...
+    def __getitem__(self, row: int | slice) -> Mapping[str, Any] | Sequence[Mapping[str, Any]]:
+        if isinstance(row, slice):
+            return [self[index] for index in range(*row.indices(self._count))]
+        index = range(self._count)[row]
+        return {name: value for name, column in self.columns.items() if (value := column[index]) is not None}
 
 
 def calculate_rows(
@@ -86,13 +97,16 @@ def calculate_rows(
     stop: Callable[[], bool] | None = None,
     personalize: Personalize | None = None,
     personalized: Collection[int] | None = None,
-) -> list[Calculation]:
+) -> BatchResults:
     """Validate and calculate many configurations given as raw fields (as TrainingConfig takes
     them), each with its offset or learning rate (None: not given).
 
+    `configs` may be ConfigColumns, which saves building a mapping per row.
+
     Every bad request is reported, as `requests[i].offset` or `requests[i].config.field` (i
     counted from `first_index`), before anything is calculated; then it goes as
-    calculate_batch goes, `stop` included. `personalize` is asked for each row whose
+    calculate_batch goes, `stop` included, and answers with the same calculations (as a
+    sequence that also reads column by column, see BatchResults). `personalize` is asked for each row whose
     configuration is valid (of the rows `personalized`, if given; the others take the
     population's recommendation); a ConfigError it raises is reported as it is, beside that
     row's other problems.
@@ -139,32 +153,33 @@ def _calculate_checked(
     learning_rates: Sequence[float | None],
     personal: Sequence[Personalization | None],
     first_index: int,
-) -> tuple[list[Calculation], list[FieldViolation]]:
+) -> tuple[BatchResults, list[FieldViolation]]:
     """calculate_batch's loop over the checked rows: the results, or what calculating found wrong.
-    The rows of the fitted calibrated formula are calculated on arrays first (_calculate_fitted);
-    the rest, and any row those arrays leave, one by one."""
+    The rows of the calibrated formula are calculated on arrays first (calculate_fitted); the
+    rest, and any row those arrays leave, one by one."""
     raise_if_stopped()
-    fitted = _calculate_fitted(checked, _fitted_rows(checked, personal), offsets, learning_rates)
-    results: list[Calculation] = []
+    fitted = calculate_fitted(
+        checked.fields, checked.resolved_rows, _fitted_rows(checked, personal), offsets, learning_rates
+    )
+    on_arrays = np.zeros(len(offsets), bool)
+    if fitted is not None:
+        on_arrays[fitted.rows] = True
+    calculated: dict[int, Calculation] = {}
     failures: list[FieldViolation] = []
-    for row in range(len(offsets)):
-        done = fitted.get(row)
-        if done is not None:
-            results.append(done)
-            continue
-        if row % _STOP_CHECK_EVERY == 0:
+    for count, row in enumerate(np.flatnonzero(~on_arrays).tolist()):
+        if count % _STOP_CHECK_EVERY == 0:
             try:
                 raise_if_stopped()
             except Cancelled:
-                raise Cancelled(len(results)) from None
+                raise Cancelled(row) from None  # every row before it is done
         try:
-            results.append(calculate(checked.config(row), offsets[row], learning_rates[row], personal[row]))
+            calculated[row] = calculate(checked.config(row), offsets[row], learning_rates[row], personal[row])
         except Cancelled:
-            raise Cancelled(len(results)) from None
+            raise Cancelled(row) from None  # every row before it is done
         except ConfigError as error:
             prefix = f"requests[{first_index + row}]"
             failures.extend(placed_in_request(error, prefix, f"{prefix}.config"))
-    return results, failures
+    return BatchResults(len(offsets), fitted, calculated), failures
 
 
 def _fitted_rows(checked: _Columns, personal: Sequence[Personalization | None]) -> list[int]:
@@ -180,242 +195,6 @@ def _fitted_rows(checked: _Columns, personal: Sequence[Personalization | None]) 
         ):
             rows.append(row)
     return rows
-
-
-class _RowFields(Mapping[str, Any]):
-    """One row of the checked columns, read as the validated configuration's fields."""
-
-    __slots__ = ("_columns", "_row")
-
-    def __init__(self, columns: dict[str, list[Any]], row: int) -> None:
-        self._columns = columns
-        self._row = row
-
-    def __getitem__(self, name: str) -> Any:
-        return self._columns[name][self._row]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._columns)
-
-    def __len__(self) -> int:
-        return len(self._columns)
-
-
-def _square(value: float) -> float:
-    return value**2  # Python's pow, as the per-configuration path squares
-
-
-def _calculate_fitted(
-    checked: _Columns,
-    rows: list[int],
-    offsets: Sequence[float | None],
-    learning_rates: Sequence[float | None],
-) -> dict[int, Calculation]:
-    """calculate() of the given rows on arrays, each result equal to the per-configuration one:
-    the operations of calibrated.recommend, _calibrated_model, calculate and _finish in their
-    order, numpy's arithmetic (rounded as Python's) and Python's own exp, log and pow. A row
-    whose schedule never trains is left out, for calculate() to report."""
-    if not rows:
-        return {}
-    fields = checked.fields
-    resolved = [checked.resolved_rows[row] for row in rows]
-    take = itemgetter(*rows) if len(rows) > 1 else (lambda column: (column[rows[0]],))
-
-    def column(name: str, dtype: type) -> NDArray[Any]:
-        return np.array(take(fields[name]), dtype)
-
-    steps, rank, images = column("steps", np.int64), column("rank", np.int64), column("images", np.int64)
-    alpha, resolution = column("alpha", np.float64), column("resolution", np.int64)
-    effective = column("batch_size", np.int64) * column("grad_accum", np.int64)
-    networks = take(fields["network"])
-    warmup = np.array([entry.warmup_steps for entry in resolved], np.int64)  # type: ignore[union-attr]
-
-    # The schedules, integrated per owner, schedule and parameters: on arrays where a group of
-    # rows is large enough to pay for them, else run by run (and cached) as calculate() does.
-    factors, zero_fractions = [0.0] * len(rows), [0.0] * len(rows)
-    groups: dict[tuple[str, str, ScheduleArgs], list[int]] = {}
-    for index, entry in enumerate(resolved):
-        assert entry is not None  # a fitted row is resolved
-        groups.setdefault((schedule_owner(entry), entry.schedule.id, entry.schedule_args), []).append(index)
-    step_list, warmup_list = steps.tolist(), warmup.tolist()
-    for (owner, schedule, args), members in groups.items():
-        if len(members) < _ARRAY_GROUP_ROWS or not has_array_form(owner, schedule):
-            for index in members:
-                integral = integrate(owner, schedule, step_list[index], warmup_list[index], args)
-                factors[index], zero_fractions[index] = integral.scheduler_factor, integral.zero_fraction
-            continue
-        where = np.array(members, np.int64)
-        factor, zeros = integrate_many(owner, schedule, steps[where], warmup[where], args)
-        for index, value, zero in zip(members, factor.tolist(), zeros.tolist(), strict=True):
-            factors[index], zero_fractions[index] = value, zero
-    scheduler_factor, zero_fraction = np.array(factors), np.array(zero_fractions)
-
-    # What each row's catalog entries set, looked up once per combination.
-    setups: dict[tuple[str, str, str, str], int] = {}
-    setup_of = []
-    for entry, network in zip(resolved, networks, strict=True):
-        assert entry is not None
-        key = (entry.model.id, entry.optimizer.id, network, entry.objective.id)
-        setup_of.append(setups.setdefault(key, len(setups)))
-    listed = [calibrated.setup_for(*key) for key in setups]
-    which = np.array(setup_of, np.int64)
-
-    def per_setup(values: list[float]) -> FloatArray:
-        return np.array(values, np.float64)[which]
-
-    native = per_setup([float(catalog.MODELS.by_id(key[0]).native_resolution) for key in setups])
-    p90 = per_setup([math.nan if setup.evidence is None else setup.evidence.p90 for setup in listed])
-
-    trains = scheduler_factor > 0.0
-    # calibrated.recommend: the features, each factor's multiplier and their product, left to right.
-    full_matrix = np.array([network in ("lokr", "loha") for network in networks]) & (rank >= catalog.FULL_MATRIX_RANK)
-    horizon_scale = calibration_data.HORIZON_SCALE_STEPS
-    features = (
-        np.where(full_matrix, 0.0, each(math.log, alpha) - each(math.log, rank.astype(np.float64))),
-        each(math.log, effective.astype(np.float64)),
-        each(math.log1p, steps / horizon_scale) - math.log1p(calibrated.REFERENCE_STEPS / horizon_scale),
-        each(math.log, images / calibrated.REFERENCE_IMAGES),
-        each(math.log, resolution / native),
-        -each(math.log, np.where(trains, scheduler_factor, 1.0)),
-    )
-    multipliers = [per_setup([setup.family.multiplier for setup in listed])]
-    multipliers += [
-        each(math.exp, calibration_data.EXPONENTS[name] * feature)
-        for name, feature in zip(calibrated.EXPONENTS, features, strict=True)
-    ]
-    multipliers += [per_setup([setup.fixed[position].multiplier for setup in listed]) for position in range(3)]
-    product = multipliers[0] * multipliers[1]
-    for multiplier in multipliers[2:]:
-        product = product * multiplier
-    # An adaptive optimizer: lr = 1.0, its one factor, the fitted ones counting as 1.
-    adaptive = per_setup([setup.adaptive is not None for setup in listed]).astype(bool)
-    rate = np.where(adaptive, 1.0, product)
-    # capacity, resolution_scale and optimizer_modifier, as _calibrated_model reports them.
-    statistic_multipliers = [
-        np.where(adaptive, 1.0, multipliers[index])
-        for index in (_ALPHA_RATIO_FACTOR, _RESOLUTION_FACTOR, _OPTIMIZER_FACTOR)
-    ]
-
-    # _calibrated_model's scores and calculate's adjustment (no run log: factor 1).
-    fitted_widths = calibrated_score_widths(calibration_data.RESIDUAL_LOG_SD)
-    adaptive_widths = calibrated_score_widths(calibration_data.ADAPTIVE_LOG_SD)
-
-    def by_widths(value: Callable[[ScoreWidths], float]) -> FloatArray:
-        return np.where(adaptive, value(adaptive_widths), value(fitted_widths))
-
-    undershoot_k = by_widths(lambda widths: widths.undershoot_k)
-    widest_overshoot_k = by_widths(lambda widths: widths.overshoot_k)
-    shown_working = p90 / rate - 1.0
-    evidence_k = -math.log(catalog.STABILITY_CAUTION / 100.0) / each(_square, np.where(p90 > rate, shown_working, 1.0))
-    overshoot_k = np.where(p90 > rate, np.minimum(widest_overshoot_k, evidence_k), widest_overshoot_k)
-    chosen_rates = [learning_rates[row] for row in rows]
-    chosen = np.array([math.nan if value is None else float(value) for value in chosen_rates])
-    given_rate = ~np.isnan(chosen)
-    offset = np.array([0.0 if (value := offsets[row]) is None else float(value) for row in rows])
-    offset = np.where(given_rate, chosen / rate - 1.0, offset)
-    adjusted = np.where(given_rate, chosen, rate * (1.0 + offset))
-    energy_ratio = 1.0 + offset
-    deviation = np.abs(offset)
-    stability = 100.0 * each(math.exp, -np.where(offset > 0, overshoot_k, undershoot_k) * deviation * deviation)
-    efficiency_sensitivity = by_widths(lambda widths: widths.efficiency_sensitivity)
-    efficiency = 100.0 * each(math.exp, -efficiency_sensitivity * each(_square, energy_ratio - 1.0))
-    target_energy = rate * scheduler_factor
-    low_factor = by_widths(lambda widths: widths.population.band()[0])
-    high_factor = by_widths(lambda widths: widths.population.band()[1])
-    objective_sensitivity = per_setup([catalog.OBJECTIVES.by_id(key[3]).overshoot_sensitivity for key in setups])
-    effective_batch = effective.astype(np.float64)
-    statistics = zip(
-        rate.tolist(),
-        adjusted.tolist(),
-        offset.tolist(),
-        target_energy.tolist(),
-        (target_energy * energy_ratio).tolist(),
-        energy_ratio.tolist(),
-        deviation.tolist(),
-        effective_batch.tolist(),
-        np.sqrt(steps * effective_batch / images).tolist(),
-        *(values.tolist() for values in statistic_multipliers),
-        scheduler_factor.tolist(),
-        objective_sensitivity.tolist(),
-        undershoot_k.tolist(),
-        overshoot_k.tolist(),
-        stability.tolist(),
-        efficiency.tolist(),
-        (rate * low_factor).tolist(),
-        (rate * high_factor).tolist(),
-        strict=True,
-    )
-    fitted_multipliers = zip(*(values.tolist() for values in multipliers), strict=True)
-    log_sds = by_widths(lambda widths: widths.population.log_sd).tolist()
-    results: dict[int, Calculation] = {}
-    for index, (row, entry, trains_row, zeros, multiplier_row, values) in enumerate(
-        zip(rows, resolved, trains.tolist(), zero_fraction.tolist(), fitted_multipliers, statistics, strict=True)
-    ):
-        if not trains_row:
-            continue  # calculate() raises the schedule's error
-        assert entry is not None
-        (
-            rate_value,
-            adjusted_lr,
-            row_offset,
-            target,
-            delivered,
-            ratio,
-            row_deviation,
-            batch,
-            exposure,
-            capacity,
-            resolution_scale,
-            optimizer_modifier,
-            sf,
-            sensitivity,
-            under_k,
-            over_k,
-            stability_score,
-            efficiency_score,
-            low,
-            high,
-        ) = values
-        setup = listed[setup_of[index]]
-        if setup.adaptive is not None:
-            multiplier_row = (setup.adaptive.multiplier,)
-        recommendation = Recommendation(
-            rate_value, multiplier_row, setup.evidence, log_sds[index], _RowFields(fields, row), entry, sf, zeros, setup
-        )
-        calculation = Calculation(
-            rate_value,
-            adjusted_lr,
-            row_offset,
-            target,
-            delivered,
-            ratio,
-            row_deviation,
-            batch,
-            exposure,
-            capacity,
-            resolution_scale,
-            sf,
-            optimizer_modifier,
-            entry.warmup_steps,
-            1.0,
-            sensitivity,
-            under_k,
-            over_k,
-            stability_score,
-            efficiency_score,
-            risk_band(stability_score),
-            efficiency_band(efficiency_score),
-            (),
-            rate_value,
-            1.0,
-            0,
-            low,
-            high,
-            setup.evidence,
-        )
-        calculation._describe_later(recommendation)
-        results[row] = calculation
-    return results
 
 
 _pause_lock = threading.Lock()
@@ -512,13 +291,19 @@ class _Columns:
         #: a caller asked for before they are calculated.
         self.built: dict[int, TrainingConfig] = {}
         # Column by column: a few long lists, not a tuple per row for the collector to walk.
-        columns = {name: list(map(methodcaller("get", name), configs)) for name in _FIELDS}
+        if isinstance(configs, ConfigColumns):
+            columns = dict(configs.columns)
+        else:
+            columns = {name: list(map(methodcaller("get", name), configs)) for name in _FIELDS}
         given = self._given = {name: _given(column) for name, column in columns.items()}
-        # Unknown fields and explicit None values (a row with more fields than non-None known
-        # ones) are the per-configuration path's to judge.
-        accepted = np.array([len(config) for config in configs], np.int64) == sum(
-            given.values(), np.zeros(count, np.int64)
-        )
+        if isinstance(configs, ConfigColumns):
+            accepted = np.ones(count, bool)  # only known fields, and None is "not given"
+        else:
+            # Unknown fields and explicit None values (a row with more fields than non-None known
+            # ones) are the per-configuration path's to judge.
+            accepted = np.array([len(config) for config in configs], np.int64) == sum(
+                given.values(), np.zeros(count, np.int64)
+            )
         for name in _REQUIRED:
             accepted &= given[name]
         self._numbers = {name: _Numbers(columns[name], kind) for name, (_, kind) in _NUMBERS.items()}

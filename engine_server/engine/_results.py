@@ -1,0 +1,396 @@
+"""A batch's results as columns: the calibrated formula calculated on arrays.
+
+calculate_rows (see _columns.py) hands the rows of the calibrated formula that no run log
+personalizes to `calculate_fitted`, which runs the operations of calibrated.recommend,
+_calibrated_model, calculate and _finish on whole columns: numpy's arithmetic (which rounds
+as Python's does) and Python's own exp, log and pow element by element (numpy's exp and log
+differ from libm in the last bit). Each result therefore equals calculate()'s to the last bit.
+
+The results stay columns (`BatchResults`): a row becomes a Calculation only when read as one,
+and an encoder reads whole columns instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import fields as dataclass_fields
+from operator import itemgetter
+from typing import Any, overload
+
+import numpy as np
+from numpy.typing import NDArray
+
+from . import _calibrated as calibrated
+from . import _calibration_data as calibration_data
+from . import _catalog as catalog
+from ._calculate import (
+    _ALPHA_RATIO_FACTOR,
+    _OPTIMIZER_FACTOR,
+    _RESOLUTION_FACTOR,
+    Calculation,
+    efficiency_band,
+    risk_band,
+)
+from ._calculate import _schedule_owner as schedule_owner
+from ._calculate import _score_widths as score_widths
+from ._calculate import _ScoreWidths as ScoreWidths
+from ._calibrated import Evidence, Factor, Recommendation
+from ._config import Resolved, ScheduleArgs
+from ._schedules import has_array_form, integrate, integrate_many
+from ._sums import each
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+#: Rows of one schedule below which integrating them one by one costs less than arrays.
+_ARRAY_GROUP_ROWS = 8
+#: Calculation's fields, in order; the statistics are every field but the texts and the evidence.
+_FIELDS = tuple(field.name for field in dataclass_fields(Calculation))
+_TEXTS_AND_EVIDENCE = ("warnings", "factors", "evidence")
+STATISTICS = tuple(name for name in _FIELDS if name not in _TEXTS_AND_EVIDENCE)
+
+
+class _RowFields(Mapping[str, Any]):
+    """One row of the checked columns, read as the validated configuration's fields."""
+
+    __slots__ = ("_columns", "_row")
+
+    def __init__(self, columns: Mapping[str, list[Any]], row: int) -> None:
+        self._columns = columns
+        self._row = row
+
+    def __getitem__(self, name: str) -> Any:
+        return self._columns[name][self._row]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+
+def _square(value: float) -> float:
+    return value**2  # Python's pow, as the per-configuration path squares
+
+
+class Fitted:
+    """The rows calculate_fitted calculated: their statistics as columns, and what describing
+    one of them (its factors and warnings) needs."""
+
+    def __init__(
+        self,
+        rows: IntArray,
+        statistics: dict[str, NDArray[Any]],
+        recommendation_parts: tuple[Any, ...],
+        maybe_warned: NDArray[np.bool_],
+    ) -> None:
+        self.rows = rows
+        self.statistics = statistics
+        self._parts = recommendation_parts
+        self.maybe_warned = maybe_warned  # False: the row has no warning, for sure
+        self._recommendations: dict[int, Recommendation] = {}
+        self._lists: dict[str, list[Any]] | None = None
+
+    def recommendation(self, index: int) -> Recommendation:
+        """The index-th fitted row's recommendation, built once."""
+        found = self._recommendations.get(index)
+        if found is None:
+            fields, rows, resolved, setups, multipliers, log_sds, rates, scheduler_factors, zero_fractions, pullings = (
+                self._parts
+            )
+            setup = setups[index]
+            found = self._recommendations[index] = Recommendation(
+                rates[index],
+                multipliers[index],
+                setup.evidence,
+                log_sds[index],
+                _RowFields(fields, rows[index]),
+                resolved[index],
+                scheduler_factors[index],
+                zero_fractions[index],
+                setup,
+                pulling=pullings.get(index),
+            )
+        return found
+
+    def calculation(self, index: int) -> Calculation:
+        if self._lists is None:
+            self._lists = {name: values.tolist() for name, values in self.statistics.items()}
+        lists = self._lists
+        calculation = Calculation(**{name: lists[name][index] for name in STATISTICS}, warnings=())
+        recommendation = self.recommendation(index)
+        calculation.evidence = recommendation.evidence
+        calculation._describe_later(recommendation)
+        return calculation
+
+    def warnings(self, index: int) -> tuple[str, ...]:
+        if not self.maybe_warned[index]:
+            return ()
+        return self.recommendation(index).described_warnings()
+
+
+class BatchResults(Sequence[Calculation]):
+    """The results of a batch, in order: each is a Calculation when read as one, built then and
+    kept; `column` reads a statistic of every row at once."""
+
+    def __init__(self, count: int, fitted: Fitted | None, calculated: dict[int, Calculation]) -> None:
+        self._count = count
+        self._fitted = fitted
+        self._calculated = calculated  # the rows calculated one by one
+        self._fitted_index = np.full(count, -1, np.int64)
+        if fitted is not None:
+            self._fitted_index[fitted.rows] = np.arange(len(fitted.rows))
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> Calculation: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Calculation]: ...
+    def __getitem__(self, index: int | slice) -> Calculation | list[Calculation]:
+        if isinstance(index, slice):
+            return [self[row] for row in range(*index.indices(self._count))]
+        row = range(self._count)[index]  # negative indices, and IndexError beyond the end
+        found = self._calculated.get(row)
+        if found is None:
+            assert self._fitted is not None
+            found = self._calculated[row] = self._fitted.calculation(int(self._fitted_index[row]))
+        return found
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to a sequence of the same calculations, in order (a list, say)."""
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and all(mine == theirs for mine, theirs in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable caches, and equal to lists
+
+    def column(self, name: str) -> NDArray[Any]:
+        """The statistic `name` (a Calculation field, not a text) of every row."""
+        if name not in STATISTICS:
+            raise KeyError(name)
+        fitted = self._fitted
+        if fitted is not None and not self._calculated_apart():
+            return fitted.statistics[name]
+        kind = object if name in ("risk_band", "efficiency_band") else None
+        values = np.empty(self._count, kind or np.float64)
+        if fitted is not None:
+            values[fitted.rows] = fitted.statistics[name]
+        for row, calculation in self._calculated.items():
+            if self._fitted_index[row] < 0:
+                values[row] = getattr(calculation, name)
+        return values.astype(np.int64) if name in ("warmup_steps", "personal_runs") else values
+
+    def _calculated_apart(self) -> bool:
+        """Some rows were calculated one by one (not just read back from the columns)."""
+        return bool((self._fitted_index < 0).any())
+
+    def warnings(self, row: int) -> tuple[str, ...]:
+        index = int(self._fitted_index[row])
+        if index < 0 or row in self._calculated:
+            return self[row].warnings
+        assert self._fitted is not None
+        return self._fitted.warnings(index)
+
+    def texts(self, row: int) -> tuple[tuple[Factor, ...], Evidence | None]:
+        """The row's factors and evidence band."""
+        index = int(self._fitted_index[row])
+        if index < 0 or row in self._calculated:
+            calculation = self[row]
+            return calculation.factors, calculation.evidence
+        assert self._fitted is not None
+        recommendation = self._fitted.recommendation(index)
+        return recommendation.factors, recommendation.evidence
+
+
+def calculate_fitted(
+    fields: Mapping[str, list[Any]],
+    resolved_rows: Sequence[Resolved | None],
+    rows: list[int],
+    offsets: Sequence[float | None],
+    learning_rates: Sequence[float | None],
+) -> Fitted | None:
+    """calculate() of the given rows (checked, formula calibrated, no run log's factor, not
+    polynomial's default floor) on arrays. A row whose schedule never trains is left out, for
+    calculate() to report."""
+    if not rows:
+        return None
+    resolved = [resolved_rows[row] for row in rows]
+    take = itemgetter(*rows) if len(rows) > 1 else (lambda column: (column[rows[0]],))
+
+    def column(name: str, dtype: type) -> NDArray[Any]:
+        return np.array(take(fields[name]), dtype)
+
+    steps, rank, images = column("steps", np.int64), column("rank", np.int64), column("images", np.int64)
+    alpha, resolution = column("alpha", np.float64), column("resolution", np.int64)
+    effective = column("batch_size", np.int64) * column("grad_accum", np.int64)
+    networks = take(fields["network"])
+    warmup_list = [entry.warmup_steps for entry in resolved]  # type: ignore[union-attr]
+    warmup = np.array(warmup_list, np.int64)
+
+    # The schedules, integrated per owner, schedule and parameters: on arrays where a group of
+    # rows is large enough to pay for them, else run by run (and cached) as calculate() does.
+    factors, zero_fractions = [0.0] * len(rows), [0.0] * len(rows)
+    groups: dict[tuple[str, str, ScheduleArgs], list[int]] = {}
+    for index, entry in enumerate(resolved):
+        assert entry is not None  # a fitted row is resolved
+        groups.setdefault((schedule_owner(entry), entry.schedule.id, entry.schedule_args), []).append(index)
+    step_list = steps.tolist()
+    for (owner, schedule, args), members in groups.items():
+        if len(members) < _ARRAY_GROUP_ROWS or not has_array_form(owner, schedule):
+            for index in members:
+                integral = integrate(owner, schedule, step_list[index], warmup_list[index], args)
+                factors[index], zero_fractions[index] = integral.scheduler_factor, integral.zero_fraction
+            continue
+        where = np.array(members, np.int64)
+        factor, zeros = integrate_many(owner, schedule, steps[where], warmup[where], args)
+        for index, value, zero in zip(members, factor.tolist(), zeros.tolist(), strict=True):
+            factors[index], zero_fractions[index] = value, zero
+    scheduler_factor, zero_fraction = np.array(factors), np.array(zero_fractions)
+    trains = scheduler_factor > 0.0
+
+    # What each row's catalog entries set, looked up once per combination.
+    setups: dict[tuple[str, str, str, str], int] = {}
+    setup_of = []
+    for entry, network in zip(resolved, networks, strict=True):
+        assert entry is not None
+        key = (entry.model.id, entry.optimizer.id, network, entry.objective.id)
+        setup_of.append(setups.setdefault(key, len(setups)))
+    listed = [calibrated.setup_for(*key) for key in setups]
+    which = np.array(setup_of, np.int64)
+
+    def per_setup(values: list[Any]) -> FloatArray:
+        return np.array(values, np.float64)[which]
+
+    native = per_setup([catalog.MODELS.by_id(key[0]).native_resolution for key in setups])
+    p90 = per_setup([math.nan if setup.evidence is None else setup.evidence.p90 for setup in listed])
+    p10 = per_setup([math.nan if setup.evidence is None else setup.evidence.p10 for setup in listed])
+
+    # calibrated.recommend: the features, each factor's multiplier and their product, left to right.
+    full_matrix = np.array([network in ("lokr", "loha") for network in networks]) & (rank >= catalog.FULL_MATRIX_RANK)
+    horizon_scale = calibration_data.HORIZON_SCALE_STEPS
+    features = (
+        np.where(full_matrix, 0.0, each(math.log, alpha) - each(math.log, rank.astype(np.float64))),
+        each(math.log, effective.astype(np.float64)),
+        each(math.log1p, steps / horizon_scale) - math.log1p(calibrated.REFERENCE_STEPS / horizon_scale),
+        each(math.log, images / calibrated.REFERENCE_IMAGES),
+        each(math.log, resolution / native),
+        -each(math.log, np.where(trains, scheduler_factor, 1.0)),
+    )
+    multipliers = [per_setup([setup.family.multiplier for setup in listed])]
+    multipliers += [
+        each(math.exp, calibration_data.EXPONENTS[name] * feature)
+        for name, feature in zip(calibrated.EXPONENTS, features, strict=True)
+    ]
+    multipliers += [per_setup([setup.fixed[position].multiplier for setup in listed]) for position in range(3)]
+    product = multipliers[0] * multipliers[1]
+    for multiplier in multipliers[2:]:
+        product = product * multiplier
+    # An adaptive optimizer: lr = 1.0, its one factor, the fitted ones counting as 1.
+    adaptive = per_setup([setup.adaptive is not None for setup in listed]).astype(bool)
+    rate = np.where(adaptive, 1.0, product)
+
+    # _calibrated_model's scores and calculate's adjustment (no run log: factor 1).
+    fitted_widths = score_widths(calibration_data.RESIDUAL_LOG_SD)
+    adaptive_widths = score_widths(calibration_data.ADAPTIVE_LOG_SD)
+
+    def by_widths(value: Callable[[ScoreWidths], float]) -> FloatArray:
+        return np.where(adaptive, value(adaptive_widths), value(fitted_widths))
+
+    undershoot_k = by_widths(lambda widths: widths.undershoot_k)
+    widest_overshoot_k = by_widths(lambda widths: widths.overshoot_k)
+    shown_working = p90 / rate - 1.0
+    evidence_k = -math.log(catalog.STABILITY_CAUTION / 100.0) / each(_square, np.where(p90 > rate, shown_working, 1.0))
+    overshoot_k = np.where(p90 > rate, np.minimum(widest_overshoot_k, evidence_k), widest_overshoot_k)
+    chosen = np.array([math.nan if (value := learning_rates[row]) is None else float(value) for row in rows])
+    given_rate = ~np.isnan(chosen)
+    offset = np.array([0.0 if (value := offsets[row]) is None else float(value) for row in rows])
+    offset = np.where(given_rate, chosen / rate - 1.0, offset)
+    energy_ratio = 1.0 + offset
+    deviation = np.abs(offset)
+    stability = 100.0 * each(math.exp, -np.where(offset > 0, overshoot_k, undershoot_k) * deviation * deviation)
+    efficiency_sensitivity = by_widths(lambda widths: widths.efficiency_sensitivity)
+    efficiency = 100.0 * each(math.exp, -efficiency_sensitivity * each(_square, energy_ratio - 1.0))
+    target_energy = rate * scheduler_factor
+    effective_batch = effective.astype(np.float64)
+    statistics: dict[str, NDArray[Any]] = {
+        "recommended_lr": rate,
+        "adjusted_lr": np.where(given_rate, chosen, rate * (1.0 + offset)),
+        "offset": offset,
+        "target_energy": target_energy,
+        "delivered_energy": target_energy * energy_ratio,
+        "energy_ratio": energy_ratio,
+        "deviation": deviation,
+        "effective_batch": effective_batch,
+        "exposure": np.sqrt(steps * effective_batch / images),
+        # capacity, resolution_scale and optimizer_modifier, as _calibrated_model reports them.
+        "capacity": np.where(adaptive, 1.0, multipliers[_ALPHA_RATIO_FACTOR]),
+        "resolution_scale": np.where(adaptive, 1.0, multipliers[_RESOLUTION_FACTOR]),
+        "scheduler_factor": scheduler_factor,
+        "optimizer_modifier": np.where(adaptive, 1.0, multipliers[_OPTIMIZER_FACTOR]),
+        "warmup_steps": warmup,
+        "curvature_factor": np.ones(len(rows)),
+        "objective_sensitivity": per_setup([catalog.OBJECTIVES.by_id(key[3]).overshoot_sensitivity for key in setups]),
+        "undershoot_k": undershoot_k,
+        "overshoot_k": overshoot_k,
+        "stability_score": stability,
+        "efficiency_score": efficiency,
+        "risk_band": np.array([risk_band(score) for score in stability.tolist()], object),
+        "efficiency_band": np.array([efficiency_band(score) for score in efficiency.tolist()], object),
+        "population_lr": rate,
+        "personal_factor": np.ones(len(rows)),
+        "personal_runs": np.zeros(len(rows), np.int64),
+        "recommended_low": rate * by_widths(lambda widths: widths.population.band()[0]),
+        "recommended_high": rate * by_widths(lambda widths: widths.population.band()[1]),
+    }
+    assert tuple(statistics) == STATISTICS
+
+    # Where the evidence's warning is, and the two factors it names (as pulling_factors finds
+    # them), on arrays: describing a warning then only writes it.
+    leaving = calibrated.leaves_evidence(rate, p10, p90)
+    fitted_multipliers = np.stack(multipliers[1:], axis=1)
+    toward = np.where((rate < p10)[:, None], fitted_multipliers < 1.0, fitted_multipliers > 1.0)
+    toward &= ~adaptive[:, None]  # an adaptive optimizer's one factor pulls nothing
+    strength = np.abs(each(math.log, fitted_multipliers.ravel())).reshape(fitted_multipliers.shape)
+    strongest = np.argsort(np.where(toward, -strength, np.inf), axis=1, kind="stable")[:, :2]
+    named = np.take_along_axis(toward, strongest, axis=1)
+    pulling = {
+        index: tuple(int(column) + 1 for column, used in zip(strongest[index], named[index], strict=True) if used)
+        for index in np.flatnonzero(leaving).tolist()
+    }
+    # Where a configuration warning may be (configuration_warnings, checked loosely) or the
+    # evidence's is: the other rows have none, and are never described for it.
+    ignored = np.array([bool(entry.ignored_parameters) for entry in resolved])  # type: ignore[union-attr]
+    maybe_warned = (
+        leaving
+        | ignored
+        | (warmup > 0.99 * catalog.WARMUP_WARN_FRACTION * steps)
+        | (alpha > 0.99 * catalog.ALPHA_WARN_RATIO * rank)
+        | ~((rate >= catalog.PLAUSIBLE_LR_MIN * 1.01) & (rate <= catalog.PLAUSIBLE_LR_MAX * 0.99))
+        | (zero_fraction >= 0.99 * catalog.ZERO_SCHEDULE_WARN_FRACTION)
+    )
+
+    kept = np.flatnonzero(trains)
+    if len(kept) < len(rows):  # rows whose schedule never trains: calculate() reports them
+        statistics = {name: values[kept] for name, values in statistics.items()}
+    kept_list = kept.tolist()
+    row_multipliers = list(zip(*(values[kept].tolist() for values in multipliers), strict=True))
+    for position, index in enumerate(kept_list):
+        adaptive_factor = listed[setup_of[index]].adaptive
+        if adaptive_factor is not None:
+            row_multipliers[position] = (adaptive_factor.multiplier,)
+    parts = (
+        fields,
+        [rows[index] for index in kept_list],
+        [resolved[index] for index in kept_list],
+        [listed[setup_of[index]] for index in kept_list],
+        row_multipliers,
+        by_widths(lambda widths: widths.population.log_sd)[kept].tolist(),
+        rate[kept].tolist(),
+        scheduler_factor[kept].tolist(),
+        zero_fraction[kept].tolist(),
+        {position: found for position, index in enumerate(kept_list) if (found := pulling.get(index)) is not None},
+    )
+    return Fitted(np.array(rows, np.int64)[kept], statistics, parts, maybe_warned[kept])
