@@ -41,6 +41,14 @@ def _varint(value: int) -> bytes:
     return bytes(out)
 
 
+#: Varints of the lengths most pieces have, looked up instead of written.
+_SHORT_VARINTS = [_varint(length) for length in range(1 << 14)]
+
+
+def _length(value: int) -> bytes:
+    return _SHORT_VARINTS[value] if value < 16384 else _varint(value)
+
+
 def _tag(number: int, wire_type: int) -> bytes:
     return _varint(number << 3 | wire_type)
 
@@ -66,6 +74,7 @@ _EVIDENCE_TAG = _field_tag(_CALCULATION, "evidence", _LENGTH_DELIMITED)
 _RESULT_TAG = _tag(_RESULTS_FIELD, _LENGTH_DELIMITED)
 _MULTIPLIER_TAG = _field_tag(_FACTOR, "multiplier", _FIXED64)
 _DOUBLE = struct.Struct("<d")
+_MULTIPLIER_SIZE = len(_MULTIPLIER_TAG) + _DOUBLE.size
 
 
 class _Pieces(dict[Any, bytes]):
@@ -81,7 +90,7 @@ class _Pieces(dict[Any, bytes]):
 
 
 def _delimited(tag: bytes, data: bytes) -> bytes:
-    return tag + _varint(len(data)) + data
+    return tag + _length(len(data)) + data
 
 
 def _text_piece(tag: bytes) -> _Pieces:
@@ -106,15 +115,24 @@ _FACTOR_VALUE_TAG = _field_tag(_FACTOR, "value", _LENGTH_DELIMITED)
 def _factor_piece(factor: Factor) -> bytes:
     """The bytes that append `factor` to a Calculation's factors; its name and explanation are
     a few texts shared by many factors, its value and multiplier its own."""
-    texts = _FACTOR_TEXT_PIECES
-    body = (
-        texts["name"][factor.name]
-        + _delimited(_FACTOR_VALUE_TAG, factor.value.encode())
-        + _MULTIPLIER_TAG
-        + _DOUBLE.pack(factor.multiplier)
-        + texts["explanation"][factor.explanation]
+    name = _FACTOR_TEXT_PIECES["name"][factor.name]
+    explanation = _FACTOR_TEXT_PIECES["explanation"][factor.explanation]
+    value = factor.value.encode()
+    value_length = _length(len(value))
+    size = len(name) + len(_FACTOR_VALUE_TAG) + len(value_length) + len(value) + _MULTIPLIER_SIZE + len(explanation)
+    return b"".join(
+        (
+            _FACTOR_TAG,
+            _length(size),
+            name,
+            _FACTOR_VALUE_TAG,
+            value_length,
+            value,
+            _MULTIPLIER_TAG,
+            _DOUBLE.pack(factor.multiplier),
+            explanation,
+        )
     )
-    return _delimited(_FACTOR_TAG, body)
 
 
 def batch_response(results: BatchResults, details: bool) -> bytes:
@@ -134,11 +152,13 @@ def batch_response(results: BatchResults, details: bool) -> bytes:
     factor_pieces: dict[int, bytes] = {}  # by id(): shared factors (a setup's) are encoded once
     parts: list[bytes] = []
     append = parts.append
-    for row, fixed in enumerate(zip(*integers, *bands, strict=True)):
-        body = [doubles[row * size : (row + 1) * size], *fixed]
-        body.extend(warning_pieces[warning] for warning in results.warnings(row))
+    rows = zip(range(0, count * size, size), results.all_warnings(), *integers, *bands, strict=True)
+    for start, warnings, *fixed in rows:
+        body = [doubles[start : start + size], *fixed]
+        if warnings:
+            body.extend(warning_pieces[warning] for warning in warnings)
         if details:
-            factors, evidence = results.texts(row)
+            factors, evidence = results.texts(start // size)
             if evidence is not None:
                 piece = evidence_pieces.get(id(evidence))
                 if piece is None:
@@ -151,6 +171,6 @@ def batch_response(results: BatchResults, details: bool) -> bytes:
                 body.append(piece)
         encoded = b"".join(body)
         append(_RESULT_TAG)
-        append(_varint(len(encoded)))
+        append(_length(len(encoded)))
         append(encoded)
     return b"".join(parts)

@@ -194,6 +194,17 @@ class BatchResults(Sequence[Calculation]):
         assert self._fitted is not None
         return self._fitted.warnings(index)
 
+    def all_warnings(self) -> list[tuple[str, ...]]:
+        """Every row's warnings, in order (a row of the columns with none is not described)."""
+        found: list[tuple[str, ...]] = [()] * self._count
+        fitted = self._fitted
+        if fitted is not None:
+            for index in np.flatnonzero(fitted.maybe_warned).tolist():
+                found[int(fitted.rows[index])] = fitted.warnings(index)
+        for row in np.flatnonzero(self._fitted_index < 0).tolist():
+            found[row] = self[row].warnings
+        return found
+
     def texts(self, row: int) -> tuple[tuple[Factor, ...], Evidence | None]:
         """The row's factors and evidence band."""
         index = int(self._fitted_index[row])
