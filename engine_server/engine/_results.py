@@ -361,15 +361,16 @@ def calculate_fitted(
     # Where the evidence's warning is, and the two factors it names (as pulling_factors finds
     # them), on arrays: describing a warning then only writes it.
     leaving = calibrated.leaves_evidence(rate, p10, p90)
-    fitted_multipliers = np.stack(multipliers[1:], axis=1)
-    toward = np.where((rate < p10)[:, None], fitted_multipliers < 1.0, fitted_multipliers > 1.0)
-    toward &= ~adaptive[:, None]  # an adaptive optimizer's one factor pulls nothing
+    warned = np.flatnonzero(leaving)
+    fitted_multipliers = np.stack([values[warned] for values in multipliers[1:]], axis=1)
+    toward = np.where((rate[warned] < p10[warned])[:, None], fitted_multipliers < 1.0, fitted_multipliers > 1.0)
+    toward &= ~adaptive[warned][:, None]  # an adaptive optimizer's one factor pulls nothing
     strength = np.abs(each(math.log, fitted_multipliers.ravel())).reshape(fitted_multipliers.shape)
     strongest = np.argsort(np.where(toward, -strength, np.inf), axis=1, kind="stable")[:, :2]
     named = np.take_along_axis(toward, strongest, axis=1)
     pulling = {
-        index: tuple(int(column) + 1 for column, used in zip(strongest[index], named[index], strict=True) if used)
-        for index in np.flatnonzero(leaving).tolist()
+        index: tuple(column + 1 for column, used in zip(columns, uses, strict=True) if used)
+        for index, columns, uses in zip(warned.tolist(), strongest.tolist(), named.tolist(), strict=True)
     }
     # Where a configuration warning may be (configuration_warnings, checked loosely) or the
     # evidence's is: the other rows have none, and are never described for it.
