@@ -15,7 +15,7 @@ import gc
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from operator import methodcaller
+from operator import itemgetter, methodcaller
 from typing import Any, overload
 
 import numpy as np
@@ -56,6 +56,8 @@ _NONE = type(None)
 #: Rows calculated between two checks of the caller's stop condition.
 _STOP_CHECK_EVERY = 256
 _UNSET: Any = object()
+#: Beyond this many different sets of given fields a batch is read field by field.
+_FIELD_SETS_READ_TOGETHER = 64
 
 
 #: What a caller knows about a configuration beside its fields (a run log's verdict): given the
@@ -268,6 +270,29 @@ class _Numbers:
         )
 
 
+def _columns_of(configs: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """Each field's values in row order (None where a row leaves it out; unknown fields are not
+    read). Rows that give the same fields are read together, a row per C-level call."""
+    count = len(configs)
+    by_fields: dict[tuple[str, ...], list[int]] = {}
+    for row, config in enumerate(configs):
+        if type(config) is not dict or len(by_fields) > _FIELD_SETS_READ_TOGETHER:  # field by field
+            return {name: list(map(methodcaller("get", name), configs)) for name in _FIELDS}
+        by_fields.setdefault(tuple(config), []).append(row)
+    columns = {name: np.full(count, None, object) for name in _FIELDS}
+    for names, rows in by_fields.items():
+        known = [name for name in names if name in columns]
+        if not known:
+            continue
+        group = itemgetter(*rows)(configs) if len(rows) > 1 else (configs[rows[0]],)
+        read = itemgetter(*known)
+        values = zip(*map(read, group), strict=True) if len(known) > 1 else (map(read, group),)
+        for name, column_values in zip(known, values, strict=True):
+            column = columns[name]
+            column[rows] = np.fromiter(column_values, object, len(rows))  # values as they are, lists too
+    return {name: column.tolist() for name, column in columns.items()}
+
+
 def _given(column: list[Any]) -> BoolArray:
     missing = column.count(None)
     if missing in (0, len(column)):
@@ -291,10 +316,7 @@ class _Columns:
         #: a caller asked for before they are calculated.
         self.built: dict[int, TrainingConfig] = {}
         # Column by column: a few long lists, not a tuple per row for the collector to walk.
-        if isinstance(configs, ConfigColumns):
-            columns = dict(configs.columns)
-        else:
-            columns = {name: list(map(methodcaller("get", name), configs)) for name in _FIELDS}
+        columns = dict(configs.columns) if isinstance(configs, ConfigColumns) else _columns_of(configs)
         given = self._given = {name: _given(column) for name, column in columns.items()}
         if isinstance(configs, ConfigColumns):
             accepted = np.ones(count, bool)  # only known fields, and None is "not given"
@@ -365,12 +387,15 @@ class _Columns:
                 if schedule.parameter(name) is None and self._given[name][rows].any()
             ]
             decays = schedule.id == "warmup_stable_decay"
+            takes_warmup, legacy = schedule.takes_warmup, formula.id != catalog.CALIBRATED
             args_cache: dict[tuple[Any, ...], ScheduleArgs | None] = {}
+            fixed_args = None if used else _schedule_args(schedule, ())  # a schedule without parameters
+            entries: dict[tuple[str, str, str], tuple[catalog.Model, catalog.Optimizer, catalog.Objective]] = {}
             for row in rows:
-                if warmup[row] > 0 and not schedule.takes_warmup:
+                if not takes_warmup and warmup[row] > 0:
                     accepted[row] = False
                     continue
-                if formula.id != catalog.CALIBRATED:
+                if legacy:
                     key = (models[row], optimizers[row], formula.id)
                     fine = legacy_fine.get(key)
                     if fine is None:
@@ -378,17 +403,29 @@ class _Columns:
                     if not fine:
                         accepted[row] = False
                         continue
-                values = tuple([column[row] for column in used])
-                args = args_cache.get(values, _UNSET)
-                if args is _UNSET:
-                    args = args_cache[values] = _schedule_args(schedule, values)
+                if used:
+                    values = tuple([column[row] for column in used])
+                    args = args_cache.get(values, _UNSET)
+                    if args is _UNSET:
+                        args = args_cache[values] = _schedule_args(schedule, values)
+                else:
+                    args = fixed_args
                 if args is None or (decays and args.decay_steps > room[row]):
                     accepted[row] = False
                     continue
+                names = (models[row], optimizers[row], objectives[row])
+                named = entries.get(names)
+                if named is None:
+                    named = entries[names] = (
+                        model_by_id(names[0]),
+                        optimizer_by_id(names[1]),
+                        objective_by_id(names[2]),
+                    )
+                model_entry, optimizer_entry, objective_entry = named
                 resolved_rows[row] = Resolved(  # positional, in its fields' order: this runs for every row
-                    model_by_id(models[row]),
-                    optimizer_by_id(optimizers[row]),
-                    objective_by_id(objectives[row]),
+                    model_entry,
+                    optimizer_entry,
+                    objective_entry,
                     formula,
                     trainer,
                     schedule,

@@ -49,6 +49,9 @@ _ARRAY_GROUP_ROWS = 8
 _FIELDS = tuple(field.name for field in dataclass_fields(Calculation))
 _TEXTS_AND_EVIDENCE = ("warnings", "factors", "evidence")
 STATISTICS = tuple(name for name in _FIELDS if name not in _TEXTS_AND_EVIDENCE)
+#: Calculation's fields are the statistics with the warnings after this many, then the evidence.
+_BEFORE_WARNINGS = _FIELDS.index("warnings")
+assert (*STATISTICS[:_BEFORE_WARNINGS], "warnings", *STATISTICS[_BEFORE_WARNINGS:], "evidence", "factors") == _FIELDS
 
 
 class _RowFields(Mapping[str, Any]):
@@ -90,7 +93,7 @@ class Fitted:
         self._parts = recommendation_parts
         self.maybe_warned = maybe_warned  # False: the row has no warning, for sure
         self._recommendations: dict[int, Recommendation] = {}
-        self._lists: dict[str, list[Any]] | None = None
+        self._lists: list[list[Any]] | None = None
 
     def recommendation(self, index: int) -> Recommendation:
         """The index-th fitted row's recommendation, built once."""
@@ -116,11 +119,17 @@ class Fitted:
 
     def calculation(self, index: int) -> Calculation:
         if self._lists is None:
-            self._lists = {name: values.tolist() for name, values in self.statistics.items()}
+            self._lists = [self.statistics[name].tolist() for name in STATISTICS]
+        before, after = _BEFORE_WARNINGS, len(STATISTICS)
         lists = self._lists
-        calculation = Calculation(**{name: lists[name][index] for name in STATISTICS}, warnings=())
         recommendation = self.recommendation(index)
-        calculation.evidence = recommendation.evidence
+        # Positional, in its fields' order (see _BEFORE_WARNINGS): statistics, warnings (described
+        # on read), statistics, the evidence band.
+        values: list[Any] = [row[index] for row in lists[:before]]
+        values.append(())
+        values.extend(row[index] for row in lists[before:after])
+        values.append(recommendation.evidence)
+        calculation = Calculation(*values)
         calculation._describe_later(recommendation)
         return calculation
 
