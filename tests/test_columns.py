@@ -215,3 +215,36 @@ def test_what_personalizing_rejects_is_reported_beside_the_other_problems() -> N
         "requests[1].config.steps",
         "requests[2].run_log",
     ]
+
+
+def test_polynomial_default_floors_are_solved_on_arrays_as_one_by_one() -> None:
+    """transformers' polynomial ends at lr_end 1e-7, so its floor depends on the rate: batches
+    solve it on arrays, round for round as calculate() does (a power without a closed form,
+    and a rate not above lr_end, take calculate() itself)."""
+    polynomial = {**TYPICAL, "formula": "calibrated", "scheduler": "polynomial"}
+    configs = [
+        {**polynomial, "steps": steps, "power": power, "rank": rank}
+        for steps in (10, 700, 5_000, 200_000)
+        for power in (1.0, 2.0, 1.5)
+        for rank in (4, 128)
+    ]
+    configs.append({**polynomial, "optimizer": "Prodigy"})  # lr = 1.0
+    adjustments: list[Adjustment] = [(0.1, None)] * len(configs)
+    assert outcome(columnar, configs, adjustments) == outcome(per_configuration, configs, adjustments)
+    # A rate below lr_end: refused, naming min_lr_ratio, on both paths.
+    tiny = {
+        **polynomial,
+        "model": "SDXL",
+        "objective": "style",
+        "steps": 10_000_000,
+        "images": 1,
+        "rank": 1,
+        "alpha": 4096.0,
+        "optimizer": "Lion",
+        "warmup_fraction": 0.0,
+        "resolution": 8192,
+        "network": "lokr",
+    }
+    refused = outcome(columnar, [TYPICAL, tiny], [(None, None)] * 2)
+    assert refused == outcome(per_configuration, [TYPICAL, tiny], [(None, None)] * 2)
+    assert [violation.field for violation in refused] == ["requests[1].config.min_lr_ratio"]

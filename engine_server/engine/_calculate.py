@@ -9,6 +9,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
+from numpy.typing import NDArray
 
 from . import _calibrated as calibrated
 from . import _catalog as catalog
@@ -428,6 +429,29 @@ def _polynomial_default_floor(
         floor = next_floor
         integral = _integrate(config, config.resolved, replace(args, min_lr_ratio=floor))
     return floor, integral
+
+
+def solve_polynomial_floors(
+    count: int,
+    factor_of: Callable[[NDArray[np.float64]], NDArray[np.float64]],
+    rate_of: Callable[[NDArray[np.float64]], NDArray[np.float64]],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """_polynomial_default_floor for `count` runs at once, round for round: the floors (NaN where
+    lr_end is not below the rate, which calculate() reports) and the scheduler factors there.
+    `factor_of(floors)` integrates the schedules, `rate_of(factors)` recommends."""
+    floor = np.zeros(count)
+    factor = factor_of(floor)
+    going = np.ones(count, bool)
+    failed = np.zeros(count, bool)
+    for _ in range(_POLYNOMIAL_FIXED_POINT_ROUNDS):
+        next_floor = _POLYNOMIAL_DEFAULT_LR_END / rate_of(factor)
+        failed |= going & (next_floor >= 1.0)
+        going &= (next_floor < 1.0) & (next_floor != floor)
+        if not going.any():
+            break
+        floor = np.where(going, next_floor, floor)
+        factor = np.where(going, factor_of(floor), factor)
+    return np.where(failed, np.nan, floor), factor
 
 
 def _finish(

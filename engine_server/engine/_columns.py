@@ -29,7 +29,6 @@ from ._calculate import (
     check_adjustment,
     placed_in_request,
 )
-from ._calculate import _uses_polynomial_default as uses_polynomial_default
 from ._cancel import raise_if_stopped, stop_when
 from ._config import _NAME_TABLES as NAME_TABLES
 from ._config import Resolved, ScheduleArgs, TrainingConfig, parse_step_rules
@@ -185,16 +184,10 @@ def _calculate_checked(
 
 
 def _fitted_rows(checked: _Columns, personal: Sequence[Personalization | None]) -> list[int]:
-    """Rows the arrays calculate: checked by the columns, formula calibrated, no run log's
-    factor, and not polynomial's default floor (which is solved row by row)."""
+    """Rows the arrays calculate: checked by the columns, formula calibrated, no run log's factor."""
     rows = []
     for row, resolved in enumerate(checked.resolved_rows):
-        if (
-            resolved is not None
-            and personal[row] is None
-            and resolved.formula.id == catalog.CALIBRATED
-            and not uses_polynomial_default(resolved)
-        ):
+        if resolved is not None and personal[row] is None and resolved.formula.id == catalog.CALIBRATED:
             rows.append(row)
     return rows
 

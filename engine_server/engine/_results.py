@@ -31,13 +31,15 @@ from ._calculate import (
     Calculation,
     efficiency_band,
     risk_band,
+    solve_polynomial_floors,
 )
 from ._calculate import _schedule_owner as schedule_owner
 from ._calculate import _score_widths as score_widths
 from ._calculate import _ScoreWidths as ScoreWidths
+from ._calculate import _uses_polynomial_default as uses_polynomial_default
 from ._calibrated import Evidence, Factor, Recommendation
 from ._config import Resolved, ScheduleArgs
-from ._schedules import has_array_form, integrate, integrate_many
+from ._schedules import affine_square_sum, has_array_form, integrate, integrate_many, polynomial_sums
 from ._sums import each
 
 FloatArray = NDArray[np.float64]
@@ -232,12 +234,13 @@ def calculate_fitted(
     offsets: Sequence[float | None],
     learning_rates: Sequence[float | None],
 ) -> Fitted | None:
-    """calculate() of the given rows (checked, formula calibrated, no run log's factor, not
-    polynomial's default floor) on arrays. A row whose schedule never trains is left out, for
-    calculate() to report."""
+    """calculate() of the given rows (checked, formula calibrated, no run log's factor) on arrays.
+    A row whose schedule never trains, or whose polynomial default floor has no solution or no
+    closed form, is left out, for calculate() to report or to do."""
     if not rows:
         return None
-    resolved = [resolved_rows[row] for row in rows]
+    resolved = [entry for entry in map(resolved_rows.__getitem__, rows) if entry is not None]
+    assert len(resolved) == len(rows)  # a fitted row is resolved
     take = itemgetter(*rows) if len(rows) > 1 else (lambda column: (column[rows[0]],))
 
     def column(name: str, dtype: type) -> NDArray[Any]:
@@ -247,16 +250,19 @@ def calculate_fitted(
     alpha, resolution = column("alpha", np.float64), column("resolution", np.int64)
     effective = column("batch_size", np.int64) * column("grad_accum", np.int64)
     networks = take(fields["network"])
-    warmup_list = [entry.warmup_steps for entry in resolved]  # type: ignore[union-attr]
+    warmup_list = [entry.warmup_steps for entry in resolved]
     warmup = np.array(warmup_list, np.int64)
 
     # The schedules, integrated per owner, schedule and parameters: on arrays where a group of
     # rows is large enough to pay for them, else run by run (and cached) as calculate() does.
     factors, zero_fractions = [0.0] * len(rows), [0.0] * len(rows)
     groups: dict[tuple[str, str, ScheduleArgs], list[int]] = {}
+    floored: list[int] = []  # polynomial's default floor: solved below, on arrays
     for index, entry in enumerate(resolved):
-        assert entry is not None  # a fitted row is resolved
-        groups.setdefault((schedule_owner(entry), entry.schedule.id, entry.schedule_args), []).append(index)
+        if uses_polynomial_default(entry):
+            floored.append(index)
+        else:
+            groups.setdefault((schedule_owner(entry), entry.schedule.id, entry.schedule_args), []).append(index)
     step_list = steps.tolist()
     for (owner, schedule, args), members in groups.items():
         if len(members) < _ARRAY_GROUP_ROWS or not has_array_form(owner, schedule):
@@ -268,14 +274,21 @@ def calculate_fitted(
         factor, zeros = integrate_many(owner, schedule, steps[where], warmup[where], args)
         for index, value, zero in zip(members, factor.tolist(), zeros.tolist(), strict=True):
             factors[index], zero_fractions[index] = value, zero
+    # Polynomial's sums before its floor; a power without a closed form is left to calculate().
+    left = np.zeros(len(rows), bool)
+    sums = [
+        polynomial_sums(step_list[index], warmup_list[index], resolved[index].schedule_args.power) for index in floored
+    ]
+    for index, found in zip(floored, sums, strict=True):
+        left[index] = found is None
+        zero_fractions[index] = (1 if warmup_list[index] > 0 else 0) / step_list[index]
+    solvable = [(index, found) for index, found in zip(floored, sums, strict=True) if found is not None]
     scheduler_factor, zero_fraction = np.array(factors), np.array(zero_fractions)
-    trains = scheduler_factor > 0.0
 
     # What each row's catalog entries set, looked up once per combination.
     setups: dict[tuple[str, str, str, str], int] = {}
     setup_of = []
     for entry, network in zip(resolved, networks, strict=True):
-        assert entry is not None
         key = (entry.model.id, entry.optimizer.id, network, entry.objective.id)
         setup_of.append(setups.setdefault(key, len(setups)))
     listed = [calibrated.setup_for(*key) for key in setups]
@@ -297,20 +310,51 @@ def calculate_fitted(
         each(math.log1p, steps / horizon_scale) - math.log1p(calibrated.REFERENCE_STEPS / horizon_scale),
         each(math.log, images / calibrated.REFERENCE_IMAGES),
         each(math.log, resolution / native),
-        -each(math.log, np.where(trains, scheduler_factor, 1.0)),
     )
     multipliers = [per_setup([setup.family.multiplier for setup in listed])]
     multipliers += [
         each(math.exp, calibration_data.EXPONENTS[name] * feature)
-        for name, feature in zip(calibrated.EXPONENTS, features, strict=True)
+        for name, feature in zip(calibrated.EXPONENTS[:-1], features, strict=True)  # the schedule's: below
     ]
-    multipliers += [per_setup([setup.fixed[position].multiplier for setup in listed]) for position in range(3)]
-    product = multipliers[0] * multipliers[1]
+    fixed = [per_setup([setup.fixed[position].multiplier for setup in listed]) for position in range(3)]
+    before_schedule = multipliers[0] * multipliers[1]
     for multiplier in multipliers[2:]:
-        product = product * multiplier
+        before_schedule = before_schedule * multiplier
     # An adaptive optimizer: lr = 1.0, its one factor, the fitted ones counting as 1.
     adaptive = per_setup([setup.adaptive is not None for setup in listed]).astype(bool)
-    rate = np.where(adaptive, 1.0, product)
+    assert calibrated.EXPONENTS[-1] == "schedule"
+    schedule_exponent = calibration_data.EXPONENTS["schedule"]
+
+    def schedule_multiplier(factor: FloatArray) -> FloatArray:
+        return each(math.exp, schedule_exponent * -each(math.log, np.where(factor > 0.0, factor, 1.0)))
+
+    def rate_of(where: Any, schedule: FloatArray) -> FloatArray:
+        product = before_schedule[where] * schedule
+        for multiplier in fixed:
+            product = product * multiplier[where]
+        return np.where(adaptive[where], 1.0, product)
+
+    if solvable:
+        where = np.array([index for index, _ in solvable], np.int64)
+        ramp, sum_h, sum_h_squared = (
+            np.array(column) for column in zip(*(found for _, found in solvable), strict=True)
+        )
+        length = steps[where] - warmup[where]
+
+        def floored_factor(floor: FloatArray) -> FloatArray:
+            total: FloatArray = ramp + affine_square_sum(sum_h, sum_h_squared, length, floor)
+            factor: FloatArray = np.sqrt(np.maximum(0.0, total) / steps[where])
+            return factor
+
+        floor, factor = solve_polynomial_floors(
+            len(where), floored_factor, lambda factor: rate_of(where, schedule_multiplier(factor))
+        )
+        left[where] = np.isnan(floor)
+        scheduler_factor[where] = factor
+    trains = (scheduler_factor > 0.0) & ~left
+    multipliers.append(schedule_multiplier(scheduler_factor))
+    multipliers += fixed
+    rate = rate_of(slice(None), multipliers[len(calibrated.EXPONENTS)])
 
     # _calibrated_model's scores and calculate's adjustment (no run log: factor 1).
     fitted_widths = score_widths(calibration_data.RESIDUAL_LOG_SD)
@@ -383,7 +427,7 @@ def calculate_fitted(
     }
     # Where a configuration warning may be (configuration_warnings, checked loosely) or the
     # evidence's is: the other rows have none, and are never described for it.
-    ignored = np.array([bool(entry.ignored_parameters) for entry in resolved])  # type: ignore[union-attr]
+    ignored = np.array([bool(entry.ignored_parameters) for entry in resolved])
     maybe_warned = (
         leaving
         | ignored

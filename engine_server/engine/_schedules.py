@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -232,11 +232,16 @@ def _square_sum_cosine_with_min_lr(steps: int, warmup: int, args: ScheduleArgs) 
     sums = _sums.raised_cosine_sums(args.num_cycles, length)
     if sums is None:
         return None
-    return _sums.ramp_square_sum(warmup) + _affine_square_sum(*sums, length, _required(args.min_lr_ratio))
+    return _sums.ramp_square_sum(warmup) + affine_square_sum(*sums, length, _required(args.min_lr_ratio))
 
 
-def _affine_square_sum(sum_h: float, sum_h_squared: float, count: int, floor: float) -> float:
-    """Σ (floor + (1 − floor)·h)² from Σh and Σh² over `count` steps."""
+@overload
+def affine_square_sum(sum_h: float, sum_h_squared: float, count: int, floor: float) -> float: ...
+@overload
+def affine_square_sum(sum_h: FloatArray, sum_h_squared: FloatArray, count: IntArray, floor: Any) -> FloatArray: ...
+def affine_square_sum(sum_h: Any, sum_h_squared: Any, count: Any, floor: Any) -> Any:
+    """Σ (floor + (1 − floor)·h)² from Σh and Σh² over `count` steps (numbers, or arrays element by
+    element)."""
     scale = 1.0 - floor
     return scale * scale * sum_h_squared + 2.0 * scale * floor * sum_h + floor * floor * count
 
@@ -272,15 +277,26 @@ def _square_sum_cosine_with_restarts(steps: int, warmup: int, args: ScheduleArgs
     return None if sums is None else _sums.ramp_square_sum(warmup) + sums[1]
 
 
-def _square_sum_polynomial(steps: int, warmup: int, args: ScheduleArgs) -> float | None:
-    power = args.power
+def polynomial_sums(steps: int, warmup: int, power: float) -> tuple[float, float, float] | None:
+    """transformers' polynomial before its floor: (Σ of the warmup's squares, Σh, Σh²) for the
+    decay h = remaining^power over steps − warmup steps; None without a closed form."""
     if not float(power).is_integer() or 2 * power > _sums.MAX_POWER_SUM_EXPONENT:
         return None
     exponent = int(power)
     length = steps - warmup  # remaining fractions length/length … 1/length
-    sum_h = _sums.power_sum_ratio(exponent, length)
-    sum_h_squared = _sums.power_sum_ratio(2 * exponent, length)
-    return _sums.ramp_square_sum(warmup) + _affine_square_sum(sum_h, sum_h_squared, length, _polynomial_floor(args))
+    return (
+        _sums.ramp_square_sum(warmup),
+        _sums.power_sum_ratio(exponent, length),
+        _sums.power_sum_ratio(2 * exponent, length),
+    )
+
+
+def _square_sum_polynomial(steps: int, warmup: int, args: ScheduleArgs) -> float | None:
+    sums = polynomial_sums(steps, warmup, args.power)
+    if sums is None:
+        return None
+    ramp, sum_h, sum_h_squared = sums
+    return ramp + affine_square_sum(sum_h, sum_h_squared, steps - warmup, _polynomial_floor(args))
 
 
 def _square_sum_inverse_sqrt(steps: int, warmup: int, args: ScheduleArgs) -> float:
@@ -296,8 +312,8 @@ def _square_sum_warmup_stable_decay(steps: int, warmup: int, args: ScheduleArgs)
     sums = _sums.raised_cosine_sums(args.num_cycles, decay)
     if sums is None:
         return None
-    warming = _affine_square_sum(_sums.ramp_sum(warmup), _sums.ramp_square_sum(warmup), warmup, floor)
-    return warming + stable + _affine_square_sum(*sums, decay, floor)
+    warming = affine_square_sum(_sums.ramp_sum(warmup), _sums.ramp_square_sum(warmup), warmup, floor)
+    return warming + stable + affine_square_sum(*sums, decay, floor)
 
 
 def _piecewise_segments(rules: StepRules, steps: int) -> list[tuple[int, float]]:
@@ -360,14 +376,14 @@ def _square_sum_musubi_rex(steps: int, warmup: int, args: ScheduleArgs) -> float
     # The decay runs z = j / remaining for j = remaining … 1, except that with a single
     # warmup step its first value (j = remaining) is replaced by the floor.
     decay_count = remaining - 1 if warmup == 1 else remaining
-    total = _affine_square_sum(*_sums.rex_sums(decay_count, remaining, REX_ALPHA, REX_BETA), decay_count, floor)
+    total = affine_square_sum(*_sums.rex_sums(decay_count, remaining, REX_ALPHA, REX_BETA), decay_count, floor)
     special = [0, 1] if warmup == 1 else [0] if warmup > 1 else []
     if special:
         values = _musubi_rex(np.asarray(special, dtype=np.int64), steps, warmup, args)
         total += float(np.dot(values, values))
     if warmup > 1:  # steps 1 … W−1 ramp from the floor: (t − 1)/(W − 1)
         ramp = warmup - 1
-        total += _affine_square_sum(_sums.ramp_sum(ramp), _sums.ramp_square_sum(ramp), ramp, floor)
+        total += affine_square_sum(_sums.ramp_sum(ramp), _sums.ramp_square_sum(ramp), ramp, floor)
     return total
 
 
@@ -420,7 +436,7 @@ def _onetrainer_square_sum(after: Callable[[int, ScheduleArgs], tuple[float, flo
         sums = after(length, args)
         if sums is None:
             return None
-        return _sums.ramp_square_sum(warmup) + _affine_square_sum(*sums, length, args.min_lr_ratio or 0.0)
+        return _sums.ramp_square_sum(warmup) + affine_square_sum(*sums, length, args.min_lr_ratio or 0.0)
 
     return square_sum
 
@@ -616,7 +632,7 @@ def _square_sums_cosine_with_min_lr(
 ) -> tuple[FloatArray, BoolArray]:
     length = steps - warmup
     sum_h, sum_h_squared, closed = _sums.raised_cosines_sums(args.num_cycles, length)
-    lifted = _affine_square_sum(sum_h, sum_h_squared, length, _required(args.min_lr_ratio))  # type: ignore[arg-type]
+    lifted = affine_square_sum(sum_h, sum_h_squared, length, _required(args.min_lr_ratio))
     return _sums.ramp_square_sums(warmup) + lifted, closed
 
 
@@ -633,7 +649,7 @@ def _onetrainer_square_sums(
     def square_sums(steps: IntArray, warmup: IntArray, args: ScheduleArgs) -> tuple[FloatArray, BoolArray]:
         length = steps - warmup
         sum_h, sum_h_squared, closed = after(length, args)
-        lifted = _affine_square_sum(sum_h, sum_h_squared, length, args.min_lr_ratio or 0.0)  # type: ignore[arg-type]
+        lifted = affine_square_sum(sum_h, sum_h_squared, length, args.min_lr_ratio or 0.0)
         return _sums.ramp_square_sums(warmup) + lifted, closed
 
     return square_sums
