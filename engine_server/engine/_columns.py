@@ -251,7 +251,12 @@ class _Numbers:
         self.present: BoolArray = _given(column)
         if set(map(type, column)) <= {kind, _NONE}:
             try:
-                self.values: NDArray[Any] = np.array([0 if value is None else value for value in column], dtype)
+                if self.present.all():
+                    self.values: NDArray[Any] = np.array(column, dtype)
+                elif not self.present.any():
+                    self.values = np.zeros(count, dtype)
+                else:
+                    self.values = np.array([0 if value is None else value for value in column], dtype)
                 self.typed: BoolArray = np.ones(count, bool)
                 return
             except OverflowError:  # an integer beyond 64 bits: outside every range anyway

@@ -105,9 +105,10 @@ class Fitted:
                 self._parts
             )
             setup = setups[index]
+            adaptive = setup.adaptive
             found = self._recommendations[index] = Recommendation(
                 rates[index],
-                multipliers[index],
+                (adaptive.multiplier,) if adaptive is not None else tuple(multipliers[index].tolist()),
                 setup.evidence,
                 log_sds[index],
                 _RowFields(fields, rows[index]),
@@ -441,17 +442,12 @@ def calculate_fitted(
     if len(kept) < len(rows):  # rows whose schedule never trains: calculate() reports them
         statistics = {name: values[kept] for name, values in statistics.items()}
     kept_list = kept.tolist()
-    row_multipliers = list(zip(*(values[kept].tolist() for values in multipliers), strict=True))
-    for position, index in enumerate(kept_list):
-        adaptive_factor = listed[setup_of[index]].adaptive
-        if adaptive_factor is not None:
-            row_multipliers[position] = (adaptive_factor.multiplier,)
     parts = (
         fields,
         [rows[index] for index in kept_list],
         [resolved[index] for index in kept_list],
         [listed[setup_of[index]] for index in kept_list],
-        row_multipliers,
+        np.stack(multipliers, axis=1)[kept],  # a row's tuple is built when its recommendation is
         by_widths(lambda widths: widths.population.log_sd)[kept].tolist(),
         rate[kept].tolist(),
         scheduler_factor[kept].tolist(),
