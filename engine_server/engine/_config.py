@@ -85,7 +85,7 @@ class ScheduleArgs:
     end_factor: float = 1.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a batch builds one per row, and a frozen one costs 4× to build
 class Resolved:
     """Catalog entries a validated configuration names, and derived settings."""
 
