@@ -180,6 +180,9 @@ class Recommendation:
     described: tuple[Factor, ...] | None = None
     all_warnings: tuple[str, ...] | None = None  # once described
     pulling: tuple[int, ...] | None = None  # see pulling_factors; a batch gives them, found on arrays
+    # A batch's factors met so far: rows whose factor reads the same share one object (and its
+    # encoding), e.g. every row with batch 4 × accumulation 1.
+    shared_factors: dict[tuple[str, str, float], Factor] | None = None
 
     def described_warnings(self) -> tuple[str, ...]:
         """Every warning, described once: the configuration's, then what the presets of its setup say."""
@@ -229,7 +232,14 @@ class Recommendation:
             return setup.fixed[index - len(EXPONENTS) - 1]
         name = EXPONENTS[index - 1]
         value, why = _DESCRIBE[name](self.fields, self.resolved, self.scheduler_factor)
-        return Factor(name, value, self.multipliers[index], why)
+        shared = self.shared_factors
+        if shared is None:
+            return Factor(name, value, self.multipliers[index], why)
+        key = (value, why, self.multipliers[index])
+        found = shared.get(key)
+        if found is None:
+            found = shared[key] = Factor(name, value, self.multipliers[index], why)
+        return found
 
 
 # The explanations depend on the fitted constants only: written once, here.

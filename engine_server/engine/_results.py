@@ -95,6 +95,7 @@ class Fitted:
         self._parts = recommendation_parts
         self.maybe_warned = maybe_warned  # False: the row has no warning, for sure
         self._recommendations: dict[int, Recommendation] = {}
+        self._factors: dict[tuple[str, str, float], Factor] = {}  # shared between rows (Recommendation)
         self._lists: list[list[Any]] | None = None
 
     def recommendation(self, index: int) -> Recommendation:
@@ -117,6 +118,7 @@ class Fitted:
                 zero_fractions[index],
                 setup,
                 pulling=pullings.get(index),
+                shared_factors=self._factors,
             )
         return found
 
@@ -198,13 +200,6 @@ class BatchResults(Sequence[Calculation]):
     def _calculated_apart(self) -> bool:
         """Some rows were calculated one by one (not just read back from the columns)."""
         return bool((self._fitted_index < 0).any())
-
-    def warnings(self, row: int) -> tuple[str, ...]:
-        index = int(self._fitted_index[row])
-        if index < 0 or row in self._calculated:
-            return self[row].warnings
-        assert self._fitted is not None
-        return self._fitted.warnings(index)
 
     def all_warnings(self) -> list[tuple[str, ...]]:
         """Every row's warnings, in order (a row of the columns with none is not described)."""
