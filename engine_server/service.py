@@ -66,9 +66,9 @@ log = logging.getLogger("lrtool.service")
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["LRToolEngine"].full_name
 
-#: Requests converted between two deadline checks in a batch.
 #: The fields a configuration message may set.
 _CONFIG_FIELDS = tuple(pb.TrainingConfig.DESCRIPTOR.fields_by_name)
+#: Requests converted between two deadline checks in a batch.
 _DEADLINE_CHECK_EVERY = 1000
 #: The longest any call may run, deadline or not (LRTOOL_MAX_CALL_SECONDS).
 DEFAULT_MAX_CALL_SECONDS = 60.0
@@ -361,30 +361,12 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
         def personalize(row: int, config: TrainingConfig) -> Personalization | None:
             return self._personalization(config, request.requests[row], f"requests[{row}].run_log", learned)
 
-        # Only rows whose log holds runs are personalized (an empty log gives the population's own
-        # recommendation); the rest are calculated column by column. A bad log name is reported by
-        # personalize, beside the row's other problems.
-        has_runs: dict[str, bool] = {}
-        personalized = []
-        for index, item in enumerate(request.requests):
-            if not item.population_only:
-                name = item.run_log
-                runs = has_runs.get(name)
-                if runs is None:
-                    try:
-                        runs = bool(self._learned_log(validate_log_name(name)).runs)
-                    except InvalidProfileName:
-                        runs = True
-                    has_runs[name] = runs
-                if runs:
-                    personalized.append(index)
-
         # Checked column by column, with the same violations as item by item; stops at the deadline: see _rpc.
         # The answer is built with the collector paused too: describing the results' factors allocates
         # much, and each of its passes would walk every result again, freeing nothing.
         with collector_paused():
             calculations = calculate_rows(
-                configs, offsets, learning_rates, personalize=personalize, personalized=personalized
+                configs, offsets, learning_rates, personalize=personalize, personalized=self._with_runs(request)
             )
             answer = _wire.batch_response(calculations, details=detail != pb.RESULT_DETAIL_STATISTICS)
         return pb.CalculateBatchResponse.FromString(answer)
@@ -536,6 +518,27 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
         if key not in learned:
             learned[key] = self._learned_log(log).personalize(config)
         return learned[key]
+
+    def _with_runs(self, request: pb.CalculateBatchRequest) -> list[int]:
+        """The requests of a batch whose run log holds runs: only those are personalized (an empty
+        log gives the population's own recommendation, and those rows are calculated column by
+        column). A bad log name counts, so that personalizing reports it beside the row's other
+        problems."""
+        has_runs: dict[str, bool] = {}
+        rows = []
+        for index, item in enumerate(request.requests):
+            if item.population_only:
+                continue
+            runs = has_runs.get(item.run_log)
+            if runs is None:
+                try:
+                    runs = bool(self._learned_log(validate_log_name(item.run_log)).runs)
+                except InvalidProfileName:
+                    runs = True
+                has_runs[item.run_log] = runs
+            if runs:
+                rows.append(index)
+        return rows
 
     def _learned_log(self, log_name: str) -> _LearnedLog:
         """What the service knows of a log, read again only when the store says it may have changed."""

@@ -136,11 +136,13 @@ def test_a_batch_learns_per_request_log(engine: LRToolClient) -> None:
         calculate_request(SD15, run_log="batch"),
         calculate_request(SD15, run_log="batch", population_only=True),
         calculate_request({**SD15, "steps": 2400}, run_log="batch"),
+        calculate_request(SD15, run_log="a log without runs"),  # the population's, on arrays
     ]
     results = engine.calculate_batch(requests)
     assert results[0].recommended_lr == engine.calculate(SD15, run_log="batch").recommended_lr
     assert results[1].personal_runs == 0 and results[0].personal_runs == results[2].personal_runs == 1
     assert results[2].personal_factor == results[0].personal_factor  # one fit for the family
+    assert results[3] == engine.calculate(SD15, run_log="a log without runs") == results[1]
 
 
 def test_lrtool_1_0_is_never_personalized(engine: LRToolClient) -> None:
@@ -338,3 +340,17 @@ def test_a_log_changed_by_another_engine_on_the_same_store_is_read_again(tmp_pat
         writer.delete_run(run.id)
         assert reader.calculate(SD15, run_log="shared").personal_runs == 1
         assert reader.calculate(SD15, run_log="other").personal_runs == 0
+
+
+def test_a_batch_reports_a_bad_log_name_beside_the_other_problems(engine: LRToolClient) -> None:
+    requests = [
+        calculate_request(SD15),
+        calculate_request(SD15, run_log=" padded "),  # a log name may not start or end with a space
+        calculate_request({**SD15, "steps": 0}),
+    ]
+    with pytest.raises(InvalidArgument) as caught:
+        engine.calculate_batch(requests)
+    assert [violation.field for violation in caught.value.violations] == [
+        "requests[1].run_log",
+        "requests[2].config.steps",
+    ]
