@@ -39,7 +39,7 @@ from ._calculate import _ScoreWidths as ScoreWidths
 from ._calculate import _uses_polynomial_default as uses_polynomial_default
 from ._calibrated import Evidence, Factor, Recommendation
 from ._config import Resolved, ScheduleArgs
-from ._schedules import affine_square_sum, has_array_form, integrate, integrate_many, polynomial_sums
+from ._schedules import affine_square_sum, has_array_form, integrate_many, integrate_once, polynomial_sums
 from ._sums import each
 
 FloatArray = NDArray[np.float64]
@@ -263,7 +263,7 @@ def calculate_fitted(
     for (owner, schedule, args), members in groups.items():
         if len(members) < _ARRAY_GROUP_ROWS or not has_array_form(owner, schedule):
             for index in members:
-                integral = integrate(owner, schedule, step_list[index], warmup_list[index], args)
+                integral = integrate_once(owner, schedule, step_list[index], warmup_list[index], args)
                 factors[index], zero_fractions[index] = integral.scheduler_factor, integral.zero_fraction
             continue
         where = np.array(members, np.int64)

@@ -551,9 +551,9 @@ def direct_square_sum(owner: str, schedule: str, steps: int, warmup: int, args: 
     return total, zero_steps
 
 
-@lru_cache(maxsize=4096)
-def integrate(owner: str, schedule: str, steps: int, warmup: int, args: ScheduleArgs) -> Integral:
-    """scheduler_factor = √(mean s(t)²) over the run; closed form where one exists."""
+def integrate_once(owner: str, schedule: str, steps: int, warmup: int, args: ScheduleArgs) -> Integral:
+    """scheduler_factor = √(mean s(t)²) over the run; closed form where one exists. (Batches call
+    this directly: their runs are seldom met again, and would push out the ones that are.)"""
     curve = curve_for(owner, schedule)
     if curve.closed_square_sum is not None:
         closed = curve.closed_square_sum(steps, warmup, args)
@@ -562,6 +562,10 @@ def integrate(owner: str, schedule: str, steps: int, warmup: int, args: Schedule
             return Integral(math.sqrt(max(0.0, closed) / steps), zero_fraction, closed_form=True)
     total, zero_steps = direct_square_sum(owner, schedule, steps, warmup, args)
     return Integral(math.sqrt(total / steps), zero_steps / steps, closed_form=False)
+
+
+#: integrate_once, kept for the runs met again: a slider, a sweep, a repeated request.
+integrate = lru_cache(maxsize=4096)(integrate_once)
 
 
 def _closed_zero_fraction(owner: str, schedule: str, steps: int, warmup: int, args: ScheduleArgs) -> float:
@@ -719,6 +723,6 @@ def integrate_many(
             factor = np.sqrt(np.maximum(0.0, total) / steps)
         zero_fraction = (warmup > 0) / steps
     for row in np.flatnonzero(~closed).tolist():
-        integral = integrate(owner, schedule, int(steps[row]), int(warmup[row]), args)
+        integral = integrate_once(owner, schedule, int(steps[row]), int(warmup[row]), args)
         factor[row], zero_fraction[row] = integral.scheduler_factor, integral.zero_fraction
     return factor, zero_fraction
