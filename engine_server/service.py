@@ -7,9 +7,10 @@ import logging
 import queue
 import re
 import time
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from operator import attrgetter
 from typing import Any, TypeVar
 
 import grpc
@@ -334,37 +335,16 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
         if detail not in _RESULT_DETAILS:  # proto3 keeps numbers the enum lacks: refuse them here
             names = ", ".join(pb.ResultDetail.Name(value) for value in sorted(_RESULT_DETAILS))
             raise _invalid("detail", f"must be one of {names}; got {detail}")
-        offsets: list[float | None] = []
-        learning_rates: list[float | None] = []
-        too_long: list[FieldViolation] = []
-        columns: dict[str, list[Any]] = {name: [None] * count for name in _CONFIG_FIELDS}
-        field_names = _convert.CONFIG_FIELD_NAMES
-        for index, item in enumerate(request.requests):
-            if index % _DEADLINE_CHECK_EVERY == 0:
-                raise_if_stopped()  # _rpc turns Cancelled into DEADLINE_EXCEEDED
-            offset, learning_rate = _adjustment(item)
-            offsets.append(offset)
-            learning_rates.append(learning_rate)
-            config = item.config
-            for field, value in config.ListFields():
-                columns[field_names[field]][index] = value
-            if config.ByteSize() > MAX_NAME_CHARACTERS:  # names capped before any matching
-                try:
-                    _check_text_lengths(_convert.config_fields_from_proto(config))
-                except ConfigError as error:
-                    too_long.extend(error.under(f"requests[{index}].config").violations)
-        if too_long:
-            raise ConfigError(too_long)
-        configs = ConfigColumns(columns, count)
         learned: dict[tuple[str, str, str, Personalization], Personalization] = {}  # one fit per log and prior
 
         def personalize(row: int, config: TrainingConfig) -> Personalization | None:
             return self._personalization(config, request.requests[row], f"requests[{row}].run_log", learned)
 
-        # Checked column by column, with the same violations as item by item; stops at the deadline: see _rpc.
-        # The answer is built with the collector paused too: describing the results' factors allocates
-        # much, and each of its passes would walk every result again, freeing nothing.
+        # Decoded into columns and checked column by column, with the same violations as item by item;
+        # stops at the deadline: see _rpc. The collector stays paused throughout: what a batch builds
+        # lives on until its answer is written, so each of its passes would walk it all, freeing nothing.
         with collector_paused():
+            configs, offsets, learning_rates = _batch_columns(request.requests)
             calculations = calculate_rows(
                 configs, offsets, learning_rates, personalize=personalize, personalized=self._with_runs(request)
             )
@@ -524,21 +504,20 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
         log gives the population's own recommendation, and those rows are calculated column by
         column). A bad log name counts, so that personalizing reports it beside the row's other
         problems."""
+        requests = request.requests
+        logs = list(map(attrgetter("run_log"), requests))
+        population_only = list(map(attrgetter("population_only"), requests))
         has_runs: dict[str, bool] = {}
-        rows = []
-        for index, item in enumerate(request.requests):
-            if item.population_only:
-                continue
-            runs = has_runs.get(item.run_log)
-            if runs is None:
-                try:
-                    runs = bool(self._learned_log(validate_log_name(item.run_log)).runs)
-                except InvalidProfileName:
-                    runs = True
-                has_runs[item.run_log] = runs
-            if runs:
-                rows.append(index)
-        return rows
+        for name in set(logs):
+            try:
+                has_runs[name] = bool(self._learned_log(validate_log_name(name)).runs)
+            except InvalidProfileName:
+                has_runs[name] = True
+        return [
+            index
+            for index, (name, alone) in enumerate(zip(logs, population_only, strict=True))
+            if not alone and has_runs[name]
+        ]
 
     def _learned_log(self, log_name: str) -> _LearnedLog:
         """What the service knows of a log, read again only when the store says it may have changed."""
@@ -875,6 +854,34 @@ def _file_problems(error: TrainerConfigError, field: str) -> ConfigError:
         else:
             violations.append(violation.under(field))
     return ConfigError(violations)
+
+
+def _batch_columns(
+    requests: Sequence[pb.CalculateRequest],
+) -> tuple[ConfigColumns, list[float | None], list[float | None]]:
+    """A batch's configurations as columns, and its offsets and learning rates; names longer than
+    they can be are refused first, each under its request."""
+    count = len(requests)
+    columns: dict[str, list[Any]] = {name: [None] * count for name in _CONFIG_FIELDS}
+    column_of = {field: columns[field.name] for field in pb.TrainingConfig.DESCRIPTOR.fields}
+    offsets: list[float | None] = [None] * count
+    learning_rates: list[float | None] = [None] * count
+    too_long: list[FieldViolation] = []
+    for index, item in enumerate(requests):
+        if index % _DEADLINE_CHECK_EVERY == 0:
+            raise_if_stopped()  # _rpc turns Cancelled into DEADLINE_EXCEEDED
+        offsets[index], learning_rates[index] = _adjustment(item)
+        config = item.config
+        for field, value in config.ListFields():
+            column_of[field][index] = value
+        if config.ByteSize() > MAX_NAME_CHARACTERS:  # names capped before any matching
+            try:
+                _check_text_lengths(_convert.config_fields_from_proto(config))
+            except ConfigError as error:
+                too_long.extend(error.under(f"requests[{index}].config").violations)
+    if too_long:
+        raise ConfigError(too_long)
+    return ConfigColumns(columns, count), offsets, learning_rates
 
 
 def _adjustment(request: pb.CalculateRequest) -> tuple[float | None, float | None]:
