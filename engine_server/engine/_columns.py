@@ -35,9 +35,7 @@ from ._config import Resolved, ScheduleArgs, TrainingConfig, parse_step_rules
 from ._config import _needs_lrtool_1_0_calibration as needs_lrtool_1_0_calibration
 from ._exceptions import Cancelled, ConfigError, FieldViolation
 from ._results import BatchResults, calculate_fitted
-
-BoolArray = NDArray[np.bool_]
-FloatArray = NDArray[np.float64]
+from ._sums import BoolArray
 
 _FIELDS = tuple(TrainingConfig.model_fields)
 _REQUIRED = frozenset(name for name, info in TrainingConfig.model_fields.items() if info.is_required())

@@ -40,10 +40,7 @@ from ._calculate import _uses_polynomial_default as uses_polynomial_default
 from ._calibrated import Evidence, Factor, Recommendation
 from ._config import Resolved, ScheduleArgs
 from ._schedules import affine_square_sum, has_array_form, integrate_many, integrate_once, polynomial_sums
-from ._sums import each
-
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
+from ._sums import FloatArray, IntArray, each
 
 #: Rows of one schedule below which integrating them one by one costs less than arrays.
 _ARRAY_GROUP_ROWS = 8

@@ -16,15 +16,12 @@ from functools import lru_cache
 from typing import Any, TypeVar, overload
 
 import numpy as np
-from numpy.typing import NDArray
 
 from . import _sums
 from ._cancel import raise_if_stopped
 from ._catalog import COSINE_FLOOR, REX_ALPHA, REX_BETA, REX_DECAY_K
 from ._config import ScheduleArgs, StepRules
-
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
+from ._sums import BoolArray, FloatArray, IntArray
 
 #: Steps summed per numpy chunk: bounds memory for runs of 10⁷ steps.
 _CHUNK_STEPS = 1 << 20
@@ -582,7 +579,6 @@ def _closed_zero_fraction(owner: str, schedule: str, steps: int, warmup: int, ar
 # _sums: every element equals the scalar result). A schedule without an array form here, or a
 # run where the scalar closed form would return None, is integrated one run at a time.
 
-BoolArray = NDArray[np.bool_]
 #: Σ s(t)² for runs of `steps` with `warmup` steps, and where the closed form holds.
 ClosedSquareSums = Callable[[IntArray, IntArray, ScheduleArgs], tuple[FloatArray, BoolArray]]
 

@@ -15,6 +15,11 @@ from functools import cache
 import numpy as np
 from numpy.typing import NDArray
 
+#: Arrays of the engine's columns (every module that computes on arrays names them so).
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
 #: Below this distance from a multiple of π, the Dirichlet kernel loses digits.
 _ILL_CONDITIONED_SINE = 1e-8
 #: Largest exponent whose power sum uses Faulhaber's formula.
@@ -196,10 +201,6 @@ def rex_sums(count: int, length: int, alpha: float, beta: float) -> tuple[float,
 # arithmetic rounds as Python's does, and the sines and cosines are Python's own (numpy's
 # may differ in the last bit), so every element equals what the scalar function returns.
 # Where the scalar function would return None, `closed` is False and the value is unused.
-
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
-BoolArray = NDArray[np.bool_]
 
 
 def each(function: Callable[[float], float], values: FloatArray) -> FloatArray:
