@@ -599,7 +599,7 @@ def _compared(rows: list[list[Any]], formula: str, trainer: str) -> dict[str, An
     except ValueError as error:
         return {"table": rows, "compare_note": views.notice(f"A cell is not a number: {error}", "error")}
     try:
-        results = ENGINE.client.calculate_batch(requests)
+        results = ENGINE.client.calculate_batch(requests, statistics_only=True)  # the table shows no factors
     except InvalidArgument as error:
         return {"table": rows, "compare_note": views.problems(error.violations, error.message)}
     except LRToolClientError as error:
@@ -768,7 +768,11 @@ def _runs_view(log: str, values: Sequence[Any]) -> dict[Any, Any]:
     """The log as a table and a chart, the run ids to pick, and what the log makes of the current configuration."""
     runs = list(ENGINE.client.iter_runs(_log(log)))
     requests = [calculate_request(run.config, population_only=True) for run in runs]
-    populations = [result.population_lr for result in ENGINE.client.calculate_batch(requests)] if requests else []
+    populations = (
+        [result.population_lr for result in ENGINE.client.calculate_batch(requests, statistics_only=True)]
+        if requests
+        else []
+    )
     calculation = None
     try:
         calculation = ENGINE.client.calculate(config_from_form(values), run_log=_log(log))
