@@ -102,7 +102,6 @@ def _integer_pieces(name: str) -> _Pieces:
     return _Pieces(lambda value: tag + _varint(value) if value else b"")
 
 
-_INTEGER_PIECES = {name: _integer_pieces(name) for name in _INTEGERS}
 _BAND_PIECES = {name: _text_piece(_field_tag(_CALCULATION, name, _LENGTH_DELIMITED)) for name in _BANDS}
 _FACTOR_TEXT_PIECES = {
     name: _text_piece(_field_tag(_FACTOR, name, _LENGTH_DELIMITED)) for name in ("name", "explanation")
@@ -145,7 +144,8 @@ def batch_response(results: BatchResults, details: bool) -> bytes:
         records[name] = results.column(name)
     doubles = records.tobytes()
     size = _DOUBLES_RECORD.itemsize
-    integers = [[pieces[value] for value in results.column(name).tolist()] for name, pieces in _INTEGER_PIECES.items()]
+    # Per call: integers take any value (warmup steps), and a table kept between calls would only grow.
+    integers = [list(map(_integer_pieces(name).__getitem__, results.column(name).tolist())) for name in _INTEGERS]
     bands = [[pieces[value] for value in results.column(name).tolist()] for name, pieces in _BAND_PIECES.items()]
     warning_pieces = _text_piece(_WARNING_TAG)
     evidence_pieces: dict[int, bytes] = {}
