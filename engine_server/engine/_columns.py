@@ -2,7 +2,8 @@
 
 `calculate_rows` answers as validating each configuration with TrainingConfig and then calling
 calculate_batch does — the same results, the same violations under the same paths — for a
-fraction of the cost, because most of that cost is validating one row at a time. Here the
+fraction of the cost: validating one row at a time costs more than calculating it, and the
+calibrated rows are then calculated on arrays too (_results.py). Here the
 ranges are checked on whole columns (the catalog's INPUT_RANGES), each distinct name is looked
 up once (the catalog's NamedTables), and the checks between fields run on arrays. A row that
 these checks do not accept at once is handed to TrainingConfig itself: every message comes
