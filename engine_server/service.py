@@ -322,9 +322,11 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
         return _convert.calculation_to_proto(_calculate(config, offset, learning_rate, "config", personal))
 
     @_rpc
-    def CalculateBatch(
+    def CalculateBatch(  # type: ignore[override]  # the response's bytes: see server._SerializedAnswers
         self, request: pb.CalculateBatchRequest, context: grpc.ServicerContext
-    ) -> pb.CalculateBatchResponse:
+    ) -> bytes:
+        """The answer is a serialized CalculateBatchResponse, written from the results' columns
+        (_wire.py); the server sends it as it is (server._SerializedAnswers)."""
         count = len(request.requests)
         if count > self._limits.max_batch_requests:
             raise _invalid(
@@ -349,7 +351,7 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
                 configs, offsets, learning_rates, personalize=personalize, personalized=self._with_runs(request)
             )
             answer = _wire.batch_response(calculations, details=detail != pb.RESULT_DETAIL_STATISTICS)
-        return pb.CalculateBatchResponse.FromString(answer)
+        return answer
 
     @_rpc
     def GetCurves(self, request: pb.GetCurvesRequest, context: grpc.ServicerContext) -> pb.Curves:
