@@ -51,6 +51,7 @@ _NUMBERS = {
 _TEXTS = ("scheduler", "step_rules")
 _SCHEDULE_PARAMETERS = tuple(catalog.SCHEDULE_PARAMETERS)
 _NONE = type(None)
+_TEXT_OR_NONE = {str, _NONE}
 #: Rows calculated between two checks of the caller's stop condition.
 _STOP_CHECK_EVERY = 256
 _UNSET: Any = object()
@@ -333,6 +334,13 @@ class _Columns:
         final = dict(columns)
         for name, table in NAME_TABLES.items():
             column = columns[name]
+            if set(map(type, column)) <= _TEXT_OR_NONE:  # names as written (or left out): read at C speed
+                entries = {value: table.get(value) for value in set(column) if value is not None}
+                ids = {value: entry.id for value, entry in entries.items() if entry is not None}
+                if len(ids) < len(entries):  # an unknown name: its rows are TrainingConfig's to judge
+                    accepted &= np.array([value is None or value in ids for value in column], bool)
+                final[name] = list(map(ids.get, column, column))  # the id, or the value as it was
+                continue
             entries = {value: table.get(value) for value in set(column) if type(value) is str}
             found = [entries.get(value) if type(value) is str else None for value in column]
             accepted &= np.array(
@@ -340,7 +348,8 @@ class _Columns:
             )
             final[name] = [entry.id if entry is not None else value for entry, value in zip(found, column, strict=True)]
         for name in _TEXTS:
-            accepted &= np.array([value is None or type(value) is str for value in columns[name]], bool)
+            if not set(map(type, columns[name])) <= _TEXT_OR_NONE:
+                accepted &= np.array([value is None or type(value) is str for value in columns[name]], bool)
         for name, default in _DEFAULTS.items():
             if default is not None and None in final[name]:
                 final[name] = [default if value is None else value for value in final[name]]
