@@ -48,8 +48,6 @@ class _FieldNames(dict[Any, str]):
 
 
 _FIELD_NAMES = _FieldNames({field: field.name for field in pb.TrainingConfig.DESCRIPTOR.fields})
-#: For decoders of many configurations: each field's name by its descriptor.
-CONFIG_FIELD_NAMES: Mapping[Any, str] = _FIELD_NAMES
 
 
 def config_to_proto(config: TrainingConfig | Mapping[str, Any]) -> pb.TrainingConfig:

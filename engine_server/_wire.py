@@ -60,13 +60,10 @@ def _field_tag(descriptor: Any, name: str, wire_type: int) -> bytes:
 _DOUBLES = tuple(field.name for field in _CALCULATION.fields if field.type == FieldDescriptor.TYPE_DOUBLE)
 _INTEGERS = tuple(field.name for field in _CALCULATION.fields if field.type == FieldDescriptor.TYPE_INT64)
 _BANDS = ("risk_band", "efficiency_band")
+_DOUBLE_TAGS = {name: np.frombuffer(_field_tag(_CALCULATION, name, _FIXED64), np.uint8) for name in _DOUBLES}
 #: The doubles of a row, each behind its tag: one record per row, laid out for all rows at once.
 _DOUBLES_RECORD = np.dtype(
-    [
-        item
-        for name in _DOUBLES
-        for item in ((f"tag {name}", np.uint8, (len(_field_tag(_CALCULATION, name, _FIXED64)),)), (name, "<f8"))
-    ]
+    [item for name, tag in _DOUBLE_TAGS.items() for item in ((f"tag {name}", np.uint8, tag.shape), (name, "<f8"))]
 )
 _WARNING_TAG = _field_tag(_CALCULATION, "warnings", _LENGTH_DELIMITED)
 _FACTOR_TAG = _field_tag(_CALCULATION, "factors", _LENGTH_DELIMITED)
@@ -139,8 +136,8 @@ def batch_response(results: BatchResults, details: bool) -> bytes:
     no evidence band (the statistics and the warnings alone)."""
     count = len(results)
     records = np.zeros(count, _DOUBLES_RECORD)
-    for name in _DOUBLES:
-        records[f"tag {name}"] = np.frombuffer(_field_tag(_CALCULATION, name, _FIXED64), np.uint8)
+    for name, tag in _DOUBLE_TAGS.items():
+        records[f"tag {name}"] = tag
         records[name] = results.column(name)
     doubles = records.tobytes()
     size = _DOUBLES_RECORD.itemsize

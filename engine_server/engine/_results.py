@@ -152,6 +152,8 @@ class BatchResults(Sequence[Calculation]):
         self._fitted_index = np.full(count, -1, np.int64)
         if fitted is not None:
             self._fitted_index[fitted.rows] = np.arange(len(fitted.rows))
+        # Every row on arrays: a statistic's column is the arrays' own.
+        self._all_on_arrays = fitted is not None and len(fitted.rows) == count
 
     def __len__(self) -> int:
         return self._count
@@ -183,7 +185,7 @@ class BatchResults(Sequence[Calculation]):
         if name not in STATISTICS:
             raise KeyError(name)
         fitted = self._fitted
-        if fitted is not None and not self._calculated_apart():
+        if fitted is not None and self._all_on_arrays:
             return fitted.statistics[name]
         kind = object if name in ("risk_band", "efficiency_band") else None
         values = np.empty(self._count, kind or np.float64)
@@ -193,10 +195,6 @@ class BatchResults(Sequence[Calculation]):
             if self._fitted_index[row] < 0:
                 values[row] = getattr(calculation, name)
         return values.astype(np.int64) if name in ("warmup_steps", "personal_runs") else values
-
-    def _calculated_apart(self) -> bool:
-        """Some rows were calculated one by one (not just read back from the columns)."""
-        return bool((self._fitted_index < 0).any())
 
     def all_warnings(self) -> list[tuple[str, ...]]:
         """Every row's warnings, in order (a row of the columns with none is not described)."""
