@@ -146,6 +146,24 @@ def test_the_fit_beats_the_baselines_where_its_figures_say() -> None:
     assert ours_same_rows.within_2x > energy.within_2x and ours_same_rows.mean_abs_log2 < energy.mean_abs_log2
 
 
+def test_the_closest_fit_holds_the_checks_it_is_given_and_fits_looser_without_them() -> None:
+    """The closest fits of the figures: with the checks as bounds, every check's ratio holds on
+    the seed setup; dropping the checks can only bring the fit closer to the presets it is fitted on."""
+    rows = calibrate.all_rows()
+    scored = [row for row in rows if row.in_scope]
+    every_check = tuple(name for name, *_ in calibrate.DIRECTION_CHECKS)
+    held = calibrate.closest_fit(scored, every_check)
+    for name, higher, lower, least_ratio in calibrate.DIRECTION_CHECKS:
+        shift = held.log_rate(calibrate._setup_row(higher)) - held.log_rate(calibrate._setup_row(lower))
+        assert math.exp(shift) >= least_ratio * (1 - 1e-9), name
+    free = calibrate.closest_fit(scored, ())
+
+    def loss(model: calibrate.ClosestFit) -> float:
+        return sum(abs(math.log(row.lr) - model.log_rate(row)) for row in scored)
+
+    assert loss(free) <= loss(held)
+
+
 def test_the_presenter_shows_every_factor_the_band_and_the_evidence() -> None:
     from engine_server import presenting
     from engine_server._convert import calculation_to_proto
