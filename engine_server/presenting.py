@@ -15,8 +15,9 @@ from typing import Any
 from . import fields
 from ._generated.lrtool.v1 import engine_pb2 as pb
 
-#: The factor whose multiplier is the family's rate itself (the others multiply it).
-REFERENCE_FACTOR = "family"
+#: Factors whose multiplier is a rate itself: the family's at the reference setup, or what an
+#: adaptive optimizer takes (Prodigy's 1.0, automagic's start). The others multiply it.
+RATE_FACTORS = frozenset({"family", "adaptive optimizer"})
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def factor_rows(calculation: Any) -> list[FactorRow]:
     return [
         FactorRow(
             factor.name,
-            rate(factor.multiplier) if factor.name == REFERENCE_FACTOR else f"×{factor.multiplier:.3g}",
+            rate(factor.multiplier) if factor.name in RATE_FACTORS else f"×{factor.multiplier:.3g}",
             factor.value,
             factor.explanation,
         )

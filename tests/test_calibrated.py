@@ -73,6 +73,20 @@ def test_adaptive_optimizers_get_their_multiplier_with_the_settings_explained() 
     assert result.recommended_lr == 1.0
     assert "d_coef" in result.factors[0].explanation and "safeguard_warmup" in result.factors[0].explanation
     assert result.evidence is not None and result.evidence.p50 == 1.0
+    assert not any("outside the usual" in warning for warning in result.warnings)  # 1.0 is its multiplier
+
+
+def test_automagic_starts_where_ai_toolkit_does_not_at_a_multiplier() -> None:
+    """ai-toolkit's automagic adapts its rate from lr, and replaces a start above 1e-3 with 1e-6."""
+    result = calculate(TrainingConfig(**{**SEED, "optimizer": "automagic"}))
+    assert result.recommended_lr == 1e-6
+    (factor,) = result.factors
+    assert factor.multiplier == 1e-6 and "max_lr" in factor.explanation and "lr_bump" in factor.explanation
+    assert result.evidence is None  # no public preset uses it
+    assert result.risk_band == "Safe" and not result.warnings
+    assert calculate(TrainingConfig(**{**SEED, "optimizer": "automagic"}), learning_rate=1e-3).risk_band != "Safe"
+    with pytest.raises(ConfigError, match="optimizer"):
+        TrainingConfig(**{**SEED, "optimizer": "automagic", "formula": "energy"})
 
 
 def test_every_result_carries_the_evidence_band_and_factors_that_multiply_to_the_rate() -> None:

@@ -22,7 +22,7 @@ def test_sizes() -> None:
     assert (len(MODELS), len(ARCHITECTURES), len(OPTIMIZERS), len(OBJECTIVES), len(TRAINERS), len(FORMULA_SETS)) == (
         49,
         6,
-        35,
+        36,
         4,
         3,
         3,

@@ -707,7 +707,10 @@ def test_polynomial_lr_end_becomes_a_ratio_of_the_rate() -> None:
     assert any("min_lr_ratio" in warning for warning in imported.warnings)
 
 
-@pytest.mark.parametrize(("name", "optimizer"), [("Prodigy", "prodigy"), ("AdamWScheduleFree", "adamw_schedulefree")])
+@pytest.mark.parametrize(
+    ("name", "optimizer"),
+    [("Prodigy", "prodigy"), ("AdamWScheduleFree", "adamw_schedulefree"), ("ScheduleFreeAdamW", "adamw_schedulefree")],
+)
 def test_optimizers_that_set_their_own_step_size_are_read_for_the_calibrated_formula(name: str, optimizer: str) -> None:
     imported = sd_scripts(f'optimizer_type = "{name}"')
     assert imported.config["optimizer"] == optimizer and "optimizer" not in imported.missing_fields
@@ -721,7 +724,7 @@ def test_optimizers_that_set_their_own_step_size_are_read_for_the_calibrated_for
         ('lr_scheduler_type = "torch.optim.lr_scheduler.StepLR"', "scheduler", "custom scheduler class"),
         ('lr_scheduler = "rex"', "scheduler", "'rex' is not a schedule LRTool can integrate"),  # musubi-tuner only
         ('lr_scheduler = "cosine_with_min_lr"', "min_lr_ratio", "needs lr_scheduler_min_lr_ratio"),
-        ('optimizer_type = "automagic"', "optimizer", "sets its own step size"),
+        ('optimizer_type = "dadaptation.experimental.DAdaptAdamPreprint"', "optimizer", "sets its own step size"),
         ('optimizer_type = "Sophia"', "optimizer", "'Sophia' is not in LRTool's optimizer list"),
     ],
 )
@@ -947,7 +950,8 @@ def test_ai_toolkit_rules() -> None:
     ramp = ai_toolkit("        lr_scheduler: linear\n        lr_scheduler_params: {start_factor: 0.5, end_factor: 0.1}")
     assert (ramp.config["start_factor"], ramp.config["end_factor"]) == (0.5, 0.1)
     assert "not a schedule LRTool can integrate" in hint(ai_toolkit("        lr_scheduler: step"), "scheduler")
-    assert "sets its own step size" in hint(ai_toolkit("        optimizer: automagic"), "optimizer")
+    assert ai_toolkit("        optimizer: automagic3").config["optimizer"] == "automagic"
+    assert "sets its own step size" in hint(ai_toolkit("        optimizer: prodigy_plus_schedulefree"), "optimizer")
     assert ai_toolkit("        optimizer: adamw8").config["optimizer"] == "adamw_8bit"
     assert ai_toolkit(model="name_or_path: Tongyi-MAI/Z-Image-Turbo\n        arch: zimage").config["model"] == "z_image"
     assert ai_toolkit(model="name_or_path: Qwen/Qwen-Image\n        arch: qwen_image").config["model"] == "qwen_image"

@@ -300,8 +300,10 @@ def _fixed_factors(optimizer_id: str, network_id: str, objective_id: str) -> tup
 @cache
 def _adaptive(optimizer_id: str) -> Factor:
     optimizer = catalog.OPTIMIZERS.by_id(optimizer_id)
-    reason = catalog.OPTIMIZER_FAMILIES.by_id(optimizer.family).reason
-    return Factor("adaptive optimizer", optimizer.display_name, 1.0, f"{reason}: {catalog.ADAPTIVE_SETTINGS}")
+    family = catalog.OPTIMIZER_FAMILIES.by_id(optimizer.family)
+    return Factor(
+        "adaptive optimizer", optimizer.display_name, family.start_rate, f"{family.reason}: {family.settings}"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,9 +350,9 @@ def recommend(config: TrainingConfig, scheduler_factor: float, zero_fraction: fl
     resolved = config.resolved
     setup = setup_for(resolved.model.id, resolved.optimizer.id, config.network, resolved.objective.id)
     adaptive = setup.adaptive
-    if adaptive is not None:
+    if adaptive is not None:  # its one factor is the rate
         return Recommendation(
-            1.0,
+            adaptive.multiplier,
             (adaptive.multiplier,),
             setup.evidence,
             fitted.ADAPTIVE_LOG_SD,

@@ -165,9 +165,14 @@ class OptimizerFamily:
     #: The rate's scale against AdamW; None: fitted to the preset corpus (calibration data).
     scale: float | None
     reason: str
-    #: Adaptive step size: the rate is a multiplier, recommended as 1.0.
+    #: The optimizer sets its own step size: the rate is recommended as `start_rate`, with `settings`.
     adaptive: bool = False
     aliases: tuple[str, ...] = ()
+    #: An adaptive family's recommended rate: a multiplier on the learned step (1.0), or where a
+    #: rate the optimizer adapts starts.
+    start_rate: float = 1.0
+    #: An adaptive family's settings that matter, in words (shown with the recommendation).
+    settings: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -655,6 +660,28 @@ OPTIMIZER_FAMILIES: NamedTable[OptimizerFamily] = NamedTable(
             None,
             "the optimizer estimates its own step size; the learning rate is a multiplier on it, 1.0 by default",
             adaptive=True,
+            settings=(
+                "keep lr = 1.0 and steer with the optimizer's own settings: d_coef scales the estimated step"
+                " (0.5–2; lower it if the LoRA burns), safeguard_warmup=True and use_bias_correction=True for"
+                " diffusion, decouple=True for AdamW-style weight decay; pair it with a constant or cosine"
+                " schedule, never with restarts"
+            ),
+        ),
+        OptimizerFamily(
+            "self_tuning",
+            "Self-tuning rate (automagic)",
+            None,
+            "the optimizer moves its rate as it trains (ai-toolkit's automagic: up while successive updates keep"
+            " their sign, down when they flip); the learning rate is only where it starts, ai-toolkit's default"
+            " 1e-6",
+            adaptive=True,
+            start_rate=1e-6,
+            settings=(
+                "start at lr = 1e-6 (automagic replaces a start above 1e-3 with 1e-6; it is not a multiplier"
+                " as with Prodigy); the rate then moves by lr_bump (1e-6) a step between min_lr (1e-7) and"
+                " max_lr (1e-3): lower max_lr if the LoRA burns, raise it to let the rate climb; automagic3"
+                " keeps one rate per parameter group and has no bounds"
+            ),
         ),
     ),
 )
@@ -710,11 +737,24 @@ OPTIMIZERS: NamedTable[Optimizer] = NamedTable(
         Optimizer("adopt", "Adopt", 0.92),
         Optimizer("tiger", "Tiger", 0.88, family="lion"),
         # Schedule-free optimizers run their own schedule: only the calibrated formula set takes them.
-        Optimizer("adamw_schedulefree", "AdamW (schedule-free)", None, ("AdamWScheduleFree", "RAdamScheduleFree")),
-        Optimizer("sgd_schedulefree", "SGD (schedule-free)", None, ("SGDScheduleFree",), family="sgd"),
+        Optimizer(
+            "adamw_schedulefree",
+            "AdamW (schedule-free)",
+            None,
+            ("AdamWScheduleFree", "ScheduleFreeAdamW", "RAdamScheduleFree", "ScheduleFreeRAdam"),
+        ),
+        Optimizer(
+            "sgd_schedulefree", "SGD (schedule-free)", None, ("SGDScheduleFree", "ScheduleFreeSGD"), family="sgd"
+        ),
         # Adaptive step sizes: the rate is a multiplier (1.0).
         Optimizer("prodigy", "Prodigy", None, ("prodigyopt",), family="adaptive"),
-        Optimizer("prodigy_schedulefree", "Prodigy (schedule-free)", None, ("ProdigyScheduleFree",), family="adaptive"),
+        Optimizer(
+            "prodigy_schedulefree",
+            "Prodigy (schedule-free)",
+            None,
+            ("ProdigyScheduleFree", "ScheduleFreeProdigy"),
+            family="adaptive",
+        ),
         Optimizer(
             "dadapt_adam", "D-Adaptation Adam", None, ("DAdaptAdam", "DAdaptAdamW", "DAdaptation"), family="adaptive"
         ),
@@ -722,16 +762,11 @@ OPTIMIZERS: NamedTable[Optimizer] = NamedTable(
         Optimizer("dadapt_adagrad", "D-Adaptation AdaGrad", None, ("DAdaptAdaGrad",), family="adaptive"),
         Optimizer("dadapt_sgd", "D-Adaptation SGD", None, ("DAdaptSGD",), family="adaptive"),
         Optimizer("dadapt_adan", "D-Adaptation Adan", None, ("DAdaptAdan", "DAdaptAdanIP"), family="adaptive"),
+        # ai-toolkit's own optimizers (toolkit/optimizers/automagic*.py): a start rate they adapt.
+        Optimizer("automagic", "Automagic", None, ("Automagic2", "Automagic3"), family="self_tuning"),
     ),
 )
 
-#: What the settings of an adaptive optimizer mean for its rate (shown with the recommendation).
-ADAPTIVE_SETTINGS = (
-    "keep lr = 1.0 and steer with the optimizer's own settings: d_coef scales the estimated step"
-    " (0.5–2; lower it if the LoRA burns), safeguard_warmup=True and use_bias_correction=True for"
-    " diffusion, decouple=True for AdamW-style weight decay; pair it with a constant or cosine"
-    " schedule, never with restarts"
-)
 
 # --- Network types -------------------------------------------------------------
 

@@ -311,8 +311,9 @@ def calculate_fitted(
     before_schedule = multipliers[0] * multipliers[1]
     for multiplier in multipliers[2:]:
         before_schedule = before_schedule * multiplier
-    # An adaptive optimizer: lr = 1.0, its one factor, the fitted ones counting as 1.
+    # An adaptive optimizer: its one factor is the rate (1.0, or a start rate), the fitted ones count as 1.
     adaptive = per_setup([setup.adaptive is not None for setup in listed]).astype(bool)
+    adaptive_rate = per_setup([1.0 if setup.adaptive is None else setup.adaptive.multiplier for setup in listed])
     assert calibrated.EXPONENTS[-1] == "schedule"
     schedule_exponent = calibration_data.EXPONENTS["schedule"]
 
@@ -323,7 +324,8 @@ def calculate_fitted(
         product = before_schedule[where] * schedule
         for multiplier in fixed:
             product = product * multiplier[where]
-        return np.where(adaptive[where], 1.0, product)
+        rate: FloatArray = np.where(adaptive[where], adaptive_rate[where], product)
+        return rate
 
     if solvable:
         where = np.array([index for index, _ in solvable], np.int64)

@@ -26,7 +26,9 @@ def configuration_warnings(
             f"alpha: {alpha:g} is more than {catalog.ALPHA_WARN_RATIO:g}× the rank ({rank});"
             " updates are scaled up unusually far (alpha is usually at most the rank)"
         )
-    if not catalog.PLAUSIBLE_LR_MIN <= recommended_lr <= catalog.PLAUSIBLE_LR_MAX:
+    # An adaptive optimizer's rate is its multiplier (Prodigy's 1.0), not a step size to check.
+    adaptive = catalog.OPTIMIZER_FAMILIES.by_id(resolved.optimizer.family).adaptive
+    if not adaptive and not catalog.PLAUSIBLE_LR_MIN <= recommended_lr <= catalog.PLAUSIBLE_LR_MAX:
         found.append(
             f"recommended_lr: {recommended_lr:.3g} is outside the usual {catalog.PLAUSIBLE_LR_MIN:g} …"
             f" {catalog.PLAUSIBLE_LR_MAX:g}; check steps, images and rank/alpha"
