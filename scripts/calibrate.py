@@ -61,6 +61,9 @@ SEED_SETUP = dict(
 UNTUNED_MARKS = ("smoke-test", "not be tuned", "open-ended")
 UNTUNED_WEIGHT = 0.3
 NOT_A_LORA_MARKS = ("ControlNet",)
+#: Notes that call a preset's rate a placeholder (FLUX Kontext with Lion at 1e-8, an SDXL LoKr at
+#: 3e-7): not what anyone trains with, so neither fitted nor in the evidence bands.
+PLACEHOLDER_MARKS = ("placeholder",)
 CORPUS_NAME = {"SD3": "SD3.5", "SD2.x": "SD2.1"}
 
 # --- The fit's priors (literature anchors) and shrinkage -----------------------------------
@@ -162,6 +165,8 @@ def _corpus_row(record: dict[str, str]) -> Row | None:
     family = catalog.FAMILIES.by_id(model.family_id).id
     optimizer_family = optimizer.family
     common = dict(source=record["source_repo"], trainer=record["trainer"], family=family, network=network.id, lr=lr)
+    if any(mark in record["notes"] for mark in PLACEHOLDER_MARKS):
+        return None
     if catalog.OPTIMIZER_FAMILIES.by_id(optimizer_family).adaptive:
         return Row(optimizer_family=optimizer_family, config=None, **common)  # type: ignore[arg-type]
     if any(mark in record["notes"] for mark in NOT_A_LORA_MARKS) or "relative-step" in record["notes"]:

@@ -115,9 +115,12 @@ def network_scale(network_id: str) -> float:
 
 @cache
 def evidence_for(family_id: str, optimizer_family: str, network: str) -> Evidence | None:
-    """What public presets use, from the most specific slice that has any: the family with
-    this optimizer family and network, then with any network, then the family's group."""
+    """What public presets use, from the most specific slice with enough presets to speak of a
+    spread (catalog.EVIDENCE_MIN_PRESETS): the family with this optimizer family and network,
+    then with any network, then the family's group; where none has that many, the broadest
+    that has any."""
     group = catalog.FAMILIES.by_id(family_id).group
+    chosen = None
     for slice_key in (
         (family_id, optimizer_family, network),
         (family_id, optimizer_family, "*"),
@@ -125,17 +128,16 @@ def evidence_for(family_id: str, optimizer_family: str, network: str) -> Evidenc
     ):
         found = fitted.EVIDENCE.get(slice_key)
         if found is not None:
-            count, (p10, p25, p50, p75, p90), sources = found
-            family, _, slice_network = slice_key
-            name = (
-                catalog.FAMILY_GROUPS[group]
-                if family.startswith("group:")
-                else catalog.FAMILIES.by_id(family).display_name
-            )
-            network_name = "any network" if slice_network == "*" else catalog.NETWORKS.by_id(slice_network).display_name
-            family_name = catalog.OPTIMIZER_FAMILIES.by_id(optimizer_family).display_name
-            return Evidence(name, family_name, network_name, count, p10, p25, p50, p75, p90, sources)
-    return None
+            chosen = slice_key, found
+            if found[0] >= catalog.EVIDENCE_MIN_PRESETS:
+                break
+    if chosen is None:
+        return None
+    (family, _, slice_network), (count, (p10, p25, p50, p75, p90), sources) = chosen
+    name = catalog.FAMILY_GROUPS[group] if family.startswith("group:") else catalog.FAMILIES.by_id(family).display_name
+    network_name = "any network" if slice_network == "*" else catalog.NETWORKS.by_id(slice_network).display_name
+    family_name = catalog.OPTIMIZER_FAMILIES.by_id(optimizer_family).display_name
+    return Evidence(name, family_name, network_name, count, p10, p25, p50, p75, p90, sources)
 
 
 def pulling_factors(multipliers: tuple[float, ...], below: bool) -> tuple[int, ...]:
@@ -201,7 +203,11 @@ class Recommendation:
         side, edge = ("below", evidence.p10) if below else ("above", evidence.p90)
         pulling = self.pulling if self.pulling is not None else pulling_factors(self.multipliers, below)
         because = "; ".join(f"{f.name} {f.value}: ×{f.multiplier:.2g}" for f in map(self.factor, pulling))
-        because = because or "the family's own rate"
+        # No factor pulls that way: the family's fitted rate itself sits outside these presets.
+        because = because or (
+            f"{self.setup.family.value}'s fitted rate itself, which weighs every trainer's presets"
+            " with the run-length and alpha effects"
+        )
         percentile = "10th" if side == "below" else "90th"
         return (
             f"recommended_lr: {rate:.3g} is {side} what {evidence.count} public {evidence.family}"

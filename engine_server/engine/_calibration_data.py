@@ -6,17 +6,17 @@ fit and fails when this file is stale."""
 CORPUS_SHA256 = 'dc09e946bee7e8a0ad2c716bc62dcdc433876348808f66bf7e555e55e8ca0dd1'
 HORIZON_SCALE_STEPS = 1000.0
 #: The exponent of each factor (docs/calibration.md).
-EXPONENTS: dict[str, float] = {'alpha_ratio': -0.255152, 'batch': 0.172043, 'images': 0.1, 'resolution': -0.0109955, 'schedule': 0.429731, 'horizon': -0.375846}
+EXPONENTS: dict[str, float] = {'alpha_ratio': -0.254738, 'batch': 0.169129, 'images': 0.1, 'resolution': -0.0109657, 'schedule': 0.428699, 'horizon': -0.375846}
 #: ln(rate) of each family with presets of its own, at the reference setup.
-FAMILY_LOG_RATE: dict[str, float] = {'anima': -9.52596, 'boogu_image': -9.50788, 'bria': -9.50876, 'chroma': -9.51729, 'cogvideox': -9.5633, 'cosmos3': -9.52436, 'ernie_image': -9.50018, 'flex': -9.52423, 'flux1': -9.51702, 'flux2_dev': -9.52694, 'framepack': -9.56966, 'hidream': -9.50102, 'hidream_o1': -9.51672, 'hunyuan_video': -9.56502, 'ideogram4': -9.49749, 'kandinsky5': -9.5633, 'kandinsky5_image': -9.50978, 'kandinsky5_video': -9.5685, 'kolors': -9.58688, 'krea2': -9.49461, 'longcat_image': -9.50583, 'longcat_video': -9.5685, 'ltx2': -9.57077, 'ltx_video': -9.5685, 'lumina2': -9.518, 'mage_flow': -9.50557, 'minimax_h3': -9.5733, 'omnigen2': -9.50817, 'pixart_sigma': -9.51396, 'prx_pixel': -9.50903, 'qwen_image': -9.50554, 'sana': -9.51116, 'sana_video': -9.5685, 'sd15': -9.58736, 'sd21': -9.57757, 'sd35': -9.52039, 'sdxl': -9.60011, 'stable_cascade': -9.5846, 'wan': -9.56735, 'z_image': -9.49665, 'zlab_i1': -9.50903}
+FAMILY_LOG_RATE: dict[str, float] = {'anima': -9.52316, 'boogu_image': -9.50506, 'bria': -9.50596, 'chroma': -9.51352, 'cogvideox': -9.55986, 'cosmos3': -9.52156, 'ernie_image': -9.49737, 'flex': -9.52035, 'flux1': -9.51234, 'flux2_dev': -9.52329, 'framepack': -9.56625, 'hidream': -9.49815, 'hidream_o1': -9.51391, 'hunyuan_video': -9.56157, 'ideogram4': -9.49468, 'kandinsky5': -9.55986, 'kandinsky5_image': -9.50721, 'kandinsky5_video': -9.56506, 'kolors': -9.58183, 'krea2': -9.49183, 'longcat_image': -9.50326, 'longcat_video': -9.56506, 'ltx2': -9.56734, 'ltx_video': -9.56506, 'lumina2': -9.51534, 'mage_flow': -9.50275, 'minimax_h3': -9.56986, 'omnigen2': -9.50534, 'pixart_sigma': -9.51116, 'prx_pixel': -9.50621, 'qwen_image': -9.50267, 'sana': -9.50836, 'sana_video': -9.56506, 'sd15': -9.58415, 'sd21': -9.57414, 'sd35': -9.51751, 'sdxl': -9.59423, 'stable_cascade': -9.57982, 'wan': -9.56402, 'z_image': -9.49381, 'zlab_i1': -9.50635}
 #: ln(rate) of each model group at the reference setup, for families without presets.
-GROUP_LOG_RATE: dict[str, float] = {'dit': -9.50996, 'flux': -9.52452, 'sdxl': -9.58568, 'unet': -9.57709, 'video': -9.5673}
-OPTIMIZER_FAMILY_LOG_SCALE: dict[str, float] = {'adafactor': 0.0999998}
-NETWORK_LOG_SCALE: dict[str, float] = {'loha': -0.0457031, 'lokr': -0.125454}
+GROUP_LOG_RATE: dict[str, float] = {'dit': -9.50716, 'flux': -9.52056, 'sdxl': -9.58063, 'unet': -9.5737, 'video': -9.56386}
+OPTIMIZER_FAMILY_LOG_SCALE: dict[str, float] = {'adafactor': 0.0999999}
+NETWORK_LOG_SCALE: dict[str, float] = {'loha': -0.0455284, 'lokr': -0.113468}
 NETWORK_REASONS: dict[str, str] = {'locon': "LyCORIS trains LoCon at LoRA's rates (its guideline: same rate, alpha ≤ dim)", 'dora': "DoRA's authors train at LoRA's rate (Liu et al. 2024)", 'loha': 'fitted to public LoHa presets', 'lokr': 'fitted to public LoKr presets'}
 #: Spread of the best rate around the recommendation: 1.4826 × the median absolute
 #: leave-one-source-out error (natural log).
-RESIDUAL_LOG_SD = 0.927231
+RESIDUAL_LOG_SD = 0.915351
 #: The same spread for formula set energy (LRTool 1.0's constants) on the rows it answers.
 ENERGY_RESIDUAL_LOG_SD = 1.03788
 #: Adaptive optimizers: the multiplier's spread (presets keep 1.0; d_coef moves it by about ±30 %).
@@ -48,8 +48,6 @@ EVIDENCE: dict[tuple[str, str, str], tuple[int, tuple[float, ...], tuple[str, ..
     ('flux1', 'adamw', 'lora'): (12, (0.0001, 0.0001, 0.0001, 0.0001, 0.00028), ('bghira/SimpleTuner', 'bmaltais/kohya_ss', 'cocktailpeanut/fluxgym', 'huggingface/diffusers', 'ostris/ai-toolkit')),
     ('flux1', 'adaptive', '*'): (3, (1.0, 1.0, 1.0, 1.0, 1.0), ('huggingface/diffusers',)),
     ('flux1', 'adaptive', 'lora'): (3, (1.0, 1.0, 1.0, 1.0, 1.0), ('huggingface/diffusers',)),
-    ('flux1', 'lion', '*'): (1, (1e-08, 1e-08, 1e-08, 1e-08, 1e-08), ('bghira/SimpleTuner',)),
-    ('flux1', 'lion', 'lora'): (1, (1e-08, 1e-08, 1e-08, 1e-08, 1e-08), ('bghira/SimpleTuner',)),
     ('flux2_dev', 'adamw', '*'): (6, (6.5e-05, 0.0001, 0.0001, 0.0001, 0.0001), ('Nerogar/OneTrainer', 'bghira/SimpleTuner', 'huggingface/diffusers', 'ostris/ai-toolkit')),
     ('flux2_dev', 'adamw', 'lora'): (6, (6.5e-05, 0.0001, 0.0001, 0.0001, 0.0001), ('Nerogar/OneTrainer', 'bghira/SimpleTuner', 'huggingface/diffusers', 'ostris/ai-toolkit')),
     ('flux2_dev', 'adaptive', '*'): (1, (1.0, 1.0, 1.0, 1.0, 1.0), ('huggingface/diffusers',)),
@@ -62,9 +60,8 @@ EVIDENCE: dict[tuple[str, str, str], tuple[int, tuple[float, ...], tuple[str, ..
     ('group:flux', 'adafactor', '*'): (2, (0.0008, 0.0008, 0.0008, 0.0008, 0.0008), ('cocktailpeanut/fluxgym',)),
     ('group:flux', 'adamw', '*'): (26, (0.0001, 0.0001, 0.0001, 0.0001, 0.0003), ('Nerogar/OneTrainer', 'bghira/SimpleTuner', 'bmaltais/kohya_ss', 'cocktailpeanut/fluxgym', 'huggingface/diffusers', 'ostris/ai-toolkit')),
     ('group:flux', 'adaptive', '*'): (4, (1.0, 1.0, 1.0, 1.0, 1.0), ('huggingface/diffusers',)),
-    ('group:flux', 'lion', '*'): (1, (1e-08, 1e-08, 1e-08, 1e-08, 1e-08), ('bghira/SimpleTuner',)),
     ('group:sdxl', 'adafactor', '*'): (3, (2.032e-05, 5.02e-05, 0.0001, 0.0005, 0.00074), ('Linaqruf/kohya-trainer', 'bmaltais/kohya_ss')),
-    ('group:sdxl', 'adamw', '*'): (16, (1.5e-05, 8.75e-05, 0.0001, 0.0001, 0.0003), ('Nerogar/OneTrainer', 'bghira/SimpleTuner', 'bmaltais/kohya_ss', 'hollowstrawberry/kohya-colab', 'huggingface/diffusers', 'ostris/ai-toolkit')),
+    ('group:sdxl', 'adamw', '*'): (15, (3.2e-05, 0.0001, 0.0001, 0.0001, 0.0003), ('Nerogar/OneTrainer', 'bghira/SimpleTuner', 'bmaltais/kohya_ss', 'hollowstrawberry/kohya-colab', 'huggingface/diffusers', 'ostris/ai-toolkit')),
     ('group:sdxl', 'adaptive', '*'): (4, (1.0, 1.0, 1.0, 1.0, 1.0), ('bmaltais/kohya_ss', 'huggingface/diffusers')),
     ('group:unet', 'adamw', '*'): (21, (0.0001, 0.0001, 0.0001, 0.0001, 0.0001), ('Akegarasu/lora-scripts', 'Linaqruf/kohya-trainer', 'Nerogar/OneTrainer', 'bghira/SimpleTuner', 'bmaltais/kohya_ss', 'derrian-distro/LoRA_Easy_Training_Scripts', 'huggingface/diffusers', 'kohya-ss/sd-scripts', 'ostris/ai-toolkit')),
     ('group:unet', 'adaptive', '*'): (2, (1.0, 1.0, 1.0, 1.0, 1.0), ('bmaltais/kohya_ss',)),
@@ -136,8 +133,7 @@ EVIDENCE: dict[tuple[str, str, str], tuple[int, tuple[float, ...], tuple[str, ..
     ('sd35', 'adaptive', 'lora'): (1, (1.0, 1.0, 1.0, 1.0, 1.0), ('huggingface/diffusers',)),
     ('sdxl', 'adafactor', '*'): (3, (2.032e-05, 5.02e-05, 0.0001, 0.0005, 0.00074), ('Linaqruf/kohya-trainer', 'bmaltais/kohya_ss')),
     ('sdxl', 'adafactor', 'lora'): (3, (2.032e-05, 5.02e-05, 0.0001, 0.0005, 0.00074), ('Linaqruf/kohya-trainer', 'bmaltais/kohya_ss')),
-    ('sdxl', 'adamw', '*'): (14, (2.9e-05, 0.0001, 0.0001, 0.0001, 0.0003), ('Nerogar/OneTrainer', 'bghira/SimpleTuner', 'bmaltais/kohya_ss', 'hollowstrawberry/kohya-colab', 'huggingface/diffusers', 'ostris/ai-toolkit')),
-    ('sdxl', 'adamw', 'lokr'): (1, (3e-07, 3e-07, 3e-07, 3e-07, 3e-07), ('bghira/SimpleTuner',)),
+    ('sdxl', 'adamw', '*'): (13, (6e-05, 0.0001, 0.0001, 0.0001, 0.0003), ('Nerogar/OneTrainer', 'bmaltais/kohya_ss', 'hollowstrawberry/kohya-colab', 'huggingface/diffusers', 'ostris/ai-toolkit')),
     ('sdxl', 'adamw', 'lora'): (13, (6e-05, 0.0001, 0.0001, 0.0001, 0.0003), ('Nerogar/OneTrainer', 'bmaltais/kohya_ss', 'hollowstrawberry/kohya-colab', 'huggingface/diffusers', 'ostris/ai-toolkit')),
     ('sdxl', 'adaptive', '*'): (3, (1.0, 1.0, 1.0, 1.0, 1.0), ('bmaltais/kohya_ss',)),
     ('sdxl', 'adaptive', 'lokr'): (1, (1.0, 1.0, 1.0, 1.0, 1.0), ('bmaltais/kohya_ss',)),

@@ -64,6 +64,9 @@ BAND_Z_80 = 1.2815515655446004
 #: Presets write round rates (1e-4, 2e-4): a recommendation within this factor of the evidence
 #: band's 10th–90th percentiles is not said to leave it.
 EVIDENCE_ROUNDING = 1.25
+#: Presets an evidence band needs before a narrower slice (one network) is preferred to a
+#: broader one: one or two presets show a choice, not a spread.
+EVIDENCE_MIN_PRESETS = 3
 #: Spread (1 sd of the natural log) of the best rate around formula set energy's
 #: recommendation, as measured on public presets (scripts/calibrate.py); the calibrated
 #: formula set carries its own.
