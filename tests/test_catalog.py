@@ -22,7 +22,7 @@ def test_sizes() -> None:
     assert (len(MODELS), len(ARCHITECTURES), len(OPTIMIZERS), len(OBJECTIVES), len(TRAINERS), len(FORMULA_SETS)) == (
         49,
         6,
-        36,
+        39,
         4,
         3,
         3,
@@ -48,6 +48,13 @@ def test_reference_energy_is_the_mean_of_the_nine_built_in_models() -> None:
         (OPTIMIZERS, "Lion8bit", "lion_8bit"),
         (OPTIMIZERS, "LION_8BIT", "lion_8bit"),
         (OPTIMIZERS, "Prodigy", "prodigy"),
+        (OPTIMIZERS, "SCHEDULE_FREE_ADAMW", "adamw_schedulefree"),  # OneTrainer's order of the words
+        (OPTIMIZERS, "ProdigyPlusScheduleFree", "prodigy_schedulefree"),
+        (OPTIMIZERS, "torch.optim.RAdam", "radam"),
+        (OPTIMIZERS, "automagic", "automagic"),
+        (MODELS, "Flux Dev", "flux1"),
+        (MODELS, "flux-schnell", "flux1_schnell"),
+        (MODELS, "SD3 Medium", "sd35"),
         (MODELS, "Pony (SDXL)", "pony"),
         (MODELS, "sdxl", "sdxl"),
         (MODELS, "flux", "flux1"),

@@ -907,6 +907,10 @@ def test_onetrainer_rules() -> None:
     assert "CUSTOM" in hint(onetrainer(learning_rate_scheduler="CUSTOM"), "scheduler")
     assert onetrainer(optimizer={"optimizer": "PRODIGY"}).config["optimizer"] == "prodigy"
     assert onetrainer(optimizer="LION").config["optimizer"] == "lion"  # an old preset's plain name
+    assert onetrainer(optimizer={"optimizer": "ADAMW_ADV"}).config["optimizer"] == "adamw"
+    assert (
+        onetrainer(optimizer={"optimizer": "PRODIGY_PLUS_SCHEDULE_FREE"}).config["optimizer"] == "prodigy_schedulefree"
+    )
     assert onetrainer(model_type="Z_IMAGE").config["model"] == "z_image"
     assert onetrainer(model_type="QWEN").config["model"] == "qwen_image"
     assert "no calibration" in hint(onetrainer(model_type="STABLE_DIFFUSION_15_FANCY"), "model")
@@ -951,7 +955,7 @@ def test_ai_toolkit_rules() -> None:
     assert (ramp.config["start_factor"], ramp.config["end_factor"]) == (0.5, 0.1)
     assert "not a schedule LRTool can integrate" in hint(ai_toolkit("        lr_scheduler: step"), "scheduler")
     assert ai_toolkit("        optimizer: automagic3").config["optimizer"] == "automagic"
-    assert "sets its own step size" in hint(ai_toolkit("        optimizer: prodigy_plus_schedulefree"), "optimizer")
+    assert "sets its own step size" in hint(ai_toolkit("        optimizer: ademamix_schedulefree"), "optimizer")
     assert ai_toolkit("        optimizer: adamw8").config["optimizer"] == "adamw_8bit"
     assert ai_toolkit(model="name_or_path: Tongyi-MAI/Z-Image-Turbo\n        arch: zimage").config["model"] == "z_image"
     assert ai_toolkit(model="name_or_path: Qwen/Qwen-Image\n        arch: qwen_image").config["model"] == "qwen_image"

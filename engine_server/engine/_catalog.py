@@ -540,7 +540,7 @@ MODELS: NamedTable[Model] = NamedTable(
             1024,
             0.000657,
             FLUX,
-            ("flux", "FLUX.1 Dev", "flux1-dev", "FLUX_DEV_1", "FLUX.1 Krea", "flux1-krea-dev"),
+            ("flux", "FLUX.1 Dev", "Flux Dev", "flux1-dev", "FLUX_DEV_1", "FLUX.1 Krea", "flux1-krea-dev"),
         ),
         Model(
             "flux1_schnell",
@@ -548,7 +548,7 @@ MODELS: NamedTable[Model] = NamedTable(
             1024,
             None,
             None,
-            ("flux1-schnell", "FLUX_SCHNELL_1", "schnell"),
+            ("flux1-schnell", "Flux Schnell", "FLUX_SCHNELL_1", "schnell"),
             family="flux1",
             note=(
                 "FLUX.1 schnell is step-distilled; LoRAs for it are trained like FLUX.1 dev ones (with a"
@@ -576,7 +576,15 @@ MODELS: NamedTable[Model] = NamedTable(
                 (
                     "sd35",
                     _NATIVE_RESOLUTION_1024,
-                    ("SD3", "SD 3.5", "SD3.5 Large", "SD3.5 Medium", "Stable Diffusion 3.5"),
+                    (
+                        "SD3",
+                        "SD3 Medium",
+                        "Stable Diffusion 3",
+                        "SD 3.5",
+                        "SD3.5 Large",
+                        "SD3.5 Medium",
+                        "Stable Diffusion 3.5",
+                    ),
                 ),
                 ("hidream", _NATIVE_RESOLUTION_1024, ("HiDream-I1", "HiDream I1")),
                 ("hidream_o1", _NATIVE_RESOLUTION_1024, ()),
@@ -715,6 +723,11 @@ OPTIMIZERS: NamedTable[Optimizer] = NamedTable(
         ),
         Optimizer("adam", "Adam", 1.02, ("torch.optim.Adam",)),
         Optimizer("adam_8bit", "Adam (8-Bit)", 1.04, ("PagedAdam8bit", "paged_adam_8bit")),
+        # Adam variants that normalise their steps as Adam does (torch.optim, adabelief-pytorch):
+        # AdamW's rate carries over; only the calibrated formula set takes them.
+        Optimizer("radam", "RAdam", None, ("torch.optim.RAdam",)),
+        Optimizer("nadam", "NAdam", None, ("torch.optim.NAdam",)),
+        Optimizer("adabelief", "AdaBelief", None, ("adabelief_pytorch",)),
         Optimizer("adagrad", "Adagrad", 1.08),
         Optimizer("adagrad_8bit", "Adagrad (8-Bit)", 1.10),
         Optimizer("rmsprop", "RMSprop", 1.05),
@@ -755,7 +768,7 @@ OPTIMIZERS: NamedTable[Optimizer] = NamedTable(
             "prodigy_schedulefree",
             "Prodigy (schedule-free)",
             None,
-            ("ProdigyScheduleFree", "ScheduleFreeProdigy"),
+            ("ProdigyScheduleFree", "ScheduleFreeProdigy", "ProdigyPlusScheduleFree"),
             family="adaptive",
         ),
         Optimizer(

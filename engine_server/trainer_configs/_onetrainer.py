@@ -113,7 +113,19 @@ _TEXT_ENCODERS = {
 }
 
 #: OneTrainer optimizer names the catalog lists under another name.
-OPTIMIZER_ALIASES = {name_key("ADAMUON_ADV"): "adamuon", name_key("MUON_ADV"): "muon"}
+#: OneTrainer's "advanced" variants (adv_optm) of optimizers the catalog has: the same rates.
+OPTIMIZER_ALIASES = {
+    name_key(name): optimizer
+    for name, optimizer in (
+        ("ADAMW_ADV", "adamw"),
+        ("ADOPT_ADV", "adopt"),
+        ("LION_ADV", "lion"),
+        ("PRODIGY_ADV", "prodigy"),
+        ("LION_PRODIGY_ADV", "prodigy"),
+        ("MUON_ADV", "muon"),
+        ("ADAMUON_ADV", "adamuon"),
+    )
+}
 
 _SCALES = {"NONE", "BATCH", "GLOBAL_BATCH", "GRADIENT_ACCUMULATION", "BOTH", "GLOBAL_BOTH"}
 
