@@ -192,6 +192,10 @@ def test_the_presenter_shows_every_factor_the_band_and_the_evidence() -> None:
         calculate(TrainingConfig(**{**SEED, "formula": "lrtool-1.0", "scheduler": "Constant"}))
     )
     assert presenting.factor_rows(legacy) == [] and presenting.evidence_summary(legacy) == ""
+    # A factor that is a rate itself reads as one: the family's, and an adaptive optimizer's.
+    assert presenting.factor_rows(message)[0].multiplier == presenting.rate(message.factors[0].multiplier)
+    automagic = calculation_to_proto(calculate(TrainingConfig(**{**SEED, "optimizer": "automagic"})))
+    assert [row.multiplier for row in presenting.factor_rows(automagic)] == [presenting.rate(1e-6)]
 
 
 def test_the_factors_come_in_the_documented_order() -> None:

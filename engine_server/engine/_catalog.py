@@ -1177,7 +1177,10 @@ FIELD_HELP: Mapping[str, str] = {
     "grad_accum": "Gradient accumulation steps per optimizer step.",
     "rank": "LoRA rank (network_dim).",
     "alpha": "LoRA alpha (network_alpha); updates scale by alpha / rank.",
-    "optimizer": "Optimizer; its family sets the rate's scale (Lion ×1/3 of AdamW; Prodigy and D-Adaptation take 1.0).",
+    "optimizer": (
+        "Optimizer; its family sets the rate's scale (Lion ×1/3 of AdamW; Prodigy and D-Adaptation take 1.0;"
+        " automagic starts at 1e-6)."
+    ),
     "scheduler": "Learning-rate schedule, as the chosen trainer names it.",
     "warmup_fraction": "Warmup as a fraction of the steps (0 … 0.99).",
     "warmup_steps": "Warmup as a number of steps (0 … steps − 1).",
