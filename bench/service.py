@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import grpc  # noqa: E402
+import numpy as np  # noqa: E402
 from _engine import CONFIG, engine_process  # noqa: E402
 from engine import mixed_configuration  # noqa: E402
 from grpc_health.v1 import health_pb2, health_pb2_grpc  # noqa: E402
@@ -200,6 +201,89 @@ def where_the_time_goes() -> None:
             )
 
 
+#: Bytes read between two calls to push the previous call's code and data out of the CPU caches,
+#: as a real call's network stack, gRPC and client do.
+CACHE_EVICTING_BYTES = 16 * 1024 * 1024
+CALLS_PER_PART = 1500
+
+
+def where_a_single_call_goes() -> None:
+    """One Calculate of a configuration new to the server, in this process, split into its parts.
+    Each part is timed with warm caches (calls back to back) and with the caches evicted before
+    every call, as they are between calls over a channel: in-process figures with warm caches
+    understate what the same work costs inside a real call."""
+    from engine_server import _convert
+    from engine_server.service import LRToolEngineService, _calculate, _config
+    from engine_server.store import open_store
+
+    evict = np.ones(CACHE_EVICTING_BYTES // 8)
+    new_steps = iter(range(100_000, 100_000 + 40 * CALLS_PER_PART))
+    request = calculate_request(CONFIG, offset=0.1)
+    with tempfile.TemporaryDirectory() as directory:
+        service = LRToolEngineService(open_store(Path(directory) / "profiles.sqlite3"))
+        local: Any = _LocalCall()
+
+        def checked(message: Any) -> Any:
+            return _config(message.config, "config")
+
+        def modelled(config: Any) -> Any:
+            service._personalization(config, request, "run_log", {})  # computes and keeps the model
+            return config
+
+        def calculated(config: Any) -> Any:
+            return _calculate(config, 0.1, None, "config", None)
+
+        def described(calculation: Any) -> Any:
+            calculation.factors, calculation.warnings  # noqa: B018  # described when first read
+            return calculation
+
+        def encoded(calculation: Any) -> bytes:
+            return bytes(_convert.calculation_to_proto(calculation).SerializeToString())
+
+        # The handler's parts in order: each is timed on inputs the parts before it produced.
+        parts: list[tuple[str, Callable[[Any], Any]]] = [
+            ("checking the configuration", checked),
+            ("the model (schedule integral, multipliers)", modelled),
+            ("the statistics", calculated),
+            ("describing factors and warnings", described),
+            ("encoding the answer", encoded),
+        ]
+
+        def new_requests() -> list[Any]:
+            return [calculate_request({**CONFIG, "steps": next(new_steps)}, offset=0.1) for _ in range(CALLS_PER_PART)]
+
+        def inputs_of(index: int) -> list[Any]:
+            items = new_requests()
+            for _, part in parts[:index]:
+                items = list(map(part, items))
+            return items
+
+        def median_us_each(call: Callable[[Any], Any], items: list[Any], cold: bool) -> float:
+            samples = []
+            for item in items:
+                if cold:
+                    evict.sum()
+                start = time.perf_counter()
+                call(item)
+                samples.append(time.perf_counter() - start)
+            return statistics.median(samples) * 1e6
+
+        print(
+            "\nWhere the time goes: one Calculate of a configuration new to the server, in this process"
+            " (median µs, caches warm / evicted before each call)"
+        )
+
+        def handler(message: Any) -> Any:
+            return service.Calculate(message, local)
+
+        timed: list[tuple[str, Callable[[Any], Any], int]] = [("the whole handler", handler, 0)]
+        timed += [(label, part, index) for index, (label, part) in enumerate(parts)]
+        for label, part, index in timed:
+            warm = median_us_each(part, inputs_of(index), cold=False)
+            cold = median_us_each(part, inputs_of(index), cold=True)
+            print(f"  {label:44s} {warm:6.1f} / {cold:6.1f}")
+
+
 def _seconds(call: Callable[[], object]) -> float:
     start = time.perf_counter()
     call()
@@ -266,6 +350,7 @@ def main() -> int:
         ok &= mixed_batches(address)
         ok &= throughput(address)
     where_the_time_goes()
+    where_a_single_call_goes()
     print("\nall targets met" if ok else "\nSOME TARGETS MISSED")
     return 0 if ok else 1
 
