@@ -96,6 +96,11 @@ def test_missing_fields_are_named() -> None:
         TrainingConfig(**fields)
     assert {violation.field for violation in caught.value.violations} == {"steps", "model"}
     assert all("is required" in violation.description for violation in caught.value.violations)
+    # Each says what it takes, as a wrong value would be told.
+    described = {violation.field: violation for violation in caught.value.violations}
+    assert "accepted: SD1.5, SD2.1, SDXL" in described["model"].description
+    assert described["steps"].description.endswith("must be an integer from 1 to 10,000,000")
+    assert described["steps"].accepted == "an integer from 1 to 10,000,000"
 
 
 def test_unknown_fields_are_rejected() -> None:

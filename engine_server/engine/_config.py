@@ -489,7 +489,16 @@ def _violations_from_line(line: Any, data: Mapping[str, Any]) -> list[FieldViola
         return [FieldViolation(field_name, line["ctx"]["message"], line["ctx"]["accepted"])]
     if kind == "missing":
         help_text = catalog.FIELD_HELP.get(field_name, "").rstrip(".")
-        return [FieldViolation(field_name, f"is required ({help_text})" if help_text else "is required")]
+        description = f"is required ({help_text})" if help_text else "is required"
+        # Say what it takes, as a wrong value is told: the catalog's names, or the range.
+        table, ranged = _NAME_TABLES.get(field_name), INPUT_RANGES.get(field_name)
+        if table is not None:
+            return [
+                FieldViolation(field_name, f"{description}; accepted: {table.accepted_text()}", table.accepted_text())
+            ]
+        if ranged is not None:
+            return [FieldViolation(field_name, f"{description}; must be {ranged.describe()}", ranged.describe())]
+        return [FieldViolation(field_name, description)]
     if kind == "extra_forbidden":
         accepted = ", ".join(TrainingConfig.model_fields)
         return [FieldViolation(field_name, f"is not a configuration field; accepted fields: {accepted}")]
