@@ -20,7 +20,7 @@ from engine_server.engine._catalog import (
 
 def test_sizes() -> None:
     assert (len(MODELS), len(ARCHITECTURES), len(OPTIMIZERS), len(OBJECTIVES), len(TRAINERS), len(FORMULA_SETS)) == (
-        49,
+        50,
         6,
         39,
         4,
@@ -55,6 +55,7 @@ def test_reference_energy_is_the_mean_of_the_nine_built_in_models() -> None:
         (MODELS, "Flux Dev", "flux1"),
         (MODELS, "flux-schnell", "flux1_schnell"),
         (MODELS, "SD3 Medium", "sd35"),
+        (MODELS, "FLUX.2 [klein]", "flux2_klein"),
         (MODELS, "Pony (SDXL)", "pony"),
         (MODELS, "sdxl", "sdxl"),
         (MODELS, "flux", "flux1"),

@@ -913,6 +913,8 @@ def test_onetrainer_rules() -> None:
     )
     assert onetrainer(model_type="Z_IMAGE").config["model"] == "z_image"
     assert onetrainer(model_type="QWEN").config["model"] == "qwen_image"
+    klein = onetrainer(model_type="FLUX_2", base_model_name="black-forest-labs/FLUX.2-klein-base-9B")
+    assert klein.config["model"] == "flux2_klein"  # OneTrainer's one FLUX_2 type trains dev and klein
     assert "no calibration" in hint(onetrainer(model_type="STABLE_DIFFUSION_15_FANCY"), "model")
     assert onetrainer(peft_type="LOHA").config["network"] == "loha"
     assert onetrainer(lora_decompose=True).config["network"] == "dora"
@@ -959,6 +961,8 @@ def test_ai_toolkit_rules() -> None:
     assert ai_toolkit("        optimizer: adamw8").config["optimizer"] == "adamw_8bit"
     assert ai_toolkit(model="name_or_path: Tongyi-MAI/Z-Image-Turbo\n        arch: zimage").config["model"] == "z_image"
     assert ai_toolkit(model="name_or_path: Qwen/Qwen-Image\n        arch: qwen_image").config["model"] == "qwen_image"
+    klein = ai_toolkit(model="name_or_path: x/y\n        arch: flux2_klein_9b")
+    assert klein.config["model"] == "flux2_klein" and not any(w.startswith("model:") for w in klein.warnings)
     assert ai_toolkit(model="name_or_path: Wan-AI/Wan2.1-T2V-14B\n        arch: 'wan21:14b'").config["model"] == "wan"
     assert "no calibration" in hint(ai_toolkit(model="name_or_path: x/y\n        arch: hunyuan_image"), "model")
     unflagged = ai_toolkit(model="name_or_path: black-forest-labs/FLUX.1-dev")
@@ -977,7 +981,7 @@ def test_musubi_tuner_rules() -> None:
     klein = musubi(
         'dit = "/m/flux-2-klein-4b.safetensors"\nnetwork_module = "networks.lora_flux_2"\nmodel_version = "klein-4b"\n'
     )
-    assert "FLUX.2 Klein, which LRTool has no calibration for" in hint(klein, "model")
+    assert klein.config["model"] == "flux2_klein" and "model" not in klein.missing_fields
     wan = musubi('dit = "/m/wan2.1_t2v_14B_bf16.safetensors"\nnetwork_module = "networks.lora_wan"\n')
     assert wan.config["model"] == "wan"
     video = musubi(
@@ -1002,7 +1006,7 @@ def test_musubi_tuner_rules() -> None:
         ("stable-diffusion-v1-5/stable-diffusion-v1-5", "sd15"),
         ("RealVisXL_V4.0.safetensors", "sdxl"),
         ("sdxl_lightning_8step_unet.safetensors", "sdxl_lightning"),
-        ("black-forest-labs/FLUX.2-klein-4B", Unsupported("FLUX.2 Klein")),
+        ("black-forest-labs/FLUX.2-klein-4B", "flux2_klein"),
         ("Qwen/Qwen-Image", "qwen_image"),
         ("tencent/HunyuanImage-2.1", Unsupported("HunyuanImage")),
         ("my_model.safetensors", None),

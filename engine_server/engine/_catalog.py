@@ -557,6 +557,19 @@ MODELS: NamedTable[Model] = NamedTable(
         ),
         Model("flux2_dev", "FLUX.2 Dev", 1024, 0.000657, FLUX, ("flux2", "FLUX.2", "FLUX_2", "flux2-dev")),
         Model(
+            "flux2_klein",
+            "FLUX.2 klein",
+            1024,
+            None,
+            None,
+            ("flux2-klein", "FLUX.2 [klein]", "klein", "FLUX.2 klein 4B", "FLUX.2 klein 9B"),
+            family="flux2_dev",
+            note=(
+                "FLUX.2 klein (4B and 9B) is calibrated with the FLUX.2 family, as the public presets file it:"
+                " they include a klein-base one"
+            ),
+        ),
+        Model(
             "z_image",
             "Z-Image",
             1024,

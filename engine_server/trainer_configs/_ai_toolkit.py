@@ -74,8 +74,8 @@ _ARCHES: Mapping[str, str | Unsupported] = {
     "ernie_image": "ernie_image",
     "boogu_image": "boogu_image",
     "prx_pixel": "prx_pixel",
-    "flux2_klein_4b": Unsupported("FLUX.2 Klein"),
-    "flux2_klein_9b": Unsupported("FLUX.2 Klein"),
+    "flux2_klein_4b": "flux2_klein",
+    "flux2_klein_9b": "flux2_klein",
 }
 
 #: The flags ai-toolkit tests when there is no arch, in its order.

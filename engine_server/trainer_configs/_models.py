@@ -53,11 +53,11 @@ class Unsupported:
 
 
 # Checked in order: the first pattern found in a name wins, so the specific come before the general
-# ("z_image_turbo" is Z-Image, not SDXL Turbo; "flux.2-klein" is not FLUX.2 Dev).
+# ("z_image_turbo" is Z-Image, not SDXL Turbo; "flux.2-klein" is FLUX.2 klein, not FLUX.2 Dev).
 _NAME_PATTERNS: tuple[tuple[re.Pattern[str], str | Unsupported], ...] = tuple(
     (re.compile(pattern), target)
     for pattern, target in (
-        (r"klein", Unsupported("FLUX.2 Klein")),
+        (r"klein", "flux2_klein"),
         (r"chroma", "chroma"),
         (r"z[-_ ]?image", "z_image"),
         (r"flux[-_. ]?2", "flux2_dev"),
@@ -91,7 +91,10 @@ _NAME_PATTERNS: tuple[tuple[re.Pattern[str], str | Unsupported], ...] = tuple(
 )
 
 #: Name hits that only refine a family flag (a bare "turbo" means SDXL Turbo inside the SDXL family).
-_FAMILY_REFINEMENTS = {"sdxl": ((re.compile(r"turbo"), "sdxl_turbo"),)}
+_FAMILY_REFINEMENTS = {
+    "sdxl": ((re.compile(r"turbo"), "sdxl_turbo"),),
+    "flux2": ((re.compile(r"klein"), "flux2_klein"),),  # one FLUX.2 flag or module trains dev and klein
+}
 
 
 def from_names(names: Iterable[str]) -> str | Unsupported | None:

@@ -76,7 +76,7 @@ def _model(draft: Draft, args: Section) -> None:
     version = args.text("model_version") or ""
     source = f"network_module {show(module)}"
     if family == "flux2" and "klein" in version.lower():
-        family, source = Unsupported("FLUX.2 Klein"), f"model_version {show(version)}"
+        family, source = "flux2_klein", f"model_version {show(version)}"
     dit = args.text("dit") or ""
     if family == "flux1" or "kontext" in dit.lower():
         draft.warn("model: musubi-tuner trains FLUX.1 Kontext here, which LRTool models as FLUX.1")
