@@ -112,8 +112,8 @@ _TEXT_ENCODERS = {
     "zimage": ("text_encoder",),
 }
 
-#: OneTrainer optimizer names the catalog lists under another name.
-#: OneTrainer's "advanced" variants (adv_optm) of optimizers the catalog has: the same rates.
+#: OneTrainer optimizer names the catalog lists under another name: its "advanced" variants
+#: (adv_optm) of optimizers the catalog has, which take the same rates.
 OPTIMIZER_ALIASES = {
     name_key(name): optimizer
     for name, optimizer in (
