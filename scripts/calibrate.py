@@ -643,9 +643,10 @@ def figures_markdown(
         "| direction | higher | lower | ratio |",
         "|---|---|---|---|",
     ]
-    for name, higher, lower in DIRECTIONS:
+    for direction in DIRECTIONS:
+        higher, lower = direction.higher, direction.lower
         ratio = math.exp(model.log_rate(_setup_row(higher)) - model.log_rate(_setup_row(lower)))
-        lines.append(f"| {name} | {_changes(higher)} | {_changes(lower)} | ×{ratio:.2f} |")
+        lines.append(f"| {direction.name} | {_changes(higher)} | {_changes(lower)} | ×{ratio:.2f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -656,13 +657,33 @@ ABLATION_NAMES: dict[str, str] = {
 }
 #: The seed setup at 800 steps, and the directions of calibration.md (changes to that setup).
 DIRECTION_SETUP: dict[str, object] = {**SEED_SETUP, "steps": 800, "rank": 64, "alpha": 64.0}
-DIRECTIONS: tuple[tuple[str, dict[str, object], dict[str, object]], ...] = (
-    ("less alpha at fixed rank: higher", {"rank": 16, "alpha": 1.0}, {"rank": 16, "alpha": 16.0}),
-    ("a shorter run of the same data: higher", {}, {"steps": 2750}),
-    ("a larger batch (Adam): higher", {"batch_size": 4}, {}),
-    ("AdamW above Lion", {"optimizer": "AdamW"}, {"optimizer": "Lion"}),
-    ("distinct images are not repeats", {"images": 10}, {"images": 1, "repeats": 10}),
+
+
+@dataclass(frozen=True)
+class Direction:
+    """A direction the evidence shows: `higher` (changes to the setup) gets a higher rate than
+    `lower`. Where it is one exponent's sign, that exponent and the least ratio its check asks
+    for (tests/test_calibrated.py); the closest fits hold them as bounds."""
+
+    name: str
+    higher: dict[str, object]
+    lower: dict[str, object]
+    exponent: str | None = None
+    least_ratio: float = 1.0
+
+
+DIRECTIONS: tuple[Direction, ...] = (
+    Direction(
+        "less alpha at fixed rank: higher", {"rank": 16, "alpha": 1.0}, {"rank": 16, "alpha": 16.0}, "alpha_ratio", 1.3
+    ),
+    Direction("a shorter run of the same data: higher", {}, {"steps": 2750}, "horizon", SEED_DIRECTION_RATIO),
+    Direction("a larger batch (Adam): higher", {"batch_size": 4}, {}, "batch", 1.2),
+    Direction("AdamW above Lion", {"optimizer": "AdamW"}, {"optimizer": "Lion"}),
+    Direction("distinct images are not repeats", {"images": 10}, {"images": 1, "repeats": 10}),
 )
+#: The directions that are one exponent's sign: the checks the closest fits hold as bounds.
+DIRECTION_CHECKS = tuple(direction for direction in DIRECTIONS if direction.exponent is not None)
+RUN_LENGTH_DIRECTION = next(direction for direction in DIRECTIONS if direction.exponent == "horizon")
 
 
 def run_length_scales(rows: Sequence[Row]) -> list[tuple[float, float, float, Score, Score]]:
@@ -673,8 +694,8 @@ def run_length_scales(rows: Sequence[Row]) -> list[tuple[float, float, float, Sc
         scaled = [dataclasses.replace(row, x={}) for row in rows]
         add_features(scaled, scale)
         model = fit_all(scaled)
-        longer_run: dict[str, object] = {"steps": 2750}
-        shorter, longer = _setup_row({}, scale), _setup_row(longer_run, scale)
+        shorter = _setup_row(RUN_LENGTH_DIRECTION.higher, scale)
+        longer = _setup_row(RUN_LENGTH_DIRECTION.lower, scale)
         ratio = math.exp(model.log_rate(shorter) - model.log_rate(longer))
         scores = []
         for predictions in (leave_one_source_out(scaled), k_fold(scaled)):
@@ -685,13 +706,6 @@ def run_length_scales(rows: Sequence[Row]) -> list[tuple[float, float, float, Sc
 
 # --- The closest fit of this form, with and without the direction checks ------------------
 
-#: The direction checks as bounds on one exponent each: (exponent, the setup with the higher
-#: rate, the one with the lower rate, the least ratio the check asks for; see tests/test_calibrated.py).
-DIRECTION_CHECKS: tuple[tuple[str, dict[str, object], dict[str, object], float], ...] = (
-    ("alpha_ratio", {"rank": 16, "alpha": 1.0}, {"rank": 16, "alpha": 16.0}, 1.3),
-    ("horizon", {}, {"steps": 2750}, SEED_DIRECTION_RATIO),
-    ("batch", {"batch_size": 4}, {}, 1.2),
-)
 #: The exponents the closest fits use (resolution cannot be told from the corpus: see PRIORS).
 CLOSEST_EXPONENTS = ("alpha_ratio", "batch", "horizon", "images", "schedule")
 #: Each family's departure from the common level costs this much (natural log), as a residual would.
@@ -701,10 +715,11 @@ CLOSEST_IRLS_ROUNDS = 300
 CLOSEST_IRLS_FLOOR = 1e-5
 #: Keeps the solve defined for columns the rows do not vary; too small to move the others.
 CLOSEST_RIDGE = 1e-9
-#: Which direction checks each closest fit holds.
+#: Which direction checks (their exponents) each closest fit holds.
+_CHECKED_EXPONENTS = tuple(str(direction.exponent) for direction in DIRECTION_CHECKS)
 CLOSEST_VARIANTS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("every direction check held", ("alpha_ratio", "horizon", "batch")),
-    ("the run-length check dropped", ("alpha_ratio", "batch")),
+    ("every direction check held", _CHECKED_EXPONENTS),
+    ("the run-length check dropped", tuple(name for name in _CHECKED_EXPONENTS if name != "horizon")),
     ("no direction check", ()),
 )
 
@@ -736,10 +751,11 @@ def _closest_design(rows: Sequence[Row], families: Sequence[str]) -> np.ndarray:
 def exponent_bounds(checks: Iterable[str]) -> dict[str, tuple[float, float]]:
     """Each checked exponent's allowed interval: the check's ratio holds on the seed setup."""
     bounds = {}
-    for name, higher, lower, ratio in DIRECTION_CHECKS:
-        if name in checks:
-            step = _setup_row(higher).x[name] - _setup_row(lower).x[name]
-            limit = math.log(ratio) / step
+    for direction in DIRECTION_CHECKS:
+        name = direction.exponent
+        if name is not None and name in checks:
+            step = _setup_row(direction.higher).x[name] - _setup_row(direction.lower).x[name]
+            limit = math.log(direction.least_ratio) / step
             bounds[name] = (limit, math.inf) if step > 0 else (-math.inf, limit)
     return bounds
 
