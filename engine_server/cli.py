@@ -122,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--db", help="profile store: SQLite file (default: in your data directory) or postgresql://… URL"
     )
     serve.add_argument("--workers", type=int, help="threads serving calls (default 16)")
+    serve.add_argument(
+        "--batch-processes",
+        type=int,
+        help="helper processes that share large CalculateBatch calls (default: one per CPU beyond the first, at most 4;"
+        " 0: none)",
+    )
     serve.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
     serve.add_argument("--tls-cert", type=Path, help="PEM certificate chain: serve TLS (with --tls-key)")
     serve.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert")
@@ -380,6 +386,7 @@ def _serve(arguments: argparse.Namespace) -> int:
             ("port", arguments.port),
             ("db", arguments.db),
             ("workers", arguments.workers),
+            ("batch_processes", arguments.batch_processes),
             ("log_level", arguments.log_level),
             ("tls_cert", arguments.tls_cert),
             ("tls_key", arguments.tls_key),

@@ -25,8 +25,16 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ._auth import TokenAuthInterceptor, check_exposure, read_token
+from ._batch_processes import BatchProcesses, default_batch_processes
 from ._generated.lrtool.v1 import engine_pb2_grpc as pb_grpc
-from .service import DEFAULT_MAX_CALL_SECONDS, DEFAULT_WORKERS, SERVICE_NAME, Limits, LRToolEngineService
+from .service import (
+    DEFAULT_MAX_CALL_SECONDS,
+    DEFAULT_WORKERS,
+    SERVICE_NAME,
+    Limits,
+    LRToolEngineService,
+    answer_part,
+)
 from .store import DB_FILE_NAME, ProfileStore, open_store
 
 log = logging.getLogger("lrtool.server")
@@ -73,6 +81,13 @@ class Settings(BaseSettings):
         description="profile store: a SQLite file, or postgresql://user:password@host/database shared by replicas",
     )
     workers: int = Field(DEFAULT_WORKERS, ge=1, le=256, description="calls computing at once; more wait their turn")
+    batch_processes: int = Field(
+        default_factory=default_batch_processes,
+        ge=0,
+        le=64,
+        description="helper processes that share large CalculateBatch calls (0: none; default: one per CPU"
+        " beyond the first, at most 4)",
+    )
     max_call_seconds: float = Field(
         DEFAULT_MAX_CALL_SECONDS,
         gt=0,
@@ -111,11 +126,17 @@ class EngineServer:
     """A started-or-not gRPC server with its health service and store, stopped as one."""
 
     def __init__(
-        self, server: grpc.Server, health_servicer: health.HealthServicer, store: ProfileStore, grace: float
+        self,
+        server: grpc.Server,
+        health_servicer: health.HealthServicer,
+        store: ProfileStore,
+        grace: float,
+        batch_processes: BatchProcesses | None = None,
     ) -> None:
         self.grpc_server = server
         self.health = health_servicer
         self.store = store
+        self.batch_processes = batch_processes or BatchProcesses(0, answer_part)
         self._grace = grace
         self._stopped = threading.Event()
         self._stop_lock = threading.Lock()
@@ -136,6 +157,7 @@ class EngineServer:
             # Bounded: a call that ignores cancellation must not keep the process alive.
             if not self.grpc_server.stop(grace).wait(grace + _STOP_MARGIN_SECONDS):
                 log.warning("gRPC did not finish stopping within %.1f s; closing anyway", grace + _STOP_MARGIN_SECONDS)
+            self.batch_processes.close()
             self.store.close()
             log.info("profile store closed")
             self._stopped.set()
@@ -214,7 +236,8 @@ def create_server(settings: Settings | None = None, store: ProfileStore | None =
     )
     # The generated function only adds handlers, which is all _SerializedAnswers takes.
     registering = cast(grpc.Server, _SerializedAnswers(server))
-    pb_grpc.add_LRToolEngineServicer_to_server(LRToolEngineService(store, limits), registering)
+    engine_service = LRToolEngineService(store, limits, settings.batch_processes)
+    pb_grpc.add_LRToolEngineServicer_to_server(engine_service, registering)
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for service in ("", SERVICE_NAME):
@@ -232,7 +255,7 @@ def create_server(settings: Settings | None = None, store: ProfileStore | None =
     except RuntimeError as error:
         store.close()
         raise OSError(f"cannot listen on {address}: {error}") from None
-    return EngineServer(server, health_servicer, store, settings.grace_seconds), port
+    return EngineServer(server, health_servicer, store, settings.grace_seconds, engine_service.batch_processes), port
 
 
 def serve(settings: Settings | None = None, on_ready: threading.Event | None = None) -> None:

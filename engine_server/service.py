@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import queue
 import re
 import time
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from operator import attrgetter
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 import grpc
 
 from . import _convert, _status, _wire
+from ._batch_processes import BatchProcesses
 from ._generated.lrtool.v1 import engine_pb2 as pb
 from ._generated.lrtool.v1 import engine_pb2_grpc as pb_grpc
 from .engine import (
@@ -281,9 +283,11 @@ class _LearnedLog:
 class LRToolEngineService(pb_grpc.LRToolEngineServicer):
     """Each RPC validates, computes with the engine and answers; the store keeps profiles."""
 
-    def __init__(self, store: ProfileStore, limits: Limits | None = None) -> None:
+    def __init__(self, store: ProfileStore, limits: Limits | None = None, batch_processes: int = 0) -> None:
         self._store = store
         self._limits = limits or Limits()
+        #: Helpers that share large batches (_batch_processes.py); stopped by close().
+        self.batch_processes = BatchProcesses(batch_processes, answer_part)
         # gRPC gives every call a thread of its own (see server.py), so calls beyond the workers wait
         # here, and the health check never queues behind them. One token per worker: a SimpleQueue
         # (in C) costs a fraction of threading.Semaphore, which is paid on every call.
@@ -337,21 +341,31 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
         if detail not in _RESULT_DETAILS:  # proto3 keeps numbers the enum lacks: refuse them here
             names = ", ".join(pb.ResultDetail.Name(value) for value in sorted(_RESULT_DETAILS))
             raise _invalid("detail", f"must be one of {names}; got {detail}")
+        details = detail != pb.RESULT_DETAIL_STATISTICS
+        requests = request.requests
+        personalized = self._with_runs(request)
+        if not personalized:  # a helper has no store: it takes rows that no run log personalizes
+            seconds = min(context.time_remaining() or math.inf, self._limits.max_call_seconds)
+
+            def later_rows(first: int) -> bytes:
+                return pb.CalculateBatchRequest(requests=requests[first:]).SerializeToString()
+
+            shared = self.batch_processes.share(count, later_rows, details, seconds)
+            if shared is not None:
+                try:
+                    first_rows = batch_answer(requests[: shared.first_row], details)
+                except ConfigError:
+                    pass  # the whole batch, below, reports every problem as one call does
+                else:
+                    later = shared.answer()
+                    if later is not None:
+                        return first_rows + later
         learned: dict[tuple[str, str, str, Personalization], Personalization] = {}  # one fit per log and prior
 
         def personalize(row: int, config: TrainingConfig) -> Personalization | None:
-            return self._personalization(config, request.requests[row], f"requests[{row}].run_log", learned)
+            return self._personalization(config, requests[row], f"requests[{row}].run_log", learned)
 
-        # Decoded into columns and checked column by column, with the same violations as item by item;
-        # stops at the deadline: see _rpc. The collector stays paused throughout: what a batch builds
-        # lives on until its answer is written, so each of its passes would walk it all, freeing nothing.
-        with collector_paused():
-            configs, offsets, learning_rates = _batch_columns(request.requests)
-            calculations = calculate_rows(
-                configs, offsets, learning_rates, personalize=personalize, personalized=self._with_runs(request)
-            )
-            answer = _wire.batch_response(calculations, details=detail != pb.RESULT_DETAIL_STATISTICS)
-        return answer
+        return batch_answer(requests, details, personalize=personalize, personalized=personalized)
 
     @_rpc
     def GetCurves(self, request: pb.GetCurvesRequest, context: grpc.ServicerContext) -> pb.Curves:
@@ -858,11 +872,43 @@ def _file_problems(error: TrainerConfigError, field: str) -> ConfigError:
     return ConfigError(violations)
 
 
-def _batch_columns(
+def batch_answer(
     requests: Sequence[pb.CalculateRequest],
+    details: bool,
+    first_index: int = 0,
+    personalize: Callable[[int, TrainingConfig], Personalization | None] | None = None,
+    personalized: Collection[int] | None = None,
+) -> bytes:
+    """The serialized CalculateBatchResponse of `requests` (the batch's rows from `first_index` on):
+    decoded into columns and checked column by column, with the same violations as item by item,
+    then calculated and written (_wire.py); stops at the deadline (see _rpc). The collector stays
+    paused throughout: what a batch builds lives on until its answer is written, so each of its
+    passes would walk it all, freeing nothing."""
+    with collector_paused():
+        configs, offsets, learning_rates = _batch_columns(requests, first_index)
+        calculations = calculate_rows(
+            configs, offsets, learning_rates, first_index, personalize=personalize, personalized=personalized
+        )
+        return _wire.batch_response(calculations, details)
+
+
+def answer_part(serialized: bytes, first_index: int, details: bool, seconds: float) -> bytes | None:
+    """A helper process's part of a batch (_batch_processes.PartWork): its answer, or None when its
+    rows cannot be answered as they stand (the server then answers the whole batch itself)."""
+    ceiling = time.monotonic() + seconds
+    requests = pb.CalculateBatchRequest.FromString(serialized).requests
+    try:
+        with stop_when(lambda: time.monotonic() >= ceiling):
+            return batch_answer(requests, details, first_index)
+    except (ConfigError, Cancelled):
+        return None
+
+
+def _batch_columns(
+    requests: Sequence[pb.CalculateRequest], first_index: int = 0
 ) -> tuple[ConfigColumns, list[float | None], list[float | None]]:
     """A batch's configurations as columns, and its offsets and learning rates; names longer than
-    they can be are refused first, each under its request."""
+    they can be are refused first, each under its request (counted from `first_index`)."""
     count = len(requests)
     columns: dict[str, list[Any]] = {name: [None] * count for name in _CONFIG_FIELDS}
     column_of = {field: columns[field.name] for field in pb.TrainingConfig.DESCRIPTOR.fields}
@@ -880,7 +926,7 @@ def _batch_columns(
             try:
                 _check_text_lengths(_convert.config_fields_from_proto(config))
             except ConfigError as error:
-                too_long.extend(error.under(f"requests[{index}].config").violations)
+                too_long.extend(error.under(f"requests[{first_index + index}].config").violations)
     if too_long:
         raise ConfigError(too_long)
     return ConfigColumns(columns, count), offsets, learning_rates
