@@ -170,11 +170,12 @@ def test_a_batch_answer_is_the_results_converted_one_by_one() -> None:
         TYPICAL,  # formula energy: no factors, no evidence
         *({**calibrated, "optimizer": "Prodigy", "steps": steps} for steps in (100, 200)),
         {**calibrated, "scheduler": "polynomial"},  # its default floor is solved row by row
+        {**calibrated, "images": 12, "repeats": 5, "resolution": 768},  # repeats; not the native size
         {**calibrated, "alpha": 1000.0, "warmup_fraction": 0.6},  # warnings
     ]
     batch = wire_answer(configs)
     assert batch == one_by_one(configs)
-    assert [len(result.factors) for result in batch.results] == [10, 10, 10, 10, 10, 1, 10, 0, 1, 1, 10, 10]
+    assert [len(result.factors) for result in batch.results] == [10, 10, 10, 10, 10, 1, 10, 0, 1, 1, 10, 10, 10]
     assert len(batch.results[-1].warnings) >= 2
     assert wire_answer(configs, details=False) == one_by_one(configs, details=False)
 

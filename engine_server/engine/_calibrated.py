@@ -17,7 +17,7 @@ script builds its design matrix from the same function, so what is fitted is wha
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -237,7 +237,9 @@ class Recommendation:
         if index > len(EXPONENTS):
             return setup.fixed[index - len(EXPONENTS) - 1]
         name = EXPONENTS[index - 1]
-        value, why = _DESCRIBE[name](self.fields, self.resolved, self.scheduler_factor)
+        reads, describe = _DESCRIBE[name]
+        fields, resolved, scheduler_factor = self.fields, self.resolved, self.scheduler_factor
+        value, why = describe(*(_description_input(read, fields, resolved, scheduler_factor) for read in reads))
         shared = self.shared_factors
         if shared is None:
             return Factor(name, value, self.multipliers[index], why)
@@ -399,43 +401,74 @@ def recommend(config: TrainingConfig, scheduler_factor: float, zero_fraction: fl
     )
 
 
-# How each fitted factor reads its input, and why it pulls the rate: (value, explanation).
-def _describe_alpha_ratio(fields: Mapping[str, Any], resolved: Resolved, scheduler_factor: float) -> tuple[str, str]:
-    network, rank = fields["network"], fields["rank"]
+# How each fitted factor reads its inputs, and why it pulls the rate: (value, explanation). Each
+# takes exactly what it reads (named in _DESCRIBE), so a batch describes each distinct reading once.
+def _describe_alpha_ratio(network: str, rank: int, alpha: float) -> tuple[str, str]:
     if is_full_matrix(network, rank):
         return f"full-matrix {network} (rank {rank:,})", _WHY["full_matrix"]
-    return f"alpha {fields['alpha']:g} of rank {rank:,}", _WHY["alpha_ratio"]
+    return f"alpha {alpha:g} of rank {rank:,}", _WHY["alpha_ratio"]
 
 
-def _describe_batch(fields: Mapping[str, Any], resolved: Resolved, scheduler_factor: float) -> tuple[str, str]:
-    return f"batch {fields['batch_size']} × accumulation {fields['grad_accum']}", _WHY["batch"]
+def _describe_batch(batch_size: int, grad_accum: int) -> tuple[str, str]:
+    return f"batch {batch_size} × accumulation {grad_accum}", _WHY["batch"]
 
 
-def _describe_horizon(fields: Mapping[str, Any], resolved: Resolved, scheduler_factor: float) -> tuple[str, str]:
-    return f"{fields['steps']:,} steps", _WHY["horizon"]
+def _describe_horizon(steps: int) -> tuple[str, str]:
+    return f"{steps:,} steps", _WHY["horizon"]
 
 
-def _describe_images(fields: Mapping[str, Any], resolved: Resolved, scheduler_factor: float) -> tuple[str, str]:
-    images, repeats = fields["images"], fields["repeats"]
+def _describe_images(images: int, repeats: int) -> tuple[str, str]:
     if repeats > 1:
         return f"{images:,} distinct images × {repeats} repeats", _WHY["images"]
     return f"{images:,} distinct images", _WHY["images"]
 
 
-def _describe_resolution(fields: Mapping[str, Any], resolved: Resolved, scheduler_factor: float) -> tuple[str, str]:
-    return f"{fields['resolution']} px of native {resolved.model.native_resolution}", _WHY["resolution"]
+def _describe_resolution(resolution: int, native_resolution: int) -> tuple[str, str]:
+    return f"{resolution} px of native {native_resolution}", _WHY["resolution"]
 
 
-def _describe_schedule(fields: Mapping[str, Any], resolved: Resolved, scheduler_factor: float) -> tuple[str, str]:
-    return f"{resolved.schedule.display_name}, RMS multiplier {scheduler_factor:.3f}", _WHY["schedule"]
+def _describe_schedule(schedule_name: str, scheduler_factor: float) -> tuple[str, str]:
+    return f"{schedule_name}, RMS multiplier {scheduler_factor:.3f}", _WHY["schedule"]
 
 
-_DESCRIBE = {
-    "alpha_ratio": _describe_alpha_ratio,
-    "batch": _describe_batch,
-    "horizon": _describe_horizon,
-    "images": _describe_images,
-    "resolution": _describe_resolution,
-    "schedule": _describe_schedule,
+#: Each fitted factor's description and what it reads: a configuration field by name, or one of
+#: DESCRIPTION_INPUTS (describe_rows reads the same from columns).
+_DESCRIBE: dict[str, tuple[tuple[str, ...], Callable[..., tuple[str, str]]]] = {
+    "alpha_ratio": (("network", "rank", "alpha"), _describe_alpha_ratio),
+    "batch": (("batch_size", "grad_accum"), _describe_batch),
+    "horizon": (("steps",), _describe_horizon),
+    "images": (("images", "repeats"), _describe_images),
+    "resolution": (("resolution", "native_resolution"), _describe_resolution),
+    "schedule": (("schedule_name", "scheduler_factor"), _describe_schedule),
 }
+#: Inputs of a description that are not configuration fields: what the configuration names, or
+#: what its calculation found.
+DESCRIPTION_INPUTS: dict[str, Callable[[Resolved, float], Any]] = {
+    "native_resolution": lambda resolved, scheduler_factor: resolved.model.native_resolution,
+    "schedule_name": lambda resolved, scheduler_factor: resolved.schedule.display_name,
+    "scheduler_factor": lambda resolved, scheduler_factor: scheduler_factor,
+}
+
+
+def _description_input(name: str, fields: Mapping[str, Any], resolved: Resolved, scheduler_factor: float) -> Any:
+    found = DESCRIPTION_INPUTS.get(name)
+    return fields[name] if found is None else found(resolved, scheduler_factor)
+
+
+def describe_rows(name: str, multipliers: Sequence[float], inputs: Callable[[str], Sequence[Any]]) -> list[Factor]:
+    """Factor `name` of many rows: `inputs(input_name)` gives an input of every row (see
+    _DESCRIBE) and `multipliers` the factor's multiplier in each. Rows that read the same
+    share one Factor, described once."""
+    reads, describe = _DESCRIBE[name]
+    shared: dict[tuple[Any, ...], Factor] = {}
+    factors = []
+    for key in zip(*map(inputs, reads), multipliers, strict=True):
+        found = shared.get(key)
+        if found is None:
+            value, why = describe(*key[:-1])
+            found = shared[key] = Factor(name, value, key[-1], why)
+        factors.append(found)
+    return factors
+
+
 assert tuple(_DESCRIBE) == EXPONENTS == FACTOR_ORDER[1 : len(EXPONENTS) + 1]

@@ -94,6 +94,38 @@ class Fitted:
         self._recommendations: dict[int, Recommendation] = {}
         self._factors: dict[tuple[str, str, float], Factor] = {}  # shared between rows (Recommendation)
         self._lists: list[list[Any]] | None = None
+        self._factor_rows: list[tuple[Factor, ...]] | None = None
+
+    def factors(self, index: int) -> tuple[Factor, ...]:
+        """The index-th fitted row's factors, as its recommendation describes them; the first read
+        describes every row's, column by column (calibrated.describe_rows)."""
+        if self._factor_rows is None:
+            self._factor_rows = self._describe_all()
+        return self._factor_rows[index]
+
+    def _describe_all(self) -> list[tuple[Factor, ...]]:
+        fields, rows, resolved, setups, multipliers = self._parts[:5]
+        scheduler_factors = self._parts[7]
+        take = itemgetter(*rows) if len(rows) > 1 else (lambda column: (column[rows[0]],))
+        computed = {
+            "native_resolution": [entry.model.native_resolution for entry in resolved],
+            "schedule_name": [entry.schedule.display_name for entry in resolved],
+            "scheduler_factor": scheduler_factors,
+        }
+        assert computed.keys() == calibrated.DESCRIPTION_INPUTS.keys()
+
+        def inputs(name: str) -> Sequence[Any]:
+            found = computed.get(name)
+            return take(fields[name]) if found is None else found
+
+        columns = [
+            calibrated.describe_rows(name, multipliers[:, position].tolist(), inputs)
+            for position, name in enumerate(calibrated.EXPONENTS, start=1)
+        ]
+        return [
+            (setup.adaptive,) if setup.adaptive is not None else (setup.family, *described, *setup.fixed)
+            for setup, *described in zip(setups, *columns, strict=True)
+        ]
 
     def recommendation(self, index: int) -> Recommendation:
         """The index-th fitted row's recommendation, built once."""
@@ -118,6 +150,11 @@ class Fitted:
                 shared_factors=self._factors,
             )
         return found
+
+    def evidence(self, index: int) -> Evidence | None:
+        setups = self._parts[3]
+        evidence: Evidence | None = setups[index].evidence
+        return evidence
 
     def calculation(self, index: int) -> Calculation:
         if self._lists is None:
@@ -213,9 +250,9 @@ class BatchResults(Sequence[Calculation]):
         if index < 0 or row in self._calculated:
             calculation = self[row]
             return calculation.factors, calculation.evidence
-        assert self._fitted is not None
-        recommendation = self._fitted.recommendation(index)
-        return recommendation.factors, recommendation.evidence
+        fitted = self._fitted
+        assert fitted is not None
+        return fitted.factors(index), fitted.evidence(index)
 
 
 def calculate_fitted(
