@@ -31,9 +31,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def engine_process(directory: str) -> Iterator[tuple[str, int]]:
-    """(address, pid) of an engine on a free port with its store in `directory`; stopped on exit."""
-    command = [sys.executable, "-m", "engine_server.cli", "serve", "--port", "0", "--log-level", "INFO"]
+def engine_process(directory: str, *options: str) -> Iterator[tuple[str, int]]:
+    """(address, pid) of an engine on a free port with its store in `directory`, given any further
+    `lrtool serve` options; stopped on exit."""
+    command = [sys.executable, "-m", "engine_server.cli", "serve", "--port", "0", "--log-level", "INFO", *options]
     environment = dict(os.environ, LRTOOL_DB=str(Path(directory) / "bench.sqlite3"))
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=environment, cwd=ROOT)
     assert process.stderr is not None

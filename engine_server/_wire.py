@@ -149,13 +149,13 @@ def batch_response(results: BatchResults, details: bool) -> bytes:
     factor_pieces: dict[int, bytes] = {}  # by id(): shared factors (a setup's) are encoded once
     parts: list[bytes] = []
     append = parts.append
-    rows = zip(range(0, count * size, size), results.all_warnings(), *integers, *bands, strict=True)
-    for start, warnings, *fixed in rows:
+    texts = results.all_texts() if details else ([()] * count, [None] * count)  # first: warnings quote factors
+    rows = zip(range(0, count * size, size), results.all_warnings(), *texts, *integers, *bands, strict=True)
+    for start, warnings, factors, evidence, *fixed in rows:
         body = [doubles[start : start + size], *fixed]
         if warnings:
             body.extend(warning_pieces[warning] for warning in warnings)
         if details:
-            factors, evidence = results.texts(start // size)
             if evidence is not None:
                 piece = evidence_pieces.get(id(evidence))
                 if piece is None:

@@ -148,6 +148,7 @@ class Fitted:
                 setup,
                 pulling=pullings.get(index),
                 shared_factors=self._factors,
+                described=None if self._factor_rows is None else self._factor_rows[index],
             )
         return found
 
@@ -244,15 +245,18 @@ class BatchResults(Sequence[Calculation]):
             found[row] = self[row].warnings
         return found
 
-    def texts(self, row: int) -> tuple[tuple[Factor, ...], Evidence | None]:
-        """The row's factors and evidence band."""
-        index = int(self._fitted_index[row])
-        if index < 0 or row in self._calculated:
-            calculation = self[row]
-            return calculation.factors, calculation.evidence
+    def all_texts(self) -> tuple[list[tuple[Factor, ...]], list[Evidence | None]]:
+        """Every row's factors and evidence band, in order."""
+        factors: list[tuple[Factor, ...]] = [()] * self._count
+        evidence: list[Evidence | None] = [None] * self._count
         fitted = self._fitted
-        assert fitted is not None
-        return fitted.factors(index), fitted.evidence(index)
+        if fitted is not None:
+            for row, index in enumerate(self._fitted_index.tolist()):
+                if index >= 0:
+                    factors[row], evidence[row] = fitted.factors(index), fitted.evidence(index)
+        for row, calculation in self._calculated.items():
+            factors[row], evidence[row] = calculation.factors, calculation.evidence
+        return factors, evidence
 
 
 def calculate_fitted(
