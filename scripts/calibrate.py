@@ -47,6 +47,7 @@ SD_SCRIPTS_TRAINERS = ("sd-scripts", "kohya", "fluxgym", "lora-scripts", "LoRA_E
 DEFAULT_IMAGES = 20
 DEFAULT_STEPS = 2000
 SEED_SOURCE = "seed-004"
+SEED_ROW_FAMILY = "sd15"  # the seed log trains SD1.5
 #: The seed log's setup (SD1.5, 512 px, 20 images, AdamW8bit, cosine with restarts, alpha = rank).
 SEED_SETUP = dict(
     model="SD1.5",
@@ -102,6 +103,7 @@ IRLS_ROUNDS = 25
 FOLDS = 5
 FOLD_SEED = 0
 BASELINE_RATE = 1e-4
+BASELINE_TEXT = "1e-4"
 #: Networks whose scale comes from the literature rather than presets.
 NETWORK_LITERATURE = {
     "locon": "LyCORIS trains LoCon at LoRA's rates (its guideline: same rate, alpha ≤ dim)",
@@ -222,7 +224,9 @@ def seed_rows(path: pathlib.Path = SEED_LOG) -> list[Row]:
                 continue
             rank = int(record["rank"])
             config = TrainingConfig(**SEED_SETUP, steps=int(record["best_step"]), rank=rank, alpha=float(rank))
-            rows.append(Row(SEED_SOURCE, "seed", "sd15", "adamw", "lora", float(record["learning_rate"]), config))
+            rows.append(
+                Row(SEED_SOURCE, "seed", SEED_ROW_FAMILY, "adamw", "lora", float(record["learning_rate"]), config)
+            )
     return rows
 
 
@@ -550,7 +554,7 @@ def figures_markdown(
         "calibrated, leave one source out": [(rows[i].lr, loso[i]) for i in scope],
         "calibrated, 5-fold": [(rows[i].lr, folds[i]) for i in scope],
         "calibrated, fitted on all rows": [(rows[i].lr, math.exp(model.log_rate(rows[i]))) for i in scope],
-        "always 1e-4": [(rows[i].lr, BASELINE_RATE) for i in scope],
+        f"always {BASELINE_TEXT}": [(rows[i].lr, BASELINE_RATE) for i in scope],
     }
     ablations: tuple[Variant, ...] = ("without run length", "level only")
     for variant in ablations:
@@ -585,7 +589,7 @@ def figures_markdown(
         "energy (LRTool 1.0 constants)": energy,
         "calibrated, leave one source out": loso,
         "calibrated, 5-fold": folds,
-        "always 1e-4": {i: BASELINE_RATE for i, _ in answered},
+        f"always {BASELINE_TEXT}": {i: BASELINE_RATE for i, _ in answered},
     }
     for name, rate_of in same_rows.items():
         result = score([(rows[i].lr, rate_of[i]) for i, _ in answered])
@@ -594,7 +598,7 @@ def figures_markdown(
         "",
         "Per family, leaving one source out (within 2× · mean abs log2 error):",
         "",
-        "| family | rows | calibrated | always 1e-4 |",
+        f"| family | rows | calibrated | always {BASELINE_TEXT} |",
         "|---|---|---|---|",
     ]
     by_family: dict[str, list[int]] = defaultdict(list)
@@ -629,13 +633,52 @@ def figures_markdown(
         "without priors or trainers' conventions, and the direction checks held as bounds on their",
         "exponents. These fits are not shipped; they show what the checks cost on this corpus:",
         "",
-        "| closest fit | fitted on all rows | 5-fold | leave one source out |",
-        "|---|---|---|---|",
+        f"| closest fit | fitted on all rows | 5-fold | leave one source out | seed setup, {SEED_BEST_STEPS} steps |",
+        "|---|---|---|---|---|",
     ]
-    for name, everything, folded, by_source in closest_fit_scores(rows):
-        lines.append(f"| {name} | {everything.cell()} | {folded.cell()} | {by_source.cell()} |")
-    lines.append(f"| always 1e-4 | {always} | {always} | {always} |")
+    for name, everything, folded, by_source, seed_setup in closest_fit_scores(rows):
+        cells = f"{everything.cell()} | {folded.cell()} | {by_source.cell()} | {_rate_text(seed_setup)}"
+        lines.append(f"| {name} | {cells} |")
+    lines.append(f"| always {BASELINE_TEXT} | {always} | {always} | {always} | {BASELINE_TEXT} |")
+    seed_rate = math.exp(model.log_rate(_setup_row({})))
+    seed_family = [row for row in rows if row.in_scope and row.family == SEED_ROW_FAMILY]
+    family_rate = float(np.median([row.lr for row in seed_family]))
+    lengths = [row.config.steps for row in seed_family if row.config is not None]
     lines += [
+        "",
+        f"The seed setup's column is each fit's rate for the seed log's user at {SEED_BEST_STEPS} steps, where",
+        f"the log's best run used {_rate_text(SEED_BEST_RATE)} (the calibrated set gives {_rate_text(seed_rate, 2)}).",
+        f"The closest fits take no account of the log. The corpus's {len(seed_family)} SD1.5 presets have a median",
+        f"rate of {_rate_text(family_rate)} at lengths from {min(lengths):,} to {max(lengths):,} steps, and the fits",
+        "place SD1.5 near the common level that the other families set.",
+    ]
+    lines += [
+        "",
+        "What one repository's presets tell of another's: each repository's presets predicted by the",
+        "median rate of the other repositories' presets, overall or of the same model family (where the",
+        "others have at least that many presets of it; else the overall median):",
+        "",
+        "| predictor, leaving one source out | within 2× · mean abs log2 error |",
+        "|---|---|",
+    ]
+    transfer, medians = repository_transfer(rows)
+    for least, result in transfer:
+        plural = "" if least == 1 else "s"
+        name = "the overall median" if least is None else f"the family's median (at least {least} preset{plural})"
+        lines.append(f"| {name} | {result.cell()} |")
+    if medians == {BASELINE_RATE}:
+        lines += [
+            "",
+            f"Whichever repository is left out, the others' overall median is {BASELINE_TEXT}, so the",
+            "first row is the constant's own score.",
+        ]
+    else:
+        lines += ["", f"The others' overall median lies between {min(medians):.3g} and {max(medians):.3g}."]
+    lines += [
+        "A family's rate taken from the other repositories predicts a repository's presets no better",
+        "than that one rate for all: on this corpus, what sets a preset's rate is mostly its",
+        "repository's habit, which the others do not show. This is why the calibrated set, which must",
+        "tell families apart, trails the constant when a whole repository is held out.",
         "",
         "Directions the evidence shows, on the seed-004 setup (800 steps, rank 64, alpha 64), as the",
         "ratio of the two recommendations:",
@@ -655,8 +698,11 @@ ABLATION_NAMES: dict[str, str] = {
     "without run length": "without the run-length factor",
     "level only": "the fitted level alone (no factors)",
 }
-#: The seed setup at 800 steps, and the directions of calibration.md (changes to that setup).
-DIRECTION_SETUP: dict[str, object] = {**SEED_SETUP, "steps": 800, "rank": 64, "alpha": 64.0}
+#: The seed log's best run: its length and rate (tests/data/seed_004_runs.tsv, run v8).
+SEED_BEST_STEPS = 800
+SEED_BEST_RATE = 1.5e-4
+#: The seed setup at its best length, and the directions of calibration.md (changes to that setup).
+DIRECTION_SETUP: dict[str, object] = {**SEED_SETUP, "steps": SEED_BEST_STEPS, "rank": 64, "alpha": 64.0}
 
 
 @dataclass(frozen=True)
@@ -800,14 +846,15 @@ def closest_fit(rows: Sequence[Row], checks: Iterable[str]) -> ClosestFit:
         held.update(outside)
 
 
-def closest_fit_scores(rows: Sequence[Row]) -> list[tuple[str, Score, Score, Score]]:
+def closest_fit_scores(rows: Sequence[Row]) -> list[tuple[str, Score, Score, Score, float]]:
     """Each closest fit's score fitted on all scored rows, then under the calibrated set's 5-fold
-    and leave-one-source-out splits."""
+    and leave-one-source-out splits; and its rate for the seed setup (fitted on all rows)."""
     scored = [row for row in rows if row.in_scope]
-    table: list[tuple[str, Score, Score, Score]] = []
+    table: list[tuple[str, Score, Score, Score, float]] = []
     for name, checks in CLOSEST_VARIANTS:
         model = closest_fit(scored, checks)
         everything = score([(row.lr, math.exp(model.log_rate(row))) for row in scored])
+        seed_setup = math.exp(model.log_rate(_setup_row({})))
         held_out_scores = []
         for splits in (fold_splits(rows), source_splits(rows)):
             pairs = []
@@ -816,8 +863,43 @@ def closest_fit_scores(rows: Sequence[Row]) -> list[tuple[str, Score, Score, Sco
                 pairs += [(row.lr, math.exp(model.log_rate(row))) for row in scored if held_out(row)]
             held_out_scores.append(score(pairs))
         folded, by_source = held_out_scores
-        table.append((name, everything, folded, by_source))
+        table.append((name, everything, folded, by_source, seed_setup))
     return table
+
+
+#: Least presets of a family the other repositories must have for its median to be used.
+TRANSFER_LEAST_PRESETS = (1, 3, 8)
+
+
+def repository_transfer(rows: Sequence[Row]) -> tuple[list[tuple[int | None, Score]], set[float]]:
+    """Leaving one source out, the scored rows predicted by the other sources' median rate (None),
+    and by their family median wherever they have at least that many presets of the family; with
+    the overall medians met."""
+    scored = [row for row in rows if row.in_scope]
+    table: list[tuple[int | None, Score]] = []
+    medians: set[float] = set()
+    for least in (None, *TRANSFER_LEAST_PRESETS):
+        pairs = []
+        for held_out in source_splits(scored):
+            others = [row for row in scored if not held_out(row)]
+            overall = float(np.median([math.log(row.lr) for row in others]))
+            medians.add(float(f"{math.exp(overall):.4g}"))
+            by_family: dict[str, list[float]] = defaultdict(list)
+            for row in others:
+                by_family[row.family].append(math.log(row.lr))
+            for row in scored:
+                if held_out(row):
+                    rates = by_family.get(row.family, [])
+                    use_family = least is not None and len(rates) >= least
+                    pairs.append((row.lr, math.exp(float(np.median(rates)) if use_family else overall)))
+        table.append((least, score(pairs)))
+    return table, medians
+
+
+def _rate_text(rate: float, decimals: int = 1) -> str:
+    """A rate as presets write it: 1.5e-4, 7.3e-5."""
+    mantissa, exponent = f"{rate:.{decimals}e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
 
 
 def _changes(changes: dict[str, object]) -> str:
@@ -828,7 +910,7 @@ def _changes(changes: dict[str, object]) -> str:
 def _setup_row(changes: dict[str, object], horizon_scale: float = HORIZON_SCALE_STEPS) -> Row:
     config = TrainingConfig(**{**DIRECTION_SETUP, **changes})
     optimizer_family = catalog.OPTIMIZERS.by_id(config.resolved.optimizer.id).family
-    row = Row(SEED_SOURCE, "seed", "sd15", optimizer_family, "lora", 1e-4, config)
+    row = Row(SEED_SOURCE, "seed", SEED_ROW_FAMILY, optimizer_family, "lora", BASELINE_RATE, config)
     add_features([row], horizon_scale)
     return row
 

@@ -4,6 +4,7 @@ result carries the evidence band and its reasons."""
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -227,3 +228,16 @@ def test_texts_described_on_first_read_are_the_same_whenever_read() -> None:
     assert pickle.loads(pickle.dumps(unread)) == again == unread
     with pytest.raises(AttributeError):
         _ = unread.no_such_statistic  # type: ignore[attr-defined]
+
+
+def test_the_figures_quoted_in_the_method_are_the_script_s() -> None:
+    """calibration.md quotes figures as "84 % / 0.60" and rates as 7.3e-5: each is in the figures
+    the script writes, so a refit that changes them shows here."""
+    method = " ".join((ROOT / "docs" / "calibration.md").read_text().split())
+    figures = (ROOT / "docs" / "calibration_figures.md").read_text()
+    quoted = re.findall(r"(\d+) % / (\d\.\d\d)", method)
+    assert len(quoted) >= 8
+    for share, error in quoted:
+        assert f"{share}% · {error}" in figures or f"| {share}% | {error} |" in figures, f"{share} % / {error}"
+    for rate in ("7.3e-5", "1.03e-4"):
+        assert rate in method and rate in figures
