@@ -7,7 +7,6 @@ shared once it is warm.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import random
 import signal
@@ -122,12 +121,8 @@ def test_a_deadline_stops_a_shared_batch_and_the_helper_is_free_again(shared: Ru
 def test_a_helper_that_dies_costs_only_time(tmp_path: Path) -> None:
     with running_engine(tmp_path / "profiles.sqlite3", batch_processes=1) as engine:
         helpers = warm(engine)
-        children = multiprocessing.active_children()
-        assert children, "the helper is a child of the server's process"
-        for child in children:
-            assert child.pid is not None
-            os.kill(child.pid, signal.SIGKILL)
-            child.join(10)
+        (first,) = helpers.pids
+        os.kill(first, signal.SIGKILL)
         batch = varied_batch(ROWS, seed=5)
         answer = stub(engine).CalculateBatch(batch, timeout=60)  # answered here, helper or not
         assert len(answer.results) == ROWS
@@ -139,7 +134,11 @@ def test_a_helper_that_dies_costs_only_time(tmp_path: Path) -> None:
         before = helpers.parts_answered
         again = stub(engine).CalculateBatch(batch, timeout=60)
         assert helpers.parts_answered == before + 1 and again == answer
-    assert not multiprocessing.active_children(), "stopping the server stops its helpers"
+        (second,) = helpers.pids
+        assert second != first
+    for pid in (first, second):
+        with pytest.raises(ProcessLookupError):  # stopping the server stops its helpers
+            os.kill(pid, 0)
 
 
 def test_the_default_is_one_helper_per_cpu_beyond_the_first() -> None:
