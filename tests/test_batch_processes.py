@@ -144,3 +144,41 @@ def test_a_helper_that_dies_costs_only_time(tmp_path: Path) -> None:
 def test_the_default_is_one_helper_per_cpu_beyond_the_first() -> None:
     cpus = len(os.sched_getaffinity(0))
     assert default_batch_processes() == max(0, min(cpus - 1, 4))
+
+
+def reversed_part(request: bytes, first_row: int, details: bool, seconds: float) -> bytes | None:
+    """A helper's work for the protocol test: the part's bytes reversed; b"boom" is a bug."""
+    if request == b"boom":
+        raise RuntimeError("a bug in the work")
+    return None if request == b"refused" else request[::-1] + str(first_row).encode()
+
+
+def test_a_helper_answers_refuses_and_survives_a_bug_in_its_work() -> None:
+    from engine_server._batch_processes import BatchProcesses
+
+    helpers = BatchProcesses(1, reversed_part)
+    try:
+        helpers.start()
+        assert helpers.wait_until_warm(WARM_SECONDS)
+        (pid,) = helpers.pids
+
+        def part(payload: bytes) -> bytes | None:
+            for _ in range(100):  # the helper is free again once its last answer is read
+                shared = helpers.share(10_000, lambda first: payload, True, 10.0)
+                if shared is not None:
+                    assert shared.first_row == 5_500
+                    return shared.answer()
+                time.sleep(0.01)
+            raise AssertionError("the helper never became free")
+
+        big = bytes(range(256)) * 40_000  # 10 MB each way: frames longer than any pipe buffer
+        assert part(big) == big[::-1] + b"5500"
+        assert part(b"refused") is None
+        assert part(b"boom") is None  # its traceback goes to the server's log
+        assert part(b"abc") == b"cba5500" and helpers.pids == [pid]
+        assert helpers.parts_answered == 2
+        assert helpers.share(SHARE_FROM_ROWS - 1, lambda first: b"", True, 1.0) is None  # too small to share
+    finally:
+        helpers.close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
