@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
 import queue
 import re
 import time
@@ -345,7 +344,10 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
         requests = request.requests
         personalized = self._with_runs(request)
         if not personalized:  # a helper has no store: it takes rows that no run log personalizes
-            seconds = min(context.time_remaining() or math.inf, self._limits.max_call_seconds)
+            remaining = context.time_remaining()  # None: the caller set no deadline
+            seconds = (
+                self._limits.max_call_seconds if remaining is None else min(remaining, self._limits.max_call_seconds)
+            )
 
             def later_rows(first: int) -> bytes:
                 return pb.CalculateBatchRequest(requests=requests[first:]).SerializeToString()
