@@ -123,7 +123,7 @@ def batch(address: str) -> bool:
 HELPERS_START_SECONDS = 3.0
 
 
-def mixed_batches(address: str, label: str = "") -> bool:
+def mixed_batches(address: str, label: str = "", judged: bool = True) -> bool:
     """Ten CalculateBatch calls of 10,000 mixed configurations, none seen by the server before
     (after one untimed large batch, which starts the server's helper processes)."""
     rng = random.Random(20261130)
@@ -156,8 +156,8 @@ def mixed_batches(address: str, label: str = "") -> bool:
     ok = elapsed <= MIXED_TARGET_S
     print(f"\n{total:,} mixed configurations in {MIXED_CALLS} CalculateBatch calls of {BATCH_SIZE:,}{label}"
           f" (answers {answer_bytes / 1e6:.1f} MB in all)")  # fmt: skip
-    print(f"  {elapsed:.2f} s ({elapsed / total * 1e6:.1f} µs each)   target ≤ {MIXED_TARGET_S} s"
-          f" {'ok' if ok else 'MISSED'}")  # fmt: skip
+    verdict = f"   target ≤ {MIXED_TARGET_S} s {'ok' if ok else 'MISSED'}" if judged else ""
+    print(f"  {elapsed:.2f} s ({elapsed / total * 1e6:.1f} µs each){verdict}")
     print(f"  for reference, detail RESULT_DETAIL_STATISTICS (no factors, no evidence band): {lean:.2f} s,"
           f" answers {lean_bytes / 1e6:.1f} MB")  # fmt: skip
     return ok
@@ -358,7 +358,7 @@ def main() -> int:
         ok &= mixed_batches(address, f", {default_batch_processes()} helper process(es)")
         ok &= throughput(address)
     with tempfile.TemporaryDirectory() as directory, engine_process(directory, "--batch-processes", "0") as (alone, _):
-        mixed_batches(alone, ", the server alone (--batch-processes 0), for comparison")
+        mixed_batches(alone, ", the server alone (--batch-processes 0), for comparison", judged=False)
     where_the_time_goes()
     where_a_single_call_goes()
     print("\nall targets met" if ok else "\nSOME TARGETS MISSED")
