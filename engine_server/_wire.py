@@ -134,6 +134,11 @@ def _factor_piece(factor: Factor) -> bytes:
 def batch_response(results: BatchResults, details: bool) -> bytes:
     """The CalculateBatchResponse of `results`, serialized; without `details`, no factors and
     no evidence band (the statistics and the warnings alone)."""
+    return b"".join(batch_response_parts(results, details))
+
+
+def batch_response_parts(results: BatchResults, details: bool) -> list[bytes]:
+    """batch_response's bytes in pieces, to be joined, with any answer that follows, in one copy."""
     count = len(results)
     records = np.zeros(count, _DOUBLES_RECORD)
     for name, tag in _DOUBLE_TAGS.items():
@@ -170,4 +175,4 @@ def batch_response(results: BatchResults, details: bool) -> bytes:
         append(_RESULT_TAG)
         append(_length(len(encoded)))
         append(encoded)
-    return b"".join(parts)
+    return parts

@@ -486,7 +486,7 @@ def _up(arguments: argparse.Namespace) -> int:
     access = _ui_access(arguments)
     from gradio_ui.app import launch
 
-    from .server import Settings, create_server, describe_store
+    from .server import Settings, create_server, describe_store, limit_malloc_arenas
     from .store import StoreError
 
     given = {"port": arguments.engine_port, "db": arguments.db}
@@ -498,6 +498,7 @@ def _up(arguments: argparse.Namespace) -> int:
     _warn_of_password_in(arguments.db)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        limit_malloc_arenas()  # before gRPC starts its threads
         server, port = create_server(settings)
     except OSError as error:
         return _fail(f"{error} (is another engine running? try --engine-port)", EXIT_FAILED)

@@ -355,13 +355,14 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
             shared = self.batch_processes.share(count, later_rows, details, seconds)
             if shared is not None:
                 try:
-                    first_rows = batch_answer(requests[: shared.first_row], details)
+                    first_rows = batch_answer_parts(requests[: shared.first_row], details)
                 except ConfigError:
                     pass  # the whole batch, below, reports every problem as one call does
                 else:
                     later = shared.answer()
                     if later is not None:
-                        return first_rows + later
+                        first_rows.append(later)
+                        return b"".join(first_rows)
         learned: dict[tuple[str, str, str, Personalization], Personalization] = {}  # one fit per log and prior
 
         def personalize(row: int, config: TrainingConfig) -> Personalization | None:
@@ -881,17 +882,27 @@ def batch_answer(
     personalize: Callable[[int, TrainingConfig], Personalization | None] | None = None,
     personalized: Collection[int] | None = None,
 ) -> bytes:
-    """The serialized CalculateBatchResponse of `requests` (the batch's rows from `first_index` on):
-    decoded into columns and checked column by column, with the same violations as item by item,
-    then calculated and written (_wire.py); stops at the deadline (see _rpc). The collector stays
-    paused throughout: what a batch builds lives on until its answer is written, so each of its
-    passes would walk it all, freeing nothing."""
+    """The serialized CalculateBatchResponse of `requests` (the batch's rows from `first_index` on)."""
+    return b"".join(batch_answer_parts(requests, details, first_index, personalize, personalized))
+
+
+def batch_answer_parts(
+    requests: Sequence[pb.CalculateRequest],
+    details: bool,
+    first_index: int = 0,
+    personalize: Callable[[int, TrainingConfig], Personalization | None] | None = None,
+    personalized: Collection[int] | None = None,
+) -> list[bytes]:
+    """batch_answer's bytes in pieces: decoded into columns and checked column by column, with
+    the same violations as item by item, then calculated and written (_wire.py); stops at the
+    deadline (see _rpc). The collector stays paused throughout: what a batch builds lives on
+    until its answer is written, so each of its passes would walk it all, freeing nothing."""
     with collector_paused():
         configs, offsets, learning_rates = _batch_columns(requests, first_index)
         calculations = calculate_rows(
             configs, offsets, learning_rates, first_index, personalize=personalize, personalized=personalized
         )
-        return _wire.batch_response(calculations, details)
+        return _wire.batch_response_parts(calculations, details)
 
 
 def answer_part(serialized: bytes, first_index: int, details: bool, seconds: float) -> bytes | None:
