@@ -355,7 +355,7 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
             shared = self.batch_processes.share(count, later_rows, details, seconds)
             if shared is not None:
                 try:
-                    first_rows = batch_answer_parts(requests[: shared.first_row], details)
+                    first_rows = batch_answer(requests[: shared.first_row], details)
                 except ConfigError:
                     pass  # the whole batch, below, reports every problem as one call does
                 else:
@@ -368,7 +368,7 @@ class LRToolEngineService(pb_grpc.LRToolEngineServicer):
         def personalize(row: int, config: TrainingConfig) -> Personalization | None:
             return self._personalization(config, requests[row], f"requests[{row}].run_log", learned)
 
-        return batch_answer(requests, details, personalize=personalize, personalized=personalized)
+        return b"".join(batch_answer(requests, details, personalize=personalize, personalized=personalized))
 
     @_rpc
     def GetCurves(self, request: pb.GetCurvesRequest, context: grpc.ServicerContext) -> pb.Curves:
@@ -881,22 +881,12 @@ def batch_answer(
     first_index: int = 0,
     personalize: Callable[[int, TrainingConfig], Personalization | None] | None = None,
     personalized: Collection[int] | None = None,
-) -> bytes:
-    """The serialized CalculateBatchResponse of `requests` (the batch's rows from `first_index` on)."""
-    return b"".join(batch_answer_parts(requests, details, first_index, personalize, personalized))
-
-
-def batch_answer_parts(
-    requests: Sequence[pb.CalculateRequest],
-    details: bool,
-    first_index: int = 0,
-    personalize: Callable[[int, TrainingConfig], Personalization | None] | None = None,
-    personalized: Collection[int] | None = None,
 ) -> list[bytes]:
-    """batch_answer's bytes in pieces: decoded into columns and checked column by column, with
-    the same violations as item by item, then calculated and written (_wire.py); stops at the
-    deadline (see _rpc). The collector stays paused throughout: what a batch builds lives on
-    until its answer is written, so each of its passes would walk it all, freeing nothing."""
+    """The serialized CalculateBatchResponse of `requests` (the batch's rows from `first_index` on),
+    in pieces to be joined with any answer that follows: decoded into columns and checked column
+    by column, with the same violations as item by item, then calculated and written (_wire.py);
+    stops at the deadline (see _rpc). The collector stays paused throughout: what a batch builds
+    lives on until its answer is written, so each of its passes would walk it all, freeing nothing."""
     with collector_paused():
         configs, offsets, learning_rates = _batch_columns(requests, first_index)
         calculations = calculate_rows(
@@ -912,7 +902,7 @@ def answer_part(serialized: bytes, first_index: int, details: bool, seconds: flo
     requests = pb.CalculateBatchRequest.FromString(serialized).requests
     try:
         with stop_when(lambda: time.monotonic() >= ceiling):
-            return batch_answer(requests, details, first_index)
+            return b"".join(batch_answer(requests, details, first_index))
     except (ConfigError, Cancelled):
         return None
 
