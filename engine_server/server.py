@@ -30,14 +30,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from ._auth import TokenAuthInterceptor, check_exposure, read_token
 from ._batch_processes import BatchProcesses, default_batch_processes
 from ._generated.lrtool.v1 import engine_pb2_grpc as pb_grpc
-from .service import (
-    DEFAULT_MAX_CALL_SECONDS,
-    DEFAULT_WORKERS,
-    SERVICE_NAME,
-    Limits,
-    LRToolEngineService,
-    answer_part,
-)
+from .service import DEFAULT_MAX_CALL_SECONDS, DEFAULT_WORKERS, SERVICE_NAME, Limits, LRToolEngineService
 from .store import DB_FILE_NAME, ProfileStore, open_store
 
 log = logging.getLogger("lrtool.server")
@@ -139,7 +132,7 @@ class EngineServer:
         self.grpc_server = server
         self.health = health_servicer
         self.store = store
-        self.batch_processes = batch_processes or BatchProcesses(0, answer_part)
+        self.batch_processes = batch_processes
         self._grace = grace
         self._stopped = threading.Event()
         self._stop_lock = threading.Lock()
@@ -160,7 +153,8 @@ class EngineServer:
             # Bounded: a call that ignores cancellation must not keep the process alive.
             if not self.grpc_server.stop(grace).wait(grace + _STOP_MARGIN_SECONDS):
                 log.warning("gRPC did not finish stopping within %.1f s; closing anyway", grace + _STOP_MARGIN_SECONDS)
-            self.batch_processes.close()
+            if self.batch_processes is not None:
+                self.batch_processes.close()
             self.store.close()
             log.info("profile store closed")
             self._stopped.set()

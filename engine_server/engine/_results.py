@@ -108,11 +108,8 @@ class Fitted:
         scheduler_factors = self._parts[7]
         take = itemgetter(*rows) if len(rows) > 1 else (lambda column: (column[rows[0]],))
         computed = {
-            "native_resolution": [entry.model.native_resolution for entry in resolved],
-            "schedule_name": [entry.schedule.display_name for entry in resolved],
-            "scheduler_factor": scheduler_factors,
+            name: list(map(read, resolved, scheduler_factors)) for name, read in calibrated.DESCRIPTION_INPUTS.items()
         }
-        assert computed.keys() == calibrated.DESCRIPTION_INPUTS.keys()
 
         def inputs(name: str) -> Sequence[Any]:
             found = computed.get(name)
