@@ -198,16 +198,19 @@ class BatchProcesses:
         with self._lock:
             return [helper.process.pid for helper in self._helpers if helper.alive]
 
+    def _any_ready(self) -> bool:
+        """Whether a helper is ready (under the lock)."""
+        return any(helper.ready.is_set() and helper.alive for helper in self._helpers)
+
     @property
     def warm(self) -> bool:
-        """Whether a helper is ready."""
         with self._lock:
-            return any(helper.ready.is_set() and helper.alive for helper in self._helpers)
+            return self._any_ready()
 
     def wait_until_warm(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         with self._ready:
-            while not any(helper.ready.is_set() and helper.alive for helper in self._helpers):
+            while not self._any_ready():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False

@@ -103,7 +103,6 @@ IRLS_ROUNDS = 25
 FOLDS = 5
 FOLD_SEED = 0
 BASELINE_RATE = 1e-4
-BASELINE_TEXT = "1e-4"
 #: Networks whose scale comes from the literature rather than presets.
 NETWORK_LITERATURE = {
     "locon": "LyCORIS trains LoCon at LoRA's rates (its guideline: same rate, alpha ≤ dim)",
@@ -549,12 +548,13 @@ def data_module(model: Fit, rows: Sequence[Row], residual_log_sd: float, energy_
 def figures_markdown(
     rows: Sequence[Row], loso: dict[int, float], folds: dict[int, float], model: Fit, energy: dict[int, float]
 ) -> str:
+    baseline = _rate_text(BASELINE_RATE)
     scope = [i for i, row in enumerate(rows) if row.in_scope]
     pairs = {
         "calibrated, leave one source out": [(rows[i].lr, loso[i]) for i in scope],
         "calibrated, 5-fold": [(rows[i].lr, folds[i]) for i in scope],
         "calibrated, fitted on all rows": [(rows[i].lr, math.exp(model.log_rate(rows[i]))) for i in scope],
-        f"always {BASELINE_TEXT}": [(rows[i].lr, BASELINE_RATE) for i in scope],
+        f"always {baseline}": [(rows[i].lr, BASELINE_RATE) for i in scope],
     }
     ablations: tuple[Variant, ...] = ("without run length", "level only")
     for variant in ablations:
@@ -589,7 +589,7 @@ def figures_markdown(
         "energy (LRTool 1.0 constants)": energy,
         "calibrated, leave one source out": loso,
         "calibrated, 5-fold": folds,
-        f"always {BASELINE_TEXT}": {i: BASELINE_RATE for i, _ in answered},
+        f"always {baseline}": {i: BASELINE_RATE for i, _ in answered},
     }
     for name, rate_of in same_rows.items():
         result = score([(rows[i].lr, rate_of[i]) for i, _ in answered])
@@ -598,7 +598,7 @@ def figures_markdown(
         "",
         "Per family, leaving one source out (within 2× · mean abs log2 error):",
         "",
-        f"| family | rows | calibrated | always {BASELINE_TEXT} |",
+        f"| family | rows | calibrated | always {baseline} |",
         "|---|---|---|---|",
     ]
     by_family: dict[str, list[int]] = defaultdict(list)
@@ -639,7 +639,7 @@ def figures_markdown(
     for name, everything, folded, by_source, seed_setup in closest_fit_scores(rows):
         cells = f"{everything.cell()} | {folded.cell()} | {by_source.cell()} | {_rate_text(seed_setup)}"
         lines.append(f"| {name} | {cells} |")
-    lines.append(f"| always {BASELINE_TEXT} | {always} | {always} | {always} | {BASELINE_TEXT} |")
+    lines.append(f"| always {baseline} | {always} | {always} | {always} | {baseline} |")
     seed_rate = math.exp(model.log_rate(_setup_row({})))
     seed_family = [row for row in rows if row.in_scope and row.family == SEED_ROW_FAMILY]
     family_rate = float(np.median([row.lr for row in seed_family]))
@@ -669,11 +669,12 @@ def figures_markdown(
     if medians == {BASELINE_RATE}:
         lines += [
             "",
-            f"Whichever repository is left out, the others' overall median is {BASELINE_TEXT}, so the",
+            f"Whichever repository is left out, the others' overall median is {baseline}, so the",
             "first row is the constant's own score.",
         ]
     else:
-        lines += ["", f"The others' overall median lies between {min(medians):.3g} and {max(medians):.3g}."]
+        lowest, highest = _rate_text(min(medians)), _rate_text(max(medians))
+        lines += ["", f"The others' overall median lies between {lowest} and {highest}."]
     lines += [
         "A family's rate taken from the other repositories predicts a repository's presets no better",
         "than that one rate for all: on this corpus, what sets a preset's rate is mostly its",
