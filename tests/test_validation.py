@@ -103,6 +103,18 @@ def test_missing_fields_are_named() -> None:
     assert described["steps"].accepted == "an integer from 1 to 10,000,000"
 
 
+@pytest.mark.parametrize("model", [None, "SD9"])
+def test_a_bad_model_is_not_blamed_on_the_resolution_it_would_default(model: str | None) -> None:
+    """Without a resolution the model's native size is used; with no known model there is no
+    such size, and the model's own error is the only one reported."""
+    fields = {name: value for name, value in TYPICAL.items() if name not in ("resolution", "model")}
+    if model is not None:
+        fields["model"] = model
+    with pytest.raises(ConfigError) as caught:
+        TrainingConfig(**fields)
+    assert [violation.field for violation in caught.value.violations] == ["model"]
+
+
 def test_unknown_fields_are_rejected() -> None:
     (violation,) = rejection(learning_rat=1e-4).violations
     assert violation.field == "learning_rat"

@@ -47,6 +47,9 @@ from ._exceptions import ConfigError, FieldViolation
 
 _CROSS_FIELD_ERROR = "lrtool_cross_field"
 _UNKNOWN_NAME_ERROR = "lrtool_unknown_name"
+#: A resolution that passes its own check, filled in when no resolution is given and the model
+#: is unknown or missing (see _native_resolution_by_default).
+_RESOLUTION_BESIDE_A_BAD_MODEL = int(INPUT_RANGES["resolution"].minimum)
 
 
 def _bounded(name: str) -> Any:
@@ -184,11 +187,14 @@ class TrainingConfig(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _native_resolution_by_default(cls, data: Any) -> Any:
-        """No resolution given: the model's native size (what a trainer's default bucket is)."""
-        if isinstance(data, dict) and data.get("resolution") is None and isinstance(data.get("model"), str):
-            model = MODELS.get(data["model"])
-            if model is not None:
-                return {**data, "resolution": model.native_resolution}
+        """No resolution given: the model's native size (what a trainer's default bucket is).
+        Without a known model that size is unknowable; the model's own error is the one to
+        report, so the resolution is not reported missing beside it (the placeholder is never
+        used: a configuration without a valid model is not built)."""
+        if isinstance(data, dict) and data.get("resolution") is None:
+            model = MODELS.get(data["model"]) if isinstance(data.get("model"), str) else None
+            resolution = model.native_resolution if model is not None else _RESOLUTION_BESIDE_A_BAD_MODEL
+            return {**data, "resolution": resolution}
         return data
 
     @field_validator("model", "optimizer", "objective", "formula", "trainer", "network")
