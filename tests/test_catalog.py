@@ -63,6 +63,10 @@ def test_reference_energy_is_the_mean_of_the_nine_built_in_models() -> None:
         (MODELS, "sd 1.5", "sd15"),
         (MODELS, "FLUX_DEV_1", "flux1"),
         (MODELS, "z image", "z_image"),
+        (MODELS, "FLUX.1 Kontext [dev]", "flux1"),  # as the trainer-config importers read it
+        (MODELS, "flux kontext", "flux1"),
+        (MODELS, "Flux Krea", "flux1"),
+        (MODELS, "PDXL", "pony"),
         (OBJECTIVES, "CHARACTER", "character"),
         (FORMULA_SETS, "LRTool 1.0", "lrtool-1.0"),
         (TRAINERS, "OneTrainer", "onetrainer"),

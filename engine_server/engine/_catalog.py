@@ -490,7 +490,7 @@ MODELS: NamedTable[Model] = NamedTable(
             1024,
             0.000690,
             SDXL_BACKBONE,
-            ("Pony XL", "Pony Diffusion", "ponyxl", "Pony"),
+            ("Pony XL", "Pony Diffusion", "ponyxl", "Pony", "PDXL"),
             family="sdxl",
             note="Pony is an SDXL fine-tune: calibrated from SDXL-family presets",
         ),
@@ -540,7 +540,22 @@ MODELS: NamedTable[Model] = NamedTable(
             1024,
             0.000657,
             FLUX,
-            ("flux", "FLUX.1 Dev", "Flux Dev", "flux1-dev", "FLUX_DEV_1", "FLUX.1 Krea", "flux1-krea-dev"),
+            (
+                "flux",
+                "FLUX.1 Dev",
+                "Flux Dev",
+                "flux1-dev",
+                "FLUX_DEV_1",
+                "FLUX.1 Krea",
+                "Flux Krea",
+                "flux1-krea-dev",
+                # The image-editing variant of FLUX.1 dev; its LoRAs train as FLUX.1 ones do, and the
+                # trainer-config importers read it as FLUX.1 too.
+                "FLUX.1 Kontext",
+                "Flux Kontext",
+                "flux1-kontext-dev",
+                "Kontext",
+            ),
         ),
         Model(
             "flux1_schnell",
