@@ -650,7 +650,7 @@ def figures_markdown(
         f'The row "{LEAST_CHECKED_NAME}" fits neither exponents nor family levels: each checked',
         "exponent sits at the least its direction check allows, the others at 0, and only the common",
         "level is fitted (the median of what the factors leave). It trails the constant even on the rows",
-        "it is fitted to: without a level per family, the checks cost more than their factors explain.",
+        "it is fitted to.",
     ]
     lines += [
         "",
@@ -860,7 +860,7 @@ def closest_fit(rows: Sequence[Row], checks: Iterable[str]) -> ClosestFit:
 def least_checked_fit(rows: Sequence[Row]) -> ClosestFit:
     """Each checked exponent at the least its direction check allows, the other exponents 0, no
     family levels, and the one level that fits `rows` best by the figures' loss (the median of
-    what the factors leave): the smallest price the checks can cost without families."""
+    what the factors leave): the checked factors at the least strength the checks allow."""
     least = {
         name: low if math.isfinite(low) else high for name, (low, high) in exponent_bounds(_CHECKED_EXPONENTS).items()
     }
