@@ -276,6 +276,8 @@ CSS = """
 .lrtool-statistics td.num { font-variant-numeric: tabular-nums; text-align: right; padding-right: 1rem; }
 .lrtool-notice { padding: .25rem .5rem; border-radius: .25rem; }
 .lrtool-error { color: #c5221f; } .lrtool-ok { color: #1e8e3e; }
+/* The score of your own rate and the warnings take no room until they have something to say. */
+#evaluation:has(.prose:empty), #warnings-box:has(.prose:empty) { display: none; }
 """
 
 #: Double-clicking the offset slider resets it (LRTool 1.0 did the same).

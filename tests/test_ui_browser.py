@@ -365,3 +365,22 @@ def test_compare_adds_and_computes_in_one_click(page: Any) -> None:
     finally:
         page.set_viewport_size({"width": 1400, "height": 1800})
     page.get_by_role("tab", name="Calculator").click()
+
+
+def test_warnings_take_room_only_while_they_hold(page: Any) -> None:
+    page.reload()
+    page.wait_for_selector("#lr-recommended")
+    start = engine_result()
+    assert shown(page, "lr-recommended") == start.recommended_lr and not start.warnings
+    assert page.locator("#warnings-box").is_hidden() and page.locator("#evaluation").is_hidden()
+
+    set_number(page, "alpha", "256")
+    high_alpha = engine_result(alpha=256.0)
+    assert wait_for_change(page, "lr-recommended", start.recommended_lr) == high_alpha.recommended_lr
+    page.wait_for_selector("#warnings-box .lrtool-warnings")
+    warnings = [item.strip() for item in page.locator("#warnings-box li").all_inner_texts()]
+    assert warnings == list(high_alpha.warnings) and any(warning.startswith("alpha:") for warning in warnings)
+
+    set_number(page, "alpha", str(ui.STARTING_VALUES["alpha"]))
+    assert wait_for_change(page, "lr-recommended", high_alpha.recommended_lr) == start.recommended_lr
+    page.wait_for_selector("#warnings-box", state="hidden")
