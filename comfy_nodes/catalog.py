@@ -14,7 +14,7 @@ from google.protobuf import json_format
 
 from engine_server._generated.lrtool.v1 import engine_pb2 as pb
 from engine_server.fields import input_range as input_range
-from engine_server.fields import name_key as name_key
+from engine_server.fields import names
 
 SNAPSHOT_PATH = Path(__file__).with_name("catalog_snapshot.json")
 
@@ -96,17 +96,12 @@ def accepted_text(catalog: pb.Catalog, name: str) -> str:
 # --- Schedules --------------------------------------------------------------------------------
 
 
-def _matches(name: str, item: pb.FormulaSetInfo | pb.TrainerInfo | pb.ScheduleInfo | pb.RefusedScheduleInfo) -> bool:
-    key = name_key(name)
-    return key in {name_key(item.id), name_key(item.display_name), *map(name_key, item.aliases)}
-
-
 def find_trainer(catalog: pb.Catalog, name: str) -> pb.TrainerInfo | None:
-    return next((trainer for trainer in catalog.trainers if _matches(name, trainer)), None)
+    return next((trainer for trainer in catalog.trainers if names(name, trainer)), None)
 
 
 def find_formula(catalog: pb.Catalog, name: str) -> pb.FormulaSetInfo | None:
-    return next((formula for formula in catalog.formula_sets if _matches(name, formula)), None)
+    return next((formula for formula in catalog.formula_sets if names(name, formula)), None)
 
 
 def schedule_owner(catalog: pb.Catalog, formula: str, trainer: str) -> tuple[str, list[pb.ScheduleInfo]] | None:
@@ -124,14 +119,14 @@ def schedule_owner(catalog: pb.Catalog, formula: str, trainer: str) -> tuple[str
 
 
 def find_schedule(schedules: list[pb.ScheduleInfo], name: str) -> pb.ScheduleInfo | None:
-    return next((schedule for schedule in schedules if _matches(name, schedule)), None)
+    return next((schedule for schedule in schedules if names(name, schedule)), None)
 
 
 def refused_reason(catalog: pb.Catalog, trainer: str, name: str) -> str | None:
     owner = find_trainer(catalog, trainer or default_trainer(catalog))
     if owner is None:
         return None
-    return next((refused.reason for refused in owner.refused_schedules if _matches(name, refused)), None)
+    return next((refused.reason for refused in owner.refused_schedules if names(name, refused)), None)
 
 
 def schedule_summary(catalog: pb.Catalog) -> str:

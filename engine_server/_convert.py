@@ -295,6 +295,7 @@ def catalog_to_proto() -> pb.Catalog:
             for n in catalog.NETWORKS
         ],
         default_network=catalog.DEFAULT_NETWORK,
+        model_name_qualifiers=catalog.MODELS.qualifiers.pattern if catalog.MODELS.qualifiers else "",
         default_formula=catalog.DEFAULT_FORMULA,
         default_trainer=catalog.DEFAULT_TRAINER,
         bands=pb.Bands(

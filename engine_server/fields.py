@@ -13,9 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 from ._generated.lrtool.v1 import engine_pb2 as pb
+from .name_matching import name_key, shortenings
 
 Kind = Literal["choice", "int", "float", "text"]
 
@@ -86,13 +88,6 @@ def typed(field: Field, value: Any) -> Any:
 
 # --- What the catalog says of a field ----------------------------------------------------------
 
-_NOT_ALPHANUMERIC = re.compile(r"[^0-9a-z]+")
-
-
-def name_key(name: str) -> str:
-    """Names match as the engine matches them: case and punctuation ignored."""
-    return _NOT_ALPHANUMERIC.sub("", name.lower())
-
 
 def help_text(catalog: pb.Catalog, name: str) -> str:
     """The catalog's help for an input (a field, or the offset), else the table's."""
@@ -149,11 +144,26 @@ def display_name(catalog: pb.Catalog, name: str, value: str) -> str:
     `value` itself when the catalog does not know it."""
     if name not in _NAMED_ENTRIES:
         return value
-    key = name_key(value)
-    for entry in getattr(catalog, _NAMED_ENTRIES[name]):
-        if key in {name_key(entry.id), name_key(entry.display_name), *map(name_key, entry.aliases)}:
-            return str(entry.display_name)
+    entries = getattr(catalog, _NAMED_ENTRIES[name])
+    spellings = [value]
+    if name == "model" and catalog.model_name_qualifiers:  # a variant's name: its model's ("wan2.2-t2v" → Wan)
+        spellings += shortenings(value, _pattern(catalog.model_name_qualifiers))
+    for spelling in spellings:
+        for entry in entries:
+            if names(spelling, entry):
+                return str(entry.display_name)
     return value
+
+
+def names(value: str, entry: Any) -> bool:
+    """Whether `value` is one of a catalog entry's names (id, display name or alias), as the engine matches."""
+    key = name_key(value)
+    return key in {name_key(entry.id), name_key(entry.display_name), *map(name_key, entry.aliases)}
+
+
+@lru_cache(maxsize=4)
+def _pattern(source: str) -> re.Pattern[str]:
+    return re.compile(source)
 
 
 #: The catalog's list of each choice field whose entries carry aliases.

@@ -42,7 +42,7 @@ from .engine import (
 from .engine._calculate import placed_in_request, population
 from .engine._cancel import raise_if_stopped
 from .engine._columns import ConfigColumns, collector_paused
-from .engine._names import MAX_NAME_CHARACTERS
+from .name_matching import MAX_NAME_CHARACTERS
 from .profile_files import ProfileFile, ProfileFileError, read_profile_file, write_profile_file
 from .run_files import RunFileError, RunRow, read_run_file, write_run_file
 from .store import (

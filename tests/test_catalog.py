@@ -67,6 +67,22 @@ def test_reference_energy_is_the_mean_of_the_nine_built_in_models() -> None:
         (MODELS, "flux kontext", "flux1"),
         (MODELS, "Flux Krea", "flux1"),
         (MODELS, "PDXL", "pony"),
+        # A variant's name resolves to its base: task, size, precision, file, version, release tag.
+        (MODELS, "Wan2.2 T2V", "wan"),
+        (MODELS, "wan2.2-t2v-a14b", "wan"),
+        (MODELS, "HunyuanVideo 1.5 720p", "hunyuan_video"),
+        (MODELS, "Qwen-Image-Edit-2509", "qwen_image"),
+        (MODELS, "sd_xl_base_1.0.safetensors", "sdxl"),
+        (MODELS, "v1-5-pruned-emaonly", "sd15"),
+        (MODELS, "flux1-dev-Q4_K_M.gguf", "flux1"),
+        (MODELS, "Illustrious-XL-v2.0", "illustrious"),
+        (MODELS, "ltxv 13b 0.9.7", "ltx_video"),
+        (MODELS, "Krea 2 v1", "krea2"),
+        (MODELS, "FLUX.2 dev fp8", "flux2_dev"),
+        # … but never to a name that is no longer the same model, nor to nothing.
+        (MODELS, "SD 4.0", None),  # "SD" names no model
+        (MODELS, "Krea", None),  # FLUX.1 Krea or Krea 2: the user says which
+        (MODELS, "v1", "sd15"),
         (OBJECTIVES, "CHARACTER", "character"),
         (FORMULA_SETS, "LRTool 1.0", "lrtool-1.0"),
         (TRAINERS, "OneTrainer", "onetrainer"),

@@ -86,6 +86,9 @@ def test_the_presenter_says_what_the_names_resolved_to(client: LRToolClient) -> 
     )
     named = {**config, "network": "dora", "formula": "energy", "trainer": "onetrainer"}
     assert presenting.resolved_text(named, catalog).endswith("· DoRA · cosine (onetrainer schedules, energy formula)")
+    # A variant's name, as the engine reads it (the catalog serves the qualifiers); an unknown name as typed.
+    for typed, shown in (("wan2.2-t2v-a14b", "Wan"), ("sd_xl_base_1.0.safetensors", "SDXL"), ("SD 4.0", "SD 4.0")):
+        assert presenting.resolved_text({**config, "model": typed}, catalog).startswith(f"{shown} · ")
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from conftest import TYPICAL
 
 from engine_server.client import InvalidArgument, LRToolClient, calculate_request
 from engine_server.engine import catalog
-from engine_server.engine._names import MAX_NAME_CHARACTERS
+from engine_server.name_matching import MAX_NAME_CHARACTERS
 
 HUGE = 900_000
 #: Seconds within which a request with huge names is answered (difflib alone spent ~1.2 s on each).

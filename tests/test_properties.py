@@ -72,7 +72,14 @@ def config_fields(draw: st.DrawFn, max_steps: int = 20_000) -> dict[str, Any]:
     models = [m for m in MODELS if m.base_energy is not None or not legacy]
     optimizers = [o for o in OPTIMIZERS if o.modifier is not None or not legacy]
     fields: dict[str, Any] = {
-        "model": draw(st.sampled_from([m.display_name for m in models] + [m.id for m in models])),
+        # Also as a variant's name ("Wan 5B fp16"), which resolves to its base.
+        "model": draw(
+            st.sampled_from(
+                [m.display_name for m in models]
+                + [m.id for m in models]
+                + [f"{m.display_name} 5B fp16" for m in models]
+            )
+        ),
         "resolution": draw(st.integers(64, 8192)),
         "steps": steps,
         "images": draw(st.integers(1, 10_000_000)),

@@ -9,6 +9,7 @@ spellings trainers write in their config files.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, Protocol, TypeVar, overload
@@ -16,8 +17,8 @@ from typing import Any, Generic, Literal, Protocol, TypeVar, overload
 import numpy as np
 from numpy.typing import NDArray
 
+from ..name_matching import name_key, shortenings
 from . import _calibration_data
-from ._names import name_key
 
 # --- Calibration constants (docs/model.md §2) -----------------------------------
 
@@ -305,10 +306,15 @@ _SHOW_IDS_UP_TO = 40
 
 @dataclass(frozen=True)
 class NamedTable(Generic[EntryT]):
-    """Entries looked up by id, display name or alias, case- and punctuation-insensitively."""
+    """Entries looked up by id, display name or alias, case- and punctuation-insensitively.
+
+    With `qualifiers`, a name that matches nothing is tried again without the qualifiers it ends
+    with, one at a time ("wan2.2-t2v-a14b" → "wan2.2-t2v" → "wan2.2"): the words that name a
+    variant, size, precision or release of an entry rather than another entry."""
 
     kind: str
     entries: tuple[EntryT, ...]
+    qualifiers: re.Pattern[str] | None = None
     _index: dict[str, EntryT] = field(init=False, repr=False, compare=False)
     _by_id: dict[str, EntryT] = field(init=False, repr=False, compare=False)
 
@@ -331,7 +337,11 @@ class NamedTable(Generic[EntryT]):
         return len(self.entries)
 
     def get(self, name: str) -> EntryT | None:
-        return self._by_id.get(name) or self._index.get(name_key(name))
+        found = self._by_id.get(name) or self._index.get(name_key(name))
+        if found is None:
+            unqualified = self._unqualified(name)
+            found = None if unqualified is None else self._index[name_key(unqualified)]
+        return found
 
     def by_id(self, entry_id: str) -> EntryT:
         """The entry with exactly this id (for names already resolved)."""
@@ -358,6 +368,12 @@ class NamedTable(Generic[EntryT]):
             else:
                 parts.append(f"{entry.display_name} ({entry.id})")
         return ", ".join(parts)
+
+    def _unqualified(self, name: str) -> str | None:
+        """The first shortening of `name` by its qualifiers that names an entry (None: none does)."""
+        if self.qualifiers is None:
+            return None
+        return next((short for short in shortenings(name, self.qualifiers) if name_key(short) in self._index), None)
 
     def suggestion(self, name: str) -> str | None:
         """The display name closest to a misspelt name, if one is close: first a name the typed
@@ -457,6 +473,16 @@ _NATIVE_RESOLUTION_1024 = 1024
 #: Video families train at video sizes; 480p is their common native bucket.
 _NATIVE_RESOLUTION_VIDEO = 480
 
+#: What a model's name may end with and still name the same base: a task (Wan's T2V, I2V), a size
+#: (14B, A14B), a precision or file format (fp8, GGUF Q4_K_M, .safetensors), a checkpoint's pruning,
+#: a version with a dot or a v ("1.5", "v2.0"; a bare "2" may name another model: Krea 2, FLUX.2), a
+#: release tag ("2509") or a video size ("720p"). Only ever tried on a name that matches nothing. The
+#: clients read it from the catalog (Catalog.model_name_qualifiers), so they show such a name as its model.
+_MODEL_QUALIFIER = re.compile(
+    r"(?i)(?<![\s_.\-])[\s_.\-]+(?:t2v|i2v|ti2v|s2v|t2i|flf2v|a?\d+(?:\.\d+)?b|fp8|fp16|bf16|fp32|e4m3fn|e5m2|scaled|nf4|gguf"
+    r"|q[2-8](?:_[0-9a-z]+)*|int8|safetensors|ckpt|pruned|emaonly|ema|v\d+(?:\.\d+)*|\d+(?:\.\d+)+|\d{4}|\d{3,4}p)$"
+)
+
 MODELS: NamedTable[Model] = NamedTable(
     "model",
     (
@@ -466,7 +492,7 @@ MODELS: NamedTable[Model] = NamedTable(
             512,
             0.000630,
             CLASSIC_LDM,
-            ("SD 1.5", "Stable Diffusion 1.5", "sd_v1", "v1", "STABLE_DIFFUSION_15", "SD1", "AnyLoRA"),
+            ("SD 1.5", "Stable Diffusion 1.5", "sd_v1", "v1", "v1-5", "STABLE_DIFFUSION_15", "SD1", "AnyLoRA"),
         ),
         Model(
             "sd21",
@@ -474,7 +500,7 @@ MODELS: NamedTable[Model] = NamedTable(
             768,
             0.000665,
             CLASSIC_LDM,
-            ("SD 2.1", "Stable Diffusion 2.1", "sd_v2", "v2", "STABLE_DIFFUSION_21", "SD2.x", "SD2"),
+            ("SD 2.1", "Stable Diffusion 2.1", "sd_v2", "v2", "v2-1", "STABLE_DIFFUSION_21", "SD2.x", "SD2"),
         ),
         Model(
             "sdxl",
@@ -490,7 +516,7 @@ MODELS: NamedTable[Model] = NamedTable(
             1024,
             0.000690,
             SDXL_BACKBONE,
-            ("Pony XL", "Pony Diffusion", "ponyxl", "Pony", "PDXL"),
+            ("Pony XL", "Pony Diffusion", "Pony Diffusion V6 XL", "ponyxl", "Pony", "PDXL"),
             family="sdxl",
             note="Pony is an SDXL fine-tune: calibrated from SDXL-family presets",
         ),
@@ -599,7 +625,7 @@ MODELS: NamedTable[Model] = NamedTable(
                 ("playground_v25", _NATIVE_RESOLUTION_1024, ("Playground-v2.5", "playground")),
                 ("stable_cascade", _NATIVE_RESOLUTION_1024, ("StableCascade", "Wuerstchen")),
                 ("flex", _NATIVE_RESOLUTION_1024, ("Flex.1", "Flex.2", "flex1", "flex2")),
-                ("chroma", _NATIVE_RESOLUTION_1024, ("Chroma1", "Chroma1-HD")),
+                ("chroma", _NATIVE_RESOLUTION_1024, ("Chroma1", "Chroma1-HD", "Chroma HD")),
                 ("qwen_image", _NATIVE_RESOLUTION_1024, ("QwenImage", "Qwen-Image-Edit", "qwen_image_edit")),
                 (
                     "sd35",
@@ -616,7 +642,7 @@ MODELS: NamedTable[Model] = NamedTable(
                 ),
                 ("hidream", _NATIVE_RESOLUTION_1024, ("HiDream-I1", "HiDream I1")),
                 ("hidream_o1", _NATIVE_RESOLUTION_1024, ()),
-                ("lumina2", _NATIVE_RESOLUTION_1024, ("Lumina2", "Lumina-Image-2.0")),
+                ("lumina2", _NATIVE_RESOLUTION_1024, ("Lumina2", "Lumina 2.0", "Lumina-Image-2.0")),
                 ("krea2", _NATIVE_RESOLUTION_1024, ()),
                 ("cosmos3", _NATIVE_RESOLUTION_1024, ()),
                 ("ideogram4", _NATIVE_RESOLUTION_1024, ()),
@@ -647,6 +673,7 @@ MODELS: NamedTable[Model] = NamedTable(
             )
         ),
     ),
+    qualifiers=_MODEL_QUALIFIER,
 )
 
 #: Mean base energy of the nine built-in models: the curvature reference.

@@ -33,7 +33,7 @@ from typing import Any
 
 from engine_server.engine import TrainingConfig, catalog
 from engine_server.engine._cancel import raise_if_stopped
-from engine_server.engine._names import name_key
+from engine_server.name_matching import name_key
 
 from ..violations import FieldViolation
 from . import _ai_toolkit, _detect, _kohya, _kohya_gui, _musubi, _onetrainer

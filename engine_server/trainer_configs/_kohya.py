@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine_server.engine import catalog
-from engine_server.engine._names import name_key
+from engine_server.name_matching import name_key
 
 from . import _models, _names, _resolution
 from ._common import Draft, Path, Section, format_number, settle_repeats, show, to_bool, to_float, to_int

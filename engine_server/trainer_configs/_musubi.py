@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine_server.engine._names import name_key
+from engine_server.name_matching import name_key
 
 from . import _kohya, _models, _resolution
 from ._common import Draft, Section, format_number, show

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 
 from engine_server.engine import catalog
-from engine_server.engine._names import name_key
+from engine_server.name_matching import name_key
 
 from ._common import Draft, show
 

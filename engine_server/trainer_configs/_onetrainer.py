@@ -30,7 +30,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from engine_server.engine._names import name_key
+from engine_server.name_matching import name_key
 
 from . import _models, _names, _resolution
 from ._common import Draft, Section, format_number, settle_repeats, show, to_float

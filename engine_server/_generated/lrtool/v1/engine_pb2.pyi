@@ -249,7 +249,7 @@ class GetCatalogRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Catalog(_message.Message):
-    __slots__ = ("models", "architectures", "optimizers", "objectives", "trainers", "formula_sets", "input_ranges", "field_help", "default_formula", "default_trainer", "bands", "networks", "default_network")
+    __slots__ = ("models", "architectures", "optimizers", "objectives", "trainers", "formula_sets", "input_ranges", "field_help", "default_formula", "default_trainer", "bands", "networks", "default_network", "model_name_qualifiers")
     MODELS_FIELD_NUMBER: _ClassVar[int]
     ARCHITECTURES_FIELD_NUMBER: _ClassVar[int]
     OPTIMIZERS_FIELD_NUMBER: _ClassVar[int]
@@ -263,6 +263,7 @@ class Catalog(_message.Message):
     BANDS_FIELD_NUMBER: _ClassVar[int]
     NETWORKS_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_NETWORK_FIELD_NUMBER: _ClassVar[int]
+    MODEL_NAME_QUALIFIERS_FIELD_NUMBER: _ClassVar[int]
     models: _containers.RepeatedCompositeFieldContainer[ModelInfo]
     architectures: _containers.RepeatedCompositeFieldContainer[ArchitectureInfo]
     optimizers: _containers.RepeatedCompositeFieldContainer[OptimizerInfo]
@@ -276,7 +277,8 @@ class Catalog(_message.Message):
     bands: Bands
     networks: _containers.RepeatedCompositeFieldContainer[NetworkInfo]
     default_network: str
-    def __init__(self, models: _Optional[_Iterable[_Union[ModelInfo, _Mapping]]] = ..., architectures: _Optional[_Iterable[_Union[ArchitectureInfo, _Mapping]]] = ..., optimizers: _Optional[_Iterable[_Union[OptimizerInfo, _Mapping]]] = ..., objectives: _Optional[_Iterable[_Union[ObjectiveInfo, _Mapping]]] = ..., trainers: _Optional[_Iterable[_Union[TrainerInfo, _Mapping]]] = ..., formula_sets: _Optional[_Iterable[_Union[FormulaSetInfo, _Mapping]]] = ..., input_ranges: _Optional[_Iterable[_Union[InputRange, _Mapping]]] = ..., field_help: _Optional[_Iterable[_Union[FieldHelp, _Mapping]]] = ..., default_formula: _Optional[str] = ..., default_trainer: _Optional[str] = ..., bands: _Optional[_Union[Bands, _Mapping]] = ..., networks: _Optional[_Iterable[_Union[NetworkInfo, _Mapping]]] = ..., default_network: _Optional[str] = ...) -> None: ...
+    model_name_qualifiers: str
+    def __init__(self, models: _Optional[_Iterable[_Union[ModelInfo, _Mapping]]] = ..., architectures: _Optional[_Iterable[_Union[ArchitectureInfo, _Mapping]]] = ..., optimizers: _Optional[_Iterable[_Union[OptimizerInfo, _Mapping]]] = ..., objectives: _Optional[_Iterable[_Union[ObjectiveInfo, _Mapping]]] = ..., trainers: _Optional[_Iterable[_Union[TrainerInfo, _Mapping]]] = ..., formula_sets: _Optional[_Iterable[_Union[FormulaSetInfo, _Mapping]]] = ..., input_ranges: _Optional[_Iterable[_Union[InputRange, _Mapping]]] = ..., field_help: _Optional[_Iterable[_Union[FieldHelp, _Mapping]]] = ..., default_formula: _Optional[str] = ..., default_trainer: _Optional[str] = ..., bands: _Optional[_Union[Bands, _Mapping]] = ..., networks: _Optional[_Iterable[_Union[NetworkInfo, _Mapping]]] = ..., default_network: _Optional[str] = ..., model_name_qualifiers: _Optional[str] = ...) -> None: ...
 
 class NetworkInfo(_message.Message):
     __slots__ = ("id", "display_name", "aliases", "description")
