@@ -33,6 +33,7 @@ bench: install
 	$(BIN)/python bench/service.py
 	$(BIN)/python bench/ui.py
 	$(BIN)/python bench/hostile.py
+	$(BIN)/python bench/run_log.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

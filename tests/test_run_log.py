@@ -294,20 +294,24 @@ def test_bad_list_requests(engine: LRToolClient) -> None:
     assert caught.value.violations[0].field == "run_log"
 
 
+def _store_location(backend: str, sqlite_file: Path, request: pytest.FixtureRequest) -> str:
+    """Where `lrtool serve --db` finds a new store of that backend (PostgreSQL: a schema of its own)."""
+    if backend == "sqlite":
+        return str(sqlite_file)
+    import psycopg
+
+    url = request.getfixturevalue("postgres_url")
+    schema = request.getfixturevalue("postgres_schema")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    return _url_with(url, query=f"options={quote(f'-csearch_path={schema}')}")
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_restart_keeps_the_runs_and_what_they_taught(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    if backend == "sqlite":
-        db = str(tmp_path / "restart.sqlite3")
-    else:
-        import psycopg
-
-        url = request.getfixturevalue("postgres_url")
-        schema = request.getfixturevalue("postgres_schema")
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-        db = _url_with(url, query=f"options={quote(f'-csearch_path={schema}')}")
+    db = _store_location(backend, tmp_path / "restart.sqlite3", request)
     with running_engine(db) as first, LRToolClient(first.address) as engine:
         recorded = engine.import_runs(SEED_CSV, "kept")
         before = engine.calculate(SD15, run_log="kept")
@@ -317,10 +321,13 @@ def test_a_restart_keeps_the_runs_and_what_they_taught(
         assert before.personal_runs == 3
 
 
-def test_a_log_changed_by_another_engine_on_the_same_store_is_read_again(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_log_changed_by_another_engine_on_the_same_store_is_read_again(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     """An engine keeps what it read of a log between calls; every change to the log, by itself
     or by another process writing the same store, shows in its very next calculation."""
-    db = str(tmp_path / "shared.sqlite3")
+    db = _store_location(backend, tmp_path / "shared.sqlite3", request)
     with (
         running_engine(db) as first,
         running_engine(db) as second,

@@ -1,8 +1,9 @@
 """The stores' schema: one list of migrations, each with its SQL for SQLite and for PostgreSQL.
 
 Append only: a released migration is never edited, since databases already carry it. Both stores
-apply the same list, so they report the same schema version. Each statement runs on its own
-(SQLite's executescript would COMMIT the migration's transaction).
+apply the same list, so they report the same schema version; a step one store does not need has no
+statements for it (it is recorded all the same). Each statement runs on its own (SQLite's
+executescript would COMMIT the migration's transaction).
 """
 
 from __future__ import annotations
@@ -123,6 +124,27 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
             # Lists and learning read one log, newest or oldest first.
             "CREATE INDEX lrtool_runs_by_log ON lrtool_runs (log, id)",
+        ),
+    ),
+    Migration(
+        4,
+        "a count of the changes to the runs (PostgreSQL)",
+        # SQLite needs none: its servers watch the WAL-index header, which every commit rewrites.
+        sqlite=(),
+        postgres=(
+            # One row that every statement changing the runs moves, whoever runs it: a server keeps what
+            # it learned from a log while the count stands, instead of reading the log on every call.
+            """CREATE TABLE lrtool_run_changes (
+                id      integer PRIMARY KEY CHECK (id = 1),
+                changes bigint NOT NULL
+            )""",
+            "INSERT INTO lrtool_run_changes (id, changes) VALUES (1, 0)",
+            # FROM CURRENT: the function finds the table in the store's own schema, whoever calls it.
+            """CREATE FUNCTION lrtool_count_run_changes() RETURNS trigger LANGUAGE plpgsql
+                SET search_path FROM CURRENT
+                AS $$ BEGIN UPDATE lrtool_run_changes SET changes = changes + 1 WHERE id = 1; RETURN NULL; END $$""",
+            """CREATE TRIGGER lrtool_runs_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON lrtool_runs
+                FOR EACH STATEMENT EXECUTE PROCEDURE lrtool_count_run_changes()""",
         ),
     ),
 )

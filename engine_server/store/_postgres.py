@@ -96,13 +96,14 @@ _UPDATE = (
 # --------------------------------------------------------------------------- schema
 
 
-_TABLES = ("lrtool_schema_migrations", "lrtool_profiles", "lrtool_settings", "lrtool_runs")
+_TABLES = ("lrtool_schema_migrations", "lrtool_profiles", "lrtool_settings", "lrtool_runs", "lrtool_run_changes")
 _KEYS = (
     ("lrtool_schema_migrations", "p", "primary key"),
     ("lrtool_profiles", "p", "primary key"),
     ("lrtool_settings", "p", "primary key"),
     ("lrtool_settings", "f", "foreign key to lrtool_profiles"),
     ("lrtool_runs", "p", "primary key"),
+    ("lrtool_run_changes", "p", "primary key"),
 )
 _RUN_COLUMNS = "id, log, model, config::text, learning_rate, outcome, best_step, notes, loss, recorded_at"
 
@@ -495,9 +496,16 @@ class PostgresProfileStore(ProfileStore):
                 " AND char_length(name) BETWEEN 1 AND 128) ORDER BY name LIMIT 20"
             ):
                 problems.append(f"profile {row[0]!r} breaks a row constraint")
-            settings = conn.execute("SELECT id FROM lrtool_settings ORDER BY id").fetchall()
-            if [row[0] for row in settings] != [1]:
-                problems.append(f"lrtool_settings has rows {[row[0] for row in settings]}, expected exactly [1]")
+            for table in ("lrtool_settings", "lrtool_run_changes"):
+                ids = [row[0] for row in conn.execute(f"SELECT id FROM {table} ORDER BY id")]
+                if ids != [1]:
+                    problems.append(f"{table} has rows {ids}, expected exactly [1]")
+            row = conn.execute(
+                "SELECT count(*) FROM pg_trigger WHERE tgrelid = to_regclass('lrtool_runs')"
+                " AND tgname = 'lrtool_runs_changed' AND tgenabled <> 'D'"
+            ).fetchone()
+            if not row or row[0] != 1:
+                problems.append("lrtool_runs lacks its enabled trigger lrtool_runs_changed (servers miss changes)")
             for row in conn.execute(
                 "SELECT s.default_profile FROM lrtool_settings AS s WHERE s.default_profile IS NOT NULL"
                 " AND NOT EXISTS (SELECT 1 FROM lrtool_profiles AS p WHERE p.name = s.default_profile)"
@@ -713,6 +721,14 @@ class PostgresProfileStore(ProfileStore):
             mode="read",
         )
         return [_run(row) for row in rows]
+
+    def log_version(self, log: str) -> int | None:
+        """The count of changes to the runs, of every log, by any writer (a trigger keeps it): one
+        read of one row, where learning from the log would read all its runs again."""
+        row = self._run(
+            lambda conn: conn.execute("SELECT changes FROM lrtool_run_changes WHERE id = 1").fetchone(), mode="read"
+        )
+        return None if row is None else int(row[0])
 
     def update_run(self, run_id: str, outcome: str, best_step: int | None, notes: str) -> StoredRun:
         key = _run_key(run_id)
