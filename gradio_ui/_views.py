@@ -232,6 +232,20 @@ def runs_frame(runs: Iterable[Any], populations: Iterable[float], names: Any, ca
     return pd.DataFrame({"steps": steps, "× recommendation": ratios, "outcome": series})
 
 
+#: Room left around the runs chart's points, so that none sits on its frame (the band's edges would).
+_CHART_ROOM = 0.08
+
+
+def runs_chart_limits(frame: pd.DataFrame) -> tuple[list[float | None], list[float | None]]:
+    """The runs chart's x and y ranges: every point, the band's edges included, inside the frame."""
+    steps, ratios = frame["steps"].dropna(), frame["× recommendation"].dropna()
+    if steps.empty:
+        return [0.0, 1.0], [0.0, 2.0]
+    low, high = float(ratios.min()), float(ratios.max())
+    room = max(high - low, 0.1) * _CHART_ROOM
+    return [0.0, float(steps.max()) * (1 + _CHART_ROOM)], [max(0.0, low - room), high + room]
+
+
 def schedule_frame(curves: Any, learning_rate: float) -> pd.DataFrame:
     """The learning rate at each optimizer step, as the trainer applies it (warmup included)."""
     return pd.DataFrame(

@@ -783,9 +783,11 @@ def _runs_view(log: str, values: Sequence[Any]) -> dict[Any, Any]:
         (f"{run.id}: {run.config.model}, {run.config.steps:,} steps, {presenting.rate(run.learning_rate)}", run.id)
         for run in runs
     ]
+    chart = views.runs_frame(runs, populations, pb.Outcome, calculation)
+    x_lim, y_lim = views.runs_chart_limits(chart)
     shown = {
         "runs_table": views.runs_rows(runs, populations, pb.Outcome),
-        "runs_chart": views.runs_frame(runs, populations, pb.Outcome, calculation),
+        "runs_chart": gr.ScatterPlot(value=chart, x_lim=x_lim, y_lim=y_lim),
         "run_id": gr.update(choices=ids, value=None),
         "runs_summary": summary,
     }

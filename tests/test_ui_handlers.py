@@ -308,3 +308,20 @@ def test_score_cards_keep_white_text_readable() -> None:
     assert {band for band, _ in bands} == {"green", "orange", "red"}
     for band, colour in bands:
         assert 1.05 / (_luminance(colour) + 0.05) >= 4.5, f"{band} {colour}: below WCAG AA for white text"
+
+
+def test_the_runs_chart_keeps_every_run_and_the_band_inside_its_frame(engine: RunningEngine) -> None:
+    """The band's edges are the chart's extreme points: its range leaves room around them, so that they
+    are not drawn on the frame (where the runs at 3,000 steps and the band looked cut off)."""
+    from gradio_ui import _views as views
+
+    ui.configure(engine.address)
+    log = Path(__file__).parents[1] / "docs" / "examples" / "seed_004_sd15_runs.csv"
+    runs = ui.ENGINE.client.import_runs(log.read_bytes(), "chart", base={"alpha": 32})
+    populations = [1.0e-4] * len(runs)
+    frame = views.runs_frame(runs, populations, ui.pb.Outcome, calculate(engine_config()))
+    (x_low, x_high), (y_low, y_high) = views.runs_chart_limits(frame)
+    steps, ratios = frame["steps"].dropna(), frame["× recommendation"].dropna()
+    assert x_low <= steps.min() and x_high > steps.max() == 3000
+    assert y_low < ratios.min() and y_high > ratios.max()
+    assert views.runs_chart_limits(views.runs_frame([], [], ui.pb.Outcome, None)) == ([0.0, 1.0], [0.0, 2.0])
