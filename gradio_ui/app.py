@@ -943,7 +943,9 @@ def _loaded_page() -> dict[Any, Any]:
     chosen = [choices[name]["value"] for name, _ in ALL_FIELDS]
     shown = {"offset": offset, "notes": notes, "profile_status": status, "profiles": refresh_profiles()}
     # The banner stays as results() left it: hidden, or saying why the engine did not answer.
-    return PAGE.updates(choices | shown | results(offset, chosen, "") | {"page_state": {"loaded": True, "down": False}})
+    # My learning rate starts empty: a Number left unset would show 0, which reads as a rate.
+    opened = {"page_state": {"loaded": True, "down": False}, "my_rate": None}
+    return PAGE.updates(choices | shown | results(offset, chosen, "") | opened)
 
 
 def load_page(given: dict[Any, Any]) -> dict[Any, Any]:
@@ -972,7 +974,7 @@ def watch_engine(given: dict[Any, Any]) -> dict[Any, Any]:
 
 #: The result outputs by name, and what the page load sets besides the form and them.
 RESULT_FIELDS = ("card", "warnings", "statistics", "score_plot", "schedule_plot", "evidence", "reasons")
-PAGE_FIELDS = ("page_state", "banner", "offset", "notes", "profile_status", "profiles")
+PAGE_FIELDS = ("page_state", "banner", "offset", "my_rate", "notes", "profile_status", "profiles")
 
 
 # --- Layout -----------------------------------------------------------------------------------

@@ -73,8 +73,9 @@ def engine_result(**fields: Any) -> Any:
 
 
 def test_the_desk_end_to_end(page: Any) -> None:
-    # The starting configuration, computed by the engine.
+    # The starting configuration, computed by the engine; no rate of the user's yet (not a rate of 0).
     assert shown(page, "lr-recommended") == engine_result().recommended_lr
+    assert page.locator("#my-rate input").first.input_value() == ""
     # The score cards' text is white on its band colour, whatever Gradio's own styles say.
     colours = page.eval_on_selector_all(
         "#result-card .lrtool-score *", "all => all.map(e => getComputedStyle(e).color)"
