@@ -338,9 +338,9 @@ class NamedTable(Generic[EntryT]):
 
     def get(self, name: str) -> EntryT | None:
         found = self._by_id.get(name) or self._index.get(name_key(name))
-        if found is None:
-            unqualified = self._unqualified(name)
-            found = None if unqualified is None else self._index[name_key(unqualified)]
+        if found is None and self.qualifiers is not None:  # a variant's name names its entry
+            shorter = map(name_key, shortenings(name, self.qualifiers))
+            found = next(filter(None, map(self._index.get, shorter)), None)
         return found
 
     def by_id(self, entry_id: str) -> EntryT:
@@ -368,12 +368,6 @@ class NamedTable(Generic[EntryT]):
             else:
                 parts.append(f"{entry.display_name} ({entry.id})")
         return ", ".join(parts)
-
-    def _unqualified(self, name: str) -> str | None:
-        """The first shortening of `name` by its qualifiers that names an entry (None: none does)."""
-        if self.qualifiers is None:
-            return None
-        return next((short for short in shortenings(name, self.qualifiers) if name_key(short) in self._index), None)
 
     def suggestion(self, name: str) -> str | None:
         """The display name closest to a misspelt name, if one is close: first a name the typed
