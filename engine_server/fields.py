@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Literal
 
 from ._generated.lrtool.v1 import engine_pb2 as pb
@@ -147,7 +146,7 @@ def display_name(catalog: pb.Catalog, name: str, value: str) -> str:
     entries = getattr(catalog, _NAMED_ENTRIES[name])
     spellings = [value]
     if name == "model" and catalog.model_name_qualifiers:  # a variant's name: its model's ("wan2.2-t2v" → Wan)
-        spellings += shortenings(value, _pattern(catalog.model_name_qualifiers))
+        spellings += shortenings(value, re.compile(catalog.model_name_qualifiers))  # re keeps it compiled
     for spelling in spellings:
         for entry in entries:
             if names(spelling, entry):
@@ -159,11 +158,6 @@ def names(value: str, entry: Any) -> bool:
     """Whether `value` is one of a catalog entry's names (id, display name or alias), as the engine matches."""
     key = name_key(value)
     return key in {name_key(entry.id), name_key(entry.display_name), *map(name_key, entry.aliases)}
-
-
-@lru_cache(maxsize=4)
-def _pattern(source: str) -> re.Pattern[str]:
-    return re.compile(source)
 
 
 #: The catalog's list of each choice field whose entries carry aliases.
