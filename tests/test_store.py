@@ -1189,6 +1189,13 @@ def test_postgres_integrity_check_finds_problems(pg_factory: StoreFactory) -> No
     assert "lrtool_settings lacks its foreign key" in report
     assert "default profile 'ghost' does not exist" in report
     assert store.get_default() is None  # the join ignores a dangling default
+    # Without its trigger, servers would keep what they learned from a log after it changed.
+    pg_factory.query("ALTER TABLE lrtool_runs DISABLE TRIGGER lrtool_runs_changed")
+    pg_factory.query("DELETE FROM lrtool_run_changes")
+    report = store.integrity_check()
+    assert "lrtool_runs lacks its enabled trigger lrtool_runs_changed" in report
+    assert "lrtool_run_changes has rows [], expected exactly [1]" in report
+    assert store.log_version("default") is None  # with no count, a server reads the log on every call
     pg_factory.query("DROP TABLE lrtool_settings")
     assert store.integrity_check() == "missing table lrtool_settings"
 
