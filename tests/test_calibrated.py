@@ -77,6 +77,41 @@ def test_adaptive_optimizers_get_their_multiplier_with_the_settings_explained() 
     assert not any("outside the usual" in warning for warning in result.warnings)  # 1.0 is its multiplier
 
 
+def test_schedule_free_optimizers_take_their_authors_rates() -> None:
+    """Defazio et al.'s advice: schedule-free AdamW at 1–10× AdamW's rate, schedule-free SGD at
+    10–50× scheduled SGD's; the low end of each, with the advice in the explanation."""
+    constant = {**SEED, "scheduler": "constant"}
+    del constant["num_cycles"]
+
+    def optimizer_factor(optimizer: str) -> Any:
+        result = calculate(TrainingConfig(**{**constant, "optimizer": optimizer}))
+        return next(factor for factor in result.factors if factor.name == "optimizer")
+
+    assert optimizer_factor("AdamWScheduleFree").multiplier == optimizer_factor("AdamW").multiplier
+    assert "1–10×" in optimizer_factor("AdamWScheduleFree").explanation
+    assert optimizer_factor("SGDScheduleFree").multiplier == 10 * optimizer_factor("SGD").multiplier
+    assert "10–50×" in optimizer_factor("SGDScheduleFree").explanation
+    assert "schedule-free" not in optimizer_factor("AdamW").explanation
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "schedule", "warned"),
+    [
+        ("AdamWScheduleFree", {"scheduler": "cosine"}, True),
+        ("ProdigyPlusScheduleFree", {"scheduler": "constant_with_warmup", "warmup_steps": 50}, True),
+        ("AdamWScheduleFree", {"scheduler": "constant"}, False),
+        ("AdamW", {"scheduler": "cosine"}, False),
+        ("AdamWScheduleFree", {"scheduler": "COSINE", "trainer": "onetrainer"}, False),
+    ],
+)
+def test_a_schedule_sd_scripts_would_not_apply_to_a_schedule_free_optimizer_is_named(
+    optimizer: str, schedule: dict[str, Any], warned: bool
+) -> None:
+    config = {key: value for key, value in SEED.items() if key != "num_cycles"} | schedule | {"optimizer": optimizer}
+    warnings = calculate(TrainingConfig(**config)).warnings
+    assert any("ignore lr_scheduler" in warning for warning in warnings) == warned, warnings
+
+
 def test_automagic_starts_where_ai_toolkit_does_not_at_a_multiplier() -> None:
     """ai-toolkit's automagic adapts its rate from lr, and replaces a start above 1e-3 with 1e-6."""
     result = calculate(TrainingConfig(**{**SEED, "optimizer": "automagic"}))

@@ -170,6 +170,26 @@ def test_rows_calculated_on_arrays_equal_the_per_configuration_results_exactly(
     assert outcome(columnar, configs, adjustments) == outcome(per_configuration, configs, adjustments)
 
 
+def test_warnings_only_a_catalog_entry_raises_are_written_on_arrays_too() -> None:
+    """A schedule-free optimizer under a schedule sd-scripts would not apply: nothing numeric hints
+    at that warning, so the array path must find it from the entries the row names."""
+    calibrated = TYPICAL | {"formula": "calibrated"}
+    configs = [
+        calibrated | {"optimizer": optimizer, "scheduler": scheduler, "warmup_fraction": warmup, "steps": steps}
+        for optimizer in ("AdamW", "AdamWScheduleFree", "SGDScheduleFree")
+        for scheduler, warmup in (("constant", 0.0), ("cosine", 0.1))
+        for steps in range(1000, 1020)  # enough rows of each schedule to be integrated on arrays
+    ]
+    adjustments = [(0.0, None)] * len(configs)
+    expected = [False] * 60 + [True] * 20 + [False] * 20 + [True] * 20
+    results = columnar(configs, adjustments)
+    assert [any("ignore lr_scheduler" in warning for warning in result.warnings) for result in results] == expected
+    # The wire reads every row's warnings at once, skipping the rows the arrays found none for.
+    every = calculate_rows(configs, [0.0] * len(configs)).all_warnings()
+    assert [any("ignore lr_scheduler" in warning for warning in row) for row in every] == expected
+    assert outcome(columnar, configs, adjustments) == outcome(per_configuration, configs, adjustments)
+
+
 def test_most_rows_of_a_typical_batch_are_checked_by_the_columns() -> None:
     configs = [{**TYPICAL, "rank": rank, "formula": "calibrated"} for rank in range(1, 101)]
     configs.append({**TYPICAL, "alpha": 16})  # an int for a float field: TrainingConfig's to judge

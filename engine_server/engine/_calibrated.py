@@ -289,7 +289,12 @@ def _fixed_factors(optimizer_id: str, network_id: str, objective_id: str) -> tup
     optimizer_family = catalog.OPTIMIZER_FAMILIES.by_id(optimizer.family)
     objective = catalog.OBJECTIVES.by_id(objective_id)
     return (
-        Factor("optimizer", optimizer.display_name, optimizer_scale(optimizer_family), optimizer_family.reason),
+        Factor(
+            "optimizer",
+            optimizer.display_name,
+            optimizer_scale(optimizer_family) * optimizer.scale,
+            optimizer_family.reason + (f"; {optimizer.note}" if optimizer.note else ""),
+        ),
         Factor(
             "network",
             catalog.NETWORKS.by_id(network_id).display_name,

@@ -158,6 +158,13 @@ class Optimizer:
     family: str = "adamw"
     #: LRTool 1.0's own spelling where it differs (written into its profile files).
     lrtool_1_0_name: str = ""
+    #: The rate's scale against its family's, with `note` saying where it comes from.
+    scale: float = 1.0
+    #: What sets this optimizer apart from its family, in words (added to the family's reason).
+    note: str = ""
+    #: The optimizer replaces the learning-rate schedule (Defazio et al. 2024): sd-scripts and
+    #: musubi-tuner then run it at a constant rate, whatever lr_scheduler says.
+    schedule_free: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -802,14 +809,27 @@ OPTIMIZERS: NamedTable[Optimizer] = NamedTable(
         Optimizer("adopt", "Adopt", 0.92),
         Optimizer("tiger", "Tiger", 0.88, family="lion"),
         # Schedule-free optimizers run their own schedule: only the calibrated formula set takes them.
+        # Their rates, from their authors' advice (github.com/facebookresearch/schedule_free, README):
+        # no public preset uses them, so the low end of the range advised, a start to refine.
         Optimizer(
             "adamw_schedulefree",
             "AdamW (schedule-free)",
             None,
             ("AdamWScheduleFree", "ScheduleFreeAdamW", "RAdamScheduleFree", "ScheduleFreeRAdam"),
+            note="schedule-free (Defazio et al. 2024): its authors find 1–10× a scheduled AdamW's rate works and no"
+            " schedule is needed; no public preset shows where in that range LoRAs train, so the low end, ×1",
+            schedule_free=True,
         ),
         Optimizer(
-            "sgd_schedulefree", "SGD (schedule-free)", None, ("SGDScheduleFree", "ScheduleFreeSGD"), family="sgd"
+            "sgd_schedulefree",
+            "SGD (schedule-free)",
+            None,
+            ("SGDScheduleFree", "ScheduleFreeSGD"),
+            family="sgd",
+            scale=10.0,
+            note="schedule-free (Defazio et al. 2024): its authors start it at 10–50× the rates of scheduled SGD,"
+            " so ×10 more, the low end",
+            schedule_free=True,
         ),
         # Adaptive step sizes: the rate is a multiplier (1.0).
         Optimizer("prodigy", "Prodigy", None, ("prodigyopt",), family="adaptive"),
@@ -819,6 +839,7 @@ OPTIMIZERS: NamedTable[Optimizer] = NamedTable(
             None,
             ("ProdigyScheduleFree", "ScheduleFreeProdigy", "ProdigyPlusScheduleFree"),
             family="adaptive",
+            schedule_free=True,
         ),
         Optimizer(
             "dadapt_adam", "D-Adaptation Adam", None, ("DAdaptAdam", "DAdaptAdamW", "DAdaptation"), family="adaptive"

@@ -41,6 +41,7 @@ from ._calibrated import Evidence, Factor, Recommendation
 from ._config import Resolved, ScheduleArgs
 from ._schedules import affine_square_sum, has_array_form, integrate_many, integrate_once, polynomial_sums
 from ._sums import FloatArray, IntArray, each
+from ._warnings import runs_without_its_schedule
 
 #: Rows of one schedule below which integrating them one by one costs less than arrays.
 _ARRAY_GROUP_ROWS = 8
@@ -458,7 +459,7 @@ def calculate_fitted(
     }
     # Where a configuration warning may be (configuration_warnings, checked loosely) or the
     # evidence's is: the other rows have none, and are never described for it.
-    ignored = np.array([bool(entry.ignored_parameters) for entry in resolved])
+    ignored = np.array([bool(entry.ignored_parameters) or runs_without_its_schedule(entry) for entry in resolved])
     maybe_warned = (
         leaving
         | ignored

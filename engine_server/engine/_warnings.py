@@ -44,4 +44,19 @@ def configuration_warnings(
         )
     for name in resolved.ignored_parameters:
         found.append(f"{name}: not used by schedule {resolved.schedule.id!r}; ignored")
+    if runs_without_its_schedule(resolved):
+        found.append(
+            f"scheduler: sd-scripts and musubi-tuner run {resolved.optimizer.display_name} at a constant rate and"
+            f" ignore lr_scheduler {resolved.schedule.id!r} and any warmup it sets (warm up with the optimizer's"
+            " own warmup_steps in optimizer_args); choose constant to score the rate that really runs"
+        )
     return tuple(found)
+
+
+def runs_without_its_schedule(resolved: Resolved) -> bool:
+    """A schedule-free optimizer named with a schedule that sd-scripts' trainers would not apply."""
+    return (
+        resolved.optimizer.schedule_free
+        and resolved.trainer.id == catalog.DEFAULT_TRAINER
+        and (resolved.schedule.id != "constant" or resolved.warmup_steps > 0)
+    )
