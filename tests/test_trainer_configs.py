@@ -716,6 +716,26 @@ def test_optimizers_that_set_their_own_step_size_are_read_for_the_calibrated_for
     assert imported.config["optimizer"] == optimizer and "optimizer" not in imported.missing_fields
 
 
+def test_a_schedule_free_optimizer_runs_at_a_constant_rate_in_sd_scripts() -> None:
+    """get_scheduler_fix gives schedule-free optimizers a dummy scheduler: lr_scheduler and its warmup go unused."""
+    imported = sd_scripts('optimizer_type = "AdamWScheduleFree"\nlr_scheduler = "cosine"\nlr_warmup_steps = 100')
+    assert imported.config["scheduler"] == "constant" and imported.config["warmup_steps"] == 0
+    assert "ignores lr_scheduler 'cosine'" in hint(imported, "scheduler")
+    quiet = sd_scripts('optimizer_type = "AdamWScheduleFree"\nlr_scheduler = "constant"')
+    assert quiet.config["scheduler"] == "constant" and not any(w.startswith("scheduler: ") for w in quiet.warnings)
+    scheduled = sd_scripts('optimizer_type = "AdamW"\nlr_scheduler = "cosine"')
+    assert scheduled.config["scheduler"] == "cosine"
+    # The kohya_ss GUI and musubi-tuner build their schedules with the same code.
+    for other in (
+        gui(optimizer="AdamWScheduleFree", lr_scheduler="cosine", lr_warmup=10),
+        musubi(
+            'dit = "/m/wan2.1_t2v_14B_bf16.safetensors"\nnetwork_module = "networks.lora_wan"\n'
+            'optimizer_type = "schedulefree.AdamWScheduleFree"\nlr_scheduler = "cosine"\n'
+        ),
+    ):
+        assert other.config["scheduler"] == "constant" and "ignores lr_scheduler" in hint(other, "scheduler")
+
+
 @pytest.mark.parametrize(
     ("text", "field_name", "says"),
     [

@@ -243,6 +243,18 @@ def read_schedule(
     trainer_label: str = "sd-scripts",
 ) -> None:
     """The transformers / diffusers schedule sd-scripts (or musubi-tuner) builds, with its parameters."""
+    optimizer = catalog.OPTIMIZERS.get(draft.config.get("optimizer", ""))
+    if optimizer is not None and optimizer.schedule_free:
+        # get_scheduler_fix gives a schedule-free optimizer a dummy scheduler: the rate stays constant.
+        draft.set("warmup_steps", 0)
+        draft.set("scheduler", "constant")
+        named = args.text("lr_scheduler_type") or args.text("lr_scheduler")
+        if (named and named.lower() != "constant") or warmup:
+            draft.warn(
+                f"scheduler: {trainer_label} runs {optimizer.display_name} at a constant rate and ignores"
+                f" lr_scheduler {show(named or 'constant')} and its warmup; read as constant"
+            )
+        return
     set_warmup(draft, warmup)
     custom = args.text("lr_scheduler_type")
     if custom:
