@@ -146,6 +146,12 @@ def test_a_rate_presets_use_is_never_risky() -> None:
     assert result.risk_band != "Risky"
     assert result.evidence is not None
     assert calculate(TrainingConfig(**flux), learning_rate=result.evidence.p90).risk_band != "Risky"
+    assert calculate(TrainingConfig(**flux), learning_rate=result.evidence.p10).risk_band != "Risky"
+    # Where the recommendation sits below these presets with no factor pulling it there, the warning
+    # says why, and that the presets' rates are not Risky.
+    below = [warning for warning in result.warnings if "below what" in warning]
+    assert len(below) == (result.recommended_lr < result.evidence.p10)
+    assert all("FLUX.1's fitted rate itself" in w and "is not scored Risky" in w for w in below)
 
 
 def test_a_recommendation_outside_the_band_says_why() -> None:

@@ -205,8 +205,10 @@ class Recommendation:
         because = "; ".join(f"{f.name} {f.value}: ×{f.multiplier:.2g}" for f in map(self.factor, pulling))
         # No factor pulls that way: the family's fitted rate itself sits outside these presets.
         because = because or (
-            f"{self.setup.family.value}'s fitted rate itself, which weighs every trainer's presets"
-            " with the run-length and alpha effects"
+            f"{self.setup.family.value}'s fitted rate itself: the fit reads every trainer's presets through one"
+            " set of alpha and run-length factors, so one trainer's habit (short runs at alpha 1, say) moves every"
+            " family's rate, and it draws a family with few presets toward its group's rate; a rate from these"
+            f" presets' 10th to 90th percentile ({evidence.p10:.3g} … {evidence.p90:.3g}) is not scored Risky"
         )
         percentile = "10th" if side == "below" else "90th"
         return (
