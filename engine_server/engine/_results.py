@@ -459,7 +459,12 @@ def calculate_fitted(
     }
     # Where a configuration warning may be (configuration_warnings, checked loosely) or the
     # evidence's is: the other rows have none, and are never described for it.
-    ignored = np.array([bool(entry.ignored_parameters) or runs_without_its_schedule(entry) for entry in resolved])
+    ignored = np.array(
+        [
+            bool(entry.ignored_parameters) or (entry.optimizer.schedule_free and runs_without_its_schedule(entry))
+            for entry in resolved
+        ]
+    )
     maybe_warned = (
         leaving
         | ignored
