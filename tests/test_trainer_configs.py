@@ -716,6 +716,29 @@ def test_optimizers_that_set_their_own_step_size_are_read_for_the_calibrated_for
     assert imported.config["optimizer"] == optimizer and "optimizer" not in imported.missing_fields
 
 
+@pytest.mark.parametrize(
+    ("text", "ratio"),
+    [
+        ('network_args = ["loraplus_lr_ratio=16"]', "16"),
+        ('network_args = ["loraplus_unet_lr_ratio=4", "loraplus_lr_ratio=16"]', "4"),  # the U-Net's own wins
+        ('network_args = ["loraplus_text_encoder_lr_ratio=16"]', None),  # the text encoder is not modelled
+        ("loraplus_lr_ratio = 16", None),  # sd-scripts reads LoRA+ from network_args only
+        ('network_module = "lycoris.kohya"\nnetwork_args = ["algo=lokr", "loraplus_lr_ratio=16"]', None),
+    ],
+)
+def test_lora_plus_is_named_where_sd_scripts_applies_it(text: str, ratio: str | None) -> None:
+    warnings = [warning for warning in sd_scripts(text).warnings if "LoRA+" in warning]
+    assert len(warnings) == (ratio is not None)
+    if ratio is not None:
+        assert f"B matrices at {ratio}× learning_rate" in warnings[0] and warnings[0].startswith("network: ")
+
+
+def test_musubi_tuner_reads_only_the_common_lora_plus_ratio() -> None:
+    wan = 'dit = "/m/wan2.1_t2v_14B_bf16.safetensors"\nnetwork_module = "networks.lora_wan"\n'
+    assert any("LoRA+" in w for w in musubi(wan + 'network_args = ["loraplus_lr_ratio=4"]\n').warnings)
+    assert not any("LoRA+" in w for w in musubi(wan + 'network_args = ["loraplus_unet_lr_ratio=4"]\n').warnings)
+
+
 def test_a_schedule_free_optimizer_runs_at_a_constant_rate_in_sd_scripts() -> None:
     """get_scheduler_fix gives schedule-free optimizers a dummy scheduler: lr_scheduler and its warmup go unused."""
     imported = sd_scripts('optimizer_type = "AdamWScheduleFree"\nlr_scheduler = "cosine"\nlr_warmup_steps = 100')

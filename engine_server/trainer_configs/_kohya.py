@@ -147,6 +147,11 @@ def read_model(draft: Draft, args: Section) -> None:
 _LYCORIS_ALGORITHMS = {"lora": "locon", "locon": "locon", "loha": "loha", "lokr": "lokr"}
 
 
+#: LoRA+ ratios for the U-Net / DiT, the specific one first: sd-scripts' networks (lora.py,
+#: lora_flux.py …) read them from network_args only (top-level keys of these names are ignored).
+LORAPLUS_RATIO_KEYS = ("loraplus_unet_lr_ratio", "loraplus_lr_ratio")
+
+
 def network_arguments(args: Section) -> dict[str, str]:
     """network_args ["algo=lokr", "conv_dim=8", …] as a mapping."""
     found = {}
@@ -157,7 +162,9 @@ def network_arguments(args: Section) -> dict[str, str]:
     return found
 
 
-def read_network(draft: Draft, args: Section, label: str = "sd-scripts") -> None:
+def read_network(
+    draft: Draft, args: Section, label: str = "sd-scripts", loraplus_keys: tuple[str, ...] = LORAPLUS_RATIO_KEYS
+) -> None:
     module = args.text("network_module") or ""
     extra = network_arguments(args)
     if extra.get("dora_wd", "").lower() == "true":
@@ -173,6 +180,22 @@ def read_network(draft: Draft, args: Section, label: str = "sd-scripts") -> None
     draft.set("alpha", args.number("network_alpha", DEFAULT_ALPHA))
     if not args.has("network_dim"):
         draft.warn(f"rank: network_dim is not set; {label} uses {DEFAULT_RANK}")
+    ratio = None if module.startswith("lycoris") else loraplus_ratio(extra, loraplus_keys)
+    if ratio is not None:
+        draft.warn(
+            f"network: LoRA+ (loraplus ratio {format_number(ratio)}) trains the B matrices at {format_number(ratio)}×"
+            " learning_rate; LRTool's recommendation is for plain LoRA, where A and B share one rate (no public"
+            " preset to fit LoRA+ on), so this run changes its weights faster than the scores assume"
+        )
+
+
+def loraplus_ratio(network_args: Mapping[str, str], keys: tuple[str, ...]) -> float | None:
+    """The ratio of B's rate to learning_rate that LoRA+ sets for the U-Net / DiT; None when LoRA+ is off."""
+    for key in keys:
+        ratio = to_float(network_args.get(key))
+        if ratio is not None and ratio > 0 and ratio != 1:
+            return ratio
+    return None
 
 
 def keyword_arguments(draft: Draft, args: Section, key: str) -> dict[str, Any]:

@@ -53,7 +53,7 @@ def read(data: Mapping[str, Any], dataset: Mapping[str, Any] | None, draft: Draf
     args = Section(values, draft, paths=paths)
     draft.set("trainer", _kohya.TRAINER)
     _model(draft, args)
-    _kohya.read_network(draft, args, LABEL)
+    _kohya.read_network(draft, args, LABEL, loraplus_keys=("loraplus_lr_ratio",))  # its networks read only this one
     draft.set("grad_accum", args.integer("gradient_accumulation_steps", 1))
     found = _datasets(draft, args, dataset)
     relative_step = _kohya.read_optimizer(draft, args)
