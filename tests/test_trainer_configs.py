@@ -733,6 +733,15 @@ def test_lora_plus_is_named_where_sd_scripts_applies_it(text: str, ratio: str | 
         assert f"B matrices at {ratio}× learning_rate" in warnings[0] and warnings[0].startswith("network: ")
 
 
+def test_settings_by_block_are_named() -> None:
+    """networks.lora's block_dims, block_alphas and *_lr_weight override the whole network's values."""
+    lora = 'network_module = "networks.lora"\n'
+    by_block = sd_scripts(lora + 'network_args = ["down_lr_weight=0,0,0,0,0,0,1,1,1,1,1,1", "block_dims=4,4,4"]\n')
+    (warning,) = [w for w in by_block.warnings if "block by block" in w]
+    assert warning.startswith("network: network_args block_dims, down_lr_weight set ")
+    assert not any("block by block" in w for w in sd_scripts(lora + 'network_args = ["conv_dim=8"]\n').warnings)
+
+
 def test_musubi_tuner_reads_only_the_common_lora_plus_ratio() -> None:
     wan = 'dit = "/m/wan2.1_t2v_14B_bf16.safetensors"\nnetwork_module = "networks.lora_wan"\n'
     assert any("LoRA+" in w for w in musubi(wan + 'network_args = ["loraplus_lr_ratio=4"]\n').warnings)

@@ -152,6 +152,14 @@ _LYCORIS_ALGORITHMS = {"lora": "locon", "locon": "locon", "loha": "loha", "lokr"
 LORAPLUS_RATIO_KEYS = ("loraplus_unet_lr_ratio", "loraplus_lr_ratio")
 
 
+#: sd-scripts' per-block settings of networks.lora (SD1.x / SDXL), which override the network's
+#: rank, alpha or rate for the blocks they name.
+BLOCK_ARGUMENTS = (
+    "block_dims", "block_alphas", "conv_block_dims", "conv_block_alphas",
+    "down_lr_weight", "mid_lr_weight", "up_lr_weight",
+)  # fmt: skip
+
+
 def network_arguments(args: Section) -> dict[str, str]:
     """network_args ["algo=lokr", "conv_dim=8", …] as a mapping."""
     found = {}
@@ -180,6 +188,13 @@ def read_network(
     draft.set("alpha", args.number("network_alpha", DEFAULT_ALPHA))
     if not args.has("network_dim"):
         draft.warn(f"rank: network_dim is not set; {label} uses {DEFAULT_RANK}")
+    by_block = [key for key in BLOCK_ARGUMENTS if key in extra] if module == "networks.lora" else []
+    if by_block:
+        draft.warn(
+            f"network: network_args {', '.join(by_block)} set ranks, alphas or rates block by block; LRTool reads"
+            " network_dim, network_alpha and learning_rate as the whole network's, so the blocks set apart train"
+            " otherwise than the recommendation assumes"
+        )
     ratio = None if module.startswith("lycoris") else loraplus_ratio(extra, loraplus_keys)
     if ratio is not None:
         draft.warn(
