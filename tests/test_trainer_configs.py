@@ -723,14 +723,14 @@ def test_optimizers_that_set_their_own_step_size_are_read_for_the_calibrated_for
         ('network_args = ["loraplus_unet_lr_ratio=4", "loraplus_lr_ratio=16"]', "4"),  # the U-Net's own wins
         ('network_args = ["loraplus_text_encoder_lr_ratio=16"]', None),  # the text encoder is not modelled
         ("loraplus_lr_ratio = 16", None),  # sd-scripts reads LoRA+ from network_args only
-        ('network_module = "lycoris.kohya"\nnetwork_args = ["algo=lokr", "loraplus_lr_ratio=16"]', None),
+        ('network_module = "lycoris.kohya"\nnetwork_args = ["algo=lokr", "loraplus_lr_ratio=16"]', "16"),  # LyCORIS 3
     ],
 )
 def test_lora_plus_is_named_where_sd_scripts_applies_it(text: str, ratio: str | None) -> None:
     warnings = [warning for warning in sd_scripts(text).warnings if "LoRA+" in warning]
     assert len(warnings) == (ratio is not None)
     if ratio is not None:
-        assert f"B matrices at {ratio}× learning_rate" in warnings[0] and warnings[0].startswith("network: ")
+        assert f"matrices at {ratio}× learning_rate" in warnings[0] and warnings[0].startswith("network: ")
 
 
 def test_settings_by_block_are_named() -> None:
@@ -740,6 +740,16 @@ def test_settings_by_block_are_named() -> None:
     (warning,) = [w for w in by_block.warnings if "block by block" in w]
     assert warning.startswith("network: network_args block_dims, down_lr_weight set ")
     assert not any("block by block" in w for w in sd_scripts(lora + 'network_args = ["conv_dim=8"]\n').warnings)
+
+
+def test_rank_stabilized_lycoris_says_which_alpha_describes_it() -> None:
+    """LyCORIS's rs_lora scales by alpha / √rank: alpha 16 at rank 16 acts as alpha 64 does without it."""
+    text = 'network_module = "lycoris.kohya"\nnetwork_dim = 16\nnetwork_alpha = 16\n'
+    text += 'network_args = ["algo=locon", "rs_lora=True"]'
+    imported = sd_scripts(text)
+    assert imported.config["alpha"] == 16.0  # the file's own value stays; the note says what it means
+    assert "trains as alpha 64 would" in hint(imported, "alpha")
+    assert not any(w.startswith("alpha: rs_lora") for w in sd_scripts(text.replace("True", "False")).warnings)
 
 
 def test_musubi_tuner_reads_only_the_common_lora_plus_ratio() -> None:

@@ -148,7 +148,7 @@ _LYCORIS_ALGORITHMS = {"lora": "locon", "locon": "locon", "loha": "loha", "lokr"
 
 
 #: LoRA+ ratios for the U-Net / DiT, the specific one first: sd-scripts' networks (lora.py,
-#: lora_flux.py …) read them from network_args only (top-level keys of these names are ignored).
+#: lora_flux.py …) and LyCORIS read them from network_args only (top-level keys are ignored).
 LORAPLUS_RATIO_KEYS = ("loraplus_unet_lr_ratio", "loraplus_lr_ratio")
 
 
@@ -195,12 +195,20 @@ def read_network(
             " network_dim, network_alpha and learning_rate as the whole network's, so the blocks set apart train"
             " otherwise than the recommendation assumes"
         )
-    ratio = None if module.startswith("lycoris") else loraplus_ratio(extra, loraplus_keys)
+    ratio = loraplus_ratio(extra, loraplus_keys)
     if ratio is not None:
         draft.warn(
-            f"network: LoRA+ (loraplus ratio {format_number(ratio)}) trains the B matrices at {format_number(ratio)}×"
-            " learning_rate; LRTool's recommendation is for plain LoRA, where A and B share one rate (no public"
-            " preset to fit LoRA+ on), so this run changes its weights faster than the scores assume"
+            f"network: LoRA+ (loraplus ratio {format_number(ratio)}) trains the B (up) matrices at"
+            f" {format_number(ratio)}× learning_rate; LRTool's recommendation is for plain LoRA, where A and B share"
+            " one rate (no public preset to fit LoRA+ on), so this run changes its weights faster than the scores"
+            " assume"
+        )
+    rank, alpha = draft.config.get("rank"), draft.config.get("alpha")
+    if module.startswith("lycoris") and to_bool(extra.get("rs_lora")) and rank and alpha:
+        draft.warn(
+            f"alpha: rs_lora scales updates by alpha / √rank, not alpha / rank; LRTool reads alpha as alpha / rank,"
+            f" so alpha {format_number(alpha)} at rank {rank} trains as alpha {format_number(alpha * math.sqrt(rank))}"
+            " would: enter that to describe this run"
         )
 
 
