@@ -204,7 +204,8 @@ def read_network(
             " assume"
         )
     rank, alpha = draft.config.get("rank"), draft.config.get("alpha")
-    if module.startswith("lycoris") and to_bool(extra.get("rs_lora")) and rank and alpha:
+    rs_lora = module.startswith("lycoris") and to_bool(extra.get("rs_lora"))
+    if rs_lora and rank and alpha and rank < catalog.FULL_MATRIX_RANK:  # a full matrix has no alpha scale
         draft.warn(
             f"alpha: rs_lora scales updates by alpha / √rank, not alpha / rank; LRTool reads alpha as alpha / rank,"
             f" so alpha {format_number(alpha)} at rank {rank} trains as alpha {format_number(alpha * math.sqrt(rank))}"
