@@ -458,14 +458,8 @@ def calculate_fitted(
         for index, columns, uses in zip(warned.tolist(), strongest.tolist(), named.tolist(), strict=True)
     }
     # Where a configuration warning may be (configuration_warnings, checked loosely) or the
-    # evidence's is: the other rows have none, and are never described for it. (The optimizer is
-    # asked first so that most rows cost one attribute, not a call.)
-    ignored = np.array(
-        [
-            bool(entry.ignored_parameters) or (entry.optimizer.schedule_free and runs_without_its_schedule(entry))
-            for entry in resolved
-        ]
-    )
+    # evidence's is: the other rows have none, and are never described for it.
+    ignored = np.array([bool(entry.ignored_parameters) or runs_without_its_schedule(entry) for entry in resolved])
     maybe_warned = (
         leaving
         | ignored
