@@ -138,6 +138,17 @@ def test_every_result_carries_the_evidence_band_and_factors_that_multiply_to_the
     assert alpha.value == "alpha 1 of rank 16" and alpha.multiplier > 1.5
 
 
+@pytest.mark.parametrize(("network", "shown"), [("lokr", "LoKr"), ("loha", "LoHa")])
+def test_alpha_does_not_scale_a_full_matrix_lycoris_network(network: str, shown: str) -> None:
+    full = {**SEED, "network": network, "rank": 100_000, "alpha": 1.0}
+    alpha = next(f for f in calculate(TrainingConfig(**full)).factors if f.name == "alpha_ratio")
+    assert alpha.multiplier == 1.0
+    assert alpha.value == f"full-matrix {shown} (rank 100,000)" and "alpha does not scale" in alpha.explanation
+    assert recommended(**{**full, "alpha": 64.0}) == recommended(**full)
+    # Below the full-matrix rank alpha scales as for any LoRA.
+    assert recommended(**{**full, "rank": 64}) > recommended(**{**full, "rank": 64, "alpha": 64.0})
+
+
 def test_a_rate_presets_use_is_never_risky() -> None:
     """FLUX.1 rank 16/16, 2,000 steps: most FLUX presets train at 1e-4."""
     flux = dict(SEED, model="FLUX.1", resolution=1024, steps=2000, rank=16, alpha=16.0, scheduler="constant")

@@ -412,7 +412,7 @@ def recommend(config: TrainingConfig, scheduler_factor: float, zero_fraction: fl
 # takes exactly what it reads (named in _DESCRIBE), so a batch describes each distinct reading once.
 def _describe_alpha_ratio(network: str, rank: int, alpha: float) -> tuple[str, str]:
     if is_full_matrix(network, rank):
-        return f"full-matrix {network} (rank {rank:,})", _WHY["full_matrix"]
+        return f"full-matrix {catalog.NETWORKS.by_id(network).display_name} (rank {rank:,})", _WHY["full_matrix"]
     return f"alpha {alpha:g} of rank {rank:,}", _WHY["alpha_ratio"]
 
 
