@@ -94,6 +94,9 @@ SEED_DIRECTION_RATIO = 1.3
 #: Spread of trainers' conventions, of model groups around the global rate, and of families
 #: around their group (sd of the natural log).
 SOURCE_SD = 0.3
+#: Spread of one repository's habits around its training code's, where conventions are nested
+#: (the figures' "nested" grouping; see training_code).
+WITHIN_CODE_SD = 0.15
 GROUP_SD = 0.15
 FAMILY_SD = 0.1
 #: Scales of networks and optimizer families without a literature value: prior sd around 1.
@@ -295,12 +298,35 @@ def fit_horizon(seed: Sequence[Row]) -> float:
     return float((prior_mean / prior_sd**2 + float(xc @ yc) / SEED_RUN_LOG_SD**2) / precision)
 
 
-def fit(rows: Sequence[Row], horizon: float, with_factors: bool = True) -> Fit:
+#: How the fit groups presets into trainers' conventions: by repository (the calibrated set), by
+#: training code (the repositories running sd-scripts' code as one), or both, nested.
+Conventions = Literal["repository", "training code", "nested"]
+#: The repositories whose presets run kohya's sd-scripts code, or share its defaults (musubi-tuner,
+#: by the same author): the row rules' alpha-default group.
+SD_SCRIPTS_CODE = "sd-scripts"
+
+
+def training_code(row: Row) -> str:
+    """The code a preset trains with: sd-scripts for the repositories built on it, else its own."""
+    return SD_SCRIPTS_CODE if any(name in row.trainer for name in SD_SCRIPTS_TRAINERS) else row.source
+
+
+def convention_columns(row: Row, conventions: Conventions) -> list[str]:
+    """The random-effect columns of the conventions `row` follows."""
+    if conventions == "repository":
+        return [f"source:{row.source}"]
+    code = training_code(row)
+    if conventions == "nested" and code != row.source:
+        return [f"source:{code}", f"within:{row.source}"]
+    return [f"source:{code}"]
+
+
+def fit(rows: Sequence[Row], horizon: float, with_factors: bool = True, conventions: Conventions = "repository") -> Fit:
     """MAP fit of the log-rate: named exponents with literature priors, trainers' conventions as
     random effects (averaged out when predicting), families shrunk to their group, Huber loss.
     `with_factors=False` pins every exponent at 0: the fitted level alone."""
     train = [row for row in rows if row.config is not None and row.weight > 0]
-    sources = sorted({row.source for row in train})
+    convention_names = sorted({column for row in train for column in convention_columns(row, conventions)})
     groups = sorted(catalog.FAMILY_GROUPS)
     families = sorted({row.family for row in train})
     networks = sorted({row.network for row in train} - {"lora"} - set(NETWORK_LITERATURE))
@@ -311,7 +337,7 @@ def fit(rows: Sequence[Row], horizon: float, with_factors: bool = True) -> Fit:
     columns = (
         ["intercept"]
         + names
-        + [f"source:{s}" for s in sources]
+        + convention_names
         + [f"group:{g}" for g in groups]
         + [f"family:{f}" for f in families]
         + [f"network:{n}" for n in networks]
@@ -325,7 +351,7 @@ def fit(rows: Sequence[Row], horizon: float, with_factors: bool = True) -> Fit:
         for name in names:
             design[i, index[name]] = row.x[name]
         for key in (
-            f"source:{row.source}",
+            *convention_columns(row, conventions),
             f"group:{catalog.FAMILIES.by_id(row.family).group}",
             f"family:{row.family}",
             f"network:{row.network}",
@@ -344,7 +370,9 @@ def fit(rows: Sequence[Row], horizon: float, with_factors: bool = True) -> Fit:
             prior_mean[i], sd = PRIORS[column] if with_factors else (0.0, PINNED_SD)
             prior_precision[i] = 1.0 / sd**2
         elif kind != "intercept":
-            sd = {"source": SOURCE_SD, "group": GROUP_SD, "family": FAMILY_SD}.get(kind, SCALE_SD)
+            sd = {"source": SOURCE_SD, "within": WITHIN_CODE_SD, "group": GROUP_SD, "family": FAMILY_SD}.get(
+                kind, SCALE_SD
+            )
             prior_precision[i] = 1.0 / sd**2
     quality = np.array([row.weight for row in train])
     weights = quality.copy()
@@ -371,18 +399,21 @@ def fit(rows: Sequence[Row], horizon: float, with_factors: bool = True) -> Fit:
 RESIDUAL_SCALE = 0.5
 
 
-#: The variants the figures compare: the calibrated set, and two ablations.
-Variant = Literal["full", "without run length", "level only"]
+#: The variants the figures compare: the calibrated set, two ablations, and trainers' conventions
+#: grouped by training code, alone or with each repository nested in it.
+Variant = Literal["full", "without run length", "level only", "training code", "nested"]
+CONVENTIONS_OF: dict[Variant, Conventions] = {"training code": "training code", "nested": "nested"}
 #: Prior sd that pins an exponent (the "level only" ablation).
 PINNED_SD = 1e-6
 
 
 def fit_all(rows: Sequence[Row], variant: Variant = "full") -> Fit:
     """The fit; the ablations leave out the run-length factor, or every factor (the fitted level
-    alone, families and groups included)."""
+    alone, families and groups included), or group trainers' conventions otherwise."""
     seed = [row for row in rows if row.source == SEED_SOURCE]
-    horizon = fit_horizon(seed) if variant == "full" else 0.0
-    return fit(rows, horizon, with_factors=variant != "level only")
+    horizon = 0.0 if variant in ("without run length", "level only") else fit_horizon(seed)
+    conventions = CONVENTIONS_OF.get(variant, "repository")
+    return fit(rows, horizon, with_factors=variant != "level only", conventions=conventions)
 
 
 # --- Cross-validation and baselines ---------------------------------------------------------
@@ -625,6 +656,21 @@ def figures_markdown(
     ]
     for scale, exponent, ratio, loso_score, fold_score in run_length_scales(rows):
         lines.append(f"| {scale:,.0f} | {exponent:+.3f} | ×{ratio:.2f} | {loso_score.cell()} | {fold_score.cell()} |")
+    code_repositories = sorted({row.source for row in rows if training_code(row) == SD_SCRIPTS_CODE})
+    lines += [
+        "",
+        "Trainers' conventions grouped otherwise. The calibrated set gives each repository its own",
+        f"habits. {len(code_repositories)} repositories train with kohya's sd-scripts code or share its defaults",
+        "(musubi-tuner, by the same author): the row rules' alpha-default group. Each row refits",
+        "everything with that grouping; nested, each repository's habit varies around its training",
+        f"code's with sd {WITHIN_CODE_SD} (natural log):",
+        "",
+        "| conventions | fitted on all rows | 5-fold | leave one source out | seed setup, 800 steps |",
+        "|---|---|---|---|---|",
+    ]
+    for name, everything, folded, by_source, seed_setup in convention_scores(rows):
+        cells = f"{everything.cell()} | {folded.cell()} | {by_source.cell()} | {_rate_text(seed_setup, 2)}"
+        lines.append(f"| {name} | {cells} |")
     always = score([(rows[i].lr, BASELINE_RATE) for i in scope]).cell()
     lines += [
         "",
@@ -756,6 +802,30 @@ def run_length_scales(rows: Sequence[Row]) -> list[tuple[float, float, float, Sc
         for predictions in (leave_one_source_out(scaled), k_fold(scaled)):
             scores.append(score([(scaled[i].lr, rate) for i, rate in sorted(predictions.items())]))
         table.append((scale, model.exponents["horizon"], ratio, scores[0], scores[1]))
+    return table
+
+
+#: The groupings of trainers' conventions the figures compare, the calibrated set's first.
+CONVENTION_VARIANTS: tuple[tuple[str, Variant], ...] = (
+    ("by repository (the calibrated set)", "full"),
+    ("by training code: the sd-scripts repositories as one", "training code"),
+    ("by training code, each repository nested in it", "nested"),
+)
+
+
+def convention_scores(rows: Sequence[Row]) -> list[tuple[str, Score, Score, Score, float]]:
+    """For each grouping of trainers' conventions: the fit's score on all scored rows, under
+    5-fold and leaving one source out, and its rate for the seed setup."""
+    scope = [i for i, row in enumerate(rows) if row.in_scope]
+    table = []
+    for name, variant in CONVENTION_VARIANTS:
+        model = fit_all(rows, variant)
+        everything = score([(rows[i].lr, math.exp(model.log_rate(rows[i]))) for i in scope])
+        folded, by_source = (
+            score([(rows[i].lr, predictions[i]) for i in scope])
+            for predictions in (k_fold(rows, variant), leave_one_source_out(rows, variant))
+        )
+        table.append((name, everything, folded, by_source, math.exp(model.log_rate(_setup_row({})))))
     return table
 
 

@@ -293,3 +293,23 @@ def test_the_figures_quoted_in_the_method_are_the_script_s() -> None:
         assert f"{share}% · {error}" in figures or f"| {share}% | {error} |" in figures, f"{share} % / {error}"
     for rate in ("7.3e-5", "1.03e-4"):
         assert rate in method and rate in figures
+
+
+def test_conventions_by_training_code_join_the_repositories_built_on_sd_scripts() -> None:
+    code_of = {row.source: calibrate.training_code(row) for row in calibrate.corpus_rows()}
+    joined = {source for source, code in code_of.items() if code == calibrate.SD_SCRIPTS_CODE}
+    assert joined == {
+        "kohya-ss/sd-scripts",
+        "bmaltais/kohya_ss",
+        "Akegarasu/lora-scripts",
+        "Linaqruf/kohya-trainer",
+        "derrian-distro/LoRA_Easy_Training_Scripts",
+        "hollowstrawberry/kohya-colab",
+        "cocktailpeanut/fluxgym",
+        "kohya-ss/musubi-tuner",
+    }
+    assert all(code == source for source, code in code_of.items() if source not in joined)
+    row = next(row for row in calibrate.corpus_rows() if row.source == "bmaltais/kohya_ss")
+    assert calibrate.convention_columns(row, "repository") == ["source:bmaltais/kohya_ss"]
+    assert calibrate.convention_columns(row, "training code") == ["source:sd-scripts"]
+    assert calibrate.convention_columns(row, "nested") == ["source:sd-scripts", "within:bmaltais/kohya_ss"]
