@@ -180,6 +180,24 @@ def test_fine_tunes_resolve_to_their_base_family() -> None:
         )
 
 
+@pytest.mark.parametrize(
+    ("variant", "model"),
+    [
+        ("HiDream-E1", "hidream"),
+        ("HiDream-I1-Dev", "hidream"),
+        ("Qwen-Image-Edit-Plus", "qwen_image"),
+        ("Qwen-Image-Edit-2511", "qwen_image"),  # a release tag on a known name
+        ("LTX-2.3", "ltx2"),
+        ("FramePack-F1", "framepack"),
+        ("LongCat-Image-Edit", "longcat_image"),
+    ],
+)
+def test_released_variants_of_a_family_resolve_to_it(variant: str, model: str) -> None:
+    """Names trainers give variants (ai-toolkit's hidream_e1, ltx2.3, qwen_image_edit_plus) are the
+    family's, as the trainer-config importers read them."""
+    assert TrainingConfig(**{**SEED, "model": variant}).model == model
+
+
 def test_schnell_is_its_own_entry_and_near_misses_suggest_the_right_name() -> None:
     schnell = calculate(TrainingConfig(**{**SEED, "model": "FLUX.1 schnell", "resolution": 1024}))
     assert "schnell" in schnell.factors[0].explanation
