@@ -892,7 +892,11 @@ def batch_answer(
         calculations = calculate_rows(
             configs, offsets, learning_rates, first_index, personalize=personalize, personalized=personalized
         )
-        return _wire.batch_response_parts(calculations, details)
+        parts = _wire.batch_response_parts(calculations, details)
+        # Freed here, while the collector is paused (they are acyclic), so that its first pass after
+        # the pause has nothing of them to walk: that pass took about 7 % of a 10,000-row call.
+        del configs, calculations
+        return parts
 
 
 def answer_part(serialized: bytes, first_index: int, details: bool, seconds: float) -> bytes | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import math
 from typing import Any
 
@@ -30,6 +31,7 @@ from engine_server.client import (
     calculate_request,
 )
 from engine_server.engine import ConfigError, TrainingConfig, calculate, calculate_rows, catalog
+from engine_server.service import batch_answer
 
 
 def test_catalog_lists_everything_the_engine_accepts(client: LRToolClient) -> None:
@@ -188,6 +190,29 @@ def test_any_batch_answer_parses_to_its_results(configs: list[dict[str, Any]], d
     except (ConfigError, OverflowError):
         return  # refused or beyond the usual range: not an answer to encode
     assert wire_answer(configs, details) == expected
+
+
+def test_a_batch_leaves_the_collector_nothing_to_walk() -> None:
+    """What a batch builds is freed before the cyclic collector resumes: its first pass after
+    every call used to walk all of it (about 7 % of a 10,000-row call)."""
+    configs = [{**TYPICAL, "formula": "calibrated", "steps": 1000 + row} for row in range(3000)]
+    requests = pb.CalculateBatchRequest(requests=[calculate_request(config) for config in configs]).requests
+    walked: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            walked.append(len(gc.get_objects(generation=0)))  # the young objects every pass walks
+
+    batch_answer(requests, True)
+    gc.collect()
+    gc.callbacks.append(count)
+    try:
+        answer = batch_answer(requests, True)
+        [[] for _ in range(1000)]  # the server allocates on: enough for a pass to start
+    finally:
+        gc.callbacks.remove(count)
+    assert len(pb.CalculateBatchResponse.FromString(b"".join(answer)).results) == len(configs)
+    assert walked and max(walked) < 2000, f"passes walked {walked} objects"
 
 
 def test_batch_errors_name_every_bad_request(client: LRToolClient) -> None:
