@@ -258,6 +258,7 @@ def test_polynomial_default_floors_are_solved_on_arrays_as_one_by_one() -> None:
         "objective": "style",
         "steps": 10_000_000,
         "images": 1,
+        "grad_accum": 1,
         "rank": 1,
         "alpha": 4096.0,
         "optimizer": "Lion",

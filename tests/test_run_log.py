@@ -122,11 +122,13 @@ def test_population_only_ignores_the_log(engine: LRToolClient) -> None:
 
 
 def test_a_best_step_halfway_lowers_the_rate(engine: LRToolClient) -> None:
-    rate = engine.calculate(SD15, population_only=True).population_lr * 1.5
-    engine.record_run(SD15, rate, outcome="GOOD", log="full length")
-    engine.record_run(SD15, rate, outcome="GOOD", best_step=SD15["steps"] // 2, log="halfway")
-    full = engine.calculate(SD15, run_log="full length").recommended_lr
-    halfway = engine.calculate(SD15, run_log="halfway").recommended_lr
+    # Both lengths within the run-length factor's evidence (runs shorter than 750 steps count as 750).
+    long_run = {**SD15, "steps": 3000}
+    rate = engine.calculate(long_run, population_only=True).population_lr * 1.5
+    engine.record_run(long_run, rate, outcome="GOOD", log="full length")
+    engine.record_run(long_run, rate, outcome="GOOD", best_step=long_run["steps"] // 2, log="halfway")
+    full = engine.calculate(long_run, run_log="full length").recommended_lr
+    halfway = engine.calculate(long_run, run_log="halfway").recommended_lr
     assert halfway < 0.9 * full
 
 

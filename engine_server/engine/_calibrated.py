@@ -66,10 +66,13 @@ EXPONENTS = ("alpha_ratio", "batch", "horizon", "images", "resolution", "schedul
 Features = tuple[float, float, float, float, float, float]
 
 
-def horizon_feature(steps: float, horizon_scale: float) -> float:
+def horizon_feature(
+    steps: float, horizon_scale: float = fitted.HORIZON_SCALE_STEPS, shortest: float = fitted.HORIZON_SHORTEST_STEPS
+) -> float:
     """ln((1 + steps / S0) / (1 + 2000 / S0)): flat for runs much shorter than S0, a power law
-    for longer ones."""
-    return math.log1p(steps / horizon_scale) - math.log1p(REFERENCE_STEPS / horizon_scale)
+    for longer ones. A run shorter than the shortest the controlled evidence covers counts as
+    that long: below it, nothing measured says how the rate moves (docs/calibration.md)."""
+    return math.log1p(max(steps, shortest) / horizon_scale) - math.log1p(REFERENCE_STEPS / horizon_scale)
 
 
 def is_full_matrix(network: str, rank: int) -> bool:
@@ -78,7 +81,10 @@ def is_full_matrix(network: str, rank: int) -> bool:
 
 
 def features(
-    config: TrainingConfig, scheduler_factor: float, horizon_scale: float = fitted.HORIZON_SCALE_STEPS
+    config: TrainingConfig,
+    scheduler_factor: float,
+    horizon_scale: float = fitted.HORIZON_SCALE_STEPS,
+    horizon_shortest: float = fitted.HORIZON_SHORTEST_STEPS,
 ) -> Features:
     """The feature vector of a configuration (its schedule integrated: `scheduler_factor`)."""
     log = math.log
@@ -87,7 +93,7 @@ def features(
     return (
         0.0 if is_full_matrix(values["network"], rank) else log(values["alpha"]) - log(rank),
         log(values["batch_size"] * values["grad_accum"]),
-        horizon_feature(values["steps"], horizon_scale),
+        horizon_feature(values["steps"], horizon_scale, horizon_shortest),
         log(values["images"] / REFERENCE_IMAGES),
         log(values["resolution"] / config.resolved.model.native_resolution),
         -log(scheduler_factor),
@@ -262,7 +268,8 @@ _WHY = {
     "batch": "averaging more samples per step lowers gradient noise, so Adam-type optimizers take a higher rate"
     f" (rate ∝ batch^{_EXPONENT['batch']:.2f})",
     "horizon": "a longer run of the same data wants a lower rate, falling more slowly than 1/steps"
-    f" (rate ∝ (1 + steps/{fitted.HORIZON_SCALE_STEPS:,.0f})^{_EXPONENT['horizon']:.2f})",
+    f" (rate ∝ (1 + steps/{fitted.HORIZON_SCALE_STEPS:,.0f})^{_EXPONENT['horizon']:.2f}; a run shorter than"
+    f" {fitted.HORIZON_SHORTEST_STEPS:,.0f} steps, the shortest a controlled comparison covers, counts as that long)",
     "images": "more distinct images spread the same steps over more data; repeats are extra passes, not new"
     f" images (rate ∝ images^{_EXPONENT['images']:.2f})",
     "resolution": f"training size against the model's native size (rate ∝ (size/native)^{_EXPONENT['resolution']:.2f})",
@@ -421,6 +428,9 @@ def _describe_batch(batch_size: int, grad_accum: int) -> tuple[str, str]:
 
 
 def _describe_horizon(steps: int) -> tuple[str, str]:
+    shortest = fitted.HORIZON_SHORTEST_STEPS
+    if steps < shortest:
+        return f"{steps:,} steps, counted as {shortest:,.0f}", _WHY["horizon"]
     return f"{steps:,} steps", _WHY["horizon"]
 
 

@@ -5,18 +5,20 @@ fit and fails when this file is stale."""
 
 CORPUS_SHA256 = 'dc09e946bee7e8a0ad2c716bc62dcdc433876348808f66bf7e555e55e8ca0dd1'
 HORIZON_SCALE_STEPS = 1000.0
+#: Runs shorter than this count as this long in the run-length factor: the seed log's shortest judged run.
+HORIZON_SHORTEST_STEPS = 750
 #: The exponent of each factor (docs/calibration.md).
-EXPONENTS: dict[str, float] = {'alpha_ratio': -0.254738, 'batch': 0.169129, 'images': 0.1, 'resolution': -0.0109657, 'schedule': 0.428699, 'horizon': -0.375846}
+EXPONENTS: dict[str, float] = {'alpha_ratio': -0.250884, 'batch': 0.169755, 'images': 0.1, 'resolution': -0.00956077, 'schedule': 0.435335, 'horizon': -0.375846}
 #: ln(rate) of each family with presets of its own, at the reference setup.
-FAMILY_LOG_RATE: dict[str, float] = {'anima': -9.52316, 'boogu_image': -9.50506, 'bria': -9.50596, 'chroma': -9.51352, 'cogvideox': -9.55986, 'cosmos3': -9.52156, 'ernie_image': -9.49737, 'flex': -9.52035, 'flux1': -9.51234, 'flux2_dev': -9.52329, 'framepack': -9.56625, 'hidream': -9.49815, 'hidream_o1': -9.51391, 'hunyuan_video': -9.56157, 'ideogram4': -9.49468, 'kandinsky5': -9.55986, 'kandinsky5_image': -9.50721, 'kandinsky5_video': -9.56506, 'kolors': -9.58183, 'krea2': -9.49183, 'longcat_image': -9.50326, 'longcat_video': -9.56506, 'ltx2': -9.56734, 'ltx_video': -9.56506, 'lumina2': -9.51534, 'mage_flow': -9.50275, 'minimax_h3': -9.56986, 'omnigen2': -9.50534, 'pixart_sigma': -9.51116, 'prx_pixel': -9.50621, 'qwen_image': -9.50267, 'sana': -9.50836, 'sana_video': -9.56506, 'sd15': -9.58415, 'sd21': -9.57414, 'sd35': -9.51751, 'sdxl': -9.59423, 'stable_cascade': -9.57982, 'wan': -9.56402, 'z_image': -9.49381, 'zlab_i1': -9.50635}
+FAMILY_LOG_RATE: dict[str, float] = {'anima': -9.4434, 'boogu_image': -9.42546, 'bria': -9.4262, 'chroma': -9.43368, 'cogvideox': -9.47662, 'cosmos3': -9.44179, 'ernie_image': -9.41854, 'flex': -9.44094, 'flux1': -9.43398, 'flux2_dev': -9.44338, 'framepack': -9.48239, 'hidream': -9.41809, 'hidream_o1': -9.4343, 'hunyuan_video': -9.47746, 'ideogram4': -9.41507, 'kandinsky5': -9.47662, 'kandinsky5_image': -9.42706, 'kandinsky5_video': -9.48182, 'kolors': -9.49469, 'krea2': -9.41333, 'longcat_image': -9.42311, 'longcat_video': -9.48182, 'ltx2': -9.48443, 'ltx_video': -9.48182, 'lumina2': -9.4336, 'mage_flow': -9.42315, 'minimax_h3': -9.48662, 'omnigen2': -9.42588, 'pixart_sigma': -9.4314, 'prx_pixel': -9.42661, 'qwen_image': -9.424, 'sana': -9.4286, 'sana_video': -9.48182, 'sd15': -9.4902, 'sd21': -9.48316, 'sd35': -9.43696, 'sdxl': -9.50608, 'stable_cascade': -9.49237, 'wan': -9.48236, 'z_image': -9.41586, 'zlab_i1': -9.4262}
 #: ln(rate) of each model group at the reference setup, for families without presets.
-GROUP_LOG_RATE: dict[str, float] = {'dit': -9.50716, 'flux': -9.52056, 'sdxl': -9.58063, 'unet': -9.5737, 'video': -9.56386}
-OPTIMIZER_FAMILY_LOG_SCALE: dict[str, float] = {'adafactor': 0.0999999}
-NETWORK_LOG_SCALE: dict[str, float] = {'loha': -0.0455284, 'lokr': -0.113468}
+GROUP_LOG_RATE: dict[str, float] = {'dit': -9.4274, 'flux': -9.44069, 'sdxl': -9.49349, 'unet': -9.48274, 'video': -9.48062}
+OPTIMIZER_FAMILY_LOG_SCALE: dict[str, float] = {'adafactor': 0.100008}
+NETWORK_LOG_SCALE: dict[str, float] = {'loha': -0.00667231, 'lokr': -0.0864926}
 NETWORK_REASONS: dict[str, str] = {'locon': "LyCORIS trains LoCon at LoRA's rates (its guideline: same rate, alpha ≤ dim)", 'dora': "DoRA's authors train at LoRA's rate (Liu et al. 2024)", 'loha': 'fitted to public LoHa presets', 'lokr': 'fitted to public LoKr presets'}
 #: Spread of the best rate around the recommendation: 1.4826 × the median absolute
 #: leave-one-source-out error (natural log).
-RESIDUAL_LOG_SD = 0.915351
+RESIDUAL_LOG_SD = 0.782518
 #: The same spread for formula set energy (LRTool 1.0's constants) on the rows it answers.
 ENERGY_RESIDUAL_LOG_SD = 1.03788
 #: Adaptive optimizers: the multiplier's spread (presets keep 1.0; d_coef moves it by about ±30 %).

@@ -337,7 +337,8 @@ def calculate_fitted(
     features = (
         np.where(full_matrix, 0.0, each(math.log, alpha) - each(math.log, rank.astype(np.float64))),
         each(math.log, effective.astype(np.float64)),
-        each(math.log1p, steps / horizon_scale) - math.log1p(calibrated.REFERENCE_STEPS / horizon_scale),
+        each(math.log1p, np.maximum(steps, calibration_data.HORIZON_SHORTEST_STEPS) / horizon_scale)
+        - math.log1p(calibrated.REFERENCE_STEPS / horizon_scale),
         each(math.log, images / calibrated.REFERENCE_IMAGES),
         each(math.log, resolution / native),
     )
