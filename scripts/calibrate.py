@@ -45,6 +45,13 @@ PLOT = ROOT / "docs" / "calibration.svg"
 
 #: Trainers built on kohya's sd-scripts, whose network_alpha defaults to 1.
 SD_SCRIPTS_TRAINERS = ("sd-scripts", "kohya", "fluxgym", "lora-scripts", "LoRA_Easy", "musubi")
+
+
+def runs_sd_scripts(trainer: str) -> bool:
+    """Whether a corpus row's trainer is built on sd-scripts (or shares its defaults)."""
+    return any(name in trainer for name in SD_SCRIPTS_TRAINERS)
+
+
 DEFAULT_IMAGES = 20
 DEFAULT_STEPS = 2000
 SEED_SOURCE = "seed-004"
@@ -181,7 +188,7 @@ def _corpus_row(record: dict[str, str]) -> Row | None:
         return None
     alpha = _number(record["alpha"])
     if alpha is None:
-        alpha = 1.0 if any(name in record["trainer"] for name in SD_SCRIPTS_TRAINERS) else rank
+        alpha = 1.0 if runs_sd_scripts(record["trainer"]) else rank
     batch = int(_number(record["batch_size"], 1) or 1)
     accumulation = int(_number(record["grad_accum"], 1) or 1)
     images = int(_number(record["images"], DEFAULT_IMAGES) or DEFAULT_IMAGES)
@@ -321,7 +328,7 @@ SD_SCRIPTS_CODE = "sd-scripts"
 
 def training_code(row: Row) -> str:
     """The code a preset trains with: sd-scripts for the repositories built on it, else its own."""
-    return SD_SCRIPTS_CODE if any(name in row.trainer for name in SD_SCRIPTS_TRAINERS) else row.source
+    return SD_SCRIPTS_CODE if runs_sd_scripts(row.trainer) else row.source
 
 
 def convention_columns(row: Row, conventions: Conventions) -> list[str]:
