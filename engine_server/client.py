@@ -222,11 +222,25 @@ def config_message(config: ConfigInput) -> pb.TrainingConfig:
     """A TrainingConfig message from a mapping of field names (None values are left unset)."""
     if isinstance(config, pb.TrainingConfig):
         return config
+    try:
+        return pb.TrainingConfig(**_set_fields(config))
+    except (TypeError, ValueError):
+        problems = _config_problems(config)
+        if not problems.violations:  # pragma: no cover - the fields one by one fail as they fail together
+            raise
+        raise problems from None
+
+
+def _set_fields(config: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in config.items() if value is not None}
+
+
+def _config_problems(config: Mapping[str, Any]) -> InvalidArgument:
+    """Every field of `config` that a TrainingConfig message cannot hold, named (a message built in
+    one call says only that something was wrong)."""
     message = pb.TrainingConfig()
     problems: list[FieldViolation] = []
-    for name, value in config.items():
-        if value is None:
-            continue
+    for name, value in _set_fields(config).items():
         field = pb.TrainingConfig.DESCRIPTOR.fields_by_name.get(name)
         if field is None:
             accepted = ", ".join(pb.TrainingConfig.DESCRIPTOR.fields_by_name)
@@ -238,9 +252,7 @@ def config_message(config: ConfigInput) -> pb.TrainingConfig:
             setattr(message, name, value)
         except (TypeError, ValueError) as error:
             problems.append(FieldViolation(f"config.{name}", f"cannot be {value!r} ({error})"))
-    if problems:
-        raise InvalidArgument("; ".join(map(str, problems)), problems)
-    return message
+    return InvalidArgument("; ".join(map(str, problems)), problems)
 
 
 def outcome_value(outcome: OutcomeInput) -> pb.Outcome:
@@ -266,12 +278,13 @@ def calculate_request(
     population_only: bool = False,
 ) -> pb.CalculateRequest:
     """A CalculateRequest; `run_log` personalizes it ("" = the default log), `population_only` ignores every log."""
-    request = pb.CalculateRequest(config=config_message(config), run_log=run_log, population_only=population_only)
+    fields: dict[str, Any] = {"run_log": run_log, "population_only": population_only}
     if offset is not None:
-        request.offset = offset
+        fields["offset"] = offset
     if learning_rate is not None:
-        request.learning_rate = learning_rate
-    return request
+        fields["learning_rate"] = learning_rate
+    # Built in one call, the configuration as a mapping: a slider or a node asks for one on every move.
+    return pb.CalculateRequest(config=config_message(config), **fields)
 
 
 ResponseT = TypeVar("ResponseT")

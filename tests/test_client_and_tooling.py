@@ -225,3 +225,20 @@ def test_the_client_gets_the_engines_violations_with_what_each_field_accepts(eng
     model = violations["config.model"]
     assert model.description.startswith("unknown model 'no such model'")
     assert model.accepted and model.description.endswith(f"accepted: {model.accepted}")
+
+
+def test_a_configuration_the_message_cannot_hold_names_every_bad_field() -> None:
+    from engine_server.client import InvalidArgument, calculate_request, config_message
+
+    request = calculate_request({**TYPICAL, "warmup_fraction": None}, offset=0.1)
+    assert request.config.steps == TYPICAL["steps"] and not request.config.HasField("warmup_fraction")
+    assert request.offset == 0.1 and not request.HasField("learning_rate")
+    try:
+        config_message({**TYPICAL, "stepz": 3, "rank": 1.5})
+    except InvalidArgument as error:
+        fields = [violation.field for violation in error.violations]
+        text = str(error)
+    else:
+        raise AssertionError("an unknown field and a fractional rank were accepted")
+    assert sorted(fields) == ["config.rank", "config.stepz"]
+    assert "is not a configuration field; accepted fields: model," in text and "cannot be 1.5" in text
