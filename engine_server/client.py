@@ -283,7 +283,7 @@ def calculate_request(
         fields["offset"] = offset
     if learning_rate is not None:
         fields["learning_rate"] = learning_rate
-    # Built in one call, the configuration as a mapping: a slider or a node asks for one on every move.
+    # Built in one call: a slider or a node asks for a request on every move.
     return pb.CalculateRequest(config=config_message(config), **fields)
 
 
