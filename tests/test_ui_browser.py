@@ -54,7 +54,7 @@ _CHANGED = "([id, old]) => { const e = document.querySelector('#' + id); return 
 
 
 def wait_for_change(page: Any, element: str, before: float, timeout: float | None = None) -> float:
-    page.wait_for_function(_CHANGED, arg=[element, before], **({} if timeout is None else {"timeout": timeout}))
+    page.wait_for_function(_CHANGED, arg=[element, before], timeout=timeout)  # None: Playwright's default
     return shown(page, element)
 
 
