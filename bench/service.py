@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from functools import partial
+from itertools import count
 from pathlib import Path
 from typing import Any
 
@@ -230,7 +231,9 @@ def where_a_single_call_goes() -> None:
     from engine_server.store import open_store
 
     evict = np.ones(CACHE_EVICTING_BYTES // 8)
-    new_steps = iter(range(100_000, 100_000 + 40 * CALLS_PER_PART))
+    # New configurations of the usual kind: lengths of 1,000–2,999 steps and 20 or more images (a
+    # run of 100,000 steps would leave the presets' band and add a warning that few calls carry).
+    new_configurations = ({**CONFIG, "steps": 1_000 + n % 2_000, "images": 20 + n // 2_000} for n in count())
     request = calculate_request(CONFIG, offset=0.1)
     with tempfile.TemporaryDirectory() as directory:
         service = LRToolEngineService(open_store(Path(directory) / "profiles.sqlite3"))
@@ -263,7 +266,7 @@ def where_a_single_call_goes() -> None:
         ]
 
         def new_requests() -> list[Any]:
-            return [calculate_request({**CONFIG, "steps": next(new_steps)}, offset=0.1) for _ in range(CALLS_PER_PART)]
+            return [calculate_request(next(new_configurations), offset=0.1) for _ in range(CALLS_PER_PART)]
 
         def inputs_of(index: int) -> list[Any]:
             items = new_requests()
